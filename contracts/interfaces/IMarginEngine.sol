@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {MessagingFee} from "@layerzerolabs/oapp-evm/contracts/oapp/OApp.sol";
+import {IPriceAdapter} from "./IPriceAdapter.sol";
+import {IVenue} from "./IVenue.sol";
+import {MsgCodec} from "../libraries/MsgCodec.sol";
+
+/// @notice Why a delivered LOCK was held instead of credited (the `reason` of CreditHeld).
+library HoldReason {
+    uint8 internal constant NONE = 0;
+    uint8 internal constant SOURCE_PAUSED = 1;
+    uint8 internal constant UNKNOWN_SOURCE = 2;
+    uint8 internal constant CREDIT_CAP = 3;
+    uint8 internal constant BRIDGE_LIMIT = 4;
+    uint8 internal constant TOO_MANY_COLLATERALS = 5;
+}
+
+/// @title IMarginEngine
+/// @notice The clearinghouse of one chain: a ledger of collateral credited from vaults on every chain,
+///         the margin rules of the markets it hosts, withdrawals, moves and liquidations.
+/// @dev Figures in USD are 18-decimal fixed point (WAD). Health is a WAD ratio: equity / maintenance
+///      requirement; 1e18 is the liquidation line. Sub-accounts are isolated from each other; the
+///      positions inside one sub-account are cross-margined.
+interface IMarginEngine {
+    // ------------------------------------------------------------------ types
+
+    /// @notice A priced collateral asset (one per economic asset: WETH credited from chains A and B share one).
+    struct RiskAsset {
+        IPriceAdapter oracle;
+        /// @dev Collateral weight = 1 - haircut, WAD, at most 1e18.
+        uint64 weight;
+        bool enabled;
+    }
+
+    /// @notice A token on a source chain that the engine accepts as collateral.
+    struct CollateralSource {
+        uint16 assetId;
+        uint8 decimals;
+        bool enabled;
+        /// @dev Maximum total credit from this source, token units.
+        uint256 creditCap;
+        /// @dev Governor on newly bridged credit: at most `capacity` token units per `window` seconds.
+        uint128 bridgeCapacity;
+        uint64 bridgeWindow;
+    }
+
+    /// @notice Margin rules of one market of a venue.
+    struct MarketRisk {
+        /// @dev Initial margin fraction (WAD), e.g. 0.1e18 for 10x.
+        uint64 initialMargin;
+        /// @dev Maintenance margin fraction (WAD), below the initial one.
+        uint64 maintenanceMargin;
+        /// @dev Open-interest cap per side, USD (WAD); the venue enforces it.
+        uint128 openInterestCap;
+        bool enabled;
+    }
+
+    /// @notice Liquidation rules.
+    struct LiquidationConfig {
+        /// @dev Collateral paid to the liquidator per unit of quote it pays in, above par (WAD, e.g. 0.05e18).
+        uint64 bonus;
+        /// @dev Partial liquidations close enough to bring health back to this (WAD, > 1e18).
+        uint64 targetHealth;
+        /// @dev Below this health (WAD, < 1e18) the whole position is closed at once.
+        uint64 fullCloseHealth;
+        /// @dev A position left below this notional (USD, WAD) after a partial close is closed fully instead.
+        uint128 dustNotional;
+    }
+
+    /// @notice The margin state of one sub-account.
+    struct HealthView {
+        /// @dev Σ credited amount × price × weight (USD).
+        uint256 collateralValue;
+        /// @dev collateralValue + settled PnL + unrealised PnL (USD, may be negative).
+        int256 equity;
+        uint256 maintenanceRequirement;
+        uint256 initialRequirement;
+        /// @dev Σ |size| × mark over positions (USD).
+        uint256 notional;
+        /// @dev equity / maintenanceRequirement (WAD); type(uint256).max when there is no requirement
+        ///      and equity >= 0; 0 when equity <= 0 and there is a requirement or a debt.
+        uint256 health;
+    }
+
+    struct LiquidateParams {
+        address account;
+        uint96 subaccount;
+        /// @dev Collateral to seize for the liquidator: source chain and token.
+        uint32 seizeSrcEid;
+        address seizeToken;
+        /// @dev Most quote tokens the liquidator pays into the sub-account's settled balance; it receives
+        ///      collateral worth that much plus the bonus. Zero to only close positions (or settle bad debt).
+        uint256 maxRepay;
+        /// @dev Who receives the seized collateral on its chain.
+        address recipient;
+        /// @dev LayerZero options for a remote SEIZE (msg.value pays its fee).
+        bytes options;
+    }
+
+    struct LiquidationResult {
+        uint256 closeFraction;
+        uint256 closedNotional;
+        uint256 repaid;
+        uint256 seized;
+        uint256 healthBefore;
+        uint256 healthAfter;
+        bytes32 seizeId;
+    }
+
+    // ------------------------------------------------------------------ events
+
+    event Credited(
+        bytes32 indexed id,
+        address indexed account,
+        uint96 indexed subaccount,
+        uint32 srcEid,
+        address token,
+        uint256 amount
+    );
+    /// @notice A delivered LOCK was not credited yet (see `claimHeldCredit`); nothing is lost.
+    event CreditHeld(bytes32 indexed id, address indexed account, uint96 indexed subaccount, uint8 reason);
+    event HeldCreditClaimed(bytes32 indexed id);
+    /// @notice Credit left the engine: a withdrawal (kind RELEASE), a seizure (SEIZE) or a move (MOVE).
+    event Debited(
+        bytes32 indexed id,
+        uint8 kind,
+        address indexed account,
+        uint96 indexed subaccount,
+        uint32 srcEid,
+        address token,
+        uint256 amount,
+        address recipient,
+        uint32 dstEngineEid
+    );
+    event Liquidated(
+        address indexed account,
+        uint96 indexed subaccount,
+        address indexed liquidator,
+        uint256 closeFraction,
+        uint256 closedNotional,
+        uint256 repaid,
+        uint32 seizeSrcEid,
+        address seizeToken,
+        uint256 seized,
+        uint256 healthBefore,
+        uint256 healthAfter
+    );
+    /// @notice A shortfall was settled: the insurance fund paid `coveredByInsurance`, the LP pool lost `writtenOff`.
+    event BadDebtSettled(
+        address indexed account, uint96 indexed subaccount, uint256 coveredByInsurance, uint256 writtenOff
+    );
+    event DebtRepaid(address indexed account, uint96 indexed subaccount, address indexed payer, uint256 amount);
+    event PnlWithdrawn(address indexed account, uint96 indexed subaccount, uint256 amount, address recipient);
+    event InsuranceFunded(address indexed from, uint256 amount);
+    event RiskAssetSet(uint16 indexed assetId, RiskAsset asset);
+    event CollateralSourceSet(uint32 indexed srcEid, address indexed token, CollateralSource source);
+    event MarketRiskSet(uint32 indexed marketId, MarketRisk risk);
+    event VenueSet(address indexed venue);
+    event LiquidationConfigSet(LiquidationConfig config);
+    event SourcePaused(uint32 indexed srcEid, bool paused);
+    event LocalVaultSet(address indexed vault);
+
+    // ------------------------------------------------------------------ errors
+
+    error ZeroAmount();
+    error ZeroAddress();
+    error UnknownCollateral(uint32 srcEid, address token);
+    error InsufficientCredit(uint256 credit, uint256 requested);
+    error BelowInitialMargin(int256 equity, uint256 initialRequirement);
+    error HealthyAccount(uint256 health);
+    error NotLocalVault(address caller);
+    error NotVenue(address caller);
+    error UnknownMessageType(uint8 msgType);
+    error MessageAlreadyProcessed(bytes32 id);
+    error NoHeldCredit(bytes32 id);
+    error CreditStillHeld(bytes32 id, uint8 reason);
+    error InsufficientFee(uint256 provided, uint256 required);
+    error CannotCreditLocally(uint8 reason);
+    error InvalidRiskParameter();
+    error SameEngine(uint32 eid);
+    error NoVenue();
+    error NothingToWithdraw(int256 settled, uint256 requested);
+
+    // ------------------------------------------------------------------ trader
+
+    /// @notice Withdraws `amount` of credited `token` from source chain `srcEid` to `recipient` there.
+    ///         Checks initial-margin health after the withdrawal, debits first, then sends RELEASE
+    ///         (or pays out at once through the local vault).
+    function withdraw(
+        uint96 subaccount,
+        uint32 srcEid,
+        address token,
+        uint256 amount,
+        address recipient,
+        bytes calldata options
+    ) external payable returns (bytes32 id);
+
+    /// @notice Moves `amount` of credit to the engine at `dstEngineEid`, through the collateral's vault.
+    ///         `options` must give the vault's lzReceive enough native value for its LOCK to the destination.
+    function move(
+        uint96 subaccount,
+        uint32 srcEid,
+        address token,
+        uint256 amount,
+        uint32 dstEngineEid,
+        bytes calldata options
+    ) external payable returns (bytes32 id);
+
+    /// @notice Pays quote tokens into a sub-account's settled balance (repays its debt to the pool).
+    function repayDebt(address account, uint96 subaccount, uint256 amount) external;
+
+    /// @notice Withdraws realised profit (positive settled balance) in the quote token.
+    function withdrawPnl(uint96 subaccount, uint256 amount, address recipient) external;
+
+    /// @notice Credits a LOCK that was held, once the reason it was held is gone. Anyone may call.
+    function claimHeldCredit(bytes32 id) external;
+
+    // ------------------------------------------------------------------ liquidators
+
+    /// @notice Liquidates an unhealthy sub-account; see LiquidateParams. Anyone may call.
+    function liquidate(LiquidateParams calldata params) external payable returns (LiquidationResult memory);
+
+    /// @notice Settles the debt of a sub-account with no positions and no collateral left: insurance
+    ///         fund first, then the LP pool. Anyone may call.
+    function settleBadDebt(address account, uint96 subaccount) external;
+
+    /// @notice Adds quote tokens to the insurance fund.
+    function fundInsurance(uint256 amount) external;
+
+    // ------------------------------------------------------------------ local vault and venue
+
+    /// @notice A deposit on this chain's vault for this engine (no message). Reverts if it cannot be credited.
+    function creditFromLocalVault(MsgCodec.Lock calldata lock) external;
+
+    /// @notice Reverts with BelowInitialMargin if the sub-account is below initial margin (venues call it
+    ///         after a trade that adds risk).
+    function requireInitialMargin(address account, uint96 subaccount) external view;
+
+    // ------------------------------------------------------------------ views
+
+    function health(address account, uint96 subaccount) external view returns (HealthView memory);
+    function creditOf(address account, uint96 subaccount, uint32 srcEid, address token)
+        external
+        view
+        returns (uint256);
+    function marketRisk(uint32 marketId) external view returns (MarketRisk memory);
+    function venue() external view returns (IVenue);
+    function quoteWithdraw(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory);
+    function quoteMove(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory);
+    function quoteSeize(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory);
+}

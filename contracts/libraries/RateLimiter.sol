@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title RateLimiter
+/// @notice A refilling bucket used as a governor: at most `capacity` units pass per `window` seconds.
+/// @dev The bucket refills linearly (capacity / window per second), so there is no cliff at a window
+///      edge that an attacker could use to pass twice the capacity in a moment. A zero capacity lets
+///      nothing through: new assets and networks start closed until configured.
+library RateLimiter {
+    struct Bucket {
+        uint128 capacity;
+        uint64 window;
+        uint64 lastUpdate;
+        uint256 available;
+    }
+
+    /// @notice Sets the limits; what is available now is clamped to the new capacity.
+    function configure(Bucket storage bucket, uint128 capacity, uint64 window) internal {
+        uint256 current = availableNow(bucket);
+        bucket.capacity = capacity;
+        bucket.window = window == 0 ? 1 : window;
+        bucket.available = current > capacity ? capacity : current;
+        bucket.lastUpdate = uint64(block.timestamp);
+    }
+
+    /// @notice What could pass now.
+    function availableNow(Bucket storage bucket) internal view returns (uint256) {
+        uint256 capacity = bucket.capacity;
+        if (bucket.window == 0) return 0;
+        uint256 refill = (block.timestamp - bucket.lastUpdate) * capacity / bucket.window;
+        uint256 total = bucket.available + refill;
+        return total > capacity ? capacity : total;
+    }
+
+    /// @notice Takes `amount` from the bucket if it fits; returns false and changes nothing otherwise.
+    function tryConsume(Bucket storage bucket, uint256 amount) internal returns (bool) {
+        uint256 current = availableNow(bucket);
+        if (amount > current) return false;
+        bucket.available = current - amount;
+        bucket.lastUpdate = uint64(block.timestamp);
+        return true;
+    }
+}
