@@ -146,10 +146,7 @@ interface ICollateralVault {
 
     function NATIVE() external view returns (address);
     function locked(address account, uint96 subaccount, address token) external view returns (uint256);
-    function credit(uint32 engineEid, address account, uint96 subaccount, address token)
-        external
-        view
-        returns (uint256);
+    function credit(uint32 engineEid, address account, uint96 subaccount, address token) external view returns (uint256);
     function totalLocked(address token) external view returns (uint256);
     function processed(bytes32 id) external view returns (bool);
 }

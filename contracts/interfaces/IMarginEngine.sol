@@ -121,6 +121,7 @@ interface IMarginEngine {
     /// @notice A delivered LOCK was not credited yet (see `claimHeldCredit`); nothing is lost.
     event CreditHeld(bytes32 indexed id, address indexed account, uint96 indexed subaccount, uint8 reason);
     event HeldCreditClaimed(bytes32 indexed id);
+    event HeldCreditReturned(bytes32 indexed id, bytes32 releaseId);
     /// @notice Credit left the engine: a withdrawal (kind RELEASE), a seizure (SEIZE) or a move (MOVE).
     event Debited(
         bytes32 indexed id,
@@ -180,7 +181,9 @@ interface IMarginEngine {
     error InvalidRiskParameter();
     error SameEngine(uint32 eid);
     error NoVenue();
-    error NothingToWithdraw(int256 settled, uint256 requested);
+    error UnexpectedNativeValue(uint256 msgValue);
+    error NoBadDebt(address account, uint96 subaccount);
+    error NotHeldCreditOwner(bytes32 id, address caller);
 
     // ------------------------------------------------------------------ trader
 
@@ -216,6 +219,10 @@ interface IMarginEngine {
     /// @notice Credits a LOCK that was held, once the reason it was held is gone. Anyone may call.
     function claimHeldCredit(bytes32 id) external;
 
+    /// @notice Sends a held LOCK's collateral back to its owner on the source chain (RELEASE), for when
+    ///         it cannot be credited. Only the account that deposited it may call.
+    function returnHeldCredit(bytes32 id, bytes calldata options) external payable returns (bytes32 releaseId);
+
     // ------------------------------------------------------------------ liquidators
 
     /// @notice Liquidates an unhealthy sub-account; see LiquidateParams. Anyone may call.
@@ -240,10 +247,11 @@ interface IMarginEngine {
     // ------------------------------------------------------------------ views
 
     function health(address account, uint96 subaccount) external view returns (HealthView memory);
-    function creditOf(address account, uint96 subaccount, uint32 srcEid, address token)
+    function creditOf(address account, uint96 subaccount, uint32 srcEid, address token) external view returns (uint256);
+    function collateralsOf(address account, uint96 subaccount)
         external
         view
-        returns (uint256);
+        returns (uint32[] memory srcEids, address[] memory tokens, uint256[] memory amounts);
     function marketRisk(uint32 marketId) external view returns (MarketRisk memory);
     function venue() external view returns (IVenue);
     function quoteWithdraw(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory);

@@ -57,8 +57,8 @@ library MsgCodec {
         return abi.encodePacked(VERSION, LOCK, abi.encode(body));
     }
 
-    function encodePayout(uint8 msgType, Payout memory body) internal pure returns (bytes memory) {
-        return abi.encodePacked(VERSION, msgType, abi.encode(body));
+    function encodePayout(uint8 kind, Payout memory body) internal pure returns (bytes memory) {
+        return abi.encodePacked(VERSION, kind, abi.encode(body));
     }
 
     function encodeMove(Move memory body) internal pure returns (bytes memory) {

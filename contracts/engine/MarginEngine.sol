@@ -1,0 +1,675 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Origin} from "@layerzerolabs/oapp-evm/contracts/oapp/OApp.sol";
+import {MessagingFee} from "@layerzerolabs/oapp-evm/contracts/oapp/OApp.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+
+import {XmarginOApp} from "../common/XmarginOApp.sol";
+import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
+import {IMarginEngine, HoldReason} from "../interfaces/IMarginEngine.sol";
+import {IVenue} from "../interfaces/IVenue.sol";
+import {MsgCodec} from "../libraries/MsgCodec.sol";
+import {RateLimiter} from "../libraries/RateLimiter.sol";
+import {WadMath} from "../libraries/WadMath.sol";
+
+/// @title MarginEngine
+/// @notice The clearinghouse of a chain that hosts positions. It credits collateral locked in vaults on
+///         any chain (LOCK), values it with haircuts, applies the margin rules of its venue's markets,
+///         and releases (RELEASE), re-routes (MOVE) or seizes (SEIZE) that collateral through the vault
+///         that holds it. The vault stays the single source of truth of what is locked.
+/// @dev Credit is debited before any message leaves, so what the engine credits is never more than what
+///      the vault has it down for (invariant 1). Every LOCK carries a unique id applied at most once.
+contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
+    using SafeERC20 for IERC20;
+    using RateLimiter for RateLimiter.Bucket;
+    using WadMath for uint256;
+
+    uint256 internal constant WAD = 1e18;
+    /// @notice Most distinct (source chain, token) collaterals one sub-account may hold; bounds the gas
+    ///         of every health check so liquidation can never be priced out.
+    uint256 public constant MAX_COLLATERALS = 8;
+
+    /// @notice The venue whose positions this engine margins, and its settlement (quote) token.
+    IVenue public venue;
+    IERC20 public quoteToken;
+    uint8 public quoteDecimals;
+    /// @notice The vault on this chain (deposits here are credited by direct call).
+    address public localVault;
+    /// @notice Quote tokens held to cover bad debt before the LP pool takes a loss.
+    uint256 public insuranceFund;
+
+    LiquidationConfig internal _liquidationConfig;
+    mapping(uint16 assetId => RiskAsset) internal _riskAssets;
+    mapping(bytes32 sourceKey => CollateralSource) internal _sources;
+    mapping(bytes32 sourceKey => RateLimiter.Bucket) internal _bridgeLimits;
+    mapping(bytes32 sourceKey => uint256) public totalCredit;
+    mapping(uint32 marketId => MarketRisk) internal _marketRisk;
+    mapping(uint32 srcEid => bool) public sourcePaused;
+
+    /// @dev Credited amount per (account, subaccount) and (source chain, token).
+    mapping(bytes32 subKey => mapping(bytes32 sourceKey => uint256)) internal _credit;
+    /// @dev The source keys with non-zero credit, per (account, subaccount); at most MAX_COLLATERALS.
+    mapping(bytes32 subKey => bytes32[]) internal _collaterals;
+
+    /// @notice LOCK ids already applied (credited or held).
+    mapping(bytes32 id => bool) public processed;
+
+    struct HeldCredit {
+        uint32 srcEid;
+        MsgCodec.Lock lock;
+    }
+
+    mapping(bytes32 id => HeldCredit) internal _held;
+
+    constructor(address endpoint_, address owner_) XmarginOApp(endpoint_, owner_) {}
+
+    modifier onlyLocalVault() {
+        if (msg.sender != localVault || msg.sender == address(0)) revert NotLocalVault(msg.sender);
+        _;
+    }
+
+    // =================================================================== trader
+
+    /// @inheritdoc IMarginEngine
+    function withdraw(
+        uint96 subaccount,
+        uint32 srcEid,
+        address token,
+        uint256 amount,
+        address recipient,
+        bytes calldata options
+    ) external payable nonReentrant returns (bytes32 id) {
+        if (amount == 0) revert ZeroAmount();
+        if (recipient == address(0)) revert ZeroAddress();
+        _debit(msg.sender, subaccount, srcEid, token, amount);
+        _requireInitialMargin(msg.sender, subaccount);
+
+        id = _nextMessageId();
+        emit Debited(id, MsgCodec.RELEASE, msg.sender, subaccount, srcEid, token, amount, recipient, 0);
+        _dispatchPayout(
+            MsgCodec.RELEASE,
+            srcEid,
+            MsgCodec.Payout(id, msg.sender, subaccount, token, amount, recipient),
+            options,
+            msg.value
+        );
+    }
+
+    /// @inheritdoc IMarginEngine
+    function move(
+        uint96 subaccount,
+        uint32 srcEid,
+        address token,
+        uint256 amount,
+        uint32 dstEngineEid,
+        bytes calldata options
+    ) external payable nonReentrant returns (bytes32 id) {
+        if (amount == 0) revert ZeroAmount();
+        if (dstEngineEid == localEid) revert SameEngine(dstEngineEid);
+        _debit(msg.sender, subaccount, srcEid, token, amount);
+        _requireInitialMargin(msg.sender, subaccount);
+
+        id = _nextMessageId();
+        emit Debited(id, MsgCodec.MOVE, msg.sender, subaccount, srcEid, token, amount, address(0), dstEngineEid);
+        MsgCodec.Move memory body = MsgCodec.Move(id, msg.sender, subaccount, token, amount, dstEngineEid);
+        if (srcEid == localEid) {
+            // The local vault sends the LOCK to the destination engine; msg.value pays for it.
+            ICollateralVault(localVault).moveFromLocalEngine{value: msg.value}(body, options);
+        } else {
+            _sendMessage(srcEid, MsgCodec.MOVE, MsgCodec.encodeMove(body), options, msg.value, msg.sender);
+        }
+    }
+
+    /// @inheritdoc IMarginEngine
+    function repayDebt(address account, uint96 subaccount, uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        IVenue venue_ = _venueOrRevert();
+        quoteToken.safeTransferFrom(msg.sender, address(venue_), amount);
+        venue_.onRepay(account, subaccount, amount);
+        emit DebtRepaid(account, subaccount, msg.sender, amount);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function withdrawPnl(uint96 subaccount, uint256 amount, address recipient) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        if (recipient == address(0)) revert ZeroAddress();
+        // The venue checks the settled balance; the margin check after it reverts the whole payout if the
+        // profit was still needed as margin.
+        _venueOrRevert().payOut(msg.sender, subaccount, amount, recipient);
+        _requireInitialMargin(msg.sender, subaccount);
+        emit PnlWithdrawn(msg.sender, subaccount, amount, recipient);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function claimHeldCredit(bytes32 id) external nonReentrant {
+        HeldCredit memory held = _held[id];
+        if (held.lock.account == address(0)) revert NoHeldCredit(id);
+        uint8 reason = _creditBlocker(held.srcEid, held.lock, true);
+        if (reason != HoldReason.NONE) revert CreditStillHeld(id, reason);
+        delete _held[id];
+        _applyCredit(held.srcEid, held.lock);
+        emit HeldCreditClaimed(id);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function returnHeldCredit(bytes32 id, bytes calldata options)
+        external
+        payable
+        nonReentrant
+        returns (bytes32 releaseId)
+    {
+        HeldCredit memory held = _held[id];
+        if (held.lock.account == address(0)) revert NoHeldCredit(id);
+        if (held.lock.account != msg.sender) revert NotHeldCreditOwner(id, msg.sender);
+        delete _held[id];
+
+        releaseId = _nextMessageId();
+        emit HeldCreditReturned(id, releaseId);
+        emit Debited(
+            releaseId,
+            MsgCodec.RELEASE,
+            msg.sender,
+            held.lock.subaccount,
+            held.srcEid,
+            held.lock.token,
+            held.lock.amount,
+            msg.sender,
+            0
+        );
+        _dispatchPayout(
+            MsgCodec.RELEASE,
+            held.srcEid,
+            MsgCodec.Payout(releaseId, msg.sender, held.lock.subaccount, held.lock.token, held.lock.amount, msg.sender),
+            options,
+            msg.value
+        );
+    }
+
+    // =================================================================== liquidators
+
+    /// @inheritdoc IMarginEngine
+    function liquidate(LiquidateParams calldata p) external payable nonReentrant returns (LiquidationResult memory r) {
+        HealthView memory h = _health(p.account, p.subaccount);
+        r.healthBefore = h.health;
+        if (h.health >= WAD) revert HealthyAccount(h.health);
+
+        // 1. Close as much of the positions as needed, at the oracle price, against the venue's pool.
+        if (h.notional > 0) {
+            r.closeFraction = _closeFraction(h);
+            r.closedNotional = venue.liquidationClose(p.account, p.subaccount, r.closeFraction);
+        }
+
+        // 2. The liquidator pays quote into the sub-account and takes collateral worth that plus the bonus.
+        if (p.maxRepay > 0) {
+            (r.repaid, r.seized, r.seizeId) = _buyCollateral(p, r.closedNotional);
+        } else if (msg.value > 0) {
+            revert UnexpectedNativeValue(msg.value);
+        }
+
+        // 3. Whatever debt is left with nothing to cover it goes to the insurance fund, then the pool.
+        _settleBadDebtIfInsolvent(p.account, p.subaccount);
+
+        r.healthAfter = _health(p.account, p.subaccount).health;
+        emit Liquidated(
+            p.account,
+            p.subaccount,
+            msg.sender,
+            r.closeFraction,
+            r.closedNotional,
+            r.repaid,
+            p.seizeSrcEid,
+            p.seizeToken,
+            r.seized,
+            r.healthBefore,
+            r.healthAfter
+        );
+    }
+
+    /// @inheritdoc IMarginEngine
+    function settleBadDebt(address account, uint96 subaccount) external nonReentrant {
+        if (!_settleBadDebtIfInsolvent(account, subaccount)) revert NoBadDebt(account, subaccount);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function fundInsurance(uint256 amount) external nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        _venueOrRevert();
+        quoteToken.safeTransferFrom(msg.sender, address(this), amount);
+        insuranceFund += amount;
+        emit InsuranceFunded(msg.sender, amount);
+    }
+
+    // =================================================================== local vault and venue
+
+    /// @inheritdoc IMarginEngine
+    function creditFromLocalVault(MsgCodec.Lock calldata lock) external onlyLocalVault {
+        if (processed[lock.id]) revert MessageAlreadyProcessed(lock.id);
+        uint8 reason = _creditBlocker(localEid, lock, false);
+        if (reason != HoldReason.NONE) revert CannotCreditLocally(reason);
+        processed[lock.id] = true;
+        _applyCredit(localEid, lock);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function requireInitialMargin(address account, uint96 subaccount) external view {
+        _requireInitialMargin(account, subaccount);
+    }
+
+    // =================================================================== LayerZero
+
+    /// @dev Engines receive only LOCKs. A LOCK that cannot be credited now (paused source, cap, governor)
+    ///      is held, never reverted: a revert would block the pathway's later packets behind it.
+    function _lzReceive(Origin calldata origin, bytes32, bytes calldata message, address, bytes calldata)
+        internal
+        override
+    {
+        uint8 msgType = MsgCodec.msgType(message);
+        if (msgType != MsgCodec.LOCK) revert UnknownMessageType(msgType);
+        MsgCodec.Lock memory lock = MsgCodec.decodeLock(message);
+        if (processed[lock.id]) return; // a replay changes nothing
+        processed[lock.id] = true;
+
+        uint8 reason = _creditBlocker(origin.srcEid, lock, true);
+        if (reason != HoldReason.NONE) {
+            _held[lock.id] = HeldCredit(origin.srcEid, lock);
+            emit CreditHeld(lock.id, lock.account, lock.subaccount, reason);
+            return;
+        }
+        _applyCredit(origin.srcEid, lock);
+    }
+
+    // =================================================================== owner and guardian
+
+    /// @notice Sets a priced collateral asset (owner).
+    function setRiskAsset(uint16 assetId, RiskAsset calldata asset) external onlyOwner {
+        if (asset.weight > WAD) revert InvalidRiskParameter();
+        if (asset.enabled && address(asset.oracle) == address(0)) revert ZeroAddress();
+        _riskAssets[assetId] = asset;
+        emit RiskAssetSet(assetId, asset);
+    }
+
+    /// @notice Accepts (or stops accepting) `token` locked on chain `srcEid` as collateral (owner).
+    /// @dev New sources start with whatever low bridge capacity the owner sets; raise it over time.
+    function setCollateralSource(uint32 srcEid, address token, CollateralSource calldata source) external onlyOwner {
+        if (token == address(0)) revert ZeroAddress();
+        if (source.enabled && !_riskAssets[source.assetId].enabled) revert InvalidRiskParameter();
+        bytes32 key = _sourceKey(srcEid, token);
+        _sources[key] = source;
+        _bridgeLimits[key].configure(source.bridgeCapacity, source.bridgeWindow);
+        emit CollateralSourceSet(srcEid, token, source);
+    }
+
+    /// @notice Sets the margin rules of a market (owner).
+    function setMarketRisk(uint32 marketId, MarketRisk calldata risk) external onlyOwner {
+        if (risk.maintenanceMargin == 0 || risk.maintenanceMargin >= risk.initialMargin || risk.initialMargin > WAD) {
+            revert InvalidRiskParameter();
+        }
+        _marketRisk[marketId] = risk;
+        emit MarketRiskSet(marketId, risk);
+    }
+
+    /// @notice Registers the venue whose positions this engine margins (owner). Its quote token becomes the
+    ///         engine's settlement token.
+    function setVenue(IVenue venue_) external onlyOwner {
+        if (address(venue_) == address(0)) revert ZeroAddress();
+        venue = venue_;
+        quoteToken = IERC20(venue_.quoteToken());
+        quoteDecimals = IERC20Metadata(address(quoteToken)).decimals();
+        emit VenueSet(address(venue_));
+    }
+
+    /// @notice Sets the liquidation rules (owner).
+    function setLiquidationConfig(LiquidationConfig calldata config) external onlyOwner {
+        if (config.bonus > 0.5e18 || config.targetHealth <= WAD || config.fullCloseHealth >= WAD) {
+            revert InvalidRiskParameter();
+        }
+        _liquidationConfig = config;
+        emit LiquidationConfigSet(config);
+    }
+
+    /// @notice Sets the vault on this chain (owner).
+    function setLocalVault(address vault) external onlyOwner {
+        if (vault == address(0)) revert ZeroAddress();
+        localVault = vault;
+        emit LocalVaultSet(vault);
+    }
+
+    /// @notice Stops (or resumes) crediting LOCKs from one source chain (guardian). Held LOCKs are kept.
+    function setSourcePaused(uint32 srcEid, bool paused) external onlyGuardian {
+        sourcePaused[srcEid] = paused;
+        emit SourcePaused(srcEid, paused);
+    }
+
+    // =================================================================== views
+
+    /// @inheritdoc IMarginEngine
+    function health(address account, uint96 subaccount) external view returns (HealthView memory) {
+        return _health(account, subaccount);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function creditOf(address account, uint96 subaccount, uint32 srcEid, address token)
+        external
+        view
+        returns (uint256)
+    {
+        return _credit[_subKey(account, subaccount)][_sourceKey(srcEid, token)];
+    }
+
+    /// @inheritdoc IMarginEngine
+    function collateralsOf(address account, uint96 subaccount)
+        external
+        view
+        returns (uint32[] memory srcEids, address[] memory tokens, uint256[] memory amounts)
+    {
+        bytes32 subKey = _subKey(account, subaccount);
+        bytes32[] storage keys = _collaterals[subKey];
+        uint256 n = keys.length;
+        srcEids = new uint32[](n);
+        tokens = new address[](n);
+        amounts = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            (srcEids[i], tokens[i]) = _splitSourceKey(keys[i]);
+            amounts[i] = _credit[subKey][keys[i]];
+        }
+    }
+
+    /// @inheritdoc IMarginEngine
+    function marketRisk(uint32 marketId) external view returns (MarketRisk memory) {
+        return _marketRisk[marketId];
+    }
+
+    function riskAsset(uint16 assetId) external view returns (RiskAsset memory) {
+        return _riskAssets[assetId];
+    }
+
+    function collateralSource(uint32 srcEid, address token) external view returns (CollateralSource memory) {
+        return _sources[_sourceKey(srcEid, token)];
+    }
+
+    function liquidationConfig() external view returns (LiquidationConfig memory) {
+        return _liquidationConfig;
+    }
+
+    function heldCredit(bytes32 id) external view returns (uint32 srcEid, MsgCodec.Lock memory lock) {
+        HeldCredit memory held = _held[id];
+        return (held.srcEid, held.lock);
+    }
+
+    /// @notice What of `srcEid`/`token` could be credited from a bridge right now.
+    function bridgeCapacityAvailable(uint32 srcEid, address token) external view returns (uint256) {
+        return _bridgeLimits[_sourceKey(srcEid, token)].availableNow();
+    }
+
+    /// @inheritdoc IMarginEngine
+    function quoteWithdraw(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory) {
+        return _quotePayout(MsgCodec.RELEASE, srcEid, options);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function quoteSeize(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory) {
+        return _quotePayout(MsgCodec.SEIZE, srcEid, options);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function quoteMove(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory fee) {
+        if (srcEid == localEid) return fee;
+        MsgCodec.Move memory body = MsgCodec.Move(bytes32(0), address(0), 0, address(0), 0, 0);
+        return _quoteMessage(srcEid, MsgCodec.MOVE, MsgCodec.encodeMove(body), options);
+    }
+
+    // =================================================================== internals: ledger
+
+    function _applyCredit(uint32 srcEid, MsgCodec.Lock memory lock) internal {
+        bytes32 subKey = _subKey(lock.account, lock.subaccount);
+        bytes32 key = _sourceKey(srcEid, lock.token);
+        uint256 before = _credit[subKey][key];
+        if (before == 0) _collaterals[subKey].push(key);
+        _credit[subKey][key] = before + lock.amount;
+        totalCredit[key] += lock.amount;
+        emit Credited(lock.id, lock.account, lock.subaccount, srcEid, lock.token, lock.amount);
+    }
+
+    function _debit(address account, uint96 subaccount, uint32 srcEid, address token, uint256 amount) internal {
+        bytes32 subKey = _subKey(account, subaccount);
+        bytes32 key = _sourceKey(srcEid, token);
+        uint256 current = _credit[subKey][key];
+        if (current < amount) revert InsufficientCredit(current, amount);
+        uint256 remaining = current - amount;
+        _credit[subKey][key] = remaining;
+        totalCredit[key] -= amount;
+        if (remaining == 0) _removeCollateral(subKey, key);
+    }
+
+    function _removeCollateral(bytes32 subKey, bytes32 key) internal {
+        bytes32[] storage keys = _collaterals[subKey];
+        uint256 n = keys.length;
+        for (uint256 i; i < n; ++i) {
+            if (keys[i] == key) {
+                keys[i] = keys[n - 1];
+                keys.pop();
+                return;
+            }
+        }
+    }
+
+    /// @dev Why `lock` cannot be credited now, or NONE. Consumes bridge capacity only when it returns NONE.
+    function _creditBlocker(uint32 srcEid, MsgCodec.Lock memory lock, bool bridged) internal returns (uint8) {
+        if (lock.amount == 0) return HoldReason.UNKNOWN_SOURCE;
+        bytes32 key = _sourceKey(srcEid, lock.token);
+        CollateralSource storage source = _sources[key];
+        if (!source.enabled) return HoldReason.UNKNOWN_SOURCE;
+        if (bridged && sourcePaused[srcEid]) return HoldReason.SOURCE_PAUSED;
+        if (totalCredit[key] + lock.amount > source.creditCap) return HoldReason.CREDIT_CAP;
+        bytes32 subKey = _subKey(lock.account, lock.subaccount);
+        if (_credit[subKey][key] == 0 && _collaterals[subKey].length >= MAX_COLLATERALS) {
+            return HoldReason.TOO_MANY_COLLATERALS;
+        }
+        if (bridged && !_bridgeLimits[key].tryConsume(lock.amount)) return HoldReason.BRIDGE_LIMIT;
+        return HoldReason.NONE;
+    }
+
+    // =================================================================== internals: margin
+
+    /// @dev The margin state of a sub-account. Collateral is valued down and requirements rounded up, so
+    ///      every rounding falls on the side of the protocol's solvency.
+    function _health(address account, uint96 subaccount) internal view returns (HealthView memory h) {
+        bytes32 subKey = _subKey(account, subaccount);
+        bytes32[] storage keys = _collaterals[subKey];
+        uint256 n = keys.length;
+        for (uint256 i; i < n; ++i) {
+            bytes32 key = keys[i];
+            CollateralSource storage source = _sources[key];
+            RiskAsset storage asset = _riskAssets[source.assetId];
+            if (!asset.enabled || asset.weight == 0) continue;
+            uint256 value = _credit[subKey][key].toUsdDown(asset.oracle.price(), source.decimals);
+            h.collateralValue += value.mulWadDown(asset.weight);
+        }
+
+        int256 equity = int256(h.collateralValue);
+        IVenue venue_ = venue;
+        if (address(venue_) != address(0)) {
+            equity += venue_.settledBalance(account, subaccount);
+            IVenue.PositionView[] memory positions = venue_.positionsOf(account, subaccount);
+            for (uint256 i; i < positions.length; ++i) {
+                IVenue.PositionView memory pos = positions[i];
+                MarketRisk storage risk = _marketRisk[pos.marketId];
+                uint256 notional = WadMath.abs(pos.size).mulWadUp(pos.markPrice);
+                h.notional += notional;
+                h.maintenanceRequirement += notional.mulWadUp(risk.maintenanceMargin);
+                h.initialRequirement += notional.mulWadUp(risk.initialMargin);
+                equity += pos.unrealizedPnl;
+            }
+        }
+        h.equity = equity;
+
+        if (h.maintenanceRequirement == 0) {
+            h.health = equity >= 0 ? type(uint256).max : 0;
+        } else {
+            h.health = equity <= 0 ? 0 : uint256(equity).divWadDown(h.maintenanceRequirement);
+        }
+    }
+
+    function _requireInitialMargin(address account, uint96 subaccount) internal view {
+        HealthView memory h = _health(account, subaccount);
+        if (h.equity < 0 || uint256(h.equity) < h.initialRequirement) {
+            revert BelowInitialMargin(h.equity, h.initialRequirement);
+        }
+    }
+
+    /// @dev The fraction (WAD) of every position to close: enough to bring health back to the target,
+    ///      all of it when health is below the full-close line or the remainder would be dust.
+    function _closeFraction(HealthView memory h) internal view returns (uint256) {
+        LiquidationConfig memory cfg = _liquidationConfig;
+        if (h.equity <= 0 || h.health < cfg.fullCloseHealth) return WAD;
+        // Keep the fraction k of positions such that equity / (k * maintenance) >= target; rounding k down
+        // closes a little more, never less.
+        uint256 keep = uint256(h.equity).divWadDown(h.maintenanceRequirement.mulWadUp(cfg.targetHealth));
+        if (keep >= WAD) return 0;
+        if (h.notional.mulWadDown(keep) < cfg.dustNotional) return WAD;
+        return WAD - keep;
+    }
+
+    /// @dev The liquidator pays up to `p.maxRepay` quote tokens into the sub-account's settled balance and
+    ///      receives collateral worth (1 + bonus) times that, on the collateral's own chain.
+    function _buyCollateral(LiquidateParams calldata p, uint256 closedNotional)
+        internal
+        returns (uint256 repaid, uint256 seized, bytes32 seizeId)
+    {
+        if (p.recipient == address(0)) revert ZeroAddress();
+        (repaid, seized) = _collateralPurchase(p, closedNotional);
+        if (seized == 0 || repaid == 0) revert ZeroAmount();
+
+        quoteToken.safeTransferFrom(msg.sender, address(venue), repaid);
+        venue.onRepay(p.account, p.subaccount, repaid);
+        _debit(p.account, p.subaccount, p.seizeSrcEid, p.seizeToken, seized);
+        seizeId = _seize(p, seized);
+    }
+
+    /// @dev Sizes a collateral purchase. The repay is capped at what the liquidation needs (the debt, or the
+    ///      notional just closed when there is none) and at the collateral available; the liquidator's
+    ///      payment rounds up and its collateral down.
+    function _collateralPurchase(LiquidateParams calldata p, uint256 closedNotional)
+        internal
+        view
+        returns (uint256 repaid, uint256 seized)
+    {
+        bytes32 key = _sourceKey(p.seizeSrcEid, p.seizeToken);
+        uint256 available = _credit[_subKey(p.account, p.subaccount)][key];
+        if (available == 0) revert UnknownCollateral(p.seizeSrcEid, p.seizeToken);
+        CollateralSource storage source = _sources[key];
+
+        int256 settled = venue.settledBalance(p.account, p.subaccount);
+        uint256 repayUsd = settled < 0 ? uint256(-settled) : 0;
+        if (closedNotional > repayUsd) repayUsd = closedNotional;
+        uint256 offered = _quoteToUsd(p.maxRepay);
+        if (offered < repayUsd) repayUsd = offered;
+
+        uint256 price = _riskAssets[source.assetId].oracle.price();
+        uint256 bonusFactor = WAD + _liquidationConfig.bonus;
+        seized = repayUsd.mulWadDown(bonusFactor).fromUsdDown(price, source.decimals);
+        if (seized > available) {
+            // Not enough of this collateral: take all of it and charge the liquidator its fair price.
+            seized = available;
+            repayUsd = available.toUsdDown(price, source.decimals).divWadUp(bonusFactor);
+        }
+        repaid = _usdToQuoteUp(repayUsd);
+    }
+
+    function _seize(LiquidateParams calldata p, uint256 seized) internal returns (bytes32 seizeId) {
+        seizeId = _nextMessageId();
+        emit Debited(
+            seizeId, MsgCodec.SEIZE, p.account, p.subaccount, p.seizeSrcEid, p.seizeToken, seized, p.recipient, 0
+        );
+        _dispatchPayout(
+            MsgCodec.SEIZE,
+            p.seizeSrcEid,
+            MsgCodec.Payout(seizeId, p.account, p.subaccount, p.seizeToken, seized, p.recipient),
+            p.options,
+            msg.value
+        );
+    }
+
+    /// @dev A sub-account with no positions, no collateral and a negative settled balance is insolvent: the
+    ///      insurance fund covers what it can and the venue's pool writes off the rest. Returns whether it did.
+    function _settleBadDebtIfInsolvent(address account, uint96 subaccount) internal returns (bool) {
+        IVenue venue_ = venue;
+        if (address(venue_) == address(0)) return false;
+        if (_collaterals[_subKey(account, subaccount)].length != 0) return false;
+        if (venue_.positionsOf(account, subaccount).length != 0) return false;
+        int256 settled = venue_.settledBalance(account, subaccount);
+        if (settled >= 0) return false;
+
+        uint256 debt = _usdToQuoteUp(uint256(-settled));
+        uint256 covered = debt < insuranceFund ? debt : insuranceFund;
+        if (covered > 0) {
+            insuranceFund -= covered;
+            quoteToken.safeTransfer(address(venue_), covered);
+            venue_.onRepay(account, subaccount, covered);
+        }
+        uint256 writtenOff = venue_.writeOff(account, subaccount);
+        emit BadDebtSettled(account, subaccount, covered, writtenOff);
+        return true;
+    }
+
+    // =================================================================== internals: messaging
+
+    /// @dev Pays out through the local vault at once, or sends RELEASE/SEIZE to the vault on `srcEid`.
+    function _dispatchPayout(
+        uint8 kind,
+        uint32 srcEid,
+        MsgCodec.Payout memory payout,
+        bytes calldata options,
+        uint256 feeBudget
+    ) internal {
+        if (srcEid == localEid) {
+            if (feeBudget != 0) revert UnexpectedNativeValue(feeBudget);
+            ICollateralVault(localVault).payoutFromLocalEngine(kind, payout);
+        } else {
+            _sendMessage(srcEid, kind, MsgCodec.encodePayout(kind, payout), options, feeBudget, msg.sender);
+        }
+    }
+
+    function _quotePayout(uint8 kind, uint32 srcEid, bytes calldata options)
+        internal
+        view
+        returns (MessagingFee memory fee)
+    {
+        if (srcEid == localEid) return fee;
+        MsgCodec.Payout memory body = MsgCodec.Payout(bytes32(0), address(0), 0, address(0), 0, address(0));
+        return _quoteMessage(srcEid, kind, MsgCodec.encodePayout(kind, body), options);
+    }
+
+    // =================================================================== internals: helpers
+
+    function _venueOrRevert() internal view returns (IVenue venue_) {
+        venue_ = venue;
+        if (address(venue_) == address(0)) revert NoVenue();
+    }
+
+    function _quoteToUsd(uint256 amount) internal view returns (uint256) {
+        return amount * 10 ** (18 - quoteDecimals);
+    }
+
+    function _usdToQuoteUp(uint256 usd) internal view returns (uint256) {
+        uint256 unit = 10 ** (18 - quoteDecimals);
+        return (usd + unit - 1) / unit;
+    }
+
+    function _subKey(address account, uint96 subaccount) internal pure returns (bytes32) {
+        return bytes32((uint256(uint160(account)) << 96) | subaccount);
+    }
+
+    function _sourceKey(uint32 srcEid, address token) internal pure returns (bytes32) {
+        return bytes32((uint256(srcEid) << 160) | uint160(token));
+    }
+
+    function _splitSourceKey(bytes32 key) internal pure returns (uint32 srcEid, address token) {
+        srcEid = uint32(uint256(key) >> 160);
+        token = address(uint160(uint256(key)));
+    }
+}
