@@ -14,9 +14,10 @@ library RateLimiter {
         uint256 available;
     }
 
-    /// @notice Sets the limits; what is available now is clamped to the new capacity.
+    /// @notice Sets the limits. A bucket configured for the first time starts full; later changes keep
+    ///         what is available now, clamped to the new capacity.
     function configure(Bucket storage bucket, uint128 capacity, uint64 window) internal {
-        uint256 current = availableNow(bucket);
+        uint256 current = bucket.window == 0 ? capacity : availableNow(bucket);
         bucket.capacity = capacity;
         bucket.window = window == 0 ? 1 : window;
         bucket.available = current > capacity ? capacity : current;

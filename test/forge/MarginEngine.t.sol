@@ -1,0 +1,701 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {TestHelperOz5} from "@layerzerolabs/test-devtools-evm-foundry/contracts/TestHelperOz5.sol";
+import {OptionsBuilder} from "@layerzerolabs/oapp-evm/contracts/oapp/libs/OptionsBuilder.sol";
+import {Origin} from "@layerzerolabs/oapp-evm/contracts/oapp/OApp.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+
+import {MarginEngine} from "../../contracts/engine/MarginEngine.sol";
+import {XmarginOApp} from "../../contracts/common/XmarginOApp.sol";
+import {IMarginEngine, HoldReason} from "../../contracts/interfaces/IMarginEngine.sol";
+import {IPriceAdapter} from "../../contracts/interfaces/IPriceAdapter.sol";
+import {IVenue} from "../../contracts/interfaces/IVenue.sol";
+import {MsgCodec} from "../../contracts/libraries/MsgCodec.sol";
+import {MockERC20} from "../../contracts/mocks/MockERC20.sol";
+import {PriceStub, VenueStub, RemoteVaultStub, LocalVaultStub} from "./helpers/EngineStubs.sol";
+
+/// @notice Unit tests of MarginEngine against stub vaults and a stub venue, on TestHelperOz5 endpoints.
+contract MarginEngineTest is TestHelperOz5 {
+    using OptionsBuilder for bytes;
+
+    uint32 internal constant A = 1; // the engine's chain
+    uint32 internal constant B = 2; // a remote vault's chain
+    uint16 internal constant WETH = 1;
+    uint16 internal constant USDC = 2;
+    uint32 internal constant ETH_PERP = 1;
+
+    MarginEngine internal engine;
+    RemoteVaultStub internal remoteVault;
+    LocalVaultStub internal localVault;
+    VenueStub internal venue;
+    PriceStub internal ethPrice;
+    PriceStub internal usdPrice;
+    MockERC20 internal usdc;
+    address internal wethA = makeAddr("wethA");
+    address internal wethB = makeAddr("wethB");
+    address internal usdcB = makeAddr("usdcB");
+
+    address internal trader = makeAddr("trader");
+    address internal liquidator = makeAddr("liquidator");
+    address internal guardian = makeAddr("guardian");
+    bytes internal options;
+    uint64 internal lockNonce;
+
+    function setUp() public override {
+        setExecutorValueCap(1 ether);
+        super.setUp();
+        setUpEndpoints(2, LibraryType.UltraLightNode);
+        options = OptionsBuilder.newOptions().addExecutorLzReceiveOption(300_000, 0);
+
+        engine = new MarginEngine(address(endpoints[A]), address(this));
+        remoteVault = new RemoteVaultStub(address(endpoints[B]), address(this));
+        address[] memory oapps = new address[](2);
+        oapps[0] = address(engine);
+        oapps[1] = address(remoteVault);
+        wireOApps(oapps);
+
+        usdc = new MockERC20("USD Coin", "USDC", 6);
+        venue = new VenueStub(address(usdc));
+        venue.setEngine(engine);
+        localVault = new LocalVaultStub();
+        localVault.setEngine(engine);
+        ethPrice = new PriceStub(2000e18);
+        usdPrice = new PriceStub(1e18);
+
+        engine.setGuardian(guardian);
+        engine.setLocalVault(address(localVault));
+        engine.setVenue(venue);
+        engine.setRiskAsset(WETH, IMarginEngine.RiskAsset(IPriceAdapter(address(ethPrice)), 0.8e18, true));
+        engine.setRiskAsset(USDC, IMarginEngine.RiskAsset(IPriceAdapter(address(usdPrice)), 1e18, true));
+        engine.setCollateralSource(A, wethA, _source(WETH, 18));
+        engine.setCollateralSource(B, wethB, _source(WETH, 18));
+        engine.setCollateralSource(B, usdcB, _source(USDC, 6));
+        engine.setMarketRisk(ETH_PERP, IMarginEngine.MarketRisk(0.1e18, 0.05e18, type(uint128).max, true));
+        engine.setLiquidationConfig(IMarginEngine.LiquidationConfig(0.05e18, 1.25e18, 0.5e18, 10e18));
+
+        vm.deal(trader, 10 ether);
+        vm.deal(liquidator, 10 ether);
+        usdc.mint(liquidator, 1_000_000e6);
+        vm.prank(liquidator);
+        usdc.approve(address(engine), type(uint256).max);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    function _source(uint16 assetId, uint8 decimals) internal pure returns (IMarginEngine.CollateralSource memory) {
+        return IMarginEngine.CollateralSource(assetId, decimals, true, 1e30, type(uint128).max, 1 days);
+    }
+
+    function _lock(address account, uint96 sub, address token, uint256 amount)
+        internal
+        returns (MsgCodec.Lock memory lock)
+    {
+        lock = MsgCodec.Lock(keccak256(abi.encode("lock", ++lockNonce)), account, sub, token, amount);
+    }
+
+    /// @dev Sends a LOCK from the remote vault stub on B and delivers it to the engine on A.
+    function _bridgeLock(MsgCodec.Lock memory lock) internal {
+        uint256 fee = remoteVault.quoteLock(A, lock, options);
+        remoteVault.sendLock{value: fee}(A, lock, options);
+        verifyPackets(A, addressToBytes32(address(engine)));
+    }
+
+    function _deliverToRemote() internal {
+        verifyPackets(B, addressToBytes32(address(remoteVault)));
+    }
+
+    /// @dev 1 WETH credited from B (worth 2000 × 0.8 = 1600 USD of collateral value).
+    function _fundTrader() internal {
+        _bridgeLock(_lock(trader, 0, wethB, 1e18));
+    }
+
+    function _healthOf(address account) internal view returns (IMarginEngine.HealthView memory) {
+        return engine.health(account, 0);
+    }
+
+    // ------------------------------------------------------------------ crediting
+
+    function test_lzReceive_creditsLockFromTrustedVault() public {
+        MsgCodec.Lock memory lock = _lock(trader, 3, wethB, 5e18);
+        vm.expectEmit(address(engine));
+        emit IMarginEngine.Credited(lock.id, trader, 3, B, wethB, 5e18);
+        _bridgeLock(lock);
+        assertEq(engine.creditOf(trader, 3, B, wethB), 5e18);
+        assertEq(engine.totalCredit(bytes32((uint256(B) << 160) | uint160(wethB))), 5e18);
+        assertTrue(engine.processed(lock.id));
+        assertEq(engine.creditOf(trader, 0, B, wethB), 0, "sub-accounts are isolated");
+    }
+
+    function test_lzReceive_replayedIdChangesNothing() public {
+        MsgCodec.Lock memory lock = _lock(trader, 0, wethB, 1e18);
+        _bridgeLock(lock);
+        _bridgeLock(lock); // same id, new LayerZero nonce
+        assertEq(engine.creditOf(trader, 0, B, wethB), 1e18);
+    }
+
+    function test_lzReceive_revertsForNonEndpointCaller() public {
+        Origin memory origin = Origin(B, addressToBytes32(address(remoteVault)), 1);
+        vm.expectRevert();
+        engine.lzReceive(origin, bytes32(0), MsgCodec.encodeLock(_lock(trader, 0, wethB, 1)), address(0), "");
+    }
+
+    function test_lzReceive_revertsForUntrustedPeer() public {
+        Origin memory origin = Origin(B, addressToBytes32(makeAddr("impostor")), 1);
+        bytes memory message = MsgCodec.encodeLock(_lock(trader, 0, wethB, 1e18));
+        vm.prank(address(endpoints[A]));
+        vm.expectRevert(abi.encodeWithSignature("OnlyPeer(uint32,bytes32)", B, origin.sender));
+        engine.lzReceive(origin, bytes32(0), message, address(0), "");
+        assertEq(engine.creditOf(trader, 0, B, wethB), 0);
+    }
+
+    function test_lzReceive_revertsOnWrongTypeOrVersion() public {
+        Origin memory origin = Origin(B, addressToBytes32(address(remoteVault)), 1);
+        bytes memory release = MsgCodec.encodePayout(
+            MsgCodec.RELEASE, MsgCodec.Payout(bytes32(uint256(1)), trader, 0, wethB, 1, trader)
+        );
+        vm.prank(address(endpoints[A]));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.UnknownMessageType.selector, MsgCodec.RELEASE));
+        engine.lzReceive(origin, bytes32(0), release, address(0), "");
+
+        bytes memory v2 = abi.encodePacked(uint8(2), MsgCodec.LOCK, abi.encode(_lock(trader, 0, wethB, 1)));
+        vm.prank(address(endpoints[A]));
+        vm.expectRevert(abi.encodeWithSelector(MsgCodec.UnsupportedVersion.selector, 2));
+        engine.lzReceive(origin, bytes32(0), v2, address(0), "");
+
+        vm.prank(address(endpoints[A]));
+        vm.expectRevert(abi.encodeWithSelector(MsgCodec.MessageTooShort.selector, 1));
+        engine.lzReceive(origin, bytes32(0), hex"01", address(0), "");
+    }
+
+    function test_lzReceive_holdsWhenSourcePausedThenClaims() public {
+        vm.prank(guardian);
+        engine.setSourcePaused(B, true);
+        MsgCodec.Lock memory lock = _lock(trader, 0, wethB, 1e18);
+        vm.expectEmit(address(engine));
+        emit IMarginEngine.CreditHeld(lock.id, trader, 0, HoldReason.SOURCE_PAUSED);
+        _bridgeLock(lock);
+        assertEq(engine.creditOf(trader, 0, B, wethB), 0);
+
+        vm.expectRevert(
+            abi.encodeWithSelector(IMarginEngine.CreditStillHeld.selector, lock.id, HoldReason.SOURCE_PAUSED)
+        );
+        engine.claimHeldCredit(lock.id);
+
+        vm.prank(guardian);
+        engine.setSourcePaused(B, false);
+        engine.claimHeldCredit(lock.id);
+        assertEq(engine.creditOf(trader, 0, B, wethB), 1e18);
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.NoHeldCredit.selector, lock.id));
+        engine.claimHeldCredit(lock.id);
+    }
+
+    function test_lzReceive_bridgeLimitHoldsUntilWindowRefills() public {
+        engine.setCollateralSource(
+            B, wethB, IMarginEngine.CollateralSource(WETH, 18, true, 1e30, 10e18, 1 days)
+        );
+        _bridgeLock(_lock(trader, 0, wethB, 8e18));
+        MsgCodec.Lock memory big = _lock(trader, 0, wethB, 5e18);
+        _bridgeLock(big);
+        assertEq(engine.creditOf(trader, 0, B, wethB), 8e18);
+        (uint32 srcEid, MsgCodec.Lock memory held) = engine.heldCredit(big.id);
+        assertEq(srcEid, B);
+        assertEq(held.amount, 5e18);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMarginEngine.CreditStillHeld.selector, big.id, HoldReason.BRIDGE_LIMIT)
+        );
+        engine.claimHeldCredit(big.id);
+        vm.warp(block.timestamp + 12 hours);
+        engine.claimHeldCredit(big.id);
+        assertEq(engine.creditOf(trader, 0, B, wethB), 13e18);
+    }
+
+    function test_lzReceive_creditCapHolds() public {
+        engine.setCollateralSource(B, wethB, IMarginEngine.CollateralSource(WETH, 18, true, 1e18, type(uint128).max, 1));
+        MsgCodec.Lock memory lock = _lock(trader, 0, wethB, 2e18);
+        vm.expectEmit(address(engine));
+        emit IMarginEngine.CreditHeld(lock.id, trader, 0, HoldReason.CREDIT_CAP);
+        _bridgeLock(lock);
+    }
+
+    function test_lzReceive_tooManyCollateralsHolds() public {
+        for (uint160 i = 1; i <= 8; ++i) {
+            address token = address(0x1000 + i);
+            engine.setCollateralSource(B, token, _source(USDC, 6));
+            _bridgeLock(_lock(trader, 0, token, 1e6));
+        }
+        address ninth = address(0x2000);
+        engine.setCollateralSource(B, ninth, _source(USDC, 6));
+        MsgCodec.Lock memory lock = _lock(trader, 0, ninth, 1e6);
+        vm.expectEmit(address(engine));
+        emit IMarginEngine.CreditHeld(lock.id, trader, 0, HoldReason.TOO_MANY_COLLATERALS);
+        _bridgeLock(lock);
+    }
+
+    function test_returnHeldCredit_sendsReleaseToOwner() public {
+        address unknown = makeAddr("unknownToken");
+        MsgCodec.Lock memory lock = _lock(trader, 0, unknown, 7e18);
+        _bridgeLock(lock);
+        uint256 fee = engine.quoteWithdraw(B, options).nativeFee;
+
+        vm.prank(liquidator);
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.NotHeldCreditOwner.selector, lock.id, liquidator));
+        engine.returnHeldCredit{value: fee}(lock.id, options);
+
+        vm.prank(trader);
+        engine.returnHeldCredit{value: fee}(lock.id, options);
+        _deliverToRemote();
+        assertEq(remoteVault.payoutCount(), 1);
+        (, address account,, address token, uint256 amount, address recipient) = remoteVault.payouts(0);
+        assertEq(account, trader);
+        assertEq(token, unknown);
+        assertEq(amount, 7e18);
+        assertEq(recipient, trader);
+        assertEq(remoteVault.payoutKinds(0), MsgCodec.RELEASE);
+    }
+
+    function test_creditFromLocalVault_onlyVaultOnceAndKnownSource() public {
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.NotLocalVault.selector, address(this)));
+        engine.creditFromLocalVault(_lock(trader, 0, wethA, 1e18));
+
+        bytes32 id = localVault.depositFor(trader, 0, wethA, 2e18);
+        assertEq(engine.creditOf(trader, 0, A, wethA), 2e18);
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.MessageAlreadyProcessed.selector, id));
+        localVault.replay(MsgCodec.Lock(id, trader, 0, wethA, 2e18));
+
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.CannotCreditLocally.selector, HoldReason.UNKNOWN_SOURCE));
+        localVault.depositFor(trader, 0, makeAddr("nope"), 1);
+    }
+
+    // ------------------------------------------------------------------ health
+
+    function test_health_collateralOnlyIsUnbounded() public {
+        _fundTrader();
+        IMarginEngine.HealthView memory h = _healthOf(trader);
+        assertEq(h.collateralValue, 1600e18);
+        assertEq(h.equity, 1600e18);
+        assertEq(h.maintenanceRequirement, 0);
+        assertEq(h.health, type(uint256).max);
+    }
+
+    function test_health_withPositionMatchesFormula() public {
+        _fundTrader();
+        _bridgeLock(_lock(trader, 0, usdcB, 500e6));
+        // 5 ETH long marked at 2000: notional 10,000, MM 500, IM 1000, PnL -300, settled -100.
+        venue.setPosition(trader, 0, ETH_PERP, 5e18, 2000e18, -300e18);
+        venue.setSettled(trader, 0, -100e18);
+        IMarginEngine.HealthView memory h = _healthOf(trader);
+        assertEq(h.collateralValue, 2100e18);
+        assertEq(h.equity, 1700e18);
+        assertEq(h.notional, 10_000e18);
+        assertEq(h.maintenanceRequirement, 500e18);
+        assertEq(h.initialRequirement, 1000e18);
+        assertEq(h.health, 3.4e18);
+    }
+
+    function test_health_revertsOnBadOracle() public {
+        _fundTrader();
+        ethPrice.breakFeed(true);
+        vm.expectRevert(abi.encodeWithSelector(IPriceAdapter.StalePrice.selector, address(ethPrice), 0, 1));
+        engine.health(trader, 0);
+    }
+
+    // ------------------------------------------------------------------ withdraw
+
+    function test_withdraw_remoteSendsReleaseAfterDebit() public {
+        _fundTrader();
+        uint256 fee = engine.quoteWithdraw(B, options).nativeFee;
+        assertGt(fee, 0);
+        vm.prank(trader);
+        bytes32 id = engine.withdraw{value: fee}(0, B, wethB, 0.4e18, trader, options);
+        assertEq(engine.creditOf(trader, 0, B, wethB), 0.6e18, "debited before the message lands");
+        _deliverToRemote();
+        (bytes32 gotId,,, address token, uint256 amount, address recipient) = remoteVault.payouts(0);
+        assertEq(gotId, id);
+        assertEq(token, wethB);
+        assertEq(amount, 0.4e18);
+        assertEq(recipient, trader);
+    }
+
+    function test_withdraw_localPaysThroughLocalVault() public {
+        localVault.depositFor(trader, 0, wethA, 1e18);
+        vm.prank(trader);
+        engine.withdraw(0, A, wethA, 1e18, trader, options);
+        assertEq(localVault.payoutCount(), 1);
+        assertEq(localVault.payoutKinds(0), MsgCodec.RELEASE);
+        assertEq(engine.creditOf(trader, 0, A, wethA), 0);
+        (uint32[] memory eids,,) = engine.collateralsOf(trader, 0);
+        assertEq(eids.length, 0, "emptied collateral is dropped from the list");
+    }
+
+    function test_withdraw_revertsBelowInitialMargin() public {
+        _fundTrader();
+        venue.setPosition(trader, 0, ETH_PERP, 5e18, 2000e18, 0); // IM 1000 of 1600 collateral value
+        vm.prank(trader);
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.BelowInitialMargin.selector, int256(800e18), 1000e18));
+        engine.withdraw(0, B, wethB, 0.5e18, trader, options);
+    }
+
+    function test_withdraw_revertsOnBadInput() public {
+        _fundTrader();
+        vm.startPrank(trader);
+        vm.expectRevert(IMarginEngine.ZeroAmount.selector);
+        engine.withdraw(0, B, wethB, 0, trader, options);
+        vm.expectRevert(IMarginEngine.ZeroAddress.selector);
+        engine.withdraw(0, B, wethB, 1, address(0), options);
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.InsufficientCredit.selector, 1e18, 2e18));
+        engine.withdraw(0, B, wethB, 2e18, trader, options);
+        vm.expectRevert(abi.encodeWithSelector(XmarginOApp.FeeNotCovered.selector, 0, engine.quoteWithdraw(B, options).nativeFee));
+        engine.withdraw(0, B, wethB, 1e18, trader, options);
+        vm.stopPrank();
+
+        localVault.depositFor(trader, 0, wethA, 1e18);
+        vm.prank(trader);
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.UnexpectedNativeValue.selector, 1));
+        engine.withdraw{value: 1}(0, A, wethA, 1e18, trader, options);
+    }
+
+    function test_withdraw_revertsOnStaleOracleWithPositions() public {
+        _fundTrader();
+        venue.setPosition(trader, 0, ETH_PERP, 1e18, 2000e18, 0);
+        ethPrice.breakFeed(true);
+        vm.prank(trader);
+        vm.expectRevert(abi.encodeWithSelector(IPriceAdapter.StalePrice.selector, address(ethPrice), 0, 1));
+        engine.withdraw(0, B, wethB, 0.1e18, trader, "");
+    }
+
+    // ------------------------------------------------------------------ move
+
+    function test_move_remoteSendsMoveWithHopValue() public {
+        _fundTrader();
+        bytes memory withValue = OptionsBuilder.newOptions().addExecutorLzReceiveOption(300_000, 0.01 ether);
+        uint256 fee = engine.quoteMove(B, withValue).nativeFee;
+        vm.prank(trader);
+        bytes32 id = engine.move{value: fee}(0, B, wethB, 0.25e18, 3, withValue);
+        _deliverToRemote();
+        assertEq(remoteVault.moveCount(), 1);
+        (bytes32 gotId,,,, uint256 amount, uint32 dst) = remoteVault.moves(0);
+        assertEq(gotId, id);
+        assertEq(amount, 0.25e18);
+        assertEq(dst, 3);
+        assertEq(remoteVault.lastValue(), 0.01 ether, "the vault gets the value for its LOCK hop");
+        assertEq(engine.creditOf(trader, 0, B, wethB), 0.75e18);
+    }
+
+    function test_move_localGoesThroughLocalVault() public {
+        localVault.depositFor(trader, 0, wethA, 1e18);
+        vm.prank(trader);
+        engine.move(0, A, wethA, 1e18, B, options);
+        assertEq(localVault.moveCount(), 1);
+    }
+
+    function test_move_revertsToSameEngineOrBelowMargin() public {
+        _fundTrader();
+        vm.prank(trader);
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.SameEngine.selector, A));
+        engine.move(0, B, wethB, 1, A, options);
+
+        venue.setPosition(trader, 0, ETH_PERP, 5e18, 2000e18, 0);
+        vm.prank(trader);
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.BelowInitialMargin.selector, int256(800e18), 1000e18));
+        engine.move(0, B, wethB, 0.5e18, 3, options);
+    }
+
+    // ------------------------------------------------------------------ liquidation
+
+    function _params(uint32 srcEid, address token, uint256 maxRepay)
+        internal
+        view
+        returns (IMarginEngine.LiquidateParams memory)
+    {
+        return IMarginEngine.LiquidateParams(trader, 0, srcEid, token, maxRepay, liquidator, options);
+    }
+
+    function test_liquidate_revertsOnHealthyAccount() public {
+        _fundTrader();
+        venue.setPosition(trader, 0, ETH_PERP, 5e18, 2000e18, 0); // health 1600/500 = 3.2
+        vm.prank(liquidator);
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.HealthyAccount.selector, 3.2e18));
+        engine.liquidate(_params(B, wethB, 0));
+    }
+
+    function test_liquidate_partialCloseRestoresTargetHealth() public {
+        localVault.depositFor(trader, 0, wethA, 1e18); // 1600 of collateral value
+        // 10 ETH long: notional 20,000, MM 1,000; PnL -1,200 -> equity 400, health 0.4 < 0.5 => full
+        // Use PnL -800 -> equity 800, health 0.8: partial.
+        venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -800e18);
+        vm.prank(liquidator);
+        IMarginEngine.LiquidationResult memory r = engine.liquidate(_params(A, wethA, 0));
+        assertEq(r.healthBefore, 0.8e18);
+        // keep = 800 / (1000 * 1.25) = 0.64 -> close 0.36
+        assertEq(r.closeFraction, 0.36e18);
+        assertEq(r.closedNotional, 7200e18);
+        assertGe(r.healthAfter, 1.25e18 - 1e9);
+        assertLt(r.healthAfter, 1.26e18, "closes only as much as needed");
+    }
+
+    function test_liquidate_fullCloseBelowThreshold() public {
+        localVault.depositFor(trader, 0, wethA, 1e18);
+        venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -1200e18); // health 0.4
+        vm.prank(liquidator);
+        IMarginEngine.LiquidationResult memory r = engine.liquidate(_params(A, wethA, 0));
+        assertEq(r.closeFraction, 1e18);
+        assertEq(venue.positionsOf(trader, 0).length, 0);
+    }
+
+    function test_liquidate_dustRemainderClosesFully() public {
+        engine.setLiquidationConfig(IMarginEngine.LiquidationConfig(0.05e18, 1.25e18, 0.5e18, 20_000e18));
+        localVault.depositFor(trader, 0, wethA, 1e18);
+        venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -800e18);
+        vm.prank(liquidator);
+        assertEq(engine.liquidate(_params(A, wethA, 0)).closeFraction, 1e18);
+    }
+
+    function test_liquidate_localSeizurePaysLiquidatorWithBonus() public {
+        localVault.depositFor(trader, 0, wethA, 1e18);
+        venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -1200e18);
+        uint256 before = usdc.balanceOf(liquidator);
+        vm.prank(liquidator);
+        IMarginEngine.LiquidationResult memory r = engine.liquidate(_params(A, wethA, 400e6));
+        // full close realises -1200 of debt; the liquidator pays 400 USDC and gets 420 USD of WETH = 0.21 WETH
+        assertEq(r.repaid, 400e6);
+        assertEq(r.seized, 0.21e18);
+        assertEq(before - usdc.balanceOf(liquidator), 400e6);
+        assertEq(venue.settledBalance(trader, 0), -800e18);
+        assertEq(localVault.payoutKinds(0), MsgCodec.SEIZE);
+        (,,,, uint256 amount, address recipient) = localVault.payouts(0);
+        assertEq(amount, 0.21e18);
+        assertEq(recipient, liquidator);
+        assertEq(engine.creditOf(trader, 0, A, wethA), 0.79e18);
+    }
+
+    function test_liquidate_remoteSeizureSendsSeize() public {
+        _fundTrader();
+        venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -1300e18);
+        uint256 fee = engine.quoteSeize(B, options).nativeFee;
+        vm.prank(liquidator);
+        IMarginEngine.LiquidationResult memory r = engine.liquidate{value: fee}(_params(B, wethB, 1000e6));
+        _deliverToRemote();
+        assertEq(remoteVault.payoutKinds(0), MsgCodec.SEIZE);
+        (bytes32 id,,,, uint256 amount, address recipient) = remoteVault.payouts(0);
+        assertEq(id, r.seizeId);
+        assertEq(amount, r.seized);
+        assertEq(recipient, liquidator);
+        assertEq(r.seized, 0.525e18);
+    }
+
+    function test_liquidate_seizureCappedAtAvailableCollateral() public {
+        localVault.depositFor(trader, 0, wethA, 0.1e18); // 200 USD of WETH
+        venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -1000e18);
+        vm.prank(liquidator);
+        IMarginEngine.LiquidationResult memory r = engine.liquidate(_params(A, wethA, 1000e6));
+        assertEq(r.seized, 0.1e18);
+        // 200 / 1.05 = 190.476190..., rounded up for the liquidator's payment
+        assertEq(r.repaid, 190_476_191);
+    }
+
+    function test_liquidate_badDebtCoveredByInsuranceThenPool() public {
+        localVault.depositFor(trader, 0, wethA, 0.1e18);
+        venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -1000e18);
+        vm.prank(liquidator);
+        engine.fundInsurance(300e6);
+        vm.prank(liquidator);
+        vm.expectEmit(address(engine));
+        emit IMarginEngine.BadDebtSettled(trader, 0, 300e6, 1000e6 - 190_476_191 - 300e6);
+        engine.liquidate(_params(A, wethA, 1000e6));
+        assertEq(engine.insuranceFund(), 0);
+        assertEq(venue.settledBalance(trader, 0), 0);
+        assertEq(venue.writtenOffTotal(), 1000e6 - 190_476_191 - 300e6);
+    }
+
+    function test_liquidate_revertsOnBadInput() public {
+        localVault.depositFor(trader, 0, wethA, 1e18);
+        venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -1200e18);
+        vm.startPrank(liquidator);
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.UnknownCollateral.selector, B, wethB));
+        engine.liquidate(_params(B, wethB, 100e6));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.UnexpectedNativeValue.selector, 1));
+        engine.liquidate{value: 1}(_params(A, wethA, 0));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.UnexpectedNativeValue.selector, 1));
+        engine.liquidate{value: 1}(_params(A, wethA, 100e6));
+        vm.stopPrank();
+    }
+
+    function test_liquidate_refusesOnStaleOracle() public {
+        localVault.depositFor(trader, 0, wethA, 1e18);
+        venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -1200e18);
+        ethPrice.breakFeed(true);
+        vm.prank(liquidator);
+        vm.expectRevert(abi.encodeWithSelector(IPriceAdapter.StalePrice.selector, address(ethPrice), 0, 1));
+        engine.liquidate(_params(A, wethA, 0));
+    }
+
+    function test_settleBadDebt_onlyWhenInsolvent() public {
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.NoBadDebt.selector, trader, 0));
+        engine.settleBadDebt(trader, 0);
+        venue.setSettled(trader, 0, -50e18);
+        engine.settleBadDebt(trader, 0);
+        assertEq(venue.writtenOffTotal(), 50e6);
+    }
+
+    // ------------------------------------------------------------------ quote balance
+
+    function test_repayDebt_andWithdrawPnl() public {
+        venue.setSettled(trader, 0, -10e18);
+        vm.prank(liquidator);
+        engine.repayDebt(trader, 0, 30e6);
+        assertEq(venue.settledBalance(trader, 0), 20e18);
+        assertEq(usdc.balanceOf(address(venue)), 30e6);
+
+        vm.prank(trader);
+        engine.withdrawPnl(0, 20e6, trader);
+        assertEq(usdc.balanceOf(trader), 20e6);
+
+        vm.expectRevert(IMarginEngine.ZeroAmount.selector);
+        engine.repayDebt(trader, 0, 0);
+        vm.expectRevert(IMarginEngine.ZeroAmount.selector);
+        engine.withdrawPnl(0, 0, trader);
+        vm.expectRevert(IMarginEngine.ZeroAddress.selector);
+        engine.withdrawPnl(0, 1, address(0));
+    }
+
+    function test_withdrawPnl_revertsWhenProfitIsNeededAsMargin() public {
+        venue.setSettled(trader, 0, 100e18);
+        usdc.mint(address(venue), 100e6);
+        venue.setPosition(trader, 0, ETH_PERP, 0.5e18, 2000e18, 0); // IM 100
+        vm.prank(trader);
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.BelowInitialMargin.selector, int256(50e18), 100e18));
+        engine.withdrawPnl(0, 50e6, trader);
+    }
+
+    function test_fundInsurance_revertsWithoutVenueOrAmount() public {
+        MarginEngine bare = new MarginEngine(address(endpoints[A]), address(this));
+        vm.expectRevert(IMarginEngine.NoVenue.selector);
+        bare.fundInsurance(1);
+        vm.expectRevert(IMarginEngine.ZeroAmount.selector);
+        engine.fundInsurance(0);
+    }
+
+    // ------------------------------------------------------------------ admin
+
+    function test_admin_rejectsInvalidParameters() public {
+        vm.expectRevert(IMarginEngine.InvalidRiskParameter.selector);
+        engine.setRiskAsset(9, IMarginEngine.RiskAsset(IPriceAdapter(address(ethPrice)), 1.1e18, true));
+        vm.expectRevert(IMarginEngine.ZeroAddress.selector);
+        engine.setRiskAsset(9, IMarginEngine.RiskAsset(IPriceAdapter(address(0)), 0.5e18, true));
+        vm.expectRevert(IMarginEngine.InvalidRiskParameter.selector);
+        engine.setCollateralSource(B, makeAddr("t"), _source(77, 18));
+        vm.expectRevert(IMarginEngine.ZeroAddress.selector);
+        engine.setCollateralSource(B, address(0), _source(WETH, 18));
+        vm.expectRevert(IMarginEngine.InvalidRiskParameter.selector);
+        engine.setMarketRisk(2, IMarginEngine.MarketRisk(0.05e18, 0.1e18, 0, true));
+        vm.expectRevert(IMarginEngine.InvalidRiskParameter.selector);
+        engine.setMarketRisk(2, IMarginEngine.MarketRisk(0.1e18, 0, 0, true));
+        vm.expectRevert(IMarginEngine.InvalidRiskParameter.selector);
+        engine.setLiquidationConfig(IMarginEngine.LiquidationConfig(0.05e18, 1e18, 0.5e18, 0));
+        vm.expectRevert(IMarginEngine.InvalidRiskParameter.selector);
+        engine.setLiquidationConfig(IMarginEngine.LiquidationConfig(0.6e18, 1.2e18, 0.5e18, 0));
+        vm.expectRevert(IMarginEngine.ZeroAddress.selector);
+        engine.setVenue(IVenue(address(0)));
+        vm.expectRevert(IMarginEngine.ZeroAddress.selector);
+        engine.setLocalVault(address(0));
+    }
+
+    function test_admin_onlyOwnerAndGuardian() public {
+        vm.startPrank(trader);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, trader));
+        engine.setMarketRisk(2, IMarginEngine.MarketRisk(0.1e18, 0.05e18, 0, true));
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, trader));
+        engine.setGuardian(trader);
+        vm.expectRevert(abi.encodeWithSelector(XmarginOApp.OnlyGuardian.selector, trader));
+        engine.setSourcePaused(B, true);
+        vm.stopPrank();
+    }
+
+    function test_transferOwnership_isTwoStep() public {
+        address next = makeAddr("nextOwner");
+        engine.transferOwnership(next);
+        assertEq(engine.owner(), address(this));
+        vm.prank(next);
+        engine.acceptOwnership();
+        assertEq(engine.owner(), next);
+    }
+
+    // ------------------------------------------------------------------ fuzz: margin maths
+
+    /// @dev The engine's health equals the formula computed independently, rounded against the trader.
+    function testFuzz_health_matchesIndependentFormula(
+        uint96 amount,
+        uint128 price,
+        uint64 weight,
+        int96 size,
+        int128 pnl
+    ) public {
+        amount = uint96(bound(amount, 1, 1e27));
+        price = uint128(bound(price, 1e6, 1e24));
+        weight = uint64(bound(weight, 0, 1e18));
+        engine.setRiskAsset(WETH, IMarginEngine.RiskAsset(IPriceAdapter(address(ethPrice)), weight, true));
+        ethPrice.set(price);
+        localVault.depositFor(trader, 0, wethA, amount);
+        venue.setPosition(trader, 0, ETH_PERP, size, price, pnl);
+
+        IMarginEngine.HealthView memory h = _healthOf(trader);
+        uint256 value = uint256(amount) * price / 1e18 * weight / 1e18;
+        assertApproxEqAbs(h.collateralValue, value, 2);
+        assertLe(h.collateralValue, value, "collateral rounds down");
+        uint256 notional = _ceilDiv(_abs(size) * price, 1e18);
+        assertEq(h.notional, notional);
+        assertEq(h.maintenanceRequirement, _ceilDiv(notional * 0.05e18, 1e18), "requirement rounds up");
+        int256 equity = int256(h.collateralValue) + pnl;
+        assertEq(h.equity, equity);
+        if (h.maintenanceRequirement == 0) {
+            assertEq(h.health, equity >= 0 ? type(uint256).max : 0);
+        } else if (equity <= 0) {
+            assertEq(h.health, 0);
+        } else {
+            assertEq(h.health, uint256(equity) * 1e18 / h.maintenanceRequirement);
+        }
+    }
+
+    /// @dev A partial liquidation always leaves the account at or above the target health (or closes it all).
+    function testFuzz_liquidate_partialRestoresTarget(uint64 lossBps) public {
+        lossBps = uint64(bound(lossBps, 1, 2_000)); // equity between 1600 - 20% of 8000 and 1600
+        localVault.depositFor(trader, 0, wethA, 1e18);
+        // 15 ETH long: notional 30,000; MM 1,500
+        int256 pnl = -int256(uint256(lossBps) * 30_000e18 / 10_000 / 4);
+        venue.setPosition(trader, 0, ETH_PERP, 15e18, 2000e18, pnl);
+        IMarginEngine.HealthView memory h = _healthOf(trader);
+        vm.assume(h.health < 1e18);
+        vm.prank(liquidator);
+        IMarginEngine.LiquidationResult memory r = engine.liquidate(_params(A, wethA, 0));
+        if (r.closeFraction < 1e18) {
+            assertGe(r.healthAfter + 1e9, 1.25e18, "partial liquidation reaches the target");
+        } else {
+            assertEq(venue.positionsOf(trader, 0).length, 0);
+        }
+    }
+
+    /// @dev The liquidator never receives more than (1 + bonus) times what it paid, at the oracle price.
+    function testFuzz_liquidate_seizeNeverExceedsPaidPlusBonus(uint64 repay, uint128 price) public {
+        price = uint128(bound(price, 100e18, 5000e18));
+        repay = uint64(bound(repay, 1e6, 100_000e6));
+        ethPrice.set(price);
+        localVault.depositFor(trader, 0, wethA, 3e18);
+        // A position losing more than all the collateral is worth.
+        venue.setPosition(trader, 0, ETH_PERP, 100e18, price, -int256(uint256(price) * 4));
+        vm.assume(_healthOf(trader).health < 1e18);
+        vm.prank(liquidator);
+        IMarginEngine.LiquidationResult memory r = engine.liquidate(_params(A, wethA, repay));
+        uint256 seizedUsd = r.seized * price / 1e18;
+        assertLe(seizedUsd, r.repaid * 1e12 * 105 / 100 + 1, "seized value <= paid * (1 + bonus)");
+        assertLe(r.repaid, repay);
+    }
+
+    function _abs(int256 x) internal pure returns (uint256) {
+        return x >= 0 ? uint256(x) : uint256(-x);
+    }
+
+    function _ceilDiv(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a == 0 ? 0 : (a - 1) / b + 1;
+    }
+}
