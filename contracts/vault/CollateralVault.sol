@@ -28,7 +28,8 @@ contract CollateralVault is XmarginOApp, ReentrancyGuard, ICollateralVault {
 
     /// @notice Gas forwarded to a native recipient on the message path. A recipient that needs more (or
     ///         reverts) gets its payout queued instead, so it can neither block nor grief the delivery.
-    uint256 public constant NATIVE_PAYOUT_GAS = 100_000;
+    ///         Enforced lzReceive gas for RELEASE/SEIZE must cover this plus the queue path (about 250k in all).
+    uint256 public constant NATIVE_PAYOUT_GAS = 50_000;
 
     /// @notice The margin engine on this chain, called directly (no message) for local deposits.
     address public localEngine;
