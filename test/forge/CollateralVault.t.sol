@@ -18,6 +18,7 @@ import {MockERC20} from "../../contracts/mocks/MockERC20.sol";
 import {FeeOnTransferERC20} from "../../contracts/mocks/FeeOnTransferERC20.sol";
 import {ReentrantERC20} from "../../contracts/mocks/ReentrantERC20.sol";
 import {EngineStub, LocalEngineStub} from "./helpers/EngineStub.sol";
+import {VaultHandler} from "./helpers/VaultHandler.sol";
 
 /// @notice A payout recipient that refuses native value until told otherwise.
 contract VaultRejectingReceiver {
@@ -854,5 +855,54 @@ contract CollateralVaultTest is TestHelperOz5 {
         // Either paid at once or queued by the governor, never both, never lost.
         assertEq(paid + vault.totalQueued(asset), released);
         assertEq(released > OUTFLOW, vault.totalQueued(asset) == released);
+    }
+}
+
+/// @notice Conservation under random sequences of deposits, payouts, queue executions and moves.
+contract CollateralVaultInvariantTest is TestHelperOz5 {
+    CollateralVault internal vault;
+    MockERC20 internal token;
+    VaultHandler internal handler;
+
+    function setUp() public override {
+        super.setUp();
+        setUpEndpoints(2, LibraryType.UltraLightNode);
+        vault = new CollateralVault(endpoints[1], address(this));
+        EngineStub remote = new EngineStub(endpoints[2], address(this));
+        address[] memory oapps = new address[](2);
+        oapps[0] = address(vault);
+        oapps[1] = address(remote);
+        wireOApps(oapps);
+
+        LocalEngineStub engine = new LocalEngineStub(vault);
+        vault.setLocalEngine(address(engine));
+        token = new MockERC20("Token", "TKN", 18);
+        vault.setAssetConfig(
+            address(token),
+            ICollateralVault.AssetConfig({
+                enabled: true, supplyCap: type(uint256).max, outflowCapacity: 5_000e18, outflowWindow: 1 days
+            })
+        );
+        handler = new VaultHandler(vault, engine, token, 2);
+        targetContract(address(handler));
+    }
+
+    function invariant_solvency() public view {
+        assertGe(token.balanceOf(address(vault)), vault.totalLocked(address(token)) + vault.totalQueued(address(token)));
+    }
+
+    function invariant_creditSumsToLocked() public view {
+        uint256 sumLocked;
+        for (uint256 i; i < handler.actorCount(); i++) {
+            address actor = handler.actors(i);
+            for (uint96 sub; sub < 2; sub++) {
+                uint256 locked = vault.locked(actor, sub, address(token));
+                assertEq(
+                    vault.credit(1, actor, sub, address(token)) + vault.credit(2, actor, sub, address(token)), locked
+                );
+                sumLocked += locked;
+            }
+        }
+        assertEq(sumLocked, vault.totalLocked(address(token)));
     }
 }
