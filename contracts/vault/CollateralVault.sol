@@ -56,8 +56,9 @@ contract CollateralVault is XmarginOApp, ReentrancyGuard, ICollateralVault {
 
     constructor(address endpoint_, address owner_) XmarginOApp(endpoint_, owner_) {}
 
+    /// @dev `localEngine` is never the zero address once set, and msg.sender never is.
     modifier onlyLocalEngine() {
-        if (msg.sender != localEngine || msg.sender == address(0)) revert NotLocalEngine(msg.sender);
+        if (msg.sender != localEngine) revert NotLocalEngine(msg.sender);
         _;
     }
 
@@ -241,7 +242,9 @@ contract CollateralVault is XmarginOApp, ReentrancyGuard, ICollateralVault {
             _payout(origin.srcEid, msgType, MsgCodec.decodePayout(message));
         } else if (msgType == MsgCodec.MOVE) {
             // No caller options on this path: the enforced options for LOCK apply (empty calldata slice).
-            // The executor's native value (lzReceive option) is the fee budget of the next hop.
+            // The executor's native value (lzReceive option) is the fee budget of the next hop; any excess is
+            // refunded to the account. If the LOCK is left pending, that value stays in the vault (outside
+            // `totalLocked`) and the flusher pays the fee again.
             _move(origin.srcEid, MsgCodec.decodeMove(message), message[0:0], msg.value);
         } else {
             revert UnknownMessageType(msgType);
