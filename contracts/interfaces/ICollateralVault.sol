@@ -101,6 +101,8 @@ interface ICollateralVault {
     error NoPendingLock(bytes32 id);
     error NativeTransferFailed(address to, uint256 amount);
     error ZeroAddress();
+    /// @notice A setter was called with the value already in place (no-op writes are rejected).
+    error NoChange();
 
     // ------------------------------------------------------------------ trader
 
