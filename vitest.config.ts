@@ -1,0 +1,33 @@
+// Two tiers with their own timeouts: unit tests are pure and fast; e2e tests start anvil chains and
+// may have to compile the contracts first (solc-js, ~25 s cold).
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    // Forks rather than threads: e2e tests spawn and kill child processes, which is cleaner per process.
+    pool: 'forks',
+    // The machine has 2 cores shared with other engineers, and forge/anvil want one of them.
+    maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          testTimeout: 10_000,
+          hookTimeout: 10_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          testTimeout: 60_000,
+          // beforeAll may run a cold `forge build` and start anvil chains.
+          hookTimeout: 180_000,
+        },
+      },
+    ],
+  },
+});
