@@ -284,7 +284,7 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
 
     // =================================================================== owner and guardian
 
-    /// @notice Sets a priced collateral asset (owner).
+    /// @inheritdoc IMarginEngine
     function setRiskAsset(uint16 assetId, RiskAsset calldata asset) external onlyOwner {
         if (asset.weight > WAD) revert InvalidRiskParameter();
         if (asset.enabled && address(asset.oracle) == address(0)) revert ZeroAddress();
@@ -292,8 +292,7 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
         emit RiskAssetSet(assetId, asset);
     }
 
-    /// @notice Accepts (or stops accepting) `token` locked on chain `srcEid` as collateral (owner).
-    /// @dev New sources start with whatever low bridge capacity the owner sets; raise it over time.
+    /// @inheritdoc IMarginEngine
     function setCollateralSource(uint32 srcEid, address token, CollateralSource calldata source) external onlyOwner {
         if (token == address(0)) revert ZeroAddress();
         if (source.enabled && !_riskAssets[source.assetId].enabled) revert InvalidRiskParameter();
@@ -303,7 +302,7 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
         emit CollateralSourceSet(srcEid, token, source);
     }
 
-    /// @notice Sets the margin rules of a market (owner).
+    /// @inheritdoc IMarginEngine
     function setMarketRisk(uint32 marketId, MarketRisk calldata risk) external onlyOwner {
         if (risk.maintenanceMargin == 0 || risk.maintenanceMargin >= risk.initialMargin || risk.initialMargin > WAD) {
             revert InvalidRiskParameter();
@@ -312,8 +311,7 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
         emit MarketRiskSet(marketId, risk);
     }
 
-    /// @notice Registers the venue whose positions this engine margins (owner). Its quote token becomes the
-    ///         engine's settlement token.
+    /// @inheritdoc IMarginEngine
     function setVenue(IVenue venue_) external onlyOwner {
         if (address(venue_) == address(0)) revert ZeroAddress();
         venue = venue_;
@@ -322,7 +320,7 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
         emit VenueSet(address(venue_));
     }
 
-    /// @notice Sets the liquidation rules (owner).
+    /// @inheritdoc IMarginEngine
     function setLiquidationConfig(LiquidationConfig calldata config) external onlyOwner {
         if (config.bonus > 0.5e18 || config.targetHealth <= WAD || config.fullCloseHealth >= WAD) {
             revert InvalidRiskParameter();
@@ -331,14 +329,14 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
         emit LiquidationConfigSet(config);
     }
 
-    /// @notice Sets the vault on this chain (owner).
+    /// @inheritdoc IMarginEngine
     function setLocalVault(address vault) external onlyOwner {
         if (vault == address(0)) revert ZeroAddress();
         localVault = vault;
         emit LocalVaultSet(vault);
     }
 
-    /// @notice Stops (or resumes) crediting LOCKs from one source chain (guardian). Held LOCKs are kept.
+    /// @inheritdoc IMarginEngine
     function setSourcePaused(uint32 srcEid, bool paused) external onlyGuardian {
         sourcePaused[srcEid] = paused;
         emit SourcePaused(srcEid, paused);
@@ -383,24 +381,28 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
         return _marketRisk[marketId];
     }
 
+    /// @inheritdoc IMarginEngine
     function riskAsset(uint16 assetId) external view returns (RiskAsset memory) {
         return _riskAssets[assetId];
     }
 
+    /// @inheritdoc IMarginEngine
     function collateralSource(uint32 srcEid, address token) external view returns (CollateralSource memory) {
         return _sources[_sourceKey(srcEid, token)];
     }
 
+    /// @inheritdoc IMarginEngine
     function liquidationConfig() external view returns (LiquidationConfig memory) {
         return _liquidationConfig;
     }
 
+    /// @inheritdoc IMarginEngine
     function heldCredit(bytes32 id) external view returns (uint32 srcEid, MsgCodec.Lock memory lock) {
         HeldCredit memory held = _held[id];
         return (held.srcEid, held.lock);
     }
 
-    /// @notice What of `srcEid`/`token` could be credited from a bridge right now.
+    /// @inheritdoc IMarginEngine
     function bridgeCapacityAvailable(uint32 srcEid, address token) external view returns (uint256) {
         return _bridgeLimits[_sourceKey(srcEid, token)].availableNow();
     }

@@ -244,6 +244,23 @@ interface IMarginEngine {
     ///         after a trade that adds risk).
     function requireInitialMargin(address account, uint96 subaccount) external view;
 
+    // ------------------------------------------------------------------ owner and guardian
+
+    /// @notice Sets a priced collateral asset (owner).
+    function setRiskAsset(uint16 assetId, RiskAsset calldata asset) external;
+    /// @notice Accepts (or stops accepting) `token` locked on chain `srcEid` as collateral (owner).
+    function setCollateralSource(uint32 srcEid, address token, CollateralSource calldata source) external;
+    /// @notice Sets the margin rules of a market (owner).
+    function setMarketRisk(uint32 marketId, MarketRisk calldata risk) external;
+    /// @notice Registers the venue whose positions this engine margins (owner).
+    function setVenue(IVenue venue) external;
+    /// @notice Sets the liquidation rules (owner).
+    function setLiquidationConfig(LiquidationConfig calldata config) external;
+    /// @notice Sets the vault on this chain (owner).
+    function setLocalVault(address vault) external;
+    /// @notice Stops (or resumes) crediting LOCKs from one source chain (guardian).
+    function setSourcePaused(uint32 srcEid, bool paused) external;
+
     // ------------------------------------------------------------------ views
 
     function health(address account, uint96 subaccount) external view returns (HealthView memory);
@@ -254,6 +271,16 @@ interface IMarginEngine {
         returns (uint32[] memory srcEids, address[] memory tokens, uint256[] memory amounts);
     function marketRisk(uint32 marketId) external view returns (MarketRisk memory);
     function venue() external view returns (IVenue);
+    function riskAsset(uint16 assetId) external view returns (RiskAsset memory);
+    function collateralSource(uint32 srcEid, address token) external view returns (CollateralSource memory);
+    function liquidationConfig() external view returns (LiquidationConfig memory);
+    function heldCredit(bytes32 id) external view returns (uint32 srcEid, MsgCodec.Lock memory lock);
+    function bridgeCapacityAvailable(uint32 srcEid, address token) external view returns (uint256);
+    function totalCredit(bytes32 sourceKey) external view returns (uint256);
+    function processed(bytes32 id) external view returns (bool);
+    function insuranceFund() external view returns (uint256);
+    function sourcePaused(uint32 srcEid) external view returns (bool);
+    function localVault() external view returns (address);
     function quoteWithdraw(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory);
     function quoteMove(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory);
     function quoteSeize(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory);

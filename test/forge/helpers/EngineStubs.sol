@@ -154,10 +154,7 @@ contract RemoteVaultStub is OApp {
         return moves.length;
     }
 
-    function _lzReceive(Origin calldata, bytes32, bytes calldata message, address, bytes calldata)
-        internal
-        override
-    {
+    function _lzReceive(Origin calldata, bytes32, bytes calldata message, address, bytes calldata) internal override {
         lastValue = msg.value;
         uint8 t = MsgCodec.msgType(message);
         if (t == MsgCodec.MOVE) {
