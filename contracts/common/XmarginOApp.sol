@@ -68,6 +68,22 @@ abstract contract XmarginOApp is OApp, OAppOptionsType3, Ownable2Step {
         return _lzSend(dstEid, message, merged, MessagingFee(feeBudget, 0), refundTo);
     }
 
+    /// @dev Sends a message paying exactly its quoted fee out of `feeBudget`; returns what it paid, so a
+    ///      caller sending several messages from one msg.value can refund the rest.
+    function _sendMessageExact(
+        uint32 dstEid,
+        uint16 msgType,
+        bytes memory message,
+        bytes calldata options,
+        uint256 feeBudget
+    ) internal returns (uint256 paid) {
+        bytes memory merged = combineOptions(dstEid, msgType, options);
+        MessagingFee memory fee = _quote(dstEid, message, merged, false);
+        if (feeBudget < fee.nativeFee) revert FeeNotCovered(feeBudget, fee.nativeFee);
+        _lzSend(dstEid, message, merged, fee, address(this));
+        return fee.nativeFee;
+    }
+
     /// @dev The fee is checked and budgeted by `_sendMessage`, which may run inside lzReceive or with a
     ///      native deposit in msg.value, so the default `msg.value == fee` rule does not apply.
     function _payNative(uint256 nativeFee) internal pure override returns (uint256) {

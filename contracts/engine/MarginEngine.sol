@@ -203,11 +203,20 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
             r.closedNotional = venue.liquidationClose(p.account, p.subaccount, r.closeFraction);
         }
 
-        // 2. The liquidator pays quote into the sub-account and takes collateral worth that plus the bonus.
-        if (p.maxRepay > 0) {
-            (r.repaid, r.seized, r.seizeId) = _buyCollateral(p, r.closedNotional);
-        } else if (msg.value > 0) {
-            revert UnexpectedNativeValue(msg.value);
+        // 2. The liquidator pays quote into the sub-account and takes collateral worth that plus the bonus,
+        //    up to what the liquidation needs: the debt, or the notional just closed when there is none.
+        uint256 needUsd = _repayNeed(p.account, p.subaccount, r.closedNotional);
+        uint256 budget = msg.value;
+        uint256 n = p.seizes.length;
+        r.seized = new uint256[](n);
+        r.seizeIds = new bytes32[](n);
+        for (uint256 i; i < n && needUsd > 0; ++i) {
+            uint256 repaidUsd;
+            uint256 feePaid;
+            (repaidUsd, r.seized[i], r.seizeIds[i], feePaid) = _buyCollateral(p, p.seizes[i], needUsd, budget);
+            needUsd -= repaidUsd > needUsd ? needUsd : repaidUsd;
+            budget -= feePaid;
+            r.repaid += _usdToQuoteUp(repaidUsd);
         }
 
         // 3. Whatever debt is left with nothing to cover it goes to the insurance fund, then the pool.
@@ -221,12 +230,10 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
             r.closeFraction,
             r.closedNotional,
             r.repaid,
-            p.seizeSrcEid,
-            p.seizeToken,
-            r.seized,
             r.healthBefore,
             r.healthAfter
         );
+        if (budget > 0) _refund(msg.sender, budget);
     }
 
     /// @inheritdoc IMarginEngine
@@ -536,64 +543,60 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
         return WAD - keep;
     }
 
-    /// @dev The liquidator pays up to `p.maxRepay` quote tokens into the sub-account's settled balance and
-    ///      receives collateral worth (1 + bonus) times that, on the collateral's own chain.
-    function _buyCollateral(LiquidateParams calldata p, uint256 closedNotional)
+    /// @dev USD the liquidation may buy collateral for: the sub-account's debt, or the notional just closed.
+    function _repayNeed(address account, uint96 subaccount, uint256 closedNotional) internal view returns (uint256) {
+        int256 settled = venue.settledBalance(account, subaccount);
+        uint256 debt = settled < 0 ? uint256(-settled) : 0;
+        return closedNotional > debt ? closedNotional : debt;
+    }
+
+    /// @dev One seize order: the liquidator pays quote tokens (rounded up) into the settled balance and
+    ///      receives collateral (rounded down) worth (1 + bonus) times that, on the collateral's own chain.
+    function _buyCollateral(LiquidateParams calldata p, SeizeOrder calldata order, uint256 needUsd, uint256 budget)
         internal
-        returns (uint256 repaid, uint256 seized, bytes32 seizeId)
+        returns (uint256 repaidUsd, uint256 seized, bytes32 seizeId, uint256 feePaid)
     {
         if (p.recipient == address(0)) revert ZeroAddress();
-        (repaid, seized) = _collateralPurchase(p, closedNotional);
+        bytes32 key = _sourceKey(order.srcEid, order.token);
+        uint256 available = _credit[_subKey(p.account, p.subaccount)][key];
+        if (available == 0) revert UnknownCollateral(order.srcEid, order.token);
+        CollateralSource storage source = _sources[key];
+
+        repaidUsd = _quoteToUsd(order.maxRepay);
+        if (repaidUsd > needUsd) repaidUsd = needUsd;
+        uint256 price = _riskAssets[source.assetId].oracle.price();
+        uint256 bonusFactor = WAD + _liquidationConfig.bonus;
+        seized = repaidUsd.mulWadDown(bonusFactor).fromUsdDown(price, source.decimals);
+        if (seized > available) {
+            // Not enough of this collateral: take all of it and charge the liquidator its fair price.
+            seized = available;
+            repaidUsd = available.toUsdDown(price, source.decimals).divWadUp(bonusFactor);
+        }
+        uint256 repaid = _usdToQuoteUp(repaidUsd);
         if (seized == 0 || repaid == 0) revert ZeroAmount();
 
         quoteToken.safeTransferFrom(msg.sender, address(venue), repaid);
         venue.onRepay(p.account, p.subaccount, repaid);
-        _debit(p.account, p.subaccount, p.seizeSrcEid, p.seizeToken, seized);
-        seizeId = _seize(p, seized);
-    }
+        _debit(p.account, p.subaccount, order.srcEid, order.token, seized);
 
-    /// @dev Sizes a collateral purchase. The repay is capped at what the liquidation needs (the debt, or the
-    ///      notional just closed when there is none) and at the collateral available; the liquidator's
-    ///      payment rounds up and its collateral down.
-    function _collateralPurchase(LiquidateParams calldata p, uint256 closedNotional)
-        internal
-        view
-        returns (uint256 repaid, uint256 seized)
-    {
-        bytes32 key = _sourceKey(p.seizeSrcEid, p.seizeToken);
-        uint256 available = _credit[_subKey(p.account, p.subaccount)][key];
-        if (available == 0) revert UnknownCollateral(p.seizeSrcEid, p.seizeToken);
-        CollateralSource storage source = _sources[key];
-
-        int256 settled = venue.settledBalance(p.account, p.subaccount);
-        uint256 repayUsd = settled < 0 ? uint256(-settled) : 0;
-        if (closedNotional > repayUsd) repayUsd = closedNotional;
-        uint256 offered = _quoteToUsd(p.maxRepay);
-        if (offered < repayUsd) repayUsd = offered;
-
-        uint256 price = _riskAssets[source.assetId].oracle.price();
-        uint256 bonusFactor = WAD + _liquidationConfig.bonus;
-        seized = repayUsd.mulWadDown(bonusFactor).fromUsdDown(price, source.decimals);
-        if (seized > available) {
-            // Not enough of this collateral: take all of it and charge the liquidator its fair price.
-            seized = available;
-            repayUsd = available.toUsdDown(price, source.decimals).divWadUp(bonusFactor);
-        }
-        repaid = _usdToQuoteUp(repayUsd);
-    }
-
-    function _seize(LiquidateParams calldata p, uint256 seized) internal returns (bytes32 seizeId) {
         seizeId = _nextMessageId();
         emit Debited(
-            seizeId, MsgCodec.SEIZE, p.account, p.subaccount, p.seizeSrcEid, p.seizeToken, seized, p.recipient, 0
+            seizeId, MsgCodec.SEIZE, p.account, p.subaccount, order.srcEid, order.token, seized, p.recipient, 0
         );
-        _dispatchPayout(
-            MsgCodec.SEIZE,
-            p.seizeSrcEid,
-            MsgCodec.Payout(seizeId, p.account, p.subaccount, p.seizeToken, seized, p.recipient),
-            p.options,
-            msg.value
-        );
+        MsgCodec.Payout memory payout =
+            MsgCodec.Payout(seizeId, p.account, p.subaccount, order.token, seized, p.recipient);
+        if (order.srcEid == localEid) {
+            ICollateralVault(localVault).payoutFromLocalEngine(MsgCodec.SEIZE, payout);
+        } else {
+            feePaid = _sendMessageExact(
+                order.srcEid, MsgCodec.SEIZE, MsgCodec.encodePayout(MsgCodec.SEIZE, payout), order.options, budget
+            );
+        }
+    }
+
+    function _refund(address to, uint256 amount) internal {
+        (bool ok,) = to.call{value: amount}("");
+        if (!ok) revert RefundFailed(to, amount);
     }
 
     /// @dev A sub-account with no positions, no collateral and a negative settled balance is insolvent: the

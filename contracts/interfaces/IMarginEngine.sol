@@ -83,29 +83,35 @@ interface IMarginEngine {
         uint256 health;
     }
 
+    /// @notice One collateral to take in a liquidation: the liquidator pays up to `maxRepay` quote tokens
+    ///         into the sub-account's settled balance and receives collateral worth that plus the bonus.
+    struct SeizeOrder {
+        uint32 srcEid;
+        address token;
+        uint256 maxRepay;
+        /// @dev LayerZero options for a remote SEIZE (its fee comes out of msg.value; the rest is refunded).
+        bytes options;
+    }
+
     struct LiquidateParams {
         address account;
         uint96 subaccount;
-        /// @dev Collateral to seize for the liquidator: source chain and token.
-        uint32 seizeSrcEid;
-        address seizeToken;
-        /// @dev Most quote tokens the liquidator pays into the sub-account's settled balance; it receives
-        ///      collateral worth that much plus the bonus. Zero to only close positions (or settle bad debt).
-        uint256 maxRepay;
-        /// @dev Who receives the seized collateral on its chain.
+        /// @dev Collaterals to take, in order, until the liquidation's need is met. May be empty to only
+        ///      close positions (or settle bad debt).
+        SeizeOrder[] seizes;
+        /// @dev Who receives the seized collateral, on each collateral's own chain.
         address recipient;
-        /// @dev LayerZero options for a remote SEIZE (msg.value pays its fee).
-        bytes options;
     }
 
     struct LiquidationResult {
         uint256 closeFraction;
         uint256 closedNotional;
+        /// @dev Total quote tokens the liquidator paid in.
         uint256 repaid;
-        uint256 seized;
+        uint256[] seized;
+        bytes32[] seizeIds;
         uint256 healthBefore;
         uint256 healthAfter;
-        bytes32 seizeId;
     }
 
     // ------------------------------------------------------------------ events
@@ -141,9 +147,6 @@ interface IMarginEngine {
         uint256 closeFraction,
         uint256 closedNotional,
         uint256 repaid,
-        uint32 seizeSrcEid,
-        address seizeToken,
-        uint256 seized,
         uint256 healthBefore,
         uint256 healthAfter
     );
@@ -183,6 +186,7 @@ interface IMarginEngine {
     error NoVenue();
     error UnexpectedNativeValue(uint256 msgValue);
     error NoBadDebt(address account, uint96 subaccount);
+    error RefundFailed(address to, uint256 amount);
     error NotHeldCreditOwner(bytes32 id, address caller);
 
     // ------------------------------------------------------------------ trader

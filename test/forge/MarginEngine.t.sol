@@ -435,7 +435,9 @@ contract MarginEngineTest is TestHelperOz5 {
         view
         returns (IMarginEngine.LiquidateParams memory)
     {
-        return IMarginEngine.LiquidateParams(trader, 0, srcEid, token, maxRepay, liquidator, options);
+        IMarginEngine.SeizeOrder[] memory seizes = new IMarginEngine.SeizeOrder[](maxRepay == 0 ? 0 : 1);
+        if (maxRepay > 0) seizes[0] = IMarginEngine.SeizeOrder(srcEid, token, maxRepay, options);
+        return IMarginEngine.LiquidateParams(trader, 0, seizes, liquidator);
     }
 
     function test_liquidate_revertsOnHealthyAccount() public {
@@ -486,7 +488,7 @@ contract MarginEngineTest is TestHelperOz5 {
         IMarginEngine.LiquidationResult memory r = engine.liquidate(_params(A, wethA, 400e6));
         // full close realises -1200 of debt; the liquidator pays 400 USDC and gets 420 USD of WETH = 0.21 WETH
         assertEq(r.repaid, 400e6);
-        assertEq(r.seized, 0.21e18);
+        assertEq(r.seized[0], 0.21e18);
         assertEq(before - usdc.balanceOf(liquidator), 400e6);
         assertEq(venue.settledBalance(trader, 0), -800e18);
         assertEq(localVault.payoutKinds(0), MsgCodec.SEIZE);
@@ -505,10 +507,10 @@ contract MarginEngineTest is TestHelperOz5 {
         _deliverToRemote();
         assertEq(remoteVault.payoutKinds(0), MsgCodec.SEIZE);
         (bytes32 id,,,, uint256 amount, address recipient) = remoteVault.payouts(0);
-        assertEq(id, r.seizeId);
-        assertEq(amount, r.seized);
+        assertEq(id, r.seizeIds[0]);
+        assertEq(amount, r.seized[0]);
         assertEq(recipient, liquidator);
-        assertEq(r.seized, 0.525e18);
+        assertEq(r.seized[0], 0.525e18);
     }
 
     function test_liquidate_seizureCappedAtAvailableCollateral() public {
@@ -516,7 +518,7 @@ contract MarginEngineTest is TestHelperOz5 {
         venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -1000e18);
         vm.prank(liquidator);
         IMarginEngine.LiquidationResult memory r = engine.liquidate(_params(A, wethA, 1000e6));
-        assertEq(r.seized, 0.1e18);
+        assertEq(r.seized[0], 0.1e18);
         // 200 / 1.05 = 190.476190..., rounded up for the liquidator's payment
         assertEq(r.repaid, 190_476_191);
     }
@@ -541,10 +543,9 @@ contract MarginEngineTest is TestHelperOz5 {
         vm.startPrank(liquidator);
         vm.expectRevert(abi.encodeWithSelector(IMarginEngine.UnknownCollateral.selector, B, wethB));
         engine.liquidate(_params(B, wethB, 100e6));
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.UnexpectedNativeValue.selector, 1));
-        engine.liquidate{value: 1}(_params(A, wethA, 0));
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.UnexpectedNativeValue.selector, 1));
-        engine.liquidate{value: 1}(_params(A, wethA, 100e6));
+        uint256 balance = liquidator.balance;
+        engine.liquidate{value: 1 ether}(_params(A, wethA, 100e6));
+        assertEq(liquidator.balance, balance, "unused fee budget is refunded");
         vm.stopPrank();
     }
 
@@ -713,7 +714,7 @@ contract MarginEngineTest is TestHelperOz5 {
         vm.assume(_healthOf(trader).health < 1e18);
         vm.prank(liquidator);
         IMarginEngine.LiquidationResult memory r = engine.liquidate(_params(A, wethA, repay));
-        uint256 seizedUsd = r.seized * price / 1e18;
+        uint256 seizedUsd = r.seized[0] * price / 1e18;
         assertLe(seizedUsd, r.repaid * 1e12 * 105 / 100 + 1, "seized value <= paid * (1 + bonus)");
         assertLe(r.repaid, repay);
     }
