@@ -543,11 +543,14 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
         return WAD - keep;
     }
 
-    /// @dev USD the liquidation may buy collateral for: the sub-account's debt, or the notional just closed.
+    /// @dev USD of collateral the liquidation may buy: the sub-account's debt to the pool, and at least the
+    ///      bonus share of the notional just closed, so that closing a position without debt (collateral
+    ///      that lost value) still pays its liquidator.
     function _repayNeed(address account, uint96 subaccount, uint256 closedNotional) internal view returns (uint256) {
         int256 settled = venue.settledBalance(account, subaccount);
         uint256 debt = settled < 0 ? uint256(-settled) : 0;
-        return closedNotional > debt ? closedNotional : debt;
+        uint256 closingReward = closedNotional.mulWadDown(_liquidationConfig.bonus);
+        return closingReward > debt ? closingReward : debt;
     }
 
     /// @dev One seize order: the liquidator pays quote tokens (rounded up) into the settled balance and
