@@ -67,6 +67,9 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
 
     constructor(address endpoint_, address owner_) XmarginOApp(endpoint_, owner_) {}
 
+    /// @dev Takes the endpoint's refunds of unused fee budget during a liquidation (see `liquidate`).
+    receive() external payable {}
+
     modifier onlyLocalVault() {
         if (msg.sender != localVault || msg.sender == address(0)) revert NotLocalVault(msg.sender);
         _;
@@ -591,7 +594,7 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
         if (order.srcEid == localEid) {
             ICollateralVault(localVault).payoutFromLocalEngine(MsgCodec.SEIZE, payout);
         } else {
-            feePaid = _sendMessageExact(
+            feePaid = _sendMessageFromBudget(
                 order.srcEid, MsgCodec.SEIZE, MsgCodec.encodePayout(MsgCodec.SEIZE, payout), order.options, budget
             );
         }
