@@ -651,6 +651,42 @@ contract MarginEngineTest is TestHelperOz5 {
         assertEq(XmarginOApp(address(engine)).owner(), next);
     }
 
+    function test_returnHeldCredit_revertsForUnknownId() public {
+        vm.prank(trader);
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.NoHeldCredit.selector, bytes32("nope")));
+        engine.returnHeldCredit(bytes32("nope"), options);
+    }
+
+    function test_quotes_areZeroForTheLocalVaultAndPositiveForRemote() public view {
+        assertEq(engine.quoteWithdraw(A, options).nativeFee, 0);
+        assertEq(engine.quoteSeize(A, options).nativeFee, 0);
+        assertEq(engine.quoteMove(A, options).nativeFee, 0);
+        assertGt(engine.quoteWithdraw(B, options).nativeFee, 0);
+        assertGt(engine.quoteSeize(B, options).nativeFee, 0);
+        assertGt(engine.quoteMove(B, options).nativeFee, 0);
+    }
+
+    function test_views_returnWhatWasSet() public {
+        IMarginEngine.RiskAsset memory asset = engine.riskAsset(WETH);
+        assertEq(address(asset.oracle), address(ethPrice));
+        assertEq(asset.weight, 0.8e18);
+        IMarginEngine.CollateralSource memory source = engine.collateralSource(B, usdcB);
+        assertEq(source.assetId, USDC);
+        assertEq(source.decimals, 6);
+        IMarginEngine.LiquidationConfig memory cfg = engine.liquidationConfig();
+        assertEq(cfg.targetHealth, 1.25e18);
+        assertEq(engine.marketRisk(ETH_PERP).maintenanceMargin, 0.05e18);
+        assertEq(engine.localVault(), address(localVault));
+        assertEq(address(engine.venue()), address(venue));
+        assertEq(engine.bridgeCapacityAvailable(B, wethB), type(uint128).max);
+        assertFalse(engine.sourcePaused(B));
+        vm.prank(guardian);
+        vm.expectEmit(address(engine));
+        emit IMarginEngine.SourcePaused(B, true);
+        engine.setSourcePaused(B, true);
+        assertTrue(engine.sourcePaused(B));
+    }
+
     // ------------------------------------------------------------------ fuzz: margin maths
 
     /// @dev The engine's health equals the formula computed independently, rounded against the trader.
