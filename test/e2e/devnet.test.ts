@@ -158,9 +158,10 @@ describe('devnet', () => {
     }
     expect(getAddress(packetLog.address)).toBe(a.layerZero.endpointV2);
     const dvnFee = sendUlnI.parseLog(dvnLog);
+    if (dvnFee === null) throw new Error('DVNFeePaid does not decode');
     expect(dvnLog.address).toBe(a.layerZero.sendUln302);
-    expect([...(dvnFee?.args[0] as string[])]).toEqual([a.layerZero.dvn]);
-    expect((dvnFee?.args[2] as bigint[])[0]).toBeGreaterThan(0n);
+    expect([...(dvnFee.args[0] as string[])]).toEqual([a.layerZero.dvn]);
+    expect((dvnFee.args[2] as bigint[])[0]).toBeGreaterThan(0n);
     const execFee = sendUlnI.parseLog(execLog);
     expect(execFee?.args[0]).toBe(a.layerZero.executor);
     const sent = endpointI.parseLog(packetLog);
