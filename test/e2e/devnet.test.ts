@@ -4,6 +4,9 @@
 // verified by a quorum-signed DVN.execute, committed and delivered, after which the engine on B credits
 // the deposit. Then `wire` run again plans nothing.
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import {
   Contract,
   concat,
@@ -20,6 +23,7 @@ import {
 } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureArtifacts, readArtifact, readLzArtifact } from '../../relayer/chain/artifacts.ts';
+import { loadDevnetManifest } from '../../relayer/config/load.ts';
 import type { ChainConfig, DevnetManifest } from '../../relayer/config/types.ts';
 import { wire } from '../../relayer/deploy/wire.ts';
 import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
@@ -34,6 +38,7 @@ const TOPIC = {
 } as const;
 
 let devnet: Devnet | undefined;
+let manifestDir: string | undefined;
 let manifest: DevnetManifest;
 const providers: JsonRpcProvider[] = [];
 
@@ -62,19 +67,18 @@ function key(role: string, index = 0): string {
 
 beforeAll(async () => {
   await ensureArtifacts(['CollateralVault', 'MarginEngine', 'PerpMarket', 'MockERC20']);
-  devnet = await startDevnet({
-    chains: 3,
-    blockTime: 'automine',
-    quorum: 2,
-    attestors: 3,
-    manifestPath: null,
-  });
-  manifest = devnet.manifest;
+  manifestDir = mkdtempSync(path.join(tmpdir(), 'xmargin-devnet-'));
+  const manifestPath = path.join(manifestDir, 'manifest.json');
+  devnet = await startDevnet({ chains: 3, blockTime: 'automine', quorum: 2, attestors: 3, manifestPath });
+  // What the nodes will read: the written file validates and equals what startDevnet returned.
+  manifest = loadDevnetManifest(manifestPath);
+  expect(manifest).toEqual(devnet.manifest);
 });
 
 afterAll(async () => {
   for (const p of providers) p.destroy();
   await devnet?.stop();
+  if (manifestDir !== undefined) rmSync(manifestDir, { recursive: true, force: true });
 });
 
 describe('devnet', () => {
