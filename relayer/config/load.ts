@@ -215,7 +215,7 @@ function resolveChain(c: NetworkChainInput, i: number, file: string): NetworkCha
       throw new ConfigError(
         file,
         at(`layerZero.${k}`),
-        `missing — give "lzDeployment" (a folder of @layerzerolabs/lz-evm-sdk-v2/deployments, e.g. "arbitrum-sepolia") or the address in "layerZero.${k}"`,
+        `missing — give "lzDeployment" (a folder of @layerzerolabs/lz-evm-sdk-v2/deployments, e.g. "arbsep-testnet") or the address in "layerZero.${k}"`,
       );
     }
   }

@@ -189,7 +189,7 @@ export const devnetManifestSchema = z
 
 /**
  * A chain in a networks file. Like ChainConfig, except that:
- *  - `lzDeployment` names a folder of @layerzerolabs/lz-evm-sdk-v2/deployments (e.g. "arbitrum-sepolia");
+ *  - `lzDeployment` names a folder of @layerzerolabs/lz-evm-sdk-v2/deployments (e.g. "arbsep-testnet");
  *    the LayerZero addresses not given in `layerZero` are read from it, so they are never typed by hand;
  *  - `layerZero.extraDvns` entries may be a deployment file name instead of an address ("DVN" is
  *    LayerZero Labs' DVN, "DVNNethermind" Nethermind's, …);
