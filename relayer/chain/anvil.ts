@@ -1,4 +1,4 @@
-// Starts a throwaway anvil chain for a test and stops it again, leaving no process behind.
+// Starts a throwaway anvil chain (for a test or the devnet) and stops it again, leaving no process behind.
 //
 // The npm `anvil` command (node_modules/.bin/anvil) is a Node wrapper that spawns the native binary
 // and exits on SIGTERM without waiting for it, so killing the wrapper would not tell us when the
