@@ -17,6 +17,11 @@ export interface LayerZeroContracts {
   priceFeed: Address;
   dvnFeeLib: Address;
   executorFeeLib: Address;
+  /**
+   * Other DVNs that xmargin's OApps on this chain require besides xmargin's own (e.g. LayerZero Labs'
+   * DVN on a public network: `wire` refuses public pathways with fewer than 2 required DVNs).
+   */
+  extraDvns?: Address[];
   /** Optional view helpers (ReceiveUln302View, EndpointV2View). */
   receiveUln302View?: Address;
   endpointV2View?: Address;
@@ -37,6 +42,10 @@ export interface TokenDeployment {
   decimals: number;
   /** Chainlink-compatible feed (SettableAggregator on a devnet). */
   feed?: Address;
+  /** The engine's IPriceAdapter for this token's asset (engine chains only). */
+  priceAdapter?: Address;
+  /** The engine's risk-asset id this token counts as (the same asset on every chain shares one id). */
+  assetId?: number;
 }
 
 /** One chain as the node sees it. */

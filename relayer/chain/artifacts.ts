@@ -1,0 +1,146 @@
+// Reads compiled contracts: xmargin's from forge's out/ (so the devnet and the tests deploy exactly
+// what forge tests run) and LayerZero's from the Hardhat-format artifacts shipped in
+// @layerzerolabs/lz-evm-sdk-v2 (deployed unmodified).
+// Forge artifact path: out/<File>.sol/<Name>.json, with `abi` and `bytecode.object`; a contract
+// built by several profiles may also have out/<File>.sol/<Name>.<profile>.json.
+
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { InterfaceAbi } from 'ethers';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+export const OUT_DIR = path.join(ROOT, 'out');
+
+export interface Artifact {
+  abi: InterfaceAbi;
+  bytecode: `0x${string}`;
+}
+
+/** out/<file>/<name>.json; `file` defaults to `<name>.sol`, as forge names it for one contract per file. */
+export function artifactPath(name: string, file = `${name}.sol`): string {
+  return path.join(OUT_DIR, file, `${name}.json`);
+}
+
+/** EIP-170: the largest runtime code a chain accepts. */
+export const MAX_CODE_SIZE = 24_576;
+
+export function readArtifact(name: string, file?: string): Artifact {
+  return readForgeArtifactAt(pickForgeArtifact(name, file));
+}
+
+/**
+ * out/<file>/<name>.json, or when forge also wrote profile-suffixed variants (<name>.<profile>.json),
+ * the first whose runtime code fits under EIP-170 (MarginEngine is only deployable from the IR build).
+ */
+function pickForgeArtifact(name: string, file = `${name}.sol`): string {
+  const plain = artifactPath(name, file);
+  const dir = path.dirname(plain);
+  if (!existsSync(dir)) return plain;
+  const variants = readdirSync(dir)
+    .filter((f) => f === `${name}.json` || (f.startsWith(`${name}.`) && f.endsWith('.json')))
+    .map((f) => path.join(dir, f))
+    .sort((a, b) => (a === plain ? -1 : b === plain ? 1 : a.localeCompare(b)));
+  if (variants.length <= 1) return plain;
+  for (const p of variants) {
+    const json = JSON.parse(readFileSync(p, 'utf8')) as { deployedBytecode?: { object?: string } };
+    const runtime = json.deployedBytecode?.object ?? '0x';
+    if (runtime.length > 2 && (runtime.length - 2) / 2 < MAX_CODE_SIZE) return p;
+  }
+  return plain;
+}
+
+function readForgeArtifactAt(p: string): Artifact {
+  if (!existsSync(p)) {
+    throw new Error(`no forge artifact at ${path.relative(ROOT, p)}: run \`npm run build:contracts\` first`);
+  }
+  const json = JSON.parse(readFileSync(p, 'utf8')) as {
+    abi?: InterfaceAbi;
+    bytecode?: { object?: string };
+  };
+  const object = json.bytecode?.object;
+  if (json.abi === undefined || object === undefined || !object.startsWith('0x') || object.length <= 2) {
+    throw new Error(
+      `${path.relative(ROOT, p)} has no abi or no deployable bytecode (abstract or interface?)`,
+    );
+  }
+  return { abi: json.abi, bytecode: object as `0x${string}` };
+}
+
+/**
+ * Makes sure the artifacts of `names` exist and match the sources. It always runs `forge build`:
+ * forge's cache makes that a ~1 s no-op when nothing changed, and checking only for a missing file
+ * would let a parity test pass against bytecode older than the Solidity it claims to check. A cold
+ * build compiles with solc-js (~25 s on our 2 cores), so callers give their hook a long timeout.
+ */
+export async function ensureArtifacts(names: readonly string[]): Promise<void> {
+  await forgeBuild();
+  const missing = names.filter((name) => !existsSync(artifactPath(name)));
+  if (missing.length > 0) {
+    throw new Error(`forge build succeeded but wrote no artifact for ${missing.join(', ')} (wrong name?)`);
+  }
+}
+
+/**
+ * Runs `forge build` from the repository root; on failure the error carries forge's output. Goes
+ * through contracts/tools/foundry.mjs because the npm `forge` launcher exits 0 even when the
+ * compilation fails.
+ */
+export async function forgeBuild(): Promise<void> {
+  const foundry = path.join(ROOT, 'contracts', 'tools', 'foundry.mjs');
+  try {
+    await promisify(execFile)(process.execPath, [foundry, 'forge', 'build'], {
+      cwd: ROOT,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`forge build failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  }
+}
+
+// ---------------------------------------------------------------------------- LayerZero artifacts
+
+export const LZ_SDK_DIR = path.join(ROOT, 'node_modules', '@layerzerolabs', 'lz-evm-sdk-v2');
+
+/** The LayerZero v2 contracts the devnet deploys, by artifact path under lz-evm-sdk-v2/artifacts/contracts. */
+export const LZ_ARTIFACTS = {
+  EndpointV2: 'EndpointV2.sol/EndpointV2.json',
+  EndpointV2View: 'EndpointV2View.sol/EndpointV2View.json',
+  SendUln302: 'uln/uln302/SendUln302.sol/SendUln302.json',
+  ReceiveUln302: 'uln/uln302/ReceiveUln302.sol/ReceiveUln302.json',
+  ReceiveUln302View: 'uln/uln302/ReceiveUln302View.sol/ReceiveUln302View.json',
+  PriceFeed: 'PriceFeed.sol/PriceFeed.json',
+  DVN: 'uln/dvn/DVN.sol/DVN.json',
+  DVNFeeLib: 'uln/dvn/DVNFeeLib.sol/DVNFeeLib.json',
+  Executor: 'Executor.sol/Executor.json',
+  ExecutorFeeLib: 'ExecutorFeeLib.sol/ExecutorFeeLib.json',
+} as const;
+export type LzContractName = keyof typeof LZ_ARTIFACTS;
+
+const lzCache = new Map<LzContractName, Artifact>();
+
+/** A LayerZero sdk artifact (Hardhat format: `abi`, `bytecode` as a hex string, no libraries to link). */
+export function readLzArtifact(name: LzContractName): Artifact {
+  const cached = lzCache.get(name);
+  if (cached !== undefined) return cached;
+  const p = path.join(LZ_SDK_DIR, 'artifacts', 'contracts', LZ_ARTIFACTS[name]);
+  if (!existsSync(p)) {
+    throw new Error(`no LayerZero artifact at ${path.relative(ROOT, p)}: run \`npm install\``);
+  }
+  const json = JSON.parse(readFileSync(p, 'utf8')) as {
+    abi?: InterfaceAbi;
+    bytecode?: string;
+    linkReferences?: Record<string, unknown>;
+  };
+  if (json.abi === undefined || json.bytecode === undefined || !json.bytecode.startsWith('0x')) {
+    throw new Error(`${path.relative(ROOT, p)} has no abi or bytecode`);
+  }
+  if (json.linkReferences !== undefined && Object.keys(json.linkReferences).length > 0) {
+    throw new Error(`${path.relative(ROOT, p)} needs libraries linked, which this reader does not do`);
+  }
+  const artifact: Artifact = { abi: json.abi, bytecode: json.bytecode as `0x${string}` };
+  lzCache.set(name, artifact);
+  return artifact;
+}
