@@ -118,28 +118,39 @@ const RETRYABLE: ReadonlySet<RpcErrorCode> = new Set([
   RPC_ERROR.rateLimited,
 ]);
 
-/** Maps an ethers / fetch error to a code; undefined when it is not an RPC failure we know. */
+/**
+ * Maps an ethers / fetch error to a code; undefined when it is not an RPC failure we know. Codes and
+ * HTTP statuses first; text only from the short message (the long one embeds request and response
+ * bodies, where any word may appear).
+ */
 function classify(err: unknown): RpcErrorCode | undefined {
-  const e = err as { code?: unknown; message?: unknown; error?: { code?: unknown; message?: unknown } };
-  const code = e?.code;
-  const msg = `${String(e?.message ?? '')} ${String(e?.error?.message ?? '')}`.toLowerCase();
+  const e = err as {
+    code?: unknown;
+    shortMessage?: unknown;
+    message?: unknown;
+    error?: { code?: unknown; message?: unknown };
+    info?: { responseStatus?: unknown };
+    cause?: { code?: unknown };
+  };
+  if (e === null || typeof e !== 'object') return undefined;
+  const code = e.code ?? e.cause?.code;
+  const status = Number(String(e.info?.responseStatus ?? '').split(' ')[0]);
+  const msg = `${String(e.shortMessage ?? e.message ?? '')} ${String(e.error?.message ?? '')}`.toLowerCase();
   if (code === 'TIMEOUT' || msg.includes('timeout')) return RPC_ERROR.timeout;
   if (code === 'CALL_EXCEPTION' || msg.includes('revert')) return RPC_ERROR.reverted;
   if (code === 'INVALID_ARGUMENT' || code === 'BAD_DATA') return RPC_ERROR.badResponse;
-  if (msg.includes('429') || msg.includes('rate limit') || e?.error?.code === -32005)
-    return RPC_ERROR.rateLimited;
+  if (status === 429 || msg.includes('rate limit') || e.error?.code === -32005) return RPC_ERROR.rateLimited;
+  if (status >= 500 && status <= 599) return RPC_ERROR.server;
   if (
     code === 'NETWORK_ERROR' ||
     code === 'ECONNREFUSED' ||
     code === 'ECONNRESET' ||
-    msg.includes('econnrefused') ||
-    msg.includes('econnreset') ||
     msg.includes('fetch failed') ||
     msg.includes('socket hang up')
   ) {
     return RPC_ERROR.network;
   }
-  if (code === 'SERVER_ERROR' || code === 'UNKNOWN_ERROR' || /\b50[0-4]\b/.test(msg)) return RPC_ERROR.server;
+  if (code === 'SERVER_ERROR' || code === 'UNKNOWN_ERROR') return RPC_ERROR.server;
   return undefined;
 }
 
@@ -203,7 +214,9 @@ export class ChainRpc {
   }
 
   async blockNumber(): Promise<number> {
-    return this.read('blockNumber', (p) => p.getBlockNumber());
+    // Raw request: ethers' getBlockNumber caches its promise (a rejection too) for 250 ms, which
+    // would turn our retries into replays of the same failure.
+    return this.read('blockNumber', async (p) => Number(await p.send('eth_blockNumber', [])));
   }
 
   /** A block header by number, 'latest' or hash; null when the node does not have it (yet). */
