@@ -1,0 +1,422 @@
+// The attestor (DVN) role. For each confirmed PacketSent that assigns the xmargin DVN and goes to a
+// chain this node serves, it signs the verification and gossips the signature; it collects the
+// other attestors' signatures; once it holds a quorum, the node ranked first by rendezvous hashing
+// of (guid, signer) over the live attestors submits DVN.execute and then commitVerification. The
+// next-ranked node takes over after a deadline if nothing landed. Every step first asks the chain
+// whether it already happened, so nothing is submitted twice once it landed.
+
+import type { Wallet } from 'ethers';
+import type { FollowerEvent } from '../relayer/chain/follower.ts';
+import type { Address, DvnConfig, Hex } from '../relayer/config/types.ts';
+import type { GossipNetwork, SignedMessage } from '../relayer/p2p/types.ts';
+import { TOPIC } from './abi.ts';
+import {
+  combineSignatures,
+  dvnHash,
+  expirationFor,
+  recoverDvnSigner,
+  signDvnHash,
+  verifyCallData,
+} from './dvn.ts';
+import { DEST_STATE, type LzChain, type PacketRef } from './lz.ts';
+import { decodePacket, HEADER_LENGTH, type PacketJob, parsePacketJobs } from './packets.ts';
+import { rendezvousRank } from './rendezvous.ts';
+import type { AttestRecord, AttestStore, SignatureStore } from './stores.ts';
+
+/** The `dvnSignature` gossip payload. Integers wider than 53 bits travel as decimal strings. */
+export interface DvnSignaturePayload {
+  srcEid: number;
+  dstEid: number;
+  nonce: string;
+  guid: Hex;
+  header: Hex;
+  payloadHash: Hex;
+  confirmations: string;
+  expiration: string;
+  signature: Hex;
+}
+
+export interface AttestorOptions {
+  dvn: DvnConfig;
+  /** How long rank k waits (k × this) after holding a quorum before it submits itself. */
+  fallbackDelayMs?: number;
+  /** Own signatures of open packets are re-gossiped this often (gossip keeps no history). */
+  republishMs?: number;
+  tickMs?: number;
+}
+
+export interface AttestorModules {
+  wallet: Wallet;
+  gossip: GossipNetwork;
+  /** Chains this node serves, by eid. */
+  chains: Map<number, LzChain>;
+  /** EVM addresses of the attestors currently seen alive (heartbeats). */
+  liveSigners: () => Address[];
+  signatures: SignatureStore;
+  records: AttestStore;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+  now?: () => number;
+}
+
+const HEX = /^0x[0-9a-fA-F]*$/;
+const UINT = /^[0-9]{1,78}$/;
+
+interface Waiting {
+  job: PacketJob;
+  blockTimestamp: number;
+  confirmations: bigint;
+}
+
+export class Attestor {
+  private readonly opts: Required<AttestorOptions>;
+  private readonly m: AttestorModules;
+  private readonly signers: Set<string>;
+  /** Packets confirmed by the follower but waiting for more source blocks (receive-side config). */
+  private readonly waiting = new Map<Hex, Waiting>();
+  /** Highest block seen per source eid. */
+  private readonly tips = new Map<number, number>();
+  private readonly busy = new Set<Hex>();
+  private timer: NodeJS.Timeout | undefined;
+  private lastRepublish = 0;
+  private stopped = true;
+
+  constructor(options: AttestorOptions, modules: AttestorModules) {
+    this.opts = { fallbackDelayMs: 15_000, republishMs: 5_000, tickMs: 500, ...options };
+    this.m = modules;
+    this.signers = new Set(options.dvn.signers.map((s) => s.toLowerCase()));
+  }
+
+  /** Record writes are read-modify-write; one queue keeps gossip, signing and ticks from clobbering each other. */
+  private lock: Promise<unknown> = Promise.resolve();
+  private async update(
+    hash: Hex,
+    init: () => AttestRecord,
+    fn: (r: AttestRecord) => void | Promise<void>,
+  ): Promise<AttestRecord> {
+    const run = this.lock.then(async () => {
+      const record = (await this.m.records.get(hash)) ?? init();
+      await fn(record);
+      await this.m.records.put(record);
+      return record;
+    });
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  private async checkQuorum(r: AttestRecord): Promise<void> {
+    if (r.quorumAt === undefined && (await this.m.signatures.list(r.hash)).length >= this.opts.dvn.quorum) {
+      r.quorumAt = this.now();
+      this.log('quorum', { guid: r.guid });
+    }
+  }
+
+  private now(): number {
+    return this.m.now?.() ?? Date.now();
+  }
+
+  private log(msg: string, fields?: Record<string, unknown>): void {
+    this.m.log?.(msg, fields);
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.m.gossip.subscribe<DvnSignaturePayload>('dvnSignature', (msg) => this.onSignature(msg));
+    const loop = async (): Promise<void> => {
+      if (this.stopped) return;
+      await this.tick().catch((err: unknown) => this.log('attestor tick failed', { err: String(err) }));
+      if (!this.stopped) this.timer = setTimeout(loop, this.opts.tickMs);
+    };
+    this.timer = setTimeout(loop, this.opts.tickMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  /** Follower events of any served chain (as source). */
+  async onChainEvent(event: FollowerEvent): Promise<void> {
+    const chain = [...this.m.chains.values()].find((c) => c.config.name === event.chain);
+    if (chain === undefined) return;
+    if (event.type === 'block') {
+      this.tips.set(chain.config.eid, event.block.number);
+      await this.signWaiting();
+      return;
+    }
+    if (event.type !== 'confirmed') return;
+    const { jobs, errors } = parsePacketJobs(event.logs, chain.config.layerZero);
+    for (const { log, error } of errors)
+      this.log('undecodable PacketSent', { tx: log.transactionHash, err: error.message });
+    for (const job of jobs) {
+      if (!job.dvnAssigned) continue;
+      const dst = this.m.chains.get(job.packet.dstEid);
+      if (dst === undefined) continue; // not a destination this node serves
+      const config = await dst.ulnConfig(job.packet.receiver, job.packet.srcEid);
+      if (!dst.listsOurDvn(config)) {
+        this.log('destination does not list our DVN; not signing', { guid: job.packet.guid });
+        continue;
+      }
+      this.waiting.set(job.packet.guid, {
+        job,
+        blockTimestamp: event.block.timestamp,
+        confirmations: config.confirmations,
+      });
+    }
+    await this.signWaiting();
+  }
+
+  /** Signs the waiting packets the source chain has buried deep enough for the receive config. */
+  private async signWaiting(): Promise<void> {
+    for (const [guid, w] of this.waiting) {
+      const tip = this.tips.get(w.job.packet.srcEid) ?? 0;
+      if (BigInt(tip - w.job.blockNumber) < w.confirmations) continue;
+      this.waiting.delete(guid);
+      try {
+        await this.sign(w);
+      } catch (err) {
+        this.log('not signing', { guid, err: String(err) });
+      }
+    }
+  }
+
+  private async sign({ job, blockTimestamp, confirmations }: Waiting): Promise<void> {
+    const { packet } = job;
+    const src = this.m.chains.get(packet.srcEid) as LzChain;
+    const dst = this.m.chains.get(packet.dstEid) as LzChain;
+    // Every configured RPC of the source must report this very PacketSent in this very block;
+    // getLogsAgreed throws RpcDisagreement otherwise, and we do not sign.
+    const agreed = await src.rpc.getLogsAgreed({
+      address: [src.config.layerZero.endpointV2, src.config.layerZero.sendUln302],
+      topics: [[TOPIC.PacketSent, TOPIC.DVNFeePaid, TOPIC.ExecutorFeePaid]],
+      blockHash: job.blockHash,
+    });
+    const seen = parsePacketJobs(agreed, src.config.layerZero).jobs.find(
+      (j) => j.packet.guid === packet.guid && j.packet.payloadHash === packet.payloadHash && j.dvnAssigned,
+    );
+    if (seen === undefined) throw new Error(`PacketSent ${packet.guid} not confirmed by every RPC`);
+    const expiration = expirationFor(blockTimestamp);
+    const hash = dvnHash(
+      await dst.vid(),
+      dst.config.layerZero.receiveUln302,
+      expiration,
+      verifyCallData(packet.header, packet.payloadHash, confirmations),
+    );
+    const existing = await this.m.records.get(hash);
+    if (existing?.ownSignature !== undefined) return; // signed before (a replayed block after restart)
+    const signature = await signDvnHash(this.m.wallet, hash);
+    await this.m.signatures.add(hash, this.m.wallet.address as Address, signature);
+    const init = () =>
+      this.newRecord(
+        hash,
+        packet.srcEid,
+        packet.dstEid,
+        packet.nonce,
+        packet.guid,
+        packet.header,
+        packet.payloadHash,
+        confirmations,
+        expiration,
+      );
+    const record = await this.update(hash, init, async (r) => {
+      r.ownSignature = signature;
+      await this.checkQuorum(r);
+    });
+    this.log('signed', { guid: packet.guid, nonce: packet.nonce.toString() });
+    await this.publish(record);
+  }
+
+  private newRecord(
+    hash: Hex,
+    srcEid: number,
+    dstEid: number,
+    nonce: bigint,
+    guid: Hex,
+    header: Hex,
+    payloadHash: Hex,
+    confirmations: bigint,
+    expiration: bigint,
+  ): AttestRecord {
+    return {
+      hash,
+      srcEid,
+      dstEid,
+      nonce,
+      guid,
+      header,
+      payloadHash,
+      confirmations,
+      expiration,
+      state: 'collecting',
+    };
+  }
+
+  private async publish(r: AttestRecord): Promise<void> {
+    if (r.ownSignature === undefined) return;
+    const payload: DvnSignaturePayload = {
+      srcEid: r.srcEid,
+      dstEid: r.dstEid,
+      nonce: r.nonce.toString(),
+      guid: r.guid,
+      header: r.header,
+      payloadHash: r.payloadHash,
+      confirmations: r.confirmations.toString(),
+      expiration: r.expiration.toString(),
+      signature: r.ownSignature,
+    };
+    await this.m.gossip.publish('dvnSignature', payload);
+  }
+
+  /** A signature from gossip: only from DVN signers, only if it recovers to its sender, once. */
+  async onSignature(msg: SignedMessage<DvnSignaturePayload>): Promise<void> {
+    const p = msg.payload;
+    if (!this.signers.has(msg.signer.toLowerCase())) return;
+    if (!wellFormed(p)) return;
+    const dst = this.m.chains.get(p.dstEid);
+    if (dst === undefined) return;
+    const hash = dvnHash(
+      await dst.vid(),
+      dst.config.layerZero.receiveUln302,
+      BigInt(p.expiration),
+      verifyCallData(p.header, p.payloadHash, BigInt(p.confirmations)),
+    );
+    let signer: Address;
+    try {
+      signer = recoverDvnSigner(hash, p.signature);
+    } catch {
+      return;
+    }
+    if (signer.toLowerCase() !== msg.signer.toLowerCase()) return;
+    if (!(await this.m.signatures.add(hash, signer, p.signature))) return; // duplicate
+    const init = () =>
+      this.newRecord(
+        hash,
+        p.srcEid,
+        p.dstEid,
+        BigInt(p.nonce),
+        p.guid,
+        p.header,
+        p.payloadHash,
+        BigInt(p.confirmations),
+        BigInt(p.expiration),
+      );
+    await this.update(hash, init, (r) => this.checkQuorum(r));
+  }
+
+  /** One pass over open packets: republish own signatures, advance the ones whose turn it is. */
+  async tick(): Promise<void> {
+    const republish = this.now() - this.lastRepublish >= this.opts.republishMs;
+    if (republish) this.lastRepublish = this.now();
+    for (const record of await this.m.records.open()) {
+      if (record.quorumAt === undefined) {
+        if (republish) {
+          // Before re-gossiping, ask the chain: someone may have finished without us hearing.
+          if (await this.markIfCommitted(record)) continue;
+          await this.publish(record);
+        }
+        continue;
+      }
+      const rank = rendezvousRank(record.guid, this.m.wallet.address as Address, this.liveAttestors());
+      if (this.now() < record.quorumAt + rank * this.opts.fallbackDelayMs) continue;
+      if (this.busy.has(record.hash)) continue;
+      this.busy.add(record.hash);
+      try {
+        await this.advance(record);
+      } catch (err) {
+        await this.setFields(record, { lastError: String(err) });
+        this.log('advance failed', { guid: record.guid, err: String(err) });
+      } finally {
+        this.busy.delete(record.hash);
+      }
+    }
+  }
+
+  private liveAttestors(): Address[] {
+    return this.m.liveSigners().filter((s) => this.signers.has(s.toLowerCase()));
+  }
+
+  private ref(r: AttestRecord): PacketRef {
+    const packet = decodeHeader(r.header);
+    return {
+      srcEid: r.srcEid,
+      sender: packet.sender,
+      nonce: r.nonce,
+      receiver: packet.receiver,
+      header: r.header,
+      payloadHash: r.payloadHash,
+    };
+  }
+
+  private async markIfCommitted(record: AttestRecord): Promise<boolean> {
+    const dst = this.m.chains.get(record.dstEid) as LzChain;
+    if (!(await dst.committed(this.ref(record)))) return false;
+    await this.setFields(record, { state: 'committed' });
+    return true;
+  }
+
+  /** execute → commit, each step only if the chain says it is still needed. */
+  private async advance(record: AttestRecord): Promise<void> {
+    const dst = this.m.chains.get(record.dstEid) as LzChain;
+    const ref = this.ref(record);
+    let state = await dst.state(ref);
+    if (state === DEST_STATE.pending) {
+      const sigs = (await this.m.signatures.list(record.hash)).map((s) => s.signature);
+      const signatures = combineSignatures(record.hash, sigs, this.opts.dvn.quorum, this.opts.dvn.signers);
+      const outcome = await dst.execute(this.m.wallet, [
+        {
+          vid: await dst.vid(),
+          target: dst.config.layerZero.receiveUln302,
+          callData: verifyCallData(record.header, record.payloadHash, record.confirmations),
+          expiration: record.expiration,
+          signatures,
+        },
+      ]);
+      if (!outcome.ok)
+        throw new Error(`DVN.execute ${outcome.txHash}: ${outcome.reason} ${outcome.detail ?? ''}`);
+      this.log('verified', { guid: record.guid, tx: outcome.txHash });
+      state = DEST_STATE.verifiedByUs;
+    }
+    if (state === DEST_STATE.verifiedByUs) {
+      await this.setFields(record, { state: 'verified' });
+      // Other required DVNs may not have verified yet: then try again on a later tick.
+      if (!(await dst.verifiable(ref))) return;
+      const receipt = await dst.commit(this.m.wallet, ref);
+      this.log('committed', { guid: record.guid, tx: receipt.hash });
+    }
+    await this.setFields(record, { state: 'committed' });
+  }
+
+  private async setFields(record: AttestRecord, fields: Partial<AttestRecord>): Promise<void> {
+    await this.update(
+      record.hash,
+      () => record,
+      (r) => void Object.assign(r, fields),
+    );
+  }
+}
+
+/** Sender and receiver out of an 81-byte header (the rest of the fields travel beside it). */
+function decodeHeader(header: Hex): { sender: Hex; receiver: Address } {
+  // decodePacket wants a payload too; a dummy guid would fail its check, so slice directly.
+  const sender = `0x${header.slice(2 + 13 * 2, 2 + 45 * 2)}` as Hex;
+  const receiver = `0x${header.slice(2 + 49 * 2 + 24, 2 + 81 * 2)}` as Address;
+  return { sender, receiver };
+}
+
+/** Shape and internal consistency of a gossiped payload (the header must match its own fields). */
+function wellFormed(p: DvnSignaturePayload): boolean {
+  if (typeof p !== 'object' || p === null) return false;
+  if (!Number.isInteger(p.srcEid) || !Number.isInteger(p.dstEid)) return false;
+  for (const s of [p.nonce, p.confirmations, p.expiration])
+    if (typeof s !== 'string' || !UINT.test(s)) return false;
+  for (const h of [p.guid, p.header, p.payloadHash, p.signature])
+    if (typeof h !== 'string' || !HEX.test(h)) return false;
+  if (p.header.length !== 2 + HEADER_LENGTH * 2 || p.payloadHash.length !== 66 || p.signature.length !== 132)
+    return false;
+  try {
+    // Re-decode header + guid: checks version, eids, nonce and that the guid belongs to the header.
+    const packet = decodePacket(`${p.header}${p.guid.slice(2)}` as Hex);
+    return packet.srcEid === p.srcEid && packet.dstEid === p.dstEid && packet.nonce.toString() === p.nonce;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,102 @@
+// The DVN multisig's signing format (lz-evm-messagelib-v2 uln/dvn/DVN.sol + MultiSig.sol):
+//   callData  = ReceiveUln302.verify(header, payloadHash, confirmations)
+//   hash      = keccak256(abi.encodePacked(uint32 vid, address target, uint256 expiration, bytes callData))
+//   signature = EIP-191 personal signature of the 32-byte hash, 65 bytes r‖s‖v
+//   execute   = exactly `quorum` signatures concatenated, strictly ascending by signer address.
+// All attestors must sign the *same* hash, so every input is derived deterministically from the
+// packet and on-chain config (expiration from the source block's timestamp, not the wall clock).
+
+import {
+  type BytesLike,
+  concat,
+  getAddress,
+  getBytes,
+  hexlify,
+  solidityPackedKeccak256,
+  verifyMessage,
+  type Wallet,
+} from 'ethers';
+import type { Address, Hex } from '../relayer/config/types.ts';
+import { DVN, RECEIVE_ULN } from './abi.ts';
+
+/** How long a verification signature stays valid after the source block: 3 days. */
+export const EXPIRATION_WINDOW_S = 3 * 24 * 3600;
+
+export interface ExecuteParam {
+  vid: number;
+  target: Address;
+  callData: Hex;
+  expiration: bigint;
+  signatures: Hex;
+}
+
+export function verifyCallData(header: Hex, payloadHash: Hex, confirmations: bigint): Hex {
+  return RECEIVE_ULN.encodeFunctionData('verify', [header, payloadHash, confirmations]) as Hex;
+}
+
+export function commitCallData(header: Hex, payloadHash: Hex): Hex {
+  return RECEIVE_ULN.encodeFunctionData('commitVerification', [header, payloadHash]) as Hex;
+}
+
+/** Same for every attestor: depends only on the source block holding the PacketSent. */
+export function expirationFor(sourceBlockTimestamp: number): bigint {
+  return BigInt(sourceBlockTimestamp + EXPIRATION_WINDOW_S);
+}
+
+/** DVN.hashCallData, off chain. Note the order: expiration before callData. */
+export function dvnHash(vid: number, target: Address, expiration: bigint, callData: Hex): Hex {
+  return solidityPackedKeccak256(
+    ['uint32', 'address', 'uint256', 'bytes'],
+    [vid, target, expiration, callData],
+  ) as Hex;
+}
+
+export async function signDvnHash(wallet: Wallet, hash: Hex): Promise<Hex> {
+  return (await wallet.signMessage(getBytes(hash))) as Hex;
+}
+
+export function recoverDvnSigner(hash: Hex, signature: BytesLike): Address {
+  return getAddress(verifyMessage(getBytes(hash), hexlify(signature))) as Address;
+}
+
+export class QuorumError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QuorumError';
+  }
+}
+
+/**
+ * Picks exactly `quorum` signatures by distinct signers of `signers`, ordered strictly ascending
+ * by recovered address, and concatenates them: what MultiSig.verifySignatures accepts. A signature
+ * that does not recover to a listed signer is dropped, never passed on.
+ */
+export function combineSignatures(
+  hash: Hex,
+  signatures: readonly Hex[],
+  quorum: number,
+  signers: readonly Address[],
+): Hex {
+  const allowed = new Set(signers.map((s) => s.toLowerCase()));
+  const bySigner = new Map<bigint, Hex>();
+  for (const sig of signatures) {
+    let signer: Address;
+    try {
+      signer = recoverDvnSigner(hash, sig);
+    } catch {
+      continue;
+    }
+    if (allowed.has(signer.toLowerCase())) bySigner.set(BigInt(signer), sig);
+  }
+  if (bySigner.size < quorum) {
+    throw new QuorumError(`${bySigner.size} valid signatures, quorum is ${quorum}`);
+  }
+  const ordered = [...bySigner].sort((a, b) => (a[0] < b[0] ? -1 : 1)).slice(0, quorum);
+  return concat(ordered.map(([, sig]) => sig)) as Hex;
+}
+
+export function executeCallData(params: readonly ExecuteParam[]): Hex {
+  return DVN.encodeFunctionData('execute', [
+    params.map((p) => [p.vid, p.target, p.callData, p.expiration, p.signatures]),
+  ]) as Hex;
+}

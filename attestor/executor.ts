@@ -1,0 +1,199 @@
+// The executor role: delivers packets assigned to the xmargin Executor once they are committed on
+// the destination, by calling EndpointV2.lzReceive(origin, receiver, guid, message, extraData)
+// with the gas and value of the packet's lzReceive option. Success is PacketDelivered; a revert is
+// recorded as {guid, reason} in the journal and retried with backoff. Which live node delivers is
+// decided by the same rendezvous ranking as DVN submission, and each attempt first asks the chain
+// whether the nonce is already delivered.
+
+import type { Wallet } from 'ethers';
+import type { FollowerEvent } from '../relayer/chain/follower.ts';
+import type { Address, Hex } from '../relayer/config/types.ts';
+import { ENDPOINT, TOPIC } from './abi.ts';
+import type { LzChain } from './lz.ts';
+import { lzReceiveOption } from './options.ts';
+import { parsePacketJobs } from './packets.ts';
+import { rendezvousRank } from './rendezvous.ts';
+import type { DeliveryRecord, PacketJournal } from './stores.ts';
+
+export interface ExecutorOptions {
+  fallbackDelayMs?: number;
+  /** First retry delay after a failed attempt; doubles per attempt up to maxBackoffMs. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** Gas on top of the OApp's lzReceive gas, for the endpoint's own work around the call. */
+  endpointOverheadGas?: bigint;
+  tickMs?: number;
+  /** Without a PacketVerified event, the chain is polled for a waiting packet this often. */
+  pollMs?: number;
+}
+
+export interface ExecutorModules {
+  wallet: Wallet;
+  chains: Map<number, LzChain>;
+  /** Live nodes running the executor role (EVM addresses). */
+  liveExecutors: () => Address[];
+  journal: PacketJournal;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+  now?: () => number;
+}
+
+const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+
+export class Executor {
+  private readonly opts: Required<ExecutorOptions>;
+  private readonly m: ExecutorModules;
+  /** guid -> ms when this node learned it is committed (PacketVerified seen or read on chain). */
+  private readonly verifiedAt = new Map<Hex, number>();
+  private readonly lastPoll = new Map<Hex, number>();
+  private readonly busy = new Set<Hex>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+
+  constructor(options: ExecutorOptions, modules: ExecutorModules) {
+    this.opts = {
+      fallbackDelayMs: 15_000,
+      backoffMs: 2_000,
+      maxBackoffMs: 120_000,
+      endpointOverheadGas: 150_000n,
+      tickMs: 500,
+      pollMs: 5_000,
+      ...options,
+    };
+    this.m = modules;
+  }
+
+  private now(): number {
+    return this.m.now?.() ?? Date.now();
+  }
+
+  start(): void {
+    this.stopped = false;
+    const loop = async (): Promise<void> => {
+      if (this.stopped) return;
+      await this.tick().catch((err: unknown) => this.m.log?.('executor tick failed', { err: String(err) }));
+      if (!this.stopped) this.timer = setTimeout(loop, this.opts.tickMs);
+    };
+    this.timer = setTimeout(loop, this.opts.tickMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  async onChainEvent(event: FollowerEvent): Promise<void> {
+    const chain = [...this.m.chains.values()].find((c) => c.config.name === event.chain);
+    if (chain === undefined || event.type === 'reorg') return;
+    if (event.type === 'confirmed') {
+      // Source side: packets this Executor was paid for, going to a chain we serve.
+      for (const job of parsePacketJobs(event.logs, chain.config.layerZero).jobs) {
+        if (!job.executorAssigned || !this.m.chains.has(job.packet.dstEid)) continue;
+        if ((await this.m.journal.get(job.packet.guid)) !== undefined) continue;
+        let gas: bigint;
+        let value: bigint;
+        try {
+          ({ gas, value } = lzReceiveOption(job.options));
+        } catch (err) {
+          this.m.log?.('packet without usable lzReceive option', { guid: job.packet.guid, err: String(err) });
+          continue;
+        }
+        const { packet } = job;
+        await this.m.journal.put({
+          guid: packet.guid,
+          srcEid: packet.srcEid,
+          dstEid: packet.dstEid,
+          sender: packet.sender,
+          nonce: packet.nonce,
+          receiver: packet.receiver,
+          message: packet.message,
+          payloadHash: packet.payloadHash,
+          gas,
+          value,
+          state: 'waiting',
+          attempts: 0,
+          nextAttemptAt: 0,
+          failures: [],
+        });
+      }
+      return;
+    }
+    // Destination side: PacketVerified wakes the matching delivery at once (no polling delay).
+    const verified = event.logs.filter(
+      (l) => l.topics[0] === TOPIC.PacketVerified && same(l.address, chain.config.layerZero.endpointV2),
+    );
+    if (verified.length === 0) return;
+    const open = await this.m.journal.open();
+    for (const log of verified) {
+      const ev = ENDPOINT.decodeEventLog('PacketVerified', log.data, log.topics);
+      const origin = ev.origin as unknown as { srcEid: bigint; sender: string; nonce: bigint };
+      const match = open.find(
+        (r) =>
+          r.dstEid === chain.config.eid &&
+          BigInt(r.srcEid) === origin.srcEid &&
+          same(r.sender, origin.sender) &&
+          r.nonce === origin.nonce &&
+          same(r.receiver, ev.receiver as string),
+      );
+      if (match !== undefined && !this.verifiedAt.has(match.guid))
+        this.verifiedAt.set(match.guid, this.now());
+    }
+  }
+
+  async tick(): Promise<void> {
+    for (const record of await this.m.journal.open()) {
+      if (this.busy.has(record.guid) || this.now() < record.nextAttemptAt) continue;
+      this.busy.add(record.guid);
+      try {
+        await this.consider(record);
+      } catch (err) {
+        await this.fail(record, err instanceof Error ? err.message : String(err));
+      } finally {
+        this.busy.delete(record.guid);
+      }
+    }
+  }
+
+  private async consider(record: DeliveryRecord): Promise<void> {
+    const dst = this.m.chains.get(record.dstEid) as LzChain;
+    let since = this.verifiedAt.get(record.guid);
+    if (since === undefined) {
+      const last = this.lastPoll.get(record.guid) ?? 0;
+      if (this.now() - last < this.opts.pollMs) return;
+      this.lastPoll.set(record.guid, this.now());
+      if (!(await dst.committed({ ...record, header: '0x' }))) return;
+      since = this.now();
+      this.verifiedAt.set(record.guid, since);
+    }
+    const rank = rendezvousRank(record.guid, this.m.wallet.address as Address, this.m.liveExecutors());
+    if (this.now() < since + rank * this.opts.fallbackDelayMs) return;
+    if ((await dst.lazyInboundNonce(record)) >= record.nonce) {
+      await this.m.journal.put({ ...record, state: 'delivered' });
+      this.verifiedAt.delete(record.guid);
+      return;
+    }
+    const tx = { to: dst.config.layerZero.endpointV2, data: dst.lzReceiveData(record), value: record.value };
+    // Simulate first: a revert then costs nothing and its reason is readable.
+    await dst.rpc.call({ ...tx, from: this.m.wallet.address as Address });
+    const receipt = await dst.rpc.sendTransaction(this.m.wallet, {
+      ...tx,
+      gasLimit: record.gas + this.opts.endpointOverheadGas,
+    });
+    if (!dst.hasPacketDelivered(receipt))
+      throw new Error(`lzReceive ${receipt.hash} did not emit PacketDelivered`);
+    this.m.log?.('delivered', { guid: record.guid, tx: receipt.hash });
+    await this.m.journal.put({ ...record, state: 'delivered', attempts: record.attempts + 1 });
+    this.verifiedAt.delete(record.guid);
+  }
+
+  private async fail(record: DeliveryRecord, reason: string): Promise<void> {
+    const attempts = record.attempts + 1;
+    const delay = Math.min(this.opts.maxBackoffMs, this.opts.backoffMs * 2 ** (attempts - 1));
+    this.m.log?.('delivery failed', { guid: record.guid, reason });
+    await this.m.journal.put({
+      ...record,
+      attempts,
+      nextAttemptAt: this.now() + delay,
+      failures: [...record.failures.slice(-9), { at: this.now(), reason }],
+    });
+  }
+}

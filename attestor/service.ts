@@ -1,0 +1,117 @@
+// Wires the attestor and executor roles of one node: a ChainRpc, an LzChain view and a block
+// follower per served chain, the follower events fanned out to both roles. start() checks every
+// RPC's chain id first; stop() stops everything in reverse order of starting.
+
+import type { Wallet } from 'ethers';
+import { BlockFollower, type CursorStore, type FollowerEvent } from '../relayer/chain/follower.ts';
+import { ChainRpc, type RpcOptions } from '../relayer/chain/rpc.ts';
+import type { Address, ChainConfig, DvnConfig } from '../relayer/config/types.ts';
+import type { GossipNetwork } from '../relayer/p2p/types.ts';
+import { TOPIC } from './abi.ts';
+import { Attestor, type AttestorOptions } from './attestor.ts';
+import { Executor, type ExecutorOptions } from './executor.ts';
+import { LzChain } from './lz.ts';
+import type { AttestStore, PacketJournal, SignatureStore } from './stores.ts';
+
+export interface AttestorServiceOptions {
+  chains: ChainConfig[];
+  dvn: DvnConfig;
+  roles: { attestor: boolean; executor: boolean };
+  rpc?: RpcOptions;
+  pollIntervalMs?: number;
+  attestor?: Omit<AttestorOptions, 'dvn'>;
+  executor?: ExecutorOptions;
+}
+
+export interface AttestorServiceModules {
+  wallet: Wallet;
+  gossip: GossipNetwork;
+  liveSigners: () => Address[];
+  cursors: CursorStore;
+  signatures: SignatureStore;
+  records: AttestStore;
+  journal: PacketJournal;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface AttestorService {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly followers: BlockFollower[];
+}
+
+export function createAttestorService(
+  opts: AttestorServiceOptions,
+  m: AttestorServiceModules,
+): AttestorService {
+  const rpcs = opts.chains.map((c) => new ChainRpc(c, opts.rpc));
+  const chains = new Map(opts.chains.map((c, i) => [c.eid, new LzChain(c, rpcs[i] as ChainRpc)]));
+  const log = m.log;
+  const attestor = opts.roles.attestor
+    ? new Attestor(
+        { ...opts.attestor, dvn: opts.dvn },
+        {
+          wallet: m.wallet,
+          gossip: m.gossip,
+          chains,
+          liveSigners: m.liveSigners,
+          signatures: m.signatures,
+          records: m.records,
+          ...(log === undefined ? {} : { log }),
+        },
+      )
+    : undefined;
+  const executor = opts.roles.executor
+    ? new Executor(opts.executor ?? {}, {
+        wallet: m.wallet,
+        chains,
+        liveExecutors: m.liveSigners,
+        journal: m.journal,
+        ...(log === undefined ? {} : { log }),
+      })
+    : undefined;
+  const onEvent = async (event: FollowerEvent): Promise<void> => {
+    await attestor?.onChainEvent(event);
+    await executor?.onChainEvent(event);
+  };
+  const followers = opts.chains.map(
+    (c, i) =>
+      new BlockFollower(
+        {
+          chain: c.name,
+          confirmations: c.confirmations,
+          // The source side (PacketSent and its fee logs) and the destination side (PacketVerified,
+          // PacketDelivered) of every pathway through this chain, in one filter.
+          filter: {
+            address: [c.layerZero.endpointV2, c.layerZero.sendUln302],
+            topics: [
+              [
+                TOPIC.PacketSent,
+                TOPIC.DVNFeePaid,
+                TOPIC.ExecutorFeePaid,
+                TOPIC.PacketVerified,
+                TOPIC.PacketDelivered,
+              ],
+            ],
+          },
+          ...(opts.pollIntervalMs === undefined ? {} : { pollIntervalMs: opts.pollIntervalMs }),
+        },
+        { rpc: rpcs[i] as ChainRpc, cursors: m.cursors, onEvent },
+      ),
+  );
+  return {
+    followers,
+    async start() {
+      for (const rpc of rpcs) await rpc.checkChainIds();
+      attestor?.start();
+      executor?.start();
+      for (const f of followers) f.start();
+    },
+    async stop() {
+      for (const f of [...followers].reverse()) await f.stop();
+      executor?.stop();
+      attestor?.stop();
+      for (const rpc of rpcs) rpc.destroy();
+    },
+  };
+}

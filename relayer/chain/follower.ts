@@ -1,0 +1,248 @@
+// A block follower for one chain, written as a reconcile loop (the way Ponder follows chains):
+// every tick it looks at the head and classifies it against the unfinalized blocks it holds:
+//
+//   duplicate  the head is already known                         -> nothing
+//   next       the head's parent is our tip                      -> emit `block`
+//   gap        the head is more than one ahead                   -> fetch the missing blocks (bounded)
+//   reorg      the head's parent is not our tip / hash unknown   -> roll back to the fork point
+//
+// Unfinalized blocks form a linked list ({number, hash, parentHash}); a block `confirmations` deep
+// is emitted as `confirmed`, leaves the list and becomes the cursor. Handlers are awaited in order,
+// and the cursor is stored only after a `confirmed` handler returned, so a crash replays at most
+// the blocks after the cursor (consumers are idempotent) and never skips one.
+
+import type { Address, Hex } from '../config/types.ts';
+import type { BlockHeader, ChainLog, LogFilter } from './rpc.ts';
+
+/** The provider calls the follower makes (ChainRpc implements them; tests pass fakes). */
+export interface FollowerRpc {
+  getBlock(tag: number | 'latest'): Promise<BlockHeader | null>;
+  getLogs(filter: LogFilter): Promise<ChainLog[]>;
+}
+
+/** Where a chain's processing stands: the last block that was confirmed and handled. */
+export interface Cursor {
+  number: number;
+  hash: Hex;
+}
+
+/** Persistence of cursors (the level store implements it; tests use MemoryCursorStore). */
+export interface CursorStore {
+  get(chain: string): Promise<Cursor | undefined>;
+  set(chain: string, cursor: Cursor): Promise<void>;
+}
+
+export class MemoryCursorStore implements CursorStore {
+  private readonly cursors = new Map<string, Cursor>();
+  async get(chain: string): Promise<Cursor | undefined> {
+    return this.cursors.get(chain);
+  }
+  async set(chain: string, cursor: Cursor): Promise<void> {
+    this.cursors.set(chain, cursor);
+  }
+}
+
+export type FollowerEvent =
+  /** A new canonical block (not yet confirmed) with the matching logs. */
+  | { type: 'block'; chain: string; block: BlockHeader; logs: ChainLog[] }
+  /** Blocks numbered >= fromBlock were dropped; `block` events for them are void. */
+  | { type: 'reorg'; chain: string; fromBlock: number; commonAncestor: BlockHeader }
+  /** `block` is `confirmations` deep: final for this node. Carries its logs again for convenience. */
+  | { type: 'confirmed'; chain: string; block: BlockHeader; logs: ChainLog[] };
+
+export interface FollowerOptions {
+  chain: string;
+  /** Blocks on top of a block before it is confirmed (0 = at once). */
+  confirmations: number;
+  /** Logs to deliver with each block. */
+  filter: { address: Address[]; topics?: (Hex | Hex[] | null)[] };
+  /** Where to start when the store holds no cursor (the first block to process). */
+  startBlock?: number;
+  pollIntervalMs?: number;
+  /** Most blocks fetched in one tick when catching up, so one tick stays short. */
+  maxBackfill?: number;
+  /** Blocks per eth_getLogs range during the initial backfill below the confirmed head. */
+  logRange?: number;
+}
+
+/** A reorg reached below the confirmed cursor: work already treated as final would be void. */
+export class DeepReorgError extends Error {
+  constructor(chain: string, cursor: number) {
+    super(`chain ${chain}: reorg below the confirmed block ${cursor}; raise its confirmations`);
+    this.name = 'DeepReorgError';
+  }
+}
+
+type Handler = (event: FollowerEvent) => Promise<void> | void;
+
+interface Held {
+  block: BlockHeader;
+  logs: ChainLog[];
+}
+
+export class BlockFollower {
+  readonly options: Required<Omit<FollowerOptions, 'startBlock'>> & { startBlock: number | undefined };
+  private readonly rpc: FollowerRpc;
+  private readonly cursors: CursorStore;
+  private readonly handler: Handler;
+  /** The last confirmed block: the anchor the unfinalized list hangs from. */
+  private base: BlockHeader | undefined;
+  /** Unfinalized blocks, ascending; each one's parentHash is the previous one's hash. */
+  private unfinalized: Held[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private ticking: Promise<void> | undefined;
+  /** Last error of a tick (the loop keeps going; the node reports it). */
+  lastError: unknown;
+
+  constructor(
+    options: FollowerOptions,
+    modules: { rpc: FollowerRpc; cursors: CursorStore; onEvent: Handler },
+  ) {
+    this.options = {
+      pollIntervalMs: 1000,
+      maxBackfill: 50,
+      logRange: 2000,
+      ...options,
+      startBlock: options.startBlock,
+    };
+    this.rpc = modules.rpc;
+    this.cursors = modules.cursors;
+    this.handler = modules.onEvent;
+  }
+
+  /** The highest block held (confirmed or not). */
+  get tip(): BlockHeader | undefined {
+    return this.unfinalized.at(-1)?.block ?? this.base;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const loop = async (): Promise<void> => {
+      if (!this.running) return;
+      this.ticking = this.tick().catch((err: unknown) => {
+        this.lastError = err;
+      });
+      await this.ticking;
+      if (this.running) this.timer = setTimeout(loop, this.options.pollIntervalMs);
+    };
+    void loop();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    await this.ticking;
+  }
+
+  /** One reconcile step. Public so tests (and a node's shutdown) can drive it deterministically. */
+  async tick(): Promise<void> {
+    if (this.base === undefined) await this.init();
+    const head = await this.rpc.getBlock('latest');
+    if (head === null) return;
+    await this.reconcile(head);
+  }
+
+  /** Starts from the cursor, fast-forwarding with range log queries up to the confirmed head. */
+  private async init(): Promise<void> {
+    const { chain, confirmations, logRange } = this.options;
+    const head = await this.rpc.getBlock('latest');
+    if (head === null) throw new Error(`chain ${chain}: no latest block`);
+    const cursor = await this.cursors.get(chain);
+    let from = cursor === undefined ? (this.options.startBlock ?? head.number) : cursor.number + 1;
+    if (cursor !== undefined) {
+      const stored = await this.rpc.getBlock(cursor.number);
+      if (stored === null || stored.hash !== cursor.hash) throw new DeepReorgError(chain, cursor.number);
+    }
+    const safe = head.number - confirmations;
+    // Everything up to `safe` is already final: fetch its logs by ranges, not block by block.
+    while (from <= safe) {
+      const to = Math.min(safe, from + logRange - 1);
+      const logs = await this.rpc.getLogs({ ...this.options.filter, fromBlock: from, toBlock: to });
+      const byBlock = new Map<number, ChainLog[]>();
+      for (const log of logs) byBlock.set(log.blockNumber, [...(byBlock.get(log.blockNumber) ?? []), log]);
+      for (const [number, blockLogs] of [...byBlock].sort((a, b) => a[0] - b[0])) {
+        const block = await this.mustBlock(number);
+        await this.handler({ type: 'block', chain, block, logs: blockLogs });
+        await this.handler({ type: 'confirmed', chain, block, logs: blockLogs });
+      }
+      const last = await this.mustBlock(to);
+      await this.cursors.set(chain, { number: last.number, hash: last.hash });
+      from = to + 1;
+    }
+    this.base = await this.mustBlock(Math.max(0, from - 1));
+  }
+
+  private async reconcile(head: BlockHeader): Promise<void> {
+    const tip = this.tip as BlockHeader;
+    // duplicate: already known (or older and still canonical as far as we know)
+    if (head.hash === tip.hash || this.unfinalized.some((h) => h.block.hash === head.hash)) return;
+    if (head.number === tip.number + 1 && head.parentHash === tip.hash) {
+      await this.add(head);
+      return;
+    }
+    if (head.number > tip.number + 1) {
+      // gap: walk forward from our tip, at most maxBackfill blocks this tick; each fetched block is
+      // classified the same way, so a reorg found while filling is handled too.
+      const end = Math.min(head.number - 1, tip.number + this.options.maxBackfill);
+      for (let n = tip.number + 1; n <= end; n++) {
+        const block = await this.mustBlock(n);
+        const current = this.tip as BlockHeader;
+        if (block.parentHash !== current.hash) {
+          await this.rollback();
+          return;
+        }
+        await this.add(block);
+      }
+      if (end === head.number - 1) await this.reconcile(head);
+      return;
+    }
+    await this.rollback();
+  }
+
+  /** reorg: finds the highest held block that is still canonical and drops everything above it. */
+  private async rollback(): Promise<void> {
+    const { chain } = this.options;
+    let keep = this.unfinalized.length;
+    while (keep > 0) {
+      const held = (this.unfinalized[keep - 1] as Held).block;
+      const canonical = await this.rpc.getBlock(held.number);
+      if (canonical !== null && canonical.hash === held.hash) break;
+      keep--;
+    }
+    if (keep === this.unfinalized.length) return; // the tip is still canonical: the head was stale
+    const base = this.base as BlockHeader;
+    if (keep === 0) {
+      const canonical = await this.rpc.getBlock(base.number);
+      if (canonical === null || canonical.hash !== base.hash) throw new DeepReorgError(chain, base.number);
+    }
+    const dropped = this.unfinalized[keep] as Held;
+    this.unfinalized = this.unfinalized.slice(0, keep);
+    const commonAncestor = this.tip as BlockHeader;
+    await this.handler({ type: 'reorg', chain, fromBlock: dropped.block.number, commonAncestor });
+  }
+
+  /** next: emits the block with its logs, then confirms whatever is now deep enough. */
+  private async add(block: BlockHeader): Promise<void> {
+    const { chain, confirmations } = this.options;
+    // Logs by block hash: exactly this block's, even if the chain moved meanwhile.
+    const logs = await this.rpc.getLogs({ ...this.options.filter, blockHash: block.hash });
+    this.unfinalized.push({ block, logs });
+    await this.handler({ type: 'block', chain, block, logs });
+    while (this.unfinalized.length > 0) {
+      const oldest = this.unfinalized[0] as Held;
+      if (block.number - oldest.block.number < confirmations) break;
+      await this.handler({ type: 'confirmed', chain, block: oldest.block, logs: oldest.logs });
+      await this.cursors.set(chain, { number: oldest.block.number, hash: oldest.block.hash });
+      this.unfinalized.shift();
+      this.base = oldest.block;
+    }
+  }
+
+  private async mustBlock(number: number): Promise<BlockHeader> {
+    const block = await this.rpc.getBlock(number);
+    if (block === null) throw new Error(`chain ${this.options.chain}: block ${number} not available`);
+    return block;
+  }
+}
