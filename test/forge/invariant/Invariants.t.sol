@@ -16,8 +16,8 @@ import {IXmarginFixture, XmarginHandler} from "./XmarginHandler.sol";
 
 /// @notice The five system invariants of DESIGN.md ("Invariants"), on the real vaults, engines and markets
 ///         of BaseTest (three endpoints), under random sequences of XmarginHandler actions.
-/// forge-config: default.invariant.runs = 24
-/// forge-config: default.invariant.depth = 40
+/// forge-config: default.invariant.runs = 48
+/// forge-config: default.invariant.depth = 80
 contract InvariantsTest is BaseTest, IXmarginFixture {
     using DoubleEndedQueue for DoubleEndedQueue.Bytes32Deque;
     using PacketV1Codec for bytes;

@@ -229,9 +229,10 @@ contract XmarginHandler is Test {
         }
     }
 
-    /// @notice ETH moves by up to ±30% (both engines' feeds: one economic asset), feeds stay fresh.
-    function movePrice(int256 bps) external {
-        bps = bound(bps, -3000, 3000);
+    /// @notice ETH moves by up to ±30% (or ±3%) (both engines' feeds: one economic asset), feeds stay fresh.
+    function movePrice(int256 bps, bool small) external {
+        // Small steps too, so that sub-accounts also sit just around the liquidation line.
+        bps = small ? bound(bps, -300, 300) : bound(bps, -3000, 3000);
         int256 price = fixture.feedAt(B).latestAnswer();
         price = price * (10_000 + bps) / 10_000;
         if (price < 100e8) price = 100e8;
@@ -246,11 +247,18 @@ contract XmarginHandler is Test {
 
     /// @notice The liquidator tries to liquidate an actor on engine B or C, taking every collateral it has
     ///         (seize orders in the order the engine lists them). Healthy must refuse, unhealthy must succeed.
-    function liquidate(uint256 actorSeed, bool onC) external {
-        address actor = _actor(actorSeed);
+    function liquidate(uint256 actorSeed, bool onC, bool riskiest) external {
         uint32 engineEid = onC ? C : B;
         IMarginEngine engine = fixture.engineAt(engineEid);
+        address actor = _actor(actorSeed);
         uint256 healthBefore = engine.health(actor, 0).health;
+        if (riskiest) {
+            // Liquidators watch the riskiest sub-account, healthy or not.
+            for (uint256 i; i < actors.length; ++i) {
+                uint256 h = engine.health(actors[i], 0).health;
+                if (h < healthBefore) (actor, healthBefore) = (actors[i], h);
+            }
+        }
 
         (uint32[] memory srcs, address[] memory tokens,) = engine.collateralsOf(actor, 0);
         IMarginEngine.SeizeOrder[] memory seizes = new IMarginEngine.SeizeOrder[](srcs.length);
