@@ -16,8 +16,6 @@ abstract contract XmarginOApp is OApp, OAppOptionsType3, Ownable2Step {
     /// @dev Sequence of messages this contract originated; feeds unique message ids.
     uint64 internal _outboundNonce;
 
-    /// @notice The native value sent does not cover the LayerZero fee.
-    error FeeNotCovered(uint256 provided, uint256 required);
     /// @notice Only the guardian may do this.
     error OnlyGuardian(address caller);
 
@@ -53,7 +51,10 @@ abstract contract XmarginOApp is OApp, OAppOptionsType3, Ownable2Step {
     }
 
     /// @dev Sends a message paying at most `feeBudget` native wei (taken from msg.value by the caller's
-    ///      accounting, never from collateral); the endpoint refunds any excess to `refundTo`.
+    ///      accounting, never from collateral); the endpoint refunds any excess to `refundTo` and reverts
+    ///      with LZ_InsufficientFee(required, supplied, ...) when the budget is short. No quote here: the
+    ///      endpoint prices the message itself, and quoting twice would cost a second pass through the
+    ///      send library and every worker's fee library.
     function _sendMessage(
         uint32 dstEid,
         uint16 msgType,
@@ -62,26 +63,23 @@ abstract contract XmarginOApp is OApp, OAppOptionsType3, Ownable2Step {
         uint256 feeBudget,
         address refundTo
     ) internal returns (MessagingReceipt memory) {
-        bytes memory merged = combineOptions(dstEid, msgType, options);
-        MessagingFee memory fee = _quote(dstEid, message, merged, false);
-        if (feeBudget < fee.nativeFee) revert FeeNotCovered(feeBudget, fee.nativeFee);
-        return _lzSend(dstEid, message, merged, MessagingFee(feeBudget, 0), refundTo);
+        return _lzSend(dstEid, message, combineOptions(dstEid, msgType, options), MessagingFee(feeBudget, 0), refundTo);
     }
 
-    /// @dev Sends a message paying exactly its quoted fee out of `feeBudget`; returns what it paid, so a
-    ///      caller sending several messages from one msg.value can refund the rest.
-    function _sendMessageExact(
+    /// @dev Sends one of several messages paid from one `feeBudget`: the endpoint takes its fee and returns
+    ///      the rest to this contract (which must accept native refunds); returns what was paid, so the caller
+    ///      can refund what is left once all messages are out.
+    function _sendMessageFromBudget(
         uint32 dstEid,
         uint16 msgType,
         bytes memory message,
         bytes calldata options,
         uint256 feeBudget
     ) internal returns (uint256 paid) {
-        bytes memory merged = combineOptions(dstEid, msgType, options);
-        MessagingFee memory fee = _quote(dstEid, message, merged, false);
-        if (feeBudget < fee.nativeFee) revert FeeNotCovered(feeBudget, fee.nativeFee);
-        _lzSend(dstEid, message, merged, fee, address(this));
-        return fee.nativeFee;
+        MessagingReceipt memory receipt = _lzSend(
+            dstEid, message, combineOptions(dstEid, msgType, options), MessagingFee(feeBudget, 0), address(this)
+        );
+        return receipt.fee.nativeFee;
     }
 
     /// @dev The fee is checked and budgeted by `_sendMessage`, which may run inside lzReceive or with a

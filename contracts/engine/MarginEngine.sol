@@ -67,6 +67,9 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
 
     constructor(address endpoint_, address owner_) XmarginOApp(endpoint_, owner_) {}
 
+    /// @dev Takes the endpoint's refunds of unused fee budget during a liquidation (see `liquidate`).
+    receive() external payable {}
+
     modifier onlyLocalVault() {
         if (msg.sender != localVault || msg.sender == address(0)) revert NotLocalVault(msg.sender);
         _;
@@ -543,11 +546,14 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
         return WAD - keep;
     }
 
-    /// @dev USD the liquidation may buy collateral for: the sub-account's debt, or the notional just closed.
+    /// @dev USD of collateral the liquidation may buy: the sub-account's debt to the pool, and at least the
+    ///      bonus share of the notional just closed, so that closing a position without debt (collateral
+    ///      that lost value) still pays its liquidator.
     function _repayNeed(address account, uint96 subaccount, uint256 closedNotional) internal view returns (uint256) {
         int256 settled = venue.settledBalance(account, subaccount);
         uint256 debt = settled < 0 ? uint256(-settled) : 0;
-        return closedNotional > debt ? closedNotional : debt;
+        uint256 closingReward = closedNotional.mulWadDown(_liquidationConfig.bonus);
+        return closingReward > debt ? closingReward : debt;
     }
 
     /// @dev One seize order: the liquidator pays quote tokens (rounded up) into the settled balance and
@@ -588,7 +594,7 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
         if (order.srcEid == localEid) {
             ICollateralVault(localVault).payoutFromLocalEngine(MsgCodec.SEIZE, payout);
         } else {
-            feePaid = _sendMessageExact(
+            feePaid = _sendMessageFromBudget(
                 order.srcEid, MsgCodec.SEIZE, MsgCodec.encodePayout(MsgCodec.SEIZE, payout), order.options, budget
             );
         }

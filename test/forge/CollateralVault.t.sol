@@ -34,6 +34,10 @@ contract VaultRejectingReceiver {
 }
 
 contract CollateralVaultTest is TestHelperOz5 {
+    /// @dev EndpointV2 prices every send itself and reverts with this when msg.value falls short.
+    bytes4 internal constant LZ_INSUFFICIENT_FEE =
+        bytes4(keccak256("LZ_InsufficientFee(uint256,uint256,uint256,uint256)"));
+
     using OptionsBuilder for bytes;
 
     uint32 internal constant A = 1; // the vault's chain (and its local engine)
@@ -287,12 +291,12 @@ contract CollateralVaultTest is TestHelperOz5 {
     function test_deposit_revertsWhenFeeNotCovered() public {
         uint256 fee = vault.quoteDeposit(address(token), 1e18, 0, B, "").nativeFee;
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(XmarginOApp.FeeNotCovered.selector, fee - 1, fee));
+        vm.expectPartialRevert(LZ_INSUFFICIENT_FEE);
         vault.deposit{value: fee - 1}(address(token), 1e18, 0, B, "");
 
         // Native: what is above the amount is the budget.
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(XmarginOApp.FeeNotCovered.selector, 0, fee));
+        vm.expectPartialRevert(LZ_INSUFFICIENT_FEE);
         vault.deposit{value: 1 ether}(NATIVE, 1 ether, 0, B, "");
     }
 
@@ -595,7 +599,7 @@ contract CollateralVaultTest is TestHelperOz5 {
 
         uint256 hopFee = _hopFee(C);
         vm.prank(stranger);
-        vm.expectRevert(abi.encodeWithSelector(XmarginOApp.FeeNotCovered.selector, 0, hopFee));
+        vm.expectPartialRevert(LZ_INSUFFICIENT_FEE);
         vault.flushLock(lockId, "");
 
         vm.deal(stranger, 1 ether);

@@ -1,0 +1,106 @@
+// The shapes every part of the node agrees on: where a chain's contracts are, who the attestors are,
+// and what a node runs. The zod schemas in ./schemas.ts validate files into exactly these types.
+
+/** An EVM address, 0x-prefixed, checksummed or lower case. */
+export type Address = `0x${string}`;
+/** A hex string, 0x-prefixed. */
+export type Hex = `0x${string}`;
+
+/** LayerZero v2 contracts on one chain (deployed unmodified from @layerzerolabs/lz-evm-sdk-v2 artifacts). */
+export interface LayerZeroContracts {
+  endpointV2: Address;
+  sendUln302: Address;
+  receiveUln302: Address;
+  /** xmargin's DVN (the stock DVN.sol): receives jobs on this chain as source, verifies on it as destination. */
+  dvn: Address;
+  executor: Address;
+  priceFeed: Address;
+  dvnFeeLib: Address;
+  executorFeeLib: Address;
+  /** Optional view helpers (ReceiveUln302View, EndpointV2View). */
+  receiveUln302View?: Address;
+  endpointV2View?: Address;
+}
+
+/** xmargin's own contracts on one chain. */
+export interface XmarginContracts {
+  vault: Address;
+  /** Only on chains that host positions. */
+  engine?: Address;
+  market?: Address;
+}
+
+/** A collateral or quote token on one chain, with its price feed where the chain has an engine. */
+export interface TokenDeployment {
+  symbol: string;
+  address: Address;
+  decimals: number;
+  /** Chainlink-compatible feed (SettableAggregator on a devnet). */
+  feed?: Address;
+}
+
+/** One chain as the node sees it. */
+export interface ChainConfig {
+  /** Short name used in logs and CLI flags, e.g. "devnet-a", "arbitrum-mainnet". */
+  name: string;
+  chainId: number;
+  /** LayerZero endpoint id (>= 30000 on local chains: lower ones are treated as v1 by the executor fee lib). */
+  eid: number;
+  /** One or more RPC URLs; attestors read every one and refuse to sign when they disagree. */
+  rpcUrls: string[];
+  /** Source-chain blocks to wait before a packet is attested. */
+  confirmations: number;
+  /** Whether this is a public network (then every pathway needs >= 2 independent verifiers). */
+  isPublic: boolean;
+  layerZero: LayerZeroContracts;
+  xmargin: XmarginContracts;
+  tokens: TokenDeployment[];
+}
+
+/** The attestor (DVN multisig) set, the same on every chain. */
+export interface DvnConfig {
+  /** Signer addresses of the DVN multisig, in any order. */
+  signers: Address[];
+  quorum: number;
+}
+
+/** A key a devnet hands out: the anvil test accounts, with what they are for. */
+export interface DevAccount {
+  role: 'deployer' | 'attestor' | 'trader' | 'liquidator' | 'lp' | 'spare';
+  address: Address;
+  privateKey: Hex;
+}
+
+/** What `xmargin devnet up` writes (config/devnet/manifest.json). */
+export interface DevnetManifest {
+  version: 1;
+  createdAt: string;
+  chains: ChainConfig[];
+  dvn: DvnConfig;
+  accounts: DevAccount[];
+}
+
+/** The roles a node may run. */
+export const NODE_ROLES = ['attestor', 'executor', 'liquidator', 'watcher'] as const;
+export type NodeRole = (typeof NODE_ROLES)[number];
+
+/** A node's own configuration file. */
+export interface NodeConfig {
+  /** Directory of the node's LevelDB store and keys. */
+  dataDir: string;
+  /** libp2p listen multiaddrs, e.g. /ip4/127.0.0.1/tcp/0 */
+  listen: string[];
+  /** Multiaddrs (with /p2p/<peerId>) of peers to dial at start. */
+  bootstrap: string[];
+  /** Hex private key of the operator's EVM signer (attestations, gossip, transactions). */
+  evmKeyFile: string;
+  /** File holding the libp2p identity (protobuf-encoded private key); created on first start. */
+  p2pKeyFile: string;
+  roles: NodeRole[];
+  /** Names of the chains this node serves (it has RPC access to them). */
+  chains: string[];
+  /** Where the chain list and the DVN set come from (a networks file or a devnet manifest). */
+  networksFile: string;
+  /** Status API / metrics port (127.0.0.1); 0 picks a free one. */
+  apiPort: number;
+}
