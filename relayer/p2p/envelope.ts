@@ -4,13 +4,26 @@
 // (`personal_sign`) by the operator's EVM key over
 //   digest = keccak256("xmargin-gossip-v1" ‖ topic ‖ canonical JSON of {payload, sentAt, topic})
 // so validity depends on the EVM key, never on the libp2p peer id, and a signature cannot be moved
-// to another topic or to another protocol that signs with the same key. The digest is also the
-// message id: it excludes the signature, so a re-encoded or re-signed copy is still a replay.
+// to another topic or to another protocol that signs with the same key.
+//
+// Message id = keccak256(digest ‖ signer). It names what was said and who said it, not the bytes:
+// a re-encoded copy or a second signature by the same key (ethers refuses high-s, so there is no
+// malleated twin) is a replay, while two attestors signing the same observation in the same
+// millisecond are two messages.
 //
 // Canonical JSON: object keys sorted, no whitespace, bigints as decimal strings. A receiver
 // re-encodes what it parsed and requires the same bytes, so one content has one encoding.
 
-import { concat, getBytes, hashMessage, keccak256, recoverAddress, type Signer, toUtf8Bytes } from 'ethers';
+import {
+  concat,
+  getAddress,
+  getBytes,
+  hashMessage,
+  keccak256,
+  recoverAddress,
+  type Signer,
+  toUtf8Bytes,
+} from 'ethers';
 import type { Address, Hex } from '../config/types.ts';
 import { GossipValidationError } from './errors.ts';
 
@@ -29,6 +42,12 @@ export interface EnvelopeBody {
 export interface OpenedEnvelope extends EnvelopeBody {
   signer: Address;
   id: Hex;
+}
+
+/** A parsed envelope whose signature is not yet checked. */
+export interface ParsedEnvelope extends EnvelopeBody {
+  signature: Hex;
+  digest: Hex;
 }
 
 /** Deterministic JSON: sorted keys, bigints as decimal strings; refuses what JSON cannot hold exactly. */
@@ -50,7 +69,7 @@ export function canonicalJson(value: unknown): string {
   throw new TypeError(`cannot encode a ${typeof value} in canonical JSON`);
 }
 
-/** The digest the EVM key signs (before the EIP-191 prefix), also the message id. */
+/** The digest the EVM key signs (before the EIP-191 prefix). */
 export function envelopeDigest(body: EnvelopeBody): Hex {
   const canonical = canonicalJson({ payload: body.payload, sentAt: body.sentAt, topic: body.topic });
   return keccak256(
@@ -58,13 +77,19 @@ export function envelopeDigest(body: EnvelopeBody): Hex {
   ) as Hex;
 }
 
+/** The message id: what was signed and by whom. */
+export function messageId(digest: Hex, signer: Address): Hex {
+  return keccak256(concat([digest, signer])) as Hex;
+}
+
 /** Signs and encodes an envelope. Throws if it would exceed MAX_ENVELOPE_BYTES. */
 export async function sealEnvelope(
   signer: Signer,
   body: EnvelopeBody,
 ): Promise<{ bytes: Uint8Array; id: Hex }> {
-  const id = envelopeDigest(body);
-  const signature = await signer.signMessage(getBytes(id));
+  const digest = envelopeDigest(body);
+  const signature = await signer.signMessage(getBytes(digest));
+  const id = messageId(digest, getAddress(await signer.getAddress()) as Address);
   const bytes = toUtf8Bytes(
     canonicalJson({ payload: body.payload, sentAt: body.sentAt, signature, topic: body.topic }),
   );
@@ -81,7 +106,7 @@ const SIGNATURE = /^0x[0-9a-fA-F]{130}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Parses and checks the envelope's form; does not verify the signature (see `recoverSigner`). */
-export function parseEnvelope(bytes: Uint8Array): EnvelopeBody & { signature: Hex; id: Hex } {
+export function parseEnvelope(bytes: Uint8Array): ParsedEnvelope {
   if (bytes.length > MAX_ENVELOPE_BYTES) {
     throw new GossipValidationError('TOO_LARGE', `${bytes.length} bytes > ${MAX_ENVELOPE_BYTES}`);
   }
@@ -112,13 +137,13 @@ export function parseEnvelope(bytes: Uint8Array): EnvelopeBody & { signature: He
     throw new GossipValidationError('MALFORMED', 'envelope is not in canonical form');
   }
   const body = { topic, sentAt, payload };
-  return { ...body, signature: signature as Hex, id: envelopeDigest(body) };
+  return { ...body, signature: signature as Hex, digest: envelopeDigest(body) };
 }
 
-/** Recovers the EVM address that signed `id`; BAD_SIGNATURE if the signature is not a valid one. */
-export function recoverSigner(id: Hex, signature: Hex): Address {
+/** Recovers the EVM address that signed `digest`; BAD_SIGNATURE if the signature is not a valid one. */
+export function recoverSigner(digest: Hex, signature: Hex): Address {
   try {
-    return recoverAddress(hashMessage(getBytes(id)), signature) as Address;
+    return recoverAddress(hashMessage(getBytes(digest)), signature) as Address;
   } catch {
     throw new GossipValidationError('BAD_SIGNATURE', 'signature does not recover');
   }
@@ -126,6 +151,7 @@ export function recoverSigner(id: Hex, signature: Hex): Address {
 
 /** Parse + recover in one step (what a receiver that trusts no cache does). */
 export function openEnvelope(bytes: Uint8Array): OpenedEnvelope {
-  const { signature, ...rest } = parseEnvelope(bytes);
-  return { ...rest, signer: recoverSigner(rest.id, signature) };
+  const { signature, digest, ...body } = parseEnvelope(bytes);
+  const signer = recoverSigner(digest, signature);
+  return { ...body, signer, id: messageId(digest, signer) };
 }

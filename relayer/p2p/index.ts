@@ -5,5 +5,6 @@ export * from './errors.ts';
 export type { Logger } from './log.ts';
 export { createGossipNetwork, type GossipNetworkOptions, type Libp2pGossipNetwork } from './network.ts';
 export * from './payloads.ts';
+export { SCORE_THRESHOLDS } from './scoring.ts';
 export * from './stats.ts';
 export * from './types.ts';

@@ -2,13 +2,14 @@
 // the one adapter that runs it, turns a thrown code into the gossipsub verdict and the sender's
 // penalty (ERROR_OUTCOMES), counts the outcome and remembers accepted ids.
 //
-// Check order is cheapest first: size and form, topic, clock, replay, payload schema, then the
-// signature recovery (the only costly step), then who signed and which peer it came from.
+// Check order is cheapest first: size and form, topic, clock, payload schema, then the signature
+// recovery (the only costly step; the message id needs the signer, so replays are caught after it),
+// then who signed and which peer it came from.
 
 import { getAddress } from 'ethers';
 import type { Address } from '../config/types.ts';
 import type { PeerBindings } from './bindings.ts';
-import { type OpenedEnvelope, parseEnvelope, recoverSigner } from './envelope.ts';
+import { messageId, type OpenedEnvelope, parseEnvelope, recoverSigner } from './envelope.ts';
 import { ERROR_OUTCOMES, GossipValidationError } from './errors.ts';
 import { TOPIC_PAYLOADS } from './payloads.ts';
 import type { PeerPenalties } from './penalties.ts';
@@ -36,7 +37,7 @@ export type TopicValidators = { readonly [T in TopicName]: TopicValidator };
 
 /** Form, topic, clock, replay and signature: what every topic checks. */
 function openChecked(ctx: ValidationContext, topic: TopicName, message: InboundMessage): OpenedEnvelope {
-  const { signature, ...body } = parseEnvelope(message.data);
+  const { signature, digest, ...body } = parseEnvelope(message.data);
   if (body.topic !== TOPICS[topic]) {
     throw new GossipValidationError(
       'WRONG_TOPIC',
@@ -46,8 +47,6 @@ function openChecked(ctx: ValidationContext, topic: TopicName, message: InboundM
   const age = ctx.now() - body.sentAt;
   if (age > ctx.maxClockSkewMs) throw new GossipValidationError('STALE', `sent ${age} ms ago`);
   if (-age > ctx.maxClockSkewMs) throw new GossipValidationError('FUTURE', `sent ${-age} ms in the future`);
-  if (ctx.seen.has(body.id))
-    throw new GossipValidationError('REPLAY', `envelope ${body.id} already accepted`);
   const payload = TOPIC_PAYLOADS[topic].safeParse(body.payload);
   if (!payload.success) {
     throw new GossipValidationError(
@@ -55,7 +54,10 @@ function openChecked(ctx: ValidationContext, topic: TopicName, message: InboundM
       payload.error.issues[0]?.message ?? 'payload rejected',
     );
   }
-  return { ...body, payload: payload.data, signer: recoverSigner(body.id, signature) };
+  const signer = recoverSigner(digest, signature);
+  const id = messageId(digest, signer);
+  if (ctx.seen.has(id)) throw new GossipValidationError('REPLAY', `message ${id} already accepted`);
+  return { ...body, payload: payload.data, signer, id };
 }
 
 function requireAllowedSigner(ctx: ValidationContext, signer: Address): void {
