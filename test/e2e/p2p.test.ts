@@ -2,7 +2,9 @@
 // keys as the attestor set. Node 3 starts without heartbeats, so it is unbound until it sends one;
 // it then plays the misbehaving peer (raw gossipsub publishes), last, because it ends graylisted.
 
+import { createServer } from 'node:net';
 import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { Wallet } from 'ethers';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -204,5 +206,51 @@ describe('gossip network over TCP', () => {
     // Node 1 got the same raw messages directly and judged them the same way.
     expect(node(0).stats().dvnSignature.UNKNOWN_SIGNER).toBeGreaterThanOrEqual(1);
     await waitFor('sender score at node 1 to fall below zero', () => node(0).peerScore(sender) < 0, 3000);
+  });
+});
+
+describe('bootstrap dialing', () => {
+  it('keeps dialling a bootstrap peer that is not up yet and connects once it starts', async () => {
+    // A free port for the late peer, known before it starts.
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+      });
+    });
+    const lateKey = await generateKeyPair('Ed25519');
+    const lateAddr = `/ip4/127.0.0.1/tcp/${port}/p2p/${peerIdFromPrivateKey(lateKey).toString()}`;
+    const started: Libp2pGossipNetwork[] = [];
+    try {
+      const early = await createGossipNetwork({
+        listen: ['/ip4/127.0.0.1/tcp/0'],
+        bootstrap: [lateAddr],
+        privateKey: await generateKeyPair('Ed25519'),
+        evmWallet: rogue,
+        allowedSigners: () => allowed,
+        log,
+        gossipHeartbeatMs: 100,
+        bootstrapRetryMs: 200,
+      });
+      started.push(early);
+      // Let the first dials fail while nothing listens there.
+      await early.dialBootstrap();
+      expect(early.libp2p.getConnections()).toHaveLength(0);
+      const late = await createGossipNetwork({
+        listen: [`/ip4/127.0.0.1/tcp/${port}`],
+        bootstrap: [],
+        privateKey: lateKey,
+        evmWallet: rogue,
+        allowedSigners: () => allowed,
+        log,
+        gossipHeartbeatMs: 100,
+      });
+      started.push(late);
+      await waitFor('the retry timer to connect', () =>
+        early.libp2p.getConnections().some((c) => c.remotePeer.toString() === late.peerId),
+      );
+    } finally {
+      await Promise.all(started.map((n) => n.stop()));
+    }
   });
 });
