@@ -27,12 +27,12 @@ export interface SignedMessage<T> {
   topic: TopicName;
   /** EVM address that signed the envelope (recovered, not claimed). */
   signer: Address;
-  /** libp2p peer id it came from (for penalties and logs). */
+  /** libp2p peer id of the message's author (signed by its libp2p key; relays are not named here). */
   fromPeer: string;
   /** Milliseconds since epoch, as signed by the sender. */
   sentAt: number;
   payload: T;
-  /** keccak256 of the envelope: unique per message, used for de-duplication. */
+  /** keccak256(signed digest ‖ signer): unique per message, used for de-duplication. */
   id: Hex;
 }
 

@@ -1,0 +1,66 @@
+// Which EVM signer speaks for which libp2p peer. A heartbeat binds its author's peer id to the key
+// that signed it; other topics are only accepted from peers whose binding we know and match. A
+// binding lasts as long as heartbeats keep refreshing it, so memory is bounded by live peers and an
+// operator who rotates the EVM key is accepted again once the old binding lapses.
+
+import type { Address } from '../config/types.ts';
+import { GossipValidationError } from './errors.ts';
+
+export class PeerBindings {
+  readonly #ttlMs: number;
+  readonly #maxPeers: number;
+  readonly #now: () => number;
+  readonly #bindings = new Map<string, { signer: Address; expiresAt: number }>();
+
+  constructor(options: { ttlMs: number; maxPeers?: number; now?: () => number }) {
+    this.#ttlMs = options.ttlMs;
+    this.#maxPeers = options.maxPeers ?? 10_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The signer bound to `peerId`, if its binding is still live. */
+  signerOf(peerId: string): Address | undefined {
+    const entry = this.#bindings.get(peerId);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= this.#now()) {
+      this.#bindings.delete(peerId);
+      return undefined;
+    }
+    return entry.signer;
+  }
+
+  /** Throws BINDING_CONFLICT if `peerId` is bound to another signer (checked before `bind`). */
+  checkBindable(peerId: string, signer: Address): void {
+    const bound = this.signerOf(peerId);
+    if (bound !== undefined && bound !== signer) {
+      throw new GossipValidationError(
+        'BINDING_CONFLICT',
+        `peer ${peerId} is bound to ${bound}, heartbeat signed by ${signer}`,
+      );
+    }
+  }
+
+  /** Binds or refreshes; call only for accepted heartbeats. */
+  bind(peerId: string, signer: Address): void {
+    this.#bindings.delete(peerId);
+    // Map keeps insertion order: the first entry is the least recently refreshed.
+    if (this.#bindings.size >= this.#maxPeers) {
+      const oldest = this.#bindings.keys().next().value;
+      if (oldest !== undefined) this.#bindings.delete(oldest);
+    }
+    this.#bindings.set(peerId, { signer, expiresAt: this.#now() + this.#ttlMs });
+  }
+
+  /** Throws UNBOUND_PEER or BINDING_CONFLICT unless `peerId` is bound to `signer`. */
+  requireBound(peerId: string, signer: Address): void {
+    const bound = this.signerOf(peerId);
+    if (bound === undefined)
+      throw new GossipValidationError('UNBOUND_PEER', `no heartbeat binding for ${peerId} yet`);
+    if (bound !== signer) {
+      throw new GossipValidationError(
+        'BINDING_CONFLICT',
+        `peer ${peerId} is bound to ${bound}, message signed by ${signer}`,
+      );
+    }
+  }
+}

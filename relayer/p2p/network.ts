@@ -1,0 +1,278 @@
+// The real GossipNetwork: js-libp2p over TCP (Noise, Yamux, identify, ping) with gossipsub v1.1 and
+// peer scoring. Wiring only: envelopes are ./envelope.ts, verdicts ./validation.ts, penalties
+// ./penalties.ts, scoring ./scoring.ts, bootstrap dials ./bootstrap.ts.
+//
+// Gossipsub runs with StrictSign: each message carries its author's libp2p signature and peer id,
+// so the peer id our heartbeat bindings talk about is the author's even when a third node relays
+// it, and gossipsub's message id (author + seqno) lets a replayed envelope reach our validator (which
+// then rejects it by its EVM-signed digest) instead of vanishing as a transport-level duplicate.
+
+import {
+  type GossipSub,
+  type GossipsubMessage,
+  gossipsub,
+  StrictSign,
+  TopicValidatorResult,
+} from '@libp2p/gossipsub';
+import { type Identify, identify } from '@libp2p/identify';
+import type { Libp2p, PrivateKey } from '@libp2p/interface';
+import { noise } from '@libp2p/noise';
+import { type Ping, ping } from '@libp2p/ping';
+import { tcp } from '@libp2p/tcp';
+import { yamux } from '@libp2p/yamux';
+import type { Wallet } from 'ethers';
+import { createLibp2p } from 'libp2p';
+import type { Address } from '../config/types.ts';
+import { PeerBindings } from './bindings.ts';
+import { startBootstrapDialer } from './bootstrap.ts';
+import { parseEnvelope, sealEnvelope } from './envelope.ts';
+import type { Logger } from './log.ts';
+import { type HeartbeatPayload, TOPIC_PAYLOADS } from './payloads.ts';
+import { PeerPenalties } from './penalties.ts';
+import { SCORE_THRESHOLDS, scoreParams } from './scoring.ts';
+import { SeenCache } from './seen-cache.ts';
+import type { GossipMetrics, ValidationStats } from './stats.ts';
+import {
+  type GossipNetwork,
+  type SignedMessage,
+  TOPICS,
+  type TopicName,
+  VERDICT,
+  type Verdict,
+} from './types.ts';
+import { GossipValidator } from './validation.ts';
+
+export interface GossipNetworkOptions {
+  /** Listen multiaddrs, e.g. /ip4/127.0.0.1/tcp/0. */
+  listen: string[];
+  /** Multiaddrs with /p2p/<peer id>, dialled at start and retried. */
+  bootstrap: string[];
+  /** libp2p identity (keys/loadOrCreateP2pKey). */
+  privateKey: PrivateKey;
+  /** The operator's EVM key: signs every envelope we publish. */
+  evmWallet: Wallet;
+  /** The attestor set, read per message (it may change at runtime). */
+  allowedSigners: () => ReadonlySet<Address>;
+  log: Logger;
+  metrics?: GossipMetrics;
+  /** Signed heartbeats: every `intervalMs`, the payload from `payload()`. Omit to publish none. */
+  heartbeat?: { intervalMs: number; payload: () => HeartbeatPayload | Promise<HeartbeatPayload> };
+  /** Gossipsub heartbeat (mesh maintenance, score refresh). Default 1000 ms; tests use less. */
+  gossipHeartbeatMs?: number;
+  /** How often bootstrap peers we are not connected to are dialled again. Default 10 s. */
+  bootstrapRetryMs?: number;
+  /** Clock skew tolerated either way on `sentAt`. Default 60 s. */
+  maxClockSkewMs?: number;
+  now?: () => number;
+}
+
+/** What the real network offers beyond the subsystem contract: introspection for ops and tests. */
+export interface Libp2pGossipNetwork extends GossipNetwork {
+  /** This node's gossipsub score of a peer (includes our penalties as the app-specific term). */
+  peerScore(peerId: string): number;
+  /** Validation outcomes per topic and code. */
+  stats(): ValidationStats;
+  /** EVM signer bound to a peer by its heartbeats, if any. */
+  boundSigner(peerId: string): Address | undefined;
+  /** Peers known to be subscribed to a topic / in our mesh for it. */
+  subscribers(topic: TopicName): string[];
+  meshPeers(topic: TopicName): string[];
+  /** Addresses we listen on, with /p2p/<our id> (what other nodes put in their bootstrap list). */
+  multiaddrs(): string[];
+  /** Dials missing bootstrap peers now (also done on a timer). */
+  dialBootstrap(): Promise<void>;
+  /** The underlying node; for tests that need to speak raw gossipsub. */
+  readonly libp2p: Libp2p<{ identify: Identify; ping: Ping; pubsub: GossipSub }>;
+}
+
+/** Gossipsub's class has these; its exported interface does not list them. */
+interface GossipSubInternals {
+  getScore(peerId: string): number;
+  getMeshPeers(topic: string): string[];
+}
+
+const WIRE_TO_TOPIC = new Map(
+  Object.entries(TOPICS).map(([name, wire]) => [wire as string, name as TopicName]),
+);
+const GOSSIPSUB_RESULT: { readonly [V in Verdict]: TopicValidatorResult } = {
+  [VERDICT.accept]: TopicValidatorResult.Accept,
+  [VERDICT.reject]: TopicValidatorResult.Reject,
+  [VERDICT.ignore]: TopicValidatorResult.Ignore,
+};
+
+type Handler = (message: SignedMessage<unknown>) => void | Promise<void>;
+
+export async function createGossipNetwork(options: GossipNetworkOptions): Promise<Libp2pGossipNetwork> {
+  const { log, evmWallet } = options;
+  const now = options.now ?? Date.now;
+  const maxClockSkewMs = options.maxClockSkewMs ?? 60_000;
+  const heartbeatMs = options.heartbeat?.intervalMs ?? 5000;
+  const signer = evmWallet.address as Address;
+
+  const penalties = new PeerPenalties();
+  // A binding outlives a few missed heartbeats, not a departed node.
+  const bindings = new PeerBindings({ ttlMs: Math.max(60_000, 6 * heartbeatMs), now });
+  // An envelope can pass the clock check for 2 × skew; after that it is STALE anyway.
+  const seen = new SeenCache({ ttlMs: 2 * maxClockSkewMs + 1000, now });
+  const validator = new GossipValidator(
+    { allowedSigners: options.allowedSigners, bindings, seen, maxClockSkewMs, now },
+    penalties,
+    options.metrics,
+  );
+
+  const libp2p = await createLibp2p({
+    privateKey: options.privateKey,
+    addresses: { listen: options.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        globalSignaturePolicy: StrictSign,
+        // Every node runs gossipsub with scoring; a floodsub peer would sidestep the mesh rules.
+        fallbackToFloodsub: false,
+        // Our own messages go to every subscribed peer above the publish threshold, not just the mesh.
+        floodPublish: true,
+        // A lone node (first of a devnet) must not fail its publishes.
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        allowedTopics: Object.values(TOPICS),
+        heartbeatInterval: options.gossipHeartbeatMs ?? 1000,
+        scoreParams: scoreParams((peerId) => penalties.score(peerId)),
+        scoreThresholds: SCORE_THRESHOLDS,
+      }),
+    },
+  });
+  const pubsub = libp2p.services.pubsub;
+  const internals = pubsub as unknown as GossipSubInternals;
+
+  // Shutdown registry: everything started is stopped in reverse order.
+  const stoppers: Array<() => void | Promise<void>> = [() => libp2p.stop()];
+
+  const handlers = new Map<TopicName, Set<Handler>>();
+  // The validator's decoded message, found again when gossipsub emits the same message object.
+  const accepted = new WeakMap<object, SignedMessage<unknown>>();
+
+  function dispatch(message: SignedMessage<unknown>): void {
+    for (const handler of handlers.get(message.topic) ?? []) {
+      // A subscriber's failure is its own: log it, never let it reach gossipsub.
+      Promise.resolve()
+        .then(() => handler(message))
+        .catch((err: unknown) =>
+          log.error({ topic: message.topic, id: message.id, err: String(err) }, 'gossip handler failed'),
+        );
+    }
+  }
+
+  for (const [wire, topic] of WIRE_TO_TOPIC) {
+    pubsub.topicValidators.set(wire, (propagationSource, msg) => {
+      if (msg.type !== 'signed') {
+        // Cannot happen under StrictSign (gossipsub drops unsigned messages first); be explicit anyway.
+        return TopicValidatorResult.Reject;
+      }
+      const source = propagationSource.toString();
+      const result = validator.validate(topic, source, { author: msg.from.toString(), data: msg.data });
+      if (result.message !== undefined) {
+        accepted.set(msg, result.message);
+      } else {
+        log.debug(
+          { topic, from: source, outcome: result.outcome, detail: result.detail },
+          'gossip message not accepted',
+        );
+      }
+      return GOSSIPSUB_RESULT[result.verdict];
+    });
+    pubsub.subscribe(wire);
+  }
+
+  pubsub.addEventListener('gossipsub:message', (event: CustomEvent<GossipsubMessage>) => {
+    const message = accepted.get(event.detail.msg);
+    if (message !== undefined) dispatch(message);
+  });
+
+  async function publish<T>(topic: TopicName, payload: T): Promise<void> {
+    const sentAt = now();
+    const sealed = await sealEnvelope(evmWallet, { topic: TOPICS[topic], sentAt, payload });
+    // Our own subscribers get what peers will get: the payload after the wire round trip and the
+    // topic's schema. A payload that fails the schema is refused here, not penalised over there.
+    const parsed = TOPIC_PAYLOADS[topic].safeParse(parseEnvelope(sealed.bytes).payload);
+    if (!parsed.success) {
+      throw new Error(`payload for ${topic} does not match its schema: ${parsed.error.issues[0]?.message}`);
+    }
+    seen.add(sealed.id);
+    const result = await pubsub.publish(TOPICS[topic], sealed.bytes);
+    options.metrics?.onPublish?.(topic, sealed.bytes.length);
+    log.debug({ topic, id: sealed.id, recipients: result.recipients.length }, 'gossip published');
+    dispatch({
+      topic,
+      signer,
+      fromPeer: libp2p.peerId.toString(),
+      sentAt,
+      payload: parsed.data,
+      id: sealed.id,
+    });
+  }
+
+  const heartbeat = options.heartbeat;
+  if (heartbeat !== undefined) {
+    const beat = async () => {
+      try {
+        await publish('heartbeat', await heartbeat.payload());
+      } catch (err) {
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'heartbeat not published');
+      }
+    };
+    const timer = setInterval(() => void beat(), heartbeat.intervalMs);
+    timer.unref();
+    stoppers.push(() => clearInterval(timer));
+    void beat();
+  }
+
+  const dialer = startBootstrapDialer({
+    libp2p,
+    addrs: options.bootstrap,
+    retryMs: options.bootstrapRetryMs ?? 10_000,
+    log,
+  });
+  stoppers.push(() => dialer.stop());
+
+  log.info(
+    { peerId: libp2p.peerId.toString(), signer, addrs: libp2p.getMultiaddrs().map(String) },
+    'p2p started',
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    signer,
+    peerId: libp2p.peerId.toString(),
+    libp2p,
+    publish,
+    subscribe<T>(topic: TopicName, handler: (message: SignedMessage<T>) => void | Promise<void>) {
+      const set = handlers.get(topic) ?? new Set<Handler>();
+      set.add(handler as Handler);
+      handlers.set(topic, set);
+    },
+    peerScore: (peerId) => internals.getScore(peerId),
+    stats: () => validator.stats(),
+    boundSigner: (peerId) => bindings.signerOf(peerId),
+    subscribers: (topic) => pubsub.getSubscribers(TOPICS[topic]).map(String),
+    meshPeers: (topic) => internals.getMeshPeers(TOPICS[topic]),
+    multiaddrs: () => libp2p.getMultiaddrs().map(String),
+    dialBootstrap: () => dialer.dialMissing(),
+    stop() {
+      stopping ??= (async () => {
+        for (const stop of stoppers.reverse()) {
+          try {
+            await stop();
+          } catch (err) {
+            log.warn({ err: String(err) }, 'p2p shutdown step failed');
+          }
+        }
+        log.info({}, 'p2p stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,24 @@
+// Every key in the store starts with one byte naming its bucket. The numbers are part of the on-disk
+// format: a bucket that is retired keeps its number, commented out, and a new bucket takes the next
+// free one, so old data is never read back as something else.
+
+export const BUCKETS = {
+  /** Store format version and other node-wide settings. */
+  meta: 0,
+  /** Per chain (eid): the last block whose events are fully applied. */
+  cursors: 1,
+  /** Observed contract events, by (eid, block, log index). */
+  events: 2,
+  /** LayerZero packets seen on a source chain, by guid. */
+  packets: 3,
+  /** DVN signatures collected for a packet, by (guid, signer). */
+  signatures: 4,
+  /** Claims (who submits a quorum or a liquidation), by claim id. */
+  claims: 5,
+  /** The liquidation journal, by liquidation id. */
+  liquidations: 6,
+  /** Known peers and their bound EVM signers, by peer id. */
+  peers: 7,
+} as const;
+export type BucketName = keyof typeof BUCKETS;
+export type BucketId = (typeof BUCKETS)[BucketName];

@@ -1,0 +1,219 @@
+// The verdict table and the per-topic validators, without a network: every code maps to a verdict
+// and a penalty, every topic has a validator, and each failure mode yields its code.
+
+import type { Wallet } from 'ethers';
+import { Wallet as EthersWallet } from 'ethers';
+import { describe, expect, it } from 'vitest';
+import type { Address } from '../../relayer/config/types.ts';
+import { PeerBindings } from '../../relayer/p2p/bindings.ts';
+import {
+  ERROR_OUTCOMES,
+  GOSSIP_ERROR,
+  type GossipErrorCode,
+  PEER_ACTION,
+  sealEnvelope,
+  TOPICS,
+  type TopicName,
+  VERDICT,
+} from '../../relayer/p2p/index.ts';
+import { ACTION_COST, PeerPenalties } from '../../relayer/p2p/penalties.ts';
+import { SCORE_THRESHOLDS } from '../../relayer/p2p/scoring.ts';
+import { SeenCache } from '../../relayer/p2p/seen-cache.ts';
+import { GossipValidator } from '../../relayer/p2p/validation.ts';
+
+const attestor = new EthersWallet(`0x${'01'.repeat(32)}`);
+const outsider = new EthersWallet(`0x${'02'.repeat(32)}`);
+const PEER = 'peer-a';
+const RELAY = 'peer-relay';
+const T0 = 1_700_000_000_000;
+
+function setup() {
+  let clock = T0;
+  const now = () => clock;
+  const penalties = new PeerPenalties({ now });
+  const bindings = new PeerBindings({ ttlMs: 60_000, now });
+  const validator = new GossipValidator(
+    {
+      allowedSigners: () => new Set([attestor.address.toLowerCase() as Address]),
+      bindings,
+      seen: new SeenCache({ ttlMs: 121_000, now }),
+      maxClockSkewMs: 60_000,
+      now,
+    },
+    penalties,
+  );
+  return {
+    validator,
+    penalties,
+    bindings,
+    advance: (ms: number) => {
+      clock += ms;
+    },
+    async send(
+      topic: TopicName,
+      payload: unknown,
+      opts: { by?: Wallet; sentAt?: number; author?: string } = {},
+    ) {
+      const { bytes } = await sealEnvelope(opts.by ?? attestor, {
+        topic: TOPICS[topic],
+        sentAt: opts.sentAt ?? clock,
+        payload,
+      });
+      return validator.validate(topic, RELAY, { author: opts.author ?? PEER, data: bytes });
+    },
+  };
+}
+
+const heartbeat = { version: '0.1.0', roles: ['attestor'], chains: [{ eid: 30101, head: 5n, lag: 1 }] };
+
+describe('verdict table', () => {
+  it('gives every error code a verdict and a penalty; ignores carry none', () => {
+    for (const code of Object.keys(GOSSIP_ERROR) as GossipErrorCode[]) {
+      const { verdict, action } = ERROR_OUTCOMES[code];
+      expect(Object.values(VERDICT)).toContain(verdict);
+      expect(verdict === VERDICT.accept).toBe(false);
+      if (verdict === VERDICT.ignore) expect(action).toBeNull();
+      else expect(action === null || Object.values(PEER_ACTION).includes(action)).toBe(true);
+    }
+    expect(ERROR_OUTCOMES.UNBOUND_PEER.verdict).toBe(VERDICT.ignore);
+    expect(ERROR_OUTCOMES.BAD_SIGNATURE.verdict).toBe(VERDICT.reject);
+  });
+
+  it('makes a fatal action alone cross the graylist threshold, and penalties decay', () => {
+    expect(ACTION_COST.fatal).toBeLessThan(SCORE_THRESHOLDS.graylistThreshold);
+    let clock = 0;
+    const penalties = new PeerPenalties({ halfLifeMs: 1000, now: () => clock });
+    penalties.apply('p', 'lowTolerance');
+    penalties.apply('p', 'midTolerance');
+    expect(penalties.score('p')).toBe(-15);
+    clock = 1000;
+    expect(penalties.score('p')).toBeCloseTo(-7.5);
+    expect(penalties.score('other')).toBe(0);
+  });
+});
+
+describe('topic validators', () => {
+  it('accepts a heartbeat from any signer and binds its author', async () => {
+    const t = setup();
+    const result = await t.send('heartbeat', heartbeat, { by: outsider });
+    expect(result.verdict).toBe('accept');
+    expect(result.message?.payload).toMatchObject({ chains: [{ eid: 30101, head: 5n, lag: 1 }] });
+    expect(t.bindings.signerOf(PEER)).toBe(outsider.address);
+  });
+
+  it('rejects a heartbeat whose signer differs from the bound one', async () => {
+    const t = setup();
+    await t.send('heartbeat', heartbeat);
+    const result = await t.send('heartbeat', heartbeat, { by: outsider });
+    expect(result).toMatchObject({ verdict: 'reject', outcome: 'BINDING_CONFLICT' });
+    // The same content from the bound signer a second time is a replay.
+    expect(await t.send('heartbeat', heartbeat)).toMatchObject({ verdict: 'reject', outcome: 'REPLAY' });
+    expect(t.bindings.signerOf(PEER)).toBe(attestor.address);
+  });
+
+  it.each(['dvnSignature', 'claim', 'observation'] as const)(
+    '%s: ignores unbound peers, accepts bound attestors',
+    async (topic) => {
+      const t = setup();
+      expect(await t.send(topic, { n: 1 })).toMatchObject({ verdict: 'ignore', outcome: 'UNBOUND_PEER' });
+      expect(t.penalties.score(RELAY)).toBe(0);
+      await t.send('heartbeat', heartbeat);
+      const accepted = await t.send(topic, { n: 2 });
+      expect(accepted.verdict).toBe('accept');
+      expect(accepted.message).toMatchObject({ topic, signer: attestor.address, fromPeer: PEER, sentAt: T0 });
+    },
+  );
+
+  it.each(['dvnSignature', 'claim', 'observation'] as const)(
+    '%s: rejects signers outside the attestor set',
+    async (topic) => {
+      const t = setup();
+      await t.send('heartbeat', heartbeat, { by: outsider });
+      expect(await t.send(topic, { n: 1 }, { by: outsider })).toMatchObject({
+        verdict: 'reject',
+        outcome: 'UNKNOWN_SIGNER',
+      });
+      expect(t.penalties.score(RELAY)).toBeLessThan(0);
+    },
+  );
+
+  it('accepts the same content from two attestors as two messages', async () => {
+    const t = setup();
+    const second = new EthersWallet(`0x${'03'.repeat(32)}`);
+    const validator = new GossipValidator(
+      {
+        allowedSigners: () => new Set([attestor.address as Address, second.address as Address]),
+        bindings: t.bindings,
+        seen: new SeenCache({ ttlMs: 121_000, now: () => T0 }),
+        maxClockSkewMs: 60_000,
+        now: () => T0,
+      },
+      t.penalties,
+    );
+    t.bindings.bind(PEER, attestor.address as Address);
+    t.bindings.bind('peer-b', second.address as Address);
+    const body = { topic: TOPICS.observation, sentAt: T0, payload: { head: 9 } };
+    const a = await sealEnvelope(attestor, body);
+    const b = await sealEnvelope(second, body);
+    expect(validator.validate('observation', RELAY, { author: PEER, data: a.bytes }).outcome).toBe('ACCEPT');
+    expect(validator.validate('observation', RELAY, { author: 'peer-b', data: b.bytes }).outcome).toBe(
+      'ACCEPT',
+    );
+  });
+
+  it('rejects a message signed by another key than its author is bound to', async () => {
+    const t = setup();
+    await t.send('heartbeat', heartbeat, { by: outsider });
+    expect(await t.send('claim', { n: 1 })).toMatchObject({ verdict: 'reject', outcome: 'BINDING_CONFLICT' });
+  });
+
+  it('rejects stale, future, replayed, mis-topiced and ill-shaped messages', async () => {
+    const t = setup();
+    await t.send('heartbeat', heartbeat);
+    expect((await t.send('claim', {}, { sentAt: T0 - 60_001 })).outcome).toBe('STALE');
+    expect((await t.send('claim', {}, { sentAt: T0 + 60_001 })).outcome).toBe('FUTURE');
+    expect((await t.send('claim', {}, { sentAt: T0 - 60_000 })).outcome).toBe('ACCEPT');
+
+    const { bytes } = await sealEnvelope(attestor, {
+      topic: TOPICS.claim,
+      sentAt: T0,
+      payload: { once: true },
+    });
+    expect(t.validator.validate('claim', RELAY, { author: PEER, data: bytes }).outcome).toBe('ACCEPT');
+    expect(t.validator.validate('claim', RELAY, { author: PEER, data: bytes })).toMatchObject({
+      verdict: 'reject',
+      outcome: 'REPLAY',
+    });
+    // Envelope for one topic published on another.
+    expect(t.validator.validate('observation', RELAY, { author: PEER, data: bytes }).outcome).toBe(
+      'WRONG_TOPIC',
+    );
+    expect((await t.send('claim', [1, 2])).outcome).toBe('INVALID_PAYLOAD');
+    expect(
+      (await t.send('heartbeat', { ...heartbeat, chains: [{ eid: -1, head: 1n, lag: 0 }] })).outcome,
+    ).toBe('INVALID_PAYLOAD');
+    expect(t.validator.validate('claim', RELAY, { author: PEER, data: new Uint8Array([1, 2]) }).outcome).toBe(
+      'MALFORMED',
+    );
+
+    const stats = t.validator.stats();
+    expect(stats.claim).toMatchObject({
+      STALE: 1,
+      FUTURE: 1,
+      REPLAY: 1,
+      INVALID_PAYLOAD: 1,
+      MALFORMED: 1,
+      ACCEPT: 2,
+    });
+    expect(stats.observation.WRONG_TOPIC).toBe(1);
+  });
+
+  it('forgets replay ids once an envelope could only be stale anyway', async () => {
+    const t = setup();
+    await t.send('heartbeat', heartbeat);
+    const { bytes } = await sealEnvelope(attestor, { topic: TOPICS.claim, sentAt: T0, payload: {} });
+    t.validator.validate('claim', RELAY, { author: PEER, data: bytes });
+    t.advance(61_000);
+    expect(t.validator.validate('claim', RELAY, { author: PEER, data: bytes }).outcome).toBe('STALE');
+  });
+});
