@@ -19,6 +19,8 @@ export interface AttestorServiceOptions {
   roles: { attestor: boolean; executor: boolean };
   rpc?: RpcOptions;
   pollIntervalMs?: number;
+  /** Where a follower with no stored cursor starts (default: the chain's head). */
+  startBlock?: number;
   attestor?: Omit<AttestorOptions, 'dvn'>;
   executor?: ExecutorOptions;
 }
@@ -95,6 +97,7 @@ export function createAttestorService(
             ],
           },
           ...(opts.pollIntervalMs === undefined ? {} : { pollIntervalMs: opts.pollIntervalMs }),
+          ...(opts.startBlock === undefined ? {} : { startBlock: opts.startBlock }),
         },
         { rpc: rpcs[i] as ChainRpc, cursors: m.cursors, onEvent },
       ),

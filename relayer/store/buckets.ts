@@ -19,6 +19,12 @@ export const BUCKETS = {
   liquidations: 6,
   /** Known peers and their bound EVM signers, by peer id. */
   peers: 7,
+  /** Block follower cursors, by chain name (the attestor's follower). */
+  followerCursors: 8,
+  /** The attestor's packet verifications, by the DVN hash all attestors sign. */
+  attestations: 9,
+  /** The executor's deliveries, by guid. */
+  deliveries: 10,
 } as const;
 export type BucketName = keyof typeof BUCKETS;
 export type BucketId = (typeof BUCKETS)[BucketName];
