@@ -1,0 +1,271 @@
+// Gas of xmargin's key operations on the real LayerZero v2 stack (devnet: anvil chains, the sdk's
+// EndpointV2/ULN302/DVN/Executor, three `xmargin node` processes verifying and delivering).
+// Forge's TestHelperOz5 stores every packet in the test contract, which inflates send-side gas by
+// ~290k per message; this measures what a user pays on a real chain instead.
+//
+//   node bench/gas.ts [--json]
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  Contract,
+  Interface,
+  JsonRpcProvider,
+  NonceManager,
+  solidityPacked,
+  type TransactionReceipt,
+  Wallet,
+} from 'ethers';
+import { ensureArtifacts, readArtifact, readLzArtifact } from '../relayer/chain/artifacts.ts';
+import type { ChainConfig } from '../relayer/config/types.ts';
+import { startDevnet } from '../relayer/devnet/index.ts';
+import { createCluster } from '../test/support/cluster.ts';
+
+interface Figure {
+  name: string;
+  gas: number;
+  target?: number;
+  note?: string;
+}
+
+const json = process.argv.includes('--json');
+const figures: Figure[] = [];
+const print = (line: string) => {
+  if (!json) process.stdout.write(`${line}\n`);
+};
+
+function lzReceiveOptions(gas: bigint, value: bigint): string {
+  const data =
+    value === 0n ? solidityPacked(['uint128'], [gas]) : solidityPacked(['uint128', 'uint128'], [gas, value]);
+  return solidityPacked(
+    ['uint16', 'uint8', 'uint16', 'uint8', 'bytes'],
+    [3, 1, (data.length - 2) / 2 + 1, 1, data],
+  );
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`bench/gas: timed out waiting for ${what}`);
+}
+
+async function main(): Promise<void> {
+  await ensureArtifacts(['CollateralVault', 'MarginEngine', 'PerpMarket', 'MockERC20', 'SettableAggregator']);
+  const dir = mkdtempSync(path.join(tmpdir(), 'xmargin-gas-'));
+  const manifestFile = path.join(dir, 'manifest.json');
+  print('booting a 3-chain devnet and 3 nodes ...');
+  const devnet = await startDevnet({ chains: 3, blockTime: 1, manifestPath: manifestFile });
+  const cluster = await createCluster({ manifest: devnet.manifest, manifestFile, dir });
+  const providers: JsonRpcProvider[] = [];
+  try {
+    await Promise.all(cluster.nodes.map((n) => cluster.start(n.index)));
+    const [A, B, C] = devnet.manifest.chains as [ChainConfig, ChainConfig, ChainConfig];
+    const key = (role: string, i = 0) =>
+      devnet.manifest.accounts.filter((a) => a.role === role)[i]?.privateKey as string;
+    const signer = (chain: ChainConfig, k: string) => {
+      const p = new JsonRpcProvider(chain.rpcUrls[0], chain.chainId, {
+        staticNetwork: true,
+        pollingInterval: 200,
+      });
+      providers.push(p);
+      return new NonceManager(new Wallet(k, p));
+    };
+    const tokenOf = (chain: ChainConfig, s: string) =>
+      chain.tokens.find((t) => t.symbol === s) as { address: string; feed?: string };
+    const vaultAbi = readArtifact('CollateralVault').abi;
+    const engineAbi = readArtifact('MarginEngine').abi;
+    const marketAbi = readArtifact('PerpMarket').abi;
+    const erc20Abi = readArtifact('MockERC20').abi;
+    const feedAbi = readArtifact('SettableAggregator').abi;
+    const gasOf = (r: TransactionReceipt | null) => Number(r?.gasUsed ?? 0n);
+
+    const trader = key('trader');
+    const traderA = signer(A, trader);
+    const traderB = signer(B, trader);
+    const traderAddr = new Wallet(trader).address;
+    const wethA = tokenOf(A, 'WETH').address;
+    const wethB = tokenOf(B, 'WETH').address;
+    const vaultA = new Contract(A.xmargin.vault, vaultAbi, traderA);
+    const engineB = new Contract(B.xmargin.engine as string, engineAbi, traderB);
+    const marketB = new Contract(B.xmargin.market as string, marketAbi, traderB);
+    const feedB = new Contract(tokenOf(B, 'WETH').feed as string, feedAbi, signer(B, key('deployer')));
+
+    // Remote deposit: vault A -> LOCK -> engine B.
+    await (
+      await new Contract(wethA, erc20Abi, traderA).getFunction('approve')(A.xmargin.vault, 2n ** 255n)
+    ).wait();
+    const fee = (await vaultA.getFunction('quoteDeposit')(wethA, 2n * 10n ** 18n, 0n, B.eid, '0x')) as [
+      bigint,
+    ];
+    const dep = await (
+      await vaultA.getFunction('deposit')(wethA, 2n * 10n ** 18n, 0n, B.eid, '0x', { value: fee[0] })
+    ).wait();
+    figures.push({ name: 'remote deposit (vault -> LOCK)', gas: gasOf(dep) });
+    await until(
+      'LOCK credited on B',
+      async () => ((await engineB.getFunction('creditOf')(traderAddr, 0n, A.eid, wethA)) as bigint) > 0n,
+    );
+
+    // Withdrawal request: engine B -> RELEASE -> vault A.
+    const wfee = (await engineB.getFunction('quoteWithdraw')(A.eid, '0x')) as [bigint];
+    const wd = await (
+      await engineB.getFunction('withdraw')(0n, A.eid, wethA, 10n ** 17n, traderAddr, '0x', {
+        value: wfee[0],
+      })
+    ).wait();
+    figures.push({ name: 'withdrawal request (engine -> RELEASE)', gas: gasOf(wd) });
+
+    // MOVE B -> C through vault A (for the MOVE lzReceive and the second-hop LOCK).
+    const hop = (await vaultA.getFunction('quoteDeposit')(wethA, 10n ** 17n, 0n, C.eid, '0x')) as [bigint];
+    const moveOpts = lzReceiveOptions(600_000n, hop[0] * 2n);
+    const mfee = (await engineB.getFunction('quoteMove')(A.eid, moveOpts)) as [bigint];
+    const mv = await (
+      await engineB.getFunction('move')(0n, A.eid, wethA, 10n ** 17n, C.eid, moveOpts, { value: mfee[0] })
+    ).wait();
+    figures.push({ name: 'move request (engine -> MOVE)', gas: gasOf(mv) });
+
+    // Local trader on B: local deposit, open a position, get liquidated with a local seizure.
+    const spare = key('spare');
+    const spareB = signer(B, spare);
+    const spareAddr = new Wallet(spare).address;
+    const wethBs = new Contract(wethB, erc20Abi, spareB);
+    await (await wethBs.getFunction('mint')(spareAddr, 10n ** 18n)).wait();
+    await (await wethBs.getFunction('approve')(B.xmargin.vault, 2n ** 255n)).wait();
+    const ld = await (
+      await new Contract(B.xmargin.vault, vaultAbi, spareB).getFunction('deposit')(
+        wethB,
+        10n ** 18n,
+        0n,
+        B.eid,
+        '0x',
+      )
+    ).wait();
+    figures.push({ name: 'local deposit (vault -> engine, same chain)', gas: gasOf(ld) });
+    const open = await (
+      await new Contract(B.xmargin.market as string, marketAbi, spareB).getFunction('trade')(
+        0n,
+        1,
+        7n * 10n ** 18n,
+        2n ** 255n,
+      )
+    ).wait();
+    figures.push({ name: 'open position (7 ETH long)', gas: gasOf(open) });
+
+    const liq = key('liquidator');
+    const liqB = signer(B, liq);
+    const liqAddr = new Wallet(liq).address;
+    const usdcB = new Contract(tokenOf(B, 'USDC').address, erc20Abi, liqB);
+    await (await usdcB.getFunction('approve')(B.xmargin.engine, 2n ** 255n)).wait();
+    const engineL = new Contract(B.xmargin.engine as string, engineAbi, liqB);
+    await (await feedB.getFunction('setAnswer')(1800n * 10n ** 8n)).wait();
+    const local = await (
+      await engineL.getFunction('liquidate')({
+        account: spareAddr,
+        subaccount: 0n,
+        seizes: [{ srcEid: B.eid, token: wethB, maxRepay: 10_000n * 10n ** 6n, options: '0x' }],
+        recipient: liqAddr,
+      })
+    ).wait();
+    figures.push({
+      name: 'local liquidation (close + local seizure)',
+      gas: gasOf(local),
+      target: 250_000,
+      note: 'Aave v3 liquidationCall: 360k-494k',
+    });
+
+    // Remote-collateral trader: 12 ETH long on B backed by WETH locked on A; price falls; SEIZE to A.
+    await (await feedB.getFunction('setAnswer')(2000n * 10n ** 8n)).wait();
+    await (await marketB.getFunction('trade')(0n, 1, 12n * 10n ** 18n, 2n ** 255n)).wait();
+    await (await feedB.getFunction('setAnswer')(1700n * 10n ** 8n)).wait();
+    const sfee = (await engineB.getFunction('quoteSeize')(A.eid, '0x')) as [bigint];
+    const remote = await (
+      await engineL.getFunction('liquidate')(
+        {
+          account: traderAddr,
+          subaccount: 0n,
+          seizes: [{ srcEid: A.eid, token: wethA, maxRepay: 100_000n * 10n ** 6n, options: '0x' }],
+          recipient: liqAddr,
+        },
+        { value: sfee[0] },
+      )
+    ).wait();
+    figures.push({
+      name: 'liquidation with a remote seizure (close + SEIZE)',
+      gas: gasOf(remote),
+      target: 393_000,
+    });
+
+    // lzReceive of each message type: the executor's delivery transactions (endpoint.lzReceive).
+    const endpointI = new Interface(readLzArtifact('EndpointV2').abi);
+    const delivered = async (chain: ChainConfig, want: number) => {
+      const p =
+        providers.find((x) => (x._network?.chainId ?? 0n) === BigInt(chain.chainId)) ??
+        new JsonRpcProvider(chain.rpcUrls[0]);
+      const topic = endpointI.getEvent('PacketDelivered')?.topicHash as string;
+      const out: { type: number; gas: number }[] = [];
+      await until(
+        `${want} deliveries on ${chain.name}`,
+        async () => {
+          out.length = 0;
+          const logs = await p.getLogs({
+            address: chain.layerZero.endpointV2,
+            topics: [topic],
+            fromBlock: 0,
+          });
+          for (const log of logs) {
+            const tx = await p.getTransaction(log.transactionHash);
+            const receipt = await p.getTransactionReceipt(log.transactionHash);
+            const parsed = tx === null ? null : endpointI.parseTransaction({ data: tx.data });
+            const message = parsed?.name === 'lzReceive' ? (parsed.args[3] as string) : undefined;
+            if (message !== undefined)
+              out.push({ type: Number.parseInt(message.slice(4, 6), 16), gas: gasOf(receipt) });
+          }
+          return out.length >= want;
+        },
+        90_000,
+      );
+      return out;
+    };
+    const names: Record<number, string> = { 1: 'LOCK', 2: 'RELEASE', 3: 'SEIZE', 4: 'MOVE' };
+    const seen = new Map<number, number>();
+    for (const [chain, want] of [
+      [B, 1],
+      [A, 3],
+      [C, 1],
+    ] as const) {
+      for (const d of await delivered(chain, want)) seen.set(d.type, Math.max(seen.get(d.type) ?? 0, d.gas));
+    }
+    for (const [type, gas] of [...seen].sort((a, b) => a[0] - b[0])) {
+      figures.push({
+        name: `lzReceive delivery tx: ${names[type] ?? type}`,
+        gas,
+        target: 80_000,
+        note: 'whole tx: endpoint + OApp + 21k base',
+      });
+    }
+  } finally {
+    await cluster.stopAll();
+    for (const p of providers) p.destroy();
+    await devnet.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  if (json) {
+    for (const f of figures) process.stdout.write(`${JSON.stringify({ bench: 'gas', ...f, unit: 'gas' })}\n`);
+  } else {
+    print('');
+    print('| operation | gas | target |');
+    print('| --- | ---: | ---: |');
+    for (const f of figures) {
+      const target =
+        f.target === undefined ? '' : `<= ${f.target.toLocaleString('en')}${f.gas <= f.target ? ' ✓' : ' ✗'}`;
+      print(`| ${f.name} | ${f.gas.toLocaleString('en')} | ${target} |`);
+    }
+  }
+}
+
+await main();
