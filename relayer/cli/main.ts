@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { describeRevert } from '../chain/revert.ts';
 import { configCommand } from './config.ts';
 import { devnetCommand } from './devnet.ts';
 import { keysCommand } from './keys.ts';
@@ -43,7 +44,7 @@ export async function runCli(argv: string[]): Promise<number> {
 function reportError(error: unknown, verbose: boolean): number {
   // commander has already printed its own usage errors (and --help/--version are not errors).
   if (isCommanderExit(error)) return error.exitCode;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = describeRevert(error) ?? (error instanceof Error ? error.message : String(error));
   process.stderr.write(`xmargin: ${message.split('\n')[0]}\n`);
   if (verbose && error instanceof Error && error.stack !== undefined)
     process.stderr.write(`${error.stack}\n`);
