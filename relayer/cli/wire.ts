@@ -36,7 +36,7 @@ export function deployCommand(): Command {
     .requiredOption('--key <file>', "deployer's private key file (hex)")
     .addHelpText(
       'after',
-      '\nExample:\n  xmargin deploy --network arbsep-testnet --networks config/networks.json --key ~/.xmargin/deployer.key\n' +
+      '\nExample:\n  xmargin deploy --network arbitrum-sepolia --networks config/networks.json --key ~/.xmargin/deployer.key\n' +
         'Then add the printed addresses under "xmargin" for that chain and run `xmargin wire`.\n',
     )
     .action(async (flags: CommonFlags & { network: string }) => {
