@@ -3,11 +3,12 @@
 // runs the same library code (relayer/deploy).
 
 import { readFile } from 'node:fs/promises';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { JsonRpcProvider, Wallet } from 'ethers';
 import { TxSender } from '../chain/tx.ts';
 import { loadNetworks } from '../config/load.ts';
 import type { ChainConfig } from '../config/types.ts';
+import { canaryPathways, DEFAULT_CANARY_TIMEOUT_MS, runCanary } from '../deploy/canary.ts';
 import { wire } from '../deploy/wire.ts';
 import { deployXmargin } from '../deploy/xmargin.ts';
 
@@ -35,7 +36,7 @@ export function deployCommand(): Command {
     .requiredOption('--key <file>', "deployer's private key file (hex)")
     .addHelpText(
       'after',
-      '\nExample:\n  xmargin deploy --network arbsep-testnet --networks config/networks.json --key ~/.xmargin/deployer.key\n' +
+      '\nExample:\n  xmargin deploy --network arbitrum-sepolia --networks config/networks.json --key ~/.xmargin/deployer.key\n' +
         'Then add the printed addresses under "xmargin" for that chain and run `xmargin wire`.\n',
     )
     .action(async (flags: CommonFlags & { network: string }) => {
@@ -56,32 +57,72 @@ export function deployCommand(): Command {
     });
 }
 
+interface WireFlags extends CommonFlags {
+  dryRun?: boolean;
+  /** true: --canary, false: --no-canary, undefined: neither (canary on the pathways this run changed). */
+  canary?: boolean;
+  canaryTimeout: number;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1)
+    throw new InvalidArgumentError(`expected a whole number of seconds >= 1, got "${value}"`);
+  return n;
+}
+
 export function wireCommand(): Command {
   return new Command('wire')
     .description(
-      'set peers and DVN/executor configs across all configured networks; sends only what is missing',
+      'set peers and DVN/executor configs across all configured networks; sends only what is missing, then runs a canary round trip on each pathway it changed',
     )
     .requiredOption('--networks <file>', 'networks file', 'config/networks.json')
     .requiredOption('--key <file>', "owner's private key file (hex)")
-    .option('--dry-run', 'print the plan, send nothing')
+    .option('--dry-run', 'print the plan, send nothing (and run no canary)')
+    .option('--canary', 'run the canary on every pathway, even if wire sent nothing')
+    .option('--no-canary', 'skip the canary')
+    .option(
+      '--canary-timeout <s>',
+      'seconds to wait for each leg of the canary',
+      seconds,
+      DEFAULT_CANARY_TIMEOUT_MS / 1000,
+    )
     .addHelpText(
       'after',
-      '\nExample:\n  xmargin wire --networks config/networks.json --key ~/.xmargin/owner.key --dry-run\n',
+      '\nThe canary deposits 1 base unit of a token from every vault for every remote engine it wired,\n' +
+        'waits for the credit (LOCK), withdraws it back (RELEASE) and prints both latencies. Relayer\n' +
+        'nodes serving both chains must be running.\n' +
+        '\nExample:\n  xmargin wire --networks config/networks.json --key ~/.xmargin/owner.key --dry-run\n',
     )
-    .action(async (flags: CommonFlags & { dryRun?: boolean }) => {
+    .action(async (flags: WireFlags) => {
       const networks = loadNetworks(flags.networks);
       const chains = networks.chains.filter((c): c is ChainConfig => c.xmargin !== undefined);
       if (chains.length < 2)
         throw new Error(`${flags.networks}: fewer than 2 chains have "xmargin" addresses: nothing to wire`);
       const signers: Record<string, Wallet> = {};
       for (const chain of chains) signers[chain.name] = await signerFor(chain, flags.key);
-      const plan = await wire(chains, signers, { dryRun: flags.dryRun === true });
-      for (const item of plan) {
-        process.stdout.write(`${item.chain}  ${item.contract}.${item.call}  — ${item.reason}\n`);
+      try {
+        const dryRun = flags.dryRun === true;
+        const plan = await wire(chains, signers, { dryRun });
+        for (const item of plan) {
+          process.stdout.write(`${item.chain}  ${item.contract}.${item.call}  — ${item.reason}\n`);
+        }
+        process.stdout.write(
+          `${plan.length} transaction(s) ${dryRun ? 'planned (dry run)' : 'sent'} on ${chains.length} chain(s)\n`,
+        );
+        if (dryRun || flags.canary === false) return;
+        // --canary: every pathway; by default: only the pathways this run changed.
+        const pathways = canaryPathways(chains, flags.canary === true ? undefined : plan);
+        if (pathways.length === 0) return;
+        process.stdout.write(
+          `canary: ${pathways.length} pathway(s), up to ${flags.canaryTimeout} s per leg\n`,
+        );
+        await runCanary(pathways, signers, {
+          timeoutMs: flags.canaryTimeout * 1000,
+          log: (line) => process.stdout.write(`${line}\n`),
+        });
+      } finally {
+        for (const s of Object.values(signers)) s.provider?.destroy();
       }
-      process.stdout.write(
-        `${plan.length} transaction(s) ${flags.dryRun === true ? 'planned (dry run)' : 'sent'} on ${chains.length} chain(s)\n`,
-      );
-      for (const s of Object.values(signers)) s.provider?.destroy();
     });
 }

@@ -29,6 +29,9 @@ export interface WirePlanItem {
   contract: string;
   call: string;
   reason: string;
+  /** The remote chains this item links `chain` to (empty for the local vault <-> engine link); the
+   *  canary uses it to run only on the pathways a wire run changed. */
+  remotes: string[];
   to: Address;
   data: Hex;
 }
@@ -83,7 +86,16 @@ export async function wire(chains: ChainConfig[], signers: Signers, options: Wir
   const receiveUlnI = new Interface(readLzArtifact('ReceiveUln302').abi);
   const coder = AbiCoder.defaultAbiCoder();
 
-  // Refuse before reading anything: a public pathway needs >= 2 verifiers.
+  // Refuse before reading anything. A zero DVN is the placeholder of config/networks.example.json:
+  // wiring it would make every packet unverifiable.
+  for (const c of chains) {
+    if (BigInt(c.layerZero.dvn) === 0n) {
+      throw new WireError(
+        `wire: ${c.name}: layerZero.dvn is the zero address — set it to xmargin's DVN on ${c.name}`,
+      );
+    }
+  }
+  // A public pathway needs >= 2 verifiers.
   for (const src of chains) {
     for (const dst of chains) {
       if (src === dst || !(src.isPublic || dst.isPublic)) continue;
@@ -117,12 +129,14 @@ export async function wire(chains: ChainConfig[], signers: Signers, options: Wir
         fn: string,
         args: unknown[],
         reason: string,
+        remotes: string[] = [],
       ) => {
         items.push({
           chain: chain.name,
           contract,
           call: `${fn}(${args.map(short).join(', ')})`,
           reason,
+          remotes,
           to,
           data: iface.encodeFunctionData(fn, args) as Hex,
         });
@@ -171,6 +185,7 @@ export async function wire(chains: ChainConfig[], signers: Signers, options: Wir
       for (const oapp of oapps) {
         const c = new Contract(oapp.address, oapp.iface, runner);
         const missingOptions: [number, number, Hex][] = [];
+        const optionRemotes = new Set<string>();
         for (const remote of oapp.remotes) {
           const rEid = remote.eid;
           const peerAddr = oapp.name === 'vault' ? remote.xmargin.engine : remote.xmargin.vault;
@@ -205,11 +220,15 @@ export async function wire(chains: ChainConfig[], signers: Signers, options: Wir
               'setPeer',
               [rEid, zeroPadValue(peerAddr, 32)],
               `peer for ${to} is ${peer}`,
+              [remote.name],
             );
           }
           oapp.types.forEach((t, k) => {
             const have = enforced[k] ?? '0x';
-            if (lower(have) !== lower(wantOptions)) missingOptions.push([rEid, t, wantOptions]);
+            if (lower(have) !== lower(wantOptions)) {
+              missingOptions.push([rEid, t, wantOptions]);
+              optionRemotes.add(remote.name);
+            }
           });
           if (isDefaultSend || lower(sendLib) !== lower(lz.sendUln302)) {
             plan(
@@ -219,6 +238,7 @@ export async function wire(chains: ChainConfig[], signers: Signers, options: Wir
               'setSendLibrary',
               [oapp.address, rEid, lz.sendUln302],
               `${oapp.name} send library for ${to} is ${isDefaultSend ? 'the default' : sendLib}`,
+              [remote.name],
             );
           }
           if (recv[1] || lower(recv[0]) !== lower(lz.receiveUln302)) {
@@ -229,6 +249,7 @@ export async function wire(chains: ChainConfig[], signers: Signers, options: Wir
               'setReceiveLibrary',
               [oapp.address, rEid, lz.receiveUln302, 0],
               `${oapp.name} receive library for ${to} is ${recv[1] ? 'the default' : recv[0]}`,
+              [remote.name],
             );
           }
           // Send side: this chain's DVNs, this chain's confirmations; plus the executor.
@@ -252,6 +273,7 @@ export async function wire(chains: ChainConfig[], signers: Signers, options: Wir
               'setConfig',
               [oapp.address, lz.sendUln302, sendParams],
               `${oapp.name} send config for ${to} not set (want ${mine.length} DVN(s), ${chain.confirmations} conf., executor)`,
+              [remote.name],
             );
           }
           // Receive side: this chain's DVNs, the source chain's confirmations.
@@ -268,6 +290,7 @@ export async function wire(chains: ChainConfig[], signers: Signers, options: Wir
                 [[rEid, CONFIG_TYPE_ULN, coder.encode([ULN_TUPLE], [wantRecv])]],
               ],
               `${oapp.name} receive config from ${to} not set (want ${mine.length} DVN(s), ${remote.confirmations} conf.)`,
+              [remote.name],
             );
           }
         }
@@ -279,6 +302,7 @@ export async function wire(chains: ChainConfig[], signers: Signers, options: Wir
             'setEnforcedOptions',
             [missingOptions],
             `${missingOptions.length} enforced option(s) missing (lzReceive gas ${gas})`,
+            [...optionRemotes],
           );
         }
       }
