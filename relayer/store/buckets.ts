@@ -25,6 +25,9 @@ export const BUCKETS = {
   attestations: 9,
   /** The executor's deliveries, by guid. */
   deliveries: 10,
+  // 11..19 are left to the subsystems being written beside this one; the liquidator starts at 20.
+  /** The liquidator's journal: one record per (engine eid, account, subaccount, state key) attempt. */
+  liquidationJournal: 20,
 } as const;
 export type BucketName = keyof typeof BUCKETS;
 export type BucketId = (typeof BUCKETS)[BucketName];

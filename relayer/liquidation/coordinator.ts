@@ -1,0 +1,411 @@
+// Who liquidates what, and when. For each unhealthy sub-account on an engine chain this node serves,
+// every liquidator node computes the same rendezvous order over the live liquidators of that chain
+// (key: engine eid, account, subaccount). Rank 0 simulates, gossips a claim and sends at once; rank k
+// acts only k × deadline after it first saw the sub-account unhealthy, only if no claim it heard is
+// still within its deadline, and only after asking the chain whether a liquidation already landed.
+// Exactly-once is the engine's guarantee (a second liquidation reverts HealthyAccount); this only
+// keeps nodes from wasting gas on races. A node never sends twice for one sub-account state: the
+// journal record of an attempt is keyed by that state.
+
+import { solidityPackedKeccak256, toBeHex, zeroPadValue } from 'ethers';
+import { rendezvousRank } from '../../attestor/rendezvous.ts';
+import type { Address, Hex } from '../config/types.ts';
+import type { GossipNetwork, SignedMessage } from '../p2p/types.ts';
+import { ENGINE, TOPICS_LIQ } from './abi.ts';
+import { followSeizures, seizuresOf } from './follow-up.ts';
+import { attemptId, type LiquidationJournal } from './journal.ts';
+import { type Plan, type PlanRequest, planLiquidation } from './planner.ts';
+import { describeRevert, type LiqRpc } from './rpc.ts';
+import type { SendHooks, SendResult, TxRequest } from './sender.ts';
+import {
+  type Candidate,
+  type CandidateSource,
+  LIQ_STATUS,
+  type LiqStatus,
+  type LiquidationClaim,
+  type LiquidationRecord,
+  type LogFn,
+  type SeizeFollowUp,
+} from './types.ts';
+
+/** One engine chain as the coordinator needs it. */
+export interface EngineChain {
+  eid: number;
+  engine: Address;
+  rpc: LiqRpc;
+  sender: { send(tx: TxRequest, hooks?: SendHooks): Promise<SendResult> };
+}
+
+export interface CoordinatorOptions {
+  /** How long a claimant has before the next-ranked node takes over; rank k waits k × this. Default 15 s. */
+  deadlineMs?: number;
+  /** LayerZero options for remote SEIZE orders ('0x': the engine's enforced options). */
+  seizeOptions?: Hex;
+  /** Native kept aside for gas on top of the LayerZero fees before sending. Default 0.01 ether. */
+  gasReserveWei?: bigint;
+  followUpTimeoutMs?: number;
+  followUpPollMs?: number;
+}
+
+export interface CoordinatorModules {
+  self: Address;
+  gossip: GossipNetwork;
+  journal: LiquidationJournal;
+  candidates: CandidateSource;
+  liveLiquidators: (engineEid: number) => Address[];
+  engines: Map<number, EngineChain>;
+  /** Vault and RPC of a collateral chain, for following remote seizures. */
+  vaultOf: (eid: number) => { vault: Address; rpc: LiqRpc } | undefined;
+  plan?: (rpc: LiqRpc, req: PlanRequest) => Promise<Plan>;
+  log?: LogFn;
+  now?: () => number;
+}
+
+/** One sub-account's unhealthy episode as this node sees it. */
+interface Round {
+  detectedAt: number;
+  detectedBlock: number;
+  records: Set<Hex>;
+}
+
+export interface LiquidatorStats {
+  ticks: number;
+  claimsHeard: number;
+  /** Records that reached each status (transitions, not current counts). */
+  byStatus: Record<LiqStatus, number>;
+  /** Fee-bump replacements sent. */
+  bumps: number;
+}
+
+const subKey = (eid: number, account: Address, sub: bigint): string =>
+  `${eid}:${account.toLowerCase()}:${sub}`;
+
+/** The rendezvous key of a sub-account on an engine chain (each candidate's score hashes its signer in). */
+export function rankKey(engineEid: number, account: Address, subaccount: bigint): Hex {
+  return solidityPackedKeccak256(['uint32', 'address', 'uint96'], [engineEid, account, subaccount]) as Hex;
+}
+
+export class Coordinator {
+  private readonly o: Required<CoordinatorOptions>;
+  private readonly m: CoordinatorModules;
+  private readonly rounds = new Map<string, Round>();
+  private readonly claims = new Map<string, LiquidationClaim>();
+  private readonly busy = new Set<string>();
+  private readonly followUps = new Set<Promise<unknown>>();
+  private stopped = false;
+  readonly counters = { ticks: 0, claimsHeard: 0 };
+  readonly byStatus = Object.fromEntries(LIQ_STATUS.map((s) => [s, 0])) as Record<LiqStatus, number>;
+
+  constructor(options: CoordinatorOptions, modules: CoordinatorModules) {
+    this.o = {
+      deadlineMs: 15_000,
+      seizeOptions: '0x',
+      gasReserveWei: 10n ** 16n,
+      followUpTimeoutMs: 600_000,
+      followUpPollMs: 1_000,
+      ...options,
+    };
+    this.m = modules;
+  }
+
+  private now(): number {
+    return this.m.now?.() ?? Date.now();
+  }
+
+  private log(msg: string, fields?: Record<string, unknown>): void {
+    this.m.log?.(msg, fields);
+  }
+
+  subscribe(): void {
+    this.m.gossip.subscribe<LiquidationClaim>('claim', (msg) => this.onClaim(msg));
+  }
+
+  /** Stops acting; resolves when running follow-ups noticed. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.allSettled([...this.followUps]);
+  }
+
+  /** A claim heard on gossip: only liquidation claims signed by their claimant, for chains we serve. */
+  onClaim(msg: SignedMessage<LiquidationClaim>): void {
+    const c = msg.payload;
+    if (c?.kind !== 'liquidation' || typeof c.account !== 'string' || typeof c.claimant !== 'string') return;
+    if (c.claimant.toLowerCase() !== msg.signer.toLowerCase()) return;
+    if (c.claimant.toLowerCase() === this.m.self.toLowerCase()) return;
+    if (!this.m.engines.has(c.engineEid) || !/^[0-9]{1,29}$/.test(c.subaccount)) return;
+    if (typeof c.deadline !== 'number') return;
+    const key = subKey(c.engineEid, c.account as Address, BigInt(c.subaccount));
+    const known = this.claims.get(key);
+    if (known === undefined || known.deadline < c.deadline) this.claims.set(key, c);
+    this.counters.claimsHeard++;
+  }
+
+  /** One pass over every engine chain's unhealthy sub-accounts. */
+  async tick(): Promise<void> {
+    if (this.stopped) return;
+    this.counters.ticks++;
+    for (const chain of this.m.engines.values()) {
+      const current = this.m.candidates.unhealthy(chain.eid);
+      const seen = new Set<string>();
+      for (const c of current) {
+        const key = subKey(chain.eid, c.account, c.subaccount);
+        seen.add(key);
+        if (this.busy.has(key) || this.stopped) continue;
+        this.busy.add(key);
+        try {
+          await this.consider(chain, c, key);
+        } catch (err) {
+          this.log('liquidation step failed', { key, err: String(err) });
+        } finally {
+          this.busy.delete(key);
+        }
+      }
+      // Sub-accounts that left the unhealthy set: close their episode and say why in the journal.
+      for (const [key, round] of this.rounds) {
+        if (!key.startsWith(`${chain.eid}:`) || seen.has(key) || this.busy.has(key)) continue;
+        this.rounds.delete(key);
+        this.claims.delete(key);
+        const [, account, sub] = key.split(':') as [string, Address, string];
+        const landed = await this.landedSince(chain, account, BigInt(sub), round.detectedBlock);
+        await this.closeRecords(
+          round,
+          landed ? 'lost' : 'healthy',
+          landed ? 'liquidated by another node' : 'recovered',
+        );
+      }
+    }
+  }
+
+  private async consider(chain: EngineChain, c: Candidate, key: string): Promise<void> {
+    let round = this.rounds.get(key);
+    const fresh = round === undefined;
+    if (round === undefined) {
+      round = { detectedAt: this.now(), detectedBlock: await chain.rpc.blockNumber(), records: new Set() };
+    }
+    const rank = rendezvousRank(
+      rankKey(chain.eid, c.account, c.subaccount),
+      this.m.self,
+      this.m.liveLiquidators(chain.eid),
+    );
+    const claim = this.claims.get(key);
+    const claimLive = claim !== undefined && claim.deadline > this.now();
+    const myTurn = this.now() >= round.detectedAt + rank * this.o.deadlineMs && !claimLive;
+
+    if (!myTurn) {
+      if (!fresh) return;
+      // First sight: simulate once so the journal shows what we saw, then wait for our turn.
+      const plan = await this.plan(chain, c);
+      if (plan.kind === 'healthy') return; // the candidate source was behind the chain
+      this.rounds.set(key, round);
+      await this.record(round, chain, c, plan.stateKey, rank, 'detected', {
+        ...(plan.health === undefined ? {} : { healthBefore: plan.health.health }),
+        ...(plan.kind === 'failed' ? { error: plan.reason } : {}),
+      });
+      return;
+    }
+    this.rounds.set(key, round);
+
+    // Our turn. Ask the chain first: a liquidation may have landed without us hearing a claim.
+    if (!fresh && (await this.landedSince(chain, c.account, c.subaccount, round.detectedBlock))) {
+      await this.closeRecords(round, 'lost', 'liquidated by another node');
+      this.rounds.delete(key);
+      this.claims.delete(key);
+      return;
+    }
+    const plan = await this.plan(chain, c);
+    const id = attemptId(chain.eid, c.account, c.subaccount, plan.stateKey);
+    const existing = await this.m.journal.get(id);
+    if (existing !== undefined && existing.status !== 'detected') return; // this state was handled
+    if (plan.kind === 'healthy') {
+      await this.record(round, chain, c, plan.stateKey, rank, 'healthy', { error: plan.reason });
+      this.rounds.delete(key);
+      return;
+    }
+    if (plan.kind === 'failed') {
+      await this.record(round, chain, c, plan.stateKey, rank, 'failed', {
+        error: plan.reason,
+        ...(plan.health === undefined ? {} : { healthBefore: plan.health.health }),
+      });
+      return;
+    }
+
+    const balance = BigInt(await chain.rpc.send<string>('eth_getBalance', [this.m.self, 'latest']));
+    if (balance < plan.value + this.o.gasReserveWei) {
+      await this.record(round, chain, c, plan.stateKey, rank, 'failed', {
+        error: `insufficient native: ${balance} < ${plan.value} fees + ${this.o.gasReserveWei} gas reserve`,
+      });
+      return;
+    }
+
+    const claimMsg: LiquidationClaim = {
+      kind: 'liquidation',
+      engineEid: chain.eid,
+      account: c.account,
+      subaccount: c.subaccount.toString(),
+      stateKey: plan.stateKey,
+      claimant: this.m.self,
+      deadline: this.now() + this.o.deadlineMs,
+    };
+    await this.record(round, chain, c, plan.stateKey, rank, 'claimed', { healthBefore: plan.health.health });
+    await this.m.gossip
+      .publish('claim', claimMsg)
+      .catch((err: unknown) => this.log('claim not gossiped', { err: String(err) }));
+
+    let result: SendResult;
+    try {
+      result = await chain.sender.send(
+        { to: chain.engine, data: plan.calldata, value: plan.value },
+        {
+          onBroadcast: async (hash) => {
+            const r = (await this.m.journal.get(id)) as LiquidationRecord;
+            await this.record(round, chain, c, plan.stateKey, rank, 'sent', {
+              txHash: hash,
+              txHashes: [...(r.txHashes ?? []), hash],
+            });
+          },
+        },
+      );
+    } catch (err) {
+      // Estimation reverted (someone landed between our simulation and our send) or the send failed.
+      const why = describeRevert(err);
+      const status: LiqStatus = why.name === 'HealthyAccount' ? 'lost' : 'failed';
+      await this.record(round, chain, c, plan.stateKey, rank, status, { error: why.text });
+      if (status === 'lost') this.rounds.delete(key);
+      return;
+    }
+
+    if (result.receipt.status !== 1) {
+      // Reverted on chain: ask the engine why now (HealthyAccount: we lost a race).
+      const again = await this.plan(chain, c);
+      const lost = again.kind === 'healthy';
+      await this.record(round, chain, c, plan.stateKey, rank, lost ? 'lost' : 'failed', {
+        txHash: result.hash,
+        error: lost ? `reverted: ${again.reason}` : 'reverted',
+      });
+      if (lost) this.rounds.delete(key);
+      return;
+    }
+
+    const seizures = seizuresOf(result.receipt, chain.engine);
+    const liq = result.receipt.logs
+      .filter((l) => l.topics[0] === TOPICS_LIQ.Liquidated)
+      .map((l) => ENGINE.parseLog({ topics: [...l.topics], data: l.data }))[0];
+    const landedAt = this.now();
+    await this.record(round, chain, c, plan.stateKey, rank, 'landed', {
+      txHash: result.hash,
+      seizeIds: seizures.map((s) => s.id),
+      seizures,
+      ...(liq == null ? {} : { healthAfter: liq.args.healthAfter as bigint }),
+    });
+    this.rounds.delete(key);
+    this.claims.delete(key);
+    this.log('liquidated', {
+      engineEid: chain.eid,
+      account: c.account,
+      subaccount: String(c.subaccount),
+      tx: result.hash,
+    });
+
+    if (seizures.some((s) => s.status === 'pending')) {
+      const update = async (list: SeizeFollowUp[]) => {
+        const r = await this.m.journal.get(id);
+        if (r !== undefined) await this.m.journal.put({ ...r, seizures: list, updatedAt: this.now() });
+      };
+      const p = followSeizures(seizures, {
+        vaultOf: this.m.vaultOf,
+        landedAt,
+        timeoutMs: this.o.followUpTimeoutMs,
+        pollMs: this.o.followUpPollMs,
+        now: () => this.now(),
+        onUpdate: update,
+        stopped: () => this.stopped,
+      })
+        .then(update)
+        .catch((err: unknown) => this.log('seizure follow-up failed', { id, err: String(err) }));
+      this.followUps.add(p);
+      void p.finally(() => this.followUps.delete(p));
+    }
+  }
+
+  private plan(chain: EngineChain, c: Candidate): Promise<Plan> {
+    return (this.m.plan ?? planLiquidation)(chain.rpc, {
+      engineEid: chain.eid,
+      engine: chain.engine,
+      account: c.account,
+      subaccount: c.subaccount,
+      signer: this.m.self,
+      seizeOptions: this.o.seizeOptions,
+    });
+  }
+
+  /** Whether any Liquidated event for the sub-account was emitted since `fromBlock`. */
+  private async landedSince(
+    chain: EngineChain,
+    account: Address,
+    sub: bigint,
+    fromBlock: number,
+  ): Promise<boolean> {
+    const logs = await chain.rpc.getLogs({
+      address: chain.engine,
+      topics: [TOPICS_LIQ.Liquidated, zeroPadValue(account, 32) as Hex, toBeHex(sub, 32) as Hex],
+      fromBlock,
+    });
+    return logs.length > 0;
+  }
+
+  /** Writes the attempt's record in `status` (creating it if needed), merging `fields`. */
+  private async record(
+    round: Round,
+    chain: EngineChain,
+    c: Candidate,
+    stateKey: Hex,
+    rank: number,
+    status: LiqStatus,
+    fields: Partial<LiquidationRecord>,
+  ): Promise<void> {
+    const id = attemptId(chain.eid, c.account, c.subaccount, stateKey);
+    const now = this.now();
+    const prev = await this.m.journal.get(id);
+    const clean = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+    const next: LiquidationRecord = {
+      id,
+      engineEid: chain.eid,
+      account: c.account,
+      subaccount: c.subaccount,
+      stateKey,
+      rank,
+      timestamps: {},
+      ...prev,
+      ...clean,
+      status,
+      updatedAt: now,
+    };
+    next.timestamps = { ...next.timestamps, [status]: next.timestamps[status] ?? now };
+    await this.m.journal.put(next);
+    round.records.add(id);
+    if (prev?.status !== status) this.byStatus[status]++;
+    if (prev?.status !== status)
+      this.log(`liquidation ${status}`, {
+        id,
+        engineEid: chain.eid,
+        account: c.account,
+        subaccount: String(c.subaccount),
+        ...(fields.error === undefined ? {} : { error: fields.error }),
+      });
+  }
+
+  private async closeRecords(round: Round, status: LiqStatus, why: string): Promise<void> {
+    for (const id of round.records) {
+      const r = await this.m.journal.get(id);
+      if (r === undefined || r.status !== 'detected') continue;
+      this.byStatus[status]++;
+      await this.m.journal.put({
+        ...r,
+        status,
+        error: why,
+        timestamps: { ...r.timestamps, [status]: this.now() },
+        updatedAt: this.now(),
+      });
+    }
+  }
+}

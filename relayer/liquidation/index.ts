@@ -1,0 +1,186 @@
+// The liquidator role: wires a candidate source, the planner, the rendezvous coordinator, one
+// transaction queue per engine chain and the level journal. See ./coordinator.ts for the protocol.
+//
+//   const liq = createLiquidator({ chains, wallet, gossip, store, candidates, liveLiquidators, rpcFor });
+//   await liq.start(); … await liq.stop();
+
+import { MaxUint256, type Wallet } from 'ethers';
+import type { Address, ChainConfig, Hex } from '../config/types.ts';
+import type { GossipNetwork } from '../p2p/types.ts';
+import type { Store } from '../store/controller.ts';
+import { ENGINE, ERC20 } from './abi.ts';
+import {
+  Coordinator,
+  type CoordinatorOptions,
+  type EngineChain,
+  type LiquidatorStats,
+} from './coordinator.ts';
+import { type LiquidationJournal, levelJournal, memoryJournal } from './journal.ts';
+import type { LiqRpc } from './rpc.ts';
+import { TxQueue } from './sender.ts';
+import { type CandidateSource, LIQ_STATUS, type LiquidationRecord, type LogFn } from './types.ts';
+
+export { PollingCandidates } from './candidates.ts';
+export type { LiquidatorStats } from './coordinator.ts';
+export { Coordinator, rankKey } from './coordinator.ts';
+export { attemptId, type LiquidationJournal, levelJournal, memoryJournal } from './journal.ts';
+export { type Plan, planLiquidation } from './planner.ts';
+export { bumpFees, TxQueue } from './sender.ts';
+export type * from './types.ts';
+
+export interface LiquidatorOptions extends CoordinatorOptions {
+  /** How often unhealthy sub-accounts are reconsidered (the candidate source's changes also wake it). Default 1 s. */
+  tickMs?: number;
+  /** Blocks without a receipt before a liquidation is re-sent with +12.5% fees. Default 3. */
+  bumpAfterBlocks?: number;
+  /** Receipt polling of the transaction queues. Default 250 ms. */
+  txPollMs?: number;
+  txTimeoutMs?: number;
+}
+
+export interface LiquidatorParams {
+  /** The chains this node serves; the ones with an engine are liquidated on. */
+  chains: ChainConfig[];
+  wallet: Wallet;
+  gossip: GossipNetwork;
+  /** The node's level store; without one the journal lives in memory. */
+  store?: Store;
+  candidates: CandidateSource;
+  /** EVM signers of the liquidator nodes seen alive (heartbeats) that serve this engine chain. */
+  liveLiquidators: (engineEid: number) => Address[];
+  rpcFor: (eid: number) => LiqRpc | undefined;
+  log?: LogFn;
+  options?: LiquidatorOptions;
+}
+
+export interface Liquidator {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  journal(): Promise<LiquidationRecord[]>;
+  stats(): LiquidatorStats;
+}
+
+export function createLiquidator(p: LiquidatorParams): Liquidator {
+  const o = p.options ?? {};
+  const self = p.wallet.address as Address;
+  const log: LogFn = p.log ?? (() => {});
+  const journal: LiquidationJournal = p.store === undefined ? memoryJournal() : levelJournal(p.store);
+
+  const engines = new Map<number, EngineChain>();
+  for (const chain of p.chains) {
+    const engine = chain.xmargin.engine;
+    const rpc = p.rpcFor(chain.eid);
+    if (engine === undefined || rpc === undefined) continue;
+    const sender = new TxQueue(p.wallet, rpc, {
+      chainId: chain.chainId,
+      label: `${chain.name}/liquidator`,
+      confirmations: chain.confirmations,
+      ...(o.bumpAfterBlocks === undefined ? {} : { bumpAfterBlocks: o.bumpAfterBlocks }),
+      ...(o.txPollMs === undefined ? {} : { pollMs: o.txPollMs }),
+      ...(o.txTimeoutMs === undefined ? {} : { timeoutMs: o.txTimeoutMs }),
+    });
+    engines.set(chain.eid, { eid: chain.eid, engine, rpc, sender });
+  }
+  const vaults = new Map(p.chains.map((c) => [c.eid, c.xmargin.vault]));
+  const coordinator = new Coordinator(o, {
+    self,
+    gossip: p.gossip,
+    journal,
+    candidates: p.candidates,
+    liveLiquidators: p.liveLiquidators,
+    engines,
+    vaultOf: (eid) => {
+      const vault = vaults.get(eid);
+      const rpc = p.rpcFor(eid);
+      return vault === undefined || rpc === undefined ? undefined : { vault, rpc };
+    },
+    log,
+  });
+
+  // The engine pulls the repay in quote tokens from us: one max approval per engine, before any send.
+  const approved = new Set<number>();
+  const ensureAllowances = async (): Promise<void> => {
+    for (const chain of engines.values()) {
+      if (approved.has(chain.eid)) continue;
+      try {
+        const q = await chain.rpc.call({
+          to: chain.engine,
+          data: ENGINE.encodeFunctionData('quoteToken', []) as Hex,
+        });
+        const quote = ENGINE.decodeFunctionResult('quoteToken', q)[0] as Address;
+        const a = await chain.rpc.call({
+          to: quote,
+          data: ERC20.encodeFunctionData('allowance', [self, chain.engine]) as Hex,
+        });
+        if ((ERC20.decodeFunctionResult('allowance', a)[0] as bigint) < MaxUint256 / 2n) {
+          const r = await chain.sender.send({
+            to: quote,
+            data: ERC20.encodeFunctionData('approve', [chain.engine, MaxUint256]) as Hex,
+          });
+          if (r.receipt.status !== 1) throw new Error(`approve reverted (${r.hash})`);
+          log('quote token approved', { engineEid: chain.eid, token: quote, tx: r.hash });
+        }
+        approved.add(chain.eid);
+      } catch (err) {
+        log('quote approval failed; retrying next tick', { engineEid: chain.eid, err: String(err) });
+      }
+    }
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let started = false;
+  let stopped = false;
+  const runTick = (): Promise<void> => {
+    if (running !== undefined) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await ensureAllowances();
+        await coordinator.tick().catch((err: unknown) => log('liquidator tick failed', { err: String(err) }));
+      } while (again && !stopped);
+    })().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+  const loop = async (): Promise<void> => {
+    if (stopped) return;
+    await runTick();
+    if (!stopped) timer = setTimeout(loop, o.tickMs ?? 1_000);
+  };
+
+  return {
+    async start() {
+      if (started) return;
+      started = true;
+      coordinator.subscribe();
+      p.candidates.onChange(() => {
+        if (!stopped) void runTick();
+      });
+      await ensureAllowances();
+      timer = setTimeout(loop, 0);
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+      await coordinator.stop();
+    },
+    journal: () => journal.list(),
+    stats() {
+      const byStatus = Object.fromEntries(
+        LIQ_STATUS.map((s) => [s, coordinator.byStatus[s]]),
+      ) as LiquidatorStats['byStatus'];
+      return {
+        ...coordinator.counters,
+        byStatus,
+        bumps: [...engines.values()].reduce((n, e) => n + ((e.sender as TxQueue).bumps ?? 0), 0),
+      };
+    },
+  };
+}

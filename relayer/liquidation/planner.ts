@@ -1,0 +1,198 @@
+// Plans one liquidation: reads the sub-account's collaterals and health, orders seize orders (local
+// collateral first because it pays out in the same transaction, then by value), sizes the repay
+// offer from the debt or closing need, quotes the LayerZero fees of remote seizures and simulates the
+// whole call from our own address. Nothing is sent here; the coordinator decides who sends.
+
+import { AbiCoder, keccak256 } from 'ethers';
+import type { Address, Hex } from '../config/types.ts';
+import { ENGINE, PRICE_ADAPTER } from './abi.ts';
+import { describeRevert, type LiqRpc } from './rpc.ts';
+
+const WAD = 10n ** 18n;
+
+export interface HealthView {
+  collateralValue: bigint;
+  equity: bigint;
+  maintenanceRequirement: bigint;
+  initialRequirement: bigint;
+  notional: bigint;
+  health: bigint;
+}
+
+export interface SeizeOrder {
+  srcEid: number;
+  token: Address;
+  maxRepay: bigint;
+  options: Hex;
+}
+
+export interface LiquidateParams {
+  account: Address;
+  subaccount: bigint;
+  seizes: SeizeOrder[];
+  recipient: Address;
+}
+
+export interface PlanRequest {
+  engineEid: number;
+  engine: Address;
+  account: Address;
+  subaccount: bigint;
+  /** Our signer: the simulation's `from` and the seized collateral's recipient on every chain. */
+  signer: Address;
+  /** LayerZero options of a remote SEIZE ('0x': the engine's enforced options apply). */
+  seizeOptions?: Hex;
+  /** Head-room on the estimated need, basis points (the engine caps what it takes). Default 2000. */
+  needBufferBps?: bigint;
+}
+
+export type Plan =
+  | {
+      kind: 'liquidatable';
+      stateKey: Hex;
+      health: HealthView;
+      params: LiquidateParams;
+      calldata: Hex;
+      /** msg.value: Σ quoteSeize of the remote orders. */
+      value: bigint;
+      /** The largest amount of quote tokens the call may pull (per order the engine caps it). */
+      maxRepay: bigint;
+      quoteToken: Address;
+      expected: { repaid: bigint; healthAfter: bigint; seized: bigint[] };
+    }
+  | { kind: 'healthy'; stateKey: Hex; health: HealthView; reason: string }
+  | { kind: 'failed'; stateKey: Hex; health: HealthView | undefined; reason: string };
+
+async function read(rpc: LiqRpc, to: Address, fn: string, args: unknown[]) {
+  const data = ENGINE.encodeFunctionData(fn, args) as Hex;
+  return ENGINE.decodeFunctionResult(fn, await rpc.call({ to, data }));
+}
+
+export async function readHealth(
+  rpc: LiqRpc,
+  engine: Address,
+  account: Address,
+  subaccount: bigint,
+): Promise<HealthView> {
+  const [h] = await read(rpc, engine, 'health', [account, subaccount]);
+  return {
+    collateralValue: h.collateralValue as bigint,
+    equity: h.equity as bigint,
+    maintenanceRequirement: h.maintenanceRequirement as bigint,
+    initialRequirement: h.initialRequirement as bigint,
+    notional: h.notional as bigint,
+    health: h.health as bigint,
+  };
+}
+
+/**
+ * The margin state an attempt is planned against: what the engine holds for the sub-account. Two
+ * nodes looking at the same block compute the same key; a landed liquidation always changes it.
+ */
+export function stateKeyOf(
+  h: HealthView,
+  collaterals: { srcEid: number; token: Address; amount: bigint }[],
+): Hex {
+  return keccak256(
+    AbiCoder.defaultAbiCoder().encode(
+      ['uint256', 'int256', 'uint256', 'uint256', 'uint32[]', 'address[]', 'uint256[]'],
+      [
+        h.collateralValue,
+        h.equity,
+        h.maintenanceRequirement,
+        h.notional,
+        collaterals.map((c) => c.srcEid),
+        collaterals.map((c) => c.token),
+        collaterals.map((c) => c.amount),
+      ],
+    ),
+  ) as Hex;
+}
+
+export async function planLiquidation(rpc: LiqRpc, req: PlanRequest): Promise<Plan> {
+  const { engine, engineEid, account, subaccount, signer } = req;
+  const options = req.seizeOptions ?? '0x';
+  const health = await readHealth(rpc, engine, account, subaccount);
+  const [srcEids, tokens, amounts] = await read(rpc, engine, 'collateralsOf', [account, subaccount]);
+  const collaterals = (srcEids as bigint[]).map((eid, i) => ({
+    srcEid: Number(eid),
+    token: (tokens as string[])[i] as Address,
+    amount: (amounts as bigint[])[i] as bigint,
+  }));
+  const stateKey = stateKeyOf(health, collaterals);
+  if (health.health >= WAD) {
+    return { kind: 'healthy', stateKey, health, reason: `health ${health.health} >= 1e18` };
+  }
+
+  // Value each collateral at the engine's own oracle, so the order matches what the engine will pay.
+  const valued = await Promise.all(
+    collaterals.map(async (c) => {
+      const [source] = await read(rpc, engine, 'collateralSource', [c.srcEid, c.token]);
+      const [asset] = await read(rpc, engine, 'riskAsset', [source.assetId]);
+      const priceData = await rpc.call({
+        to: asset.oracle as Address,
+        data: PRICE_ADAPTER.encodeFunctionData('price', []) as Hex,
+      });
+      const price = PRICE_ADAPTER.decodeFunctionResult('price', priceData)[0] as bigint;
+      const valueUsd = (c.amount * price) / 10n ** BigInt(source.decimals as bigint);
+      return { ...c, valueUsd };
+    }),
+  );
+  valued.sort((a, b) => {
+    const localA = a.srcEid === engineEid ? 1 : 0;
+    const localB = b.srcEid === engineEid ? 1 : 0;
+    if (localA !== localB) return localB - localA;
+    return a.valueUsd === b.valueUsd ? 0 : a.valueUsd > b.valueUsd ? -1 : 1;
+  });
+
+  // Need (USD, WAD): after the close the debt is at most what the weighted collateral exceeds equity
+  // by (settled + unrealised PnL = equity − collateralValue), and the closing reward is at most
+  // notional × bonus. Offering more than needed is safe: the engine takes min(offer, need) per order.
+  const [cfg] = await read(rpc, engine, 'liquidationConfig', []);
+  const bonus = cfg.bonus as bigint;
+  const debtBound = health.collateralValue > health.equity ? health.collateralValue - health.equity : 0n;
+  const rewardBound = (health.notional * bonus) / WAD;
+  const bound = debtBound > rewardBound ? debtBound : rewardBound;
+  const needUsd = (bound * (10_000n + (req.needBufferBps ?? 2_000n))) / 10_000n;
+  const [quoteToken] = await read(rpc, engine, 'quoteToken', []);
+  const [quoteDecimals] = await read(rpc, engine, 'quoteDecimals', []);
+  const unit = 10n ** (18n - BigInt(quoteDecimals as bigint));
+  const maxRepay = needUsd / unit + 1n;
+
+  let value = 0n;
+  const seizes: SeizeOrder[] = [];
+  for (const c of valued) {
+    if (c.amount === 0n) continue;
+    if (c.srcEid !== engineEid) {
+      const [fee] = await read(rpc, engine, 'quoteSeize', [c.srcEid, options]);
+      value += fee.nativeFee as bigint;
+    }
+    seizes.push({ srcEid: c.srcEid, token: c.token, maxRepay, options });
+  }
+  const params: LiquidateParams = { account, subaccount, seizes, recipient: signer };
+  const calldata = ENGINE.encodeFunctionData('liquidate', [params]) as Hex;
+
+  try {
+    const out = await rpc.call({ to: engine, data: calldata, from: signer, value });
+    const [r] = ENGINE.decodeFunctionResult('liquidate', out);
+    return {
+      kind: 'liquidatable',
+      stateKey,
+      health,
+      params,
+      calldata,
+      value,
+      maxRepay: maxRepay * BigInt(Math.max(1, seizes.length)),
+      quoteToken: quoteToken as Address,
+      expected: {
+        repaid: r.repaid as bigint,
+        healthAfter: r.healthAfter as bigint,
+        seized: [...(r.seized as bigint[])],
+      },
+    };
+  } catch (err) {
+    const why = describeRevert(err);
+    if (why.name === 'HealthyAccount') return { kind: 'healthy', stateKey, health, reason: why.text };
+    return { kind: 'failed', stateKey, health, reason: why.text };
+  }
+}

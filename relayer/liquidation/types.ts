@@ -1,0 +1,83 @@
+// The liquidator's vocabulary: what a candidate source reports, what the journal stores, what a claim
+// says on gossip. Leaves only: nothing here knows about chains or the node.
+
+import type { Address, Hex } from '../config/types.ts';
+
+/** An unhealthy sub-account as a margin view sees it. `health` is the engine's WAD ratio. */
+export interface Candidate {
+  account: Address;
+  subaccount: bigint;
+  health: bigint;
+}
+
+/**
+ * Where unhealthy sub-accounts come from. The node's margin view implements it; `PollingCandidates`
+ * (./candidates.ts) is a small stand-in that asks the engine about a fixed list of accounts.
+ */
+export interface CandidateSource {
+  /** Sub-accounts the source currently believes to be below health 1 on the engine at `engineEid`. */
+  unhealthy(engineEid: number): Candidate[];
+  /** Called whenever the set may have changed (a price or position update). */
+  onChange(cb: () => void): void;
+}
+
+export const LIQ_STATUS = ['detected', 'claimed', 'sent', 'landed', 'lost', 'failed', 'healthy'] as const;
+/**
+ * detected: simulated and liquidatable, not our turn (yet). claimed: we gossiped our claim.
+ * sent: our transaction is out. landed: it was mined and liquidated. lost: someone else liquidated
+ * first (their tx landed, or ours reverted with HealthyAccount). failed: simulation or tx failed for
+ * another reason. healthy: the simulation said HealthyAccount before we did anything.
+ */
+export type LiqStatus = (typeof LIQ_STATUS)[number];
+
+/** What happened to one remote or local seizure of a landed liquidation. */
+export interface SeizeFollowUp {
+  id: Hex;
+  srcEid: number;
+  token: Address;
+  amount: bigint;
+  /** pending: waiting for the vault chain; paid: PaidOut seen; queued: PayoutQueued (governor held it). */
+  status: 'pending' | 'paid' | 'queued' | 'unknown';
+  payoutTx?: Hex;
+  /** ms from our liquidation's receipt to the PaidOut/PayoutQueued we saw. */
+  latencyMs?: number;
+}
+
+/** One journal record: one attempt at one (engine, account, subaccount, state). */
+export interface LiquidationRecord {
+  /** keccak256(engineEid, account, subaccount, stateKey): the dedupe key. */
+  id: Hex;
+  engineEid: number;
+  account: Address;
+  subaccount: bigint;
+  /** Identifies the sub-account's margin state this attempt was planned against. */
+  stateKey: Hex;
+  status: LiqStatus;
+  /** Our rank for this sub-account when the record was made (0 = first). */
+  rank: number;
+  healthBefore?: bigint;
+  healthAfter?: bigint;
+  txHash?: Hex;
+  /** Every hash sent for the one nonce (fee bumps replace the transaction). */
+  txHashes?: Hex[];
+  seizeIds?: Hex[];
+  seizures?: SeizeFollowUp[];
+  error?: string;
+  /** ms since epoch, per status reached. */
+  timestamps: Partial<Record<LiqStatus, number>>;
+  updatedAt: number;
+}
+
+/** The `claim` gossip payload for a liquidation. Bigints travel as decimal strings. */
+export interface LiquidationClaim {
+  kind: 'liquidation';
+  engineEid: number;
+  account: Address;
+  subaccount: string;
+  stateKey: Hex;
+  claimant: Address;
+  /** ms since epoch: after it, the next-ranked node may take over. */
+  deadline: number;
+}
+
+export type LogFn = (msg: string, fields?: Record<string, unknown>) => void;

@@ -1,0 +1,303 @@
+// The coordinator with fakes: a scripted planner, a recording sender, a chain that answers logs and
+// balances, the in-memory gossip and a manual clock. Ranking, claims, takeover after the deadline,
+// dedupe per state, lost races and journal transitions.
+
+import { type TransactionReceipt, Wallet } from 'ethers';
+import { describe, expect, it } from 'vitest';
+import { rendezvousOrder, rendezvousRank } from '../../../attestor/rendezvous.ts';
+import type { Address, Hex } from '../../../relayer/config/types.ts';
+import { ENGINE } from '../../../relayer/liquidation/abi.ts';
+import { Coordinator, type EngineChain, rankKey } from '../../../relayer/liquidation/coordinator.ts';
+import { memoryJournal } from '../../../relayer/liquidation/journal.ts';
+import type { Plan } from '../../../relayer/liquidation/planner.ts';
+import type { LiqRpc } from '../../../relayer/liquidation/rpc.ts';
+import type { SendResult, TxRequest } from '../../../relayer/liquidation/sender.ts';
+import type { Candidate, LiquidationClaim } from '../../../relayer/liquidation/types.ts';
+import { MemoryGossipHub } from '../../support/gossip.ts';
+
+const EID = 40_102;
+const ENGINE_ADDR = '0x00000000000000000000000000000000000000e1' as Address;
+const ACCOUNT = '0x00000000000000000000000000000000000000a1' as Address;
+const STATE = `0x${'11'.repeat(32)}` as Hex;
+const wallets = [1, 2, 3].map((i) => new Wallet(`0x${i.toString(16).padStart(64, '0')}`));
+const signers = wallets.map((w) => w.address as Address);
+const cand: Candidate = { account: ACCOUNT, subaccount: 0n, health: 8n * 10n ** 17n };
+const flush = () => new Promise((r) => setImmediate(r));
+
+function liquidatable(stateKey: Hex = STATE): Plan {
+  const h = {
+    collateralValue: 0n,
+    equity: 0n,
+    maintenanceRequirement: 1n,
+    initialRequirement: 1n,
+    notional: 1n,
+    health: 8n * 10n ** 17n,
+  };
+  return {
+    kind: 'liquidatable',
+    stateKey,
+    health: h,
+    params: { account: ACCOUNT, subaccount: 0n, seizes: [], recipient: ACCOUNT },
+    calldata: '0x1234',
+    value: 0n,
+    maxRepay: 1n,
+    quoteToken: ACCOUNT,
+    expected: { repaid: 1n, healthAfter: 2n * 10n ** 18n, seized: [] },
+  };
+}
+
+function harness(self: Address, hub = new MemoryGossipHub()) {
+  let now = 1_000_000;
+  const sent: TxRequest[] = [];
+  const chain = { landed: false, plan: liquidatable() as Plan, sendError: undefined as unknown, status: 1 };
+  const rpc: LiqRpc = {
+    call: async () => '0x',
+    blockNumber: async () => 100,
+    getLogs: async () => (chain.landed ? [{} as never] : []),
+    getReceipt: async () => null,
+    send: async <T>(method: string) => (method === 'eth_getBalance' ? '0xde0b6b3a7640000' : '0x0') as T,
+  };
+  const engine: EngineChain = {
+    eid: EID,
+    engine: ENGINE_ADDR,
+    rpc,
+    sender: {
+      async send(tx, hooks): Promise<SendResult> {
+        if (chain.sendError !== undefined) throw chain.sendError;
+        sent.push(tx);
+        const hash = `0x${String(sent.length).padStart(64, '0')}` as Hex;
+        await hooks?.onBroadcast?.(hash, 7, { maxFeePerGas: 1n, maxPriorityFeePerGas: 1n });
+        const receipt = {
+          status: chain.status,
+          hash,
+          logs: [],
+          blockNumber: 101,
+        } as unknown as TransactionReceipt;
+        return { receipt, hash, hashes: [hash], nonce: 7, bumps: 0 };
+      },
+    },
+  };
+  const journal = memoryJournal();
+  const gossip = hub.join(self);
+  const claims: LiquidationClaim[] = [];
+  gossip.subscribe<LiquidationClaim>('claim', (m) => void claims.push(m.payload));
+  let unhealthy = [cand];
+  const coordinator = new Coordinator(
+    { deadlineMs: 10_000 },
+    {
+      self,
+      gossip,
+      journal,
+      candidates: { unhealthy: () => unhealthy, onChange: () => {} },
+      liveLiquidators: () => signers,
+      engines: new Map([[EID, engine]]),
+      vaultOf: () => undefined,
+      plan: async () => chain.plan,
+      now: () => now,
+    },
+  );
+  coordinator.subscribe();
+  return {
+    coordinator,
+    journal,
+    sent,
+    claims,
+    chain,
+    advance: (ms: number) => {
+      now += ms;
+    },
+    setUnhealthy: (c: Candidate[]) => {
+      unhealthy = c;
+    },
+  };
+}
+
+const order = rendezvousOrder(rankKey(EID, ACCOUNT, 0n), signers);
+const byRank = (k: number) => order[k] as Address;
+
+describe('rendezvous ranking of liquidators', () => {
+  it('every node computes the same order, and a node leaving only moves what it ranked first for', () => {
+    for (const s of signers)
+      expect(rendezvousRank(rankKey(EID, ACCOUNT, 0n), s, signers)).toBe(
+        order.indexOf(s.toLowerCase() as Address),
+      );
+    const without = rendezvousOrder(
+      rankKey(EID, ACCOUNT, 0n),
+      signers.filter((s) => s.toLowerCase() !== order[0]),
+    );
+    expect(without).toEqual(order.slice(1));
+    // The key covers the engine chain and the sub-account.
+    expect(rankKey(EID, ACCOUNT, 0n)).not.toBe(rankKey(EID, ACCOUNT, 1n));
+    expect(rankKey(EID, ACCOUNT, 0n)).not.toBe(rankKey(EID + 1, ACCOUNT, 0n));
+  });
+});
+
+describe('coordinator', () => {
+  it('rank 0 claims, sends and records claimed → sent → landed', async () => {
+    const h = harness(byRank(0));
+    await h.coordinator.tick();
+    await flush();
+    expect(h.sent).toHaveLength(1);
+    expect(h.claims).toHaveLength(1);
+    expect(h.claims[0]).toMatchObject({
+      kind: 'liquidation',
+      engineEid: EID,
+      subaccount: '0',
+      stateKey: STATE,
+    });
+    const [r] = await h.journal.list();
+    expect(r?.status).toBe('landed');
+    expect(r?.rank).toBe(0);
+    expect(Object.keys(r?.timestamps ?? {}).sort()).toEqual(['claimed', 'landed', 'sent']);
+    expect(r?.txHashes).toHaveLength(1);
+  });
+
+  it('never sends twice for one sub-account state', async () => {
+    const h = harness(byRank(0));
+    await h.coordinator.tick();
+    await h.coordinator.tick(); // the source still reports it (it lags the chain)
+    expect(h.sent).toHaveLength(1);
+    h.chain.plan = liquidatable(`0x${'22'.repeat(32)}` as Hex); // a new state (e.g. price fell further)
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(2);
+  });
+
+  it('rank 1 waits one deadline, then takes over if nothing landed', async () => {
+    const h = harness(byRank(1));
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(0);
+    expect((await h.journal.list())[0]?.status).toBe('detected');
+    h.advance(9_999);
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(0);
+    h.advance(1);
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(1);
+    expect((await h.journal.list())[0]).toMatchObject({ status: 'landed', rank: 1 });
+  });
+
+  it('rank 2 waits two deadlines', async () => {
+    const h = harness(byRank(2));
+    await h.coordinator.tick();
+    h.advance(10_000);
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(0);
+    h.advance(10_000);
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(1);
+  });
+
+  it('does not take over when a Liquidated event landed since detection: records lost', async () => {
+    const h = harness(byRank(1));
+    await h.coordinator.tick();
+    h.chain.landed = true;
+    h.advance(10_000);
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(0);
+    expect((await h.journal.list())[0]?.status).toBe('lost');
+  });
+
+  it('defers to a live claim heard on gossip, even when its own turn came', async () => {
+    const hub = new MemoryGossipHub();
+    const h = harness(byRank(1), hub);
+    const other = hub.join(byRank(0));
+    await h.coordinator.tick();
+    h.advance(10_000);
+    await other.publish<LiquidationClaim>('claim', {
+      kind: 'liquidation',
+      engineEid: EID,
+      account: ACCOUNT,
+      subaccount: '0',
+      stateKey: STATE,
+      claimant: byRank(0),
+      deadline: 1_000_000 + 15_000,
+    });
+    await flush();
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(0);
+    h.advance(5_000);
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(1);
+  });
+
+  it('ignores a claim whose claimant is not its signer', async () => {
+    const hub = new MemoryGossipHub();
+    const h = harness(byRank(1), hub);
+    const liar = hub.join(byRank(2));
+    await liar.publish<LiquidationClaim>('claim', {
+      kind: 'liquidation',
+      engineEid: EID,
+      account: ACCOUNT,
+      subaccount: '0',
+      stateKey: STATE,
+      claimant: byRank(0),
+      deadline: 2_000_000,
+    });
+    await flush();
+    await h.coordinator.tick();
+    h.advance(10_000);
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(1);
+  });
+
+  it('a lost race (estimation reverts HealthyAccount) is recorded as lost and not retried', async () => {
+    const h = harness(byRank(0));
+    h.chain.sendError = { data: ENGINE.encodeErrorResult('HealthyAccount', [2n * 10n ** 18n]) };
+    await h.coordinator.tick();
+    expect((await h.journal.list())[0]).toMatchObject({ status: 'lost' });
+    expect((await h.journal.list())[0]?.error).toMatch(/^HealthyAccount/);
+    h.chain.sendError = undefined;
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(0);
+  });
+
+  it('a reverted receipt after which the engine says healthy is lost; another revert is failed', async () => {
+    const h = harness(byRank(0));
+    h.chain.status = 0;
+    h.chain.plan = liquidatable();
+    const plans = [
+      liquidatable(),
+      {
+        kind: 'healthy',
+        stateKey: STATE,
+        health: liquidatable().health,
+        reason: 'HealthyAccount(1)',
+      } as Plan,
+    ];
+    let i = 0;
+    (h.coordinator as unknown as { m: { plan: () => Promise<Plan> } }).m.plan = async () =>
+      plans[Math.min(i++, 1)] as Plan;
+    await h.coordinator.tick();
+    expect((await h.journal.list())[0]).toMatchObject({ status: 'lost' });
+  });
+
+  it('a healthy simulation is recorded and nothing is sent; a failed one records the reason', async () => {
+    const h = harness(byRank(0));
+    h.chain.plan = {
+      kind: 'healthy',
+      stateKey: STATE,
+      health: liquidatable().health,
+      reason: 'HealthyAccount(2)',
+    } as Plan;
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(0);
+    expect((await h.journal.list())[0]).toMatchObject({ status: 'healthy' });
+    const k = `0x${'33'.repeat(32)}` as Hex;
+    h.chain.plan = { kind: 'failed', stateKey: k, health: undefined, reason: 'ERC20InsufficientBalance(…)' };
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(0);
+    expect((await h.journal.list()).find((r) => r.stateKey === k)).toMatchObject({
+      status: 'failed',
+      error: 'ERC20InsufficientBalance(…)',
+    });
+  });
+
+  it('closes a waiting record when the sub-account leaves the unhealthy set', async () => {
+    const h = harness(byRank(2));
+    await h.coordinator.tick();
+    h.setUnhealthy([]);
+    h.chain.landed = true;
+    await h.coordinator.tick();
+    expect((await h.journal.list())[0]).toMatchObject({ status: 'lost' });
+  });
+});

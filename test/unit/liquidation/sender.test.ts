@@ -1,0 +1,148 @@
+// The per-signer transaction queue against a scripted chain: nonces in order, a stuck transaction
+// replaced at the same nonce with +12.5% fees, the receipt of whichever hash was mined, and the
+// seizure follow-up finding a remote PaidOut.
+
+import { Transaction, type TransactionReceipt, Wallet, zeroPadValue } from 'ethers';
+import { describe, expect, it } from 'vitest';
+import type { Address, Hex } from '../../../relayer/config/types.ts';
+import { TOPICS_LIQ } from '../../../relayer/liquidation/abi.ts';
+import { followSeizures } from '../../../relayer/liquidation/follow-up.ts';
+import type { LiqRpc } from '../../../relayer/liquidation/rpc.ts';
+import { bumpFees, TxQueue } from '../../../relayer/liquidation/sender.ts';
+
+const wallet = new Wallet(`0x${'01'.padStart(64, '0')}`);
+const TO = '0x00000000000000000000000000000000000000e1' as Address;
+
+/** A chain that mines a broadcast only when `mineable(tx)` says so, one block per blockNumber() call. */
+function fakeChain(mineable: (tx: Transaction) => boolean) {
+  let head = 10;
+  const broadcasts: Transaction[] = [];
+  const mined = new Map<string, number>();
+  const rpc: LiqRpc = {
+    call: async () => '0x',
+    blockNumber: async () => ++head,
+    getLogs: async () => [],
+    async getReceipt(hash) {
+      const block = mined.get(hash);
+      return block === undefined
+        ? null
+        : ({ status: 1, hash, blockNumber: block, logs: [] } as unknown as TransactionReceipt);
+    },
+    async send<T>(method: string, params: unknown[]): Promise<T> {
+      switch (method) {
+        case 'eth_getTransactionCount':
+          return '0x5' as T;
+        case 'eth_sendRawTransaction': {
+          const tx = Transaction.from(params[0] as string);
+          broadcasts.push(tx);
+          if (mineable(tx)) mined.set(tx.hash as string, head);
+          return tx.hash as T;
+        }
+        default:
+          throw new Error(`unexpected ${method}`);
+      }
+    },
+  };
+  return { rpc, broadcasts, head: () => head };
+}
+
+const fees = { maxFeePerGas: 2_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n };
+
+describe('TxQueue', () => {
+  it('bumpFees adds 12.5% (rounded up) to both fees', () => {
+    expect(bumpFees(fees)).toEqual({ maxFeePerGas: 2_250_000_000n, maxPriorityFeePerGas: 1_125_000_000n });
+    expect(bumpFees({ maxFeePerGas: 1n, maxPriorityFeePerGas: 1n })).toEqual({
+      maxFeePerGas: 2n,
+      maxPriorityFeePerGas: 2n,
+    });
+  });
+
+  it('replaces a stuck transaction at the same nonce with higher fees and returns the mined one', async () => {
+    // Only a transaction paying at least the first bump gets mined.
+    const chain = fakeChain((tx) => (tx.maxFeePerGas as bigint) >= 2_250_000_000n);
+    const q = new TxQueue(wallet, chain.rpc, { chainId: 1, label: 't', bumpAfterBlocks: 2, pollMs: 1, fees });
+    const seen: Hex[] = [];
+    const r = await q.send(
+      { to: TO, data: '0x', gasLimit: 100_000n },
+      { onBroadcast: (h) => void seen.push(h) },
+    );
+    expect(chain.broadcasts).toHaveLength(2);
+    const [first, second] = chain.broadcasts as [Transaction, Transaction];
+    expect(second.nonce).toBe(first.nonce);
+    expect(first.nonce).toBe(5);
+    expect(second.maxFeePerGas).toBe(2_250_000_000n);
+    expect(second.maxPriorityFeePerGas).toBe(1_125_000_000n);
+    expect(r.hash).toBe(second.hash);
+    expect(r.hashes).toEqual([first.hash, second.hash]);
+    expect(seen).toEqual(r.hashes);
+    expect(r.bumps).toBe(1);
+    expect(q.bumps).toBe(1);
+  });
+
+  it('queues sends: consecutive transactions take consecutive nonces', async () => {
+    const chain = fakeChain(() => true);
+    const q = new TxQueue(wallet, chain.rpc, { chainId: 1, label: 't', pollMs: 1, fees });
+    const [a, b] = await Promise.all([
+      q.send({ to: TO, data: '0x01', gasLimit: 100_000n }),
+      q.send({ to: TO, data: '0x02', gasLimit: 100_000n }),
+    ]);
+    expect([a.nonce, b.nonce]).toEqual([5, 6]);
+    expect(chain.broadcasts.map((t) => t.data)).toEqual(['0x01', '0x02']);
+  });
+
+  it('waits for the configured confirmations', async () => {
+    const chain = fakeChain(() => true);
+    const q = new TxQueue(wallet, chain.rpc, { chainId: 1, label: 't', pollMs: 1, fees, confirmations: 3 });
+    const r = await q.send({ to: TO, data: '0x', gasLimit: 100_000n });
+    expect(chain.broadcasts).toHaveLength(1);
+    expect(r.bumps).toBe(0);
+    // Returned only once the receipt's block had two more on top of it.
+    expect(chain.head() - r.receipt.blockNumber + 1).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('followSeizures', () => {
+  it('finds the remote PaidOut for a seize id and records its latency', async () => {
+    const id = `0x${'ab'.repeat(32)}` as Hex;
+    let now = 1_000;
+    let polls = 0;
+    const rpc: LiqRpc = {
+      call: async () => '0x',
+      blockNumber: async () => 50,
+      getReceipt: async () => null,
+      send: async <T>() => '0x' as T,
+      async getLogs(filter) {
+        expect(filter.topics?.[1]).toBe(id);
+        now += 400;
+        if (++polls < 3) return [];
+        return [
+          {
+            address: TO,
+            topics: [TOPICS_LIQ.PaidOut, id, zeroPadValue(TO, 32) as Hex, zeroPadValue(TO, 32) as Hex],
+            data: '0x',
+            blockNumber: 52,
+            blockHash: `0x${'00'.repeat(32)}`,
+            transactionHash: `0x${'cd'.repeat(32)}`,
+            transactionIndex: 0,
+            logIndex: 0,
+          },
+        ];
+      },
+    };
+    const out = await followSeizures([{ id, srcEid: 40_101, token: TO, amount: 5n, status: 'pending' }], {
+      vaultOf: () => ({ vault: TO, rpc }),
+      landedAt: 1_000,
+      pollMs: 1,
+      now: () => now,
+    });
+    expect(out[0]).toMatchObject({ status: 'paid', payoutTx: `0x${'cd'.repeat(32)}`, latencyMs: 1_200 });
+  });
+
+  it('marks seizures on chains it has no RPC for as unknown instead of waiting', async () => {
+    const out = await followSeizures(
+      [{ id: `0x${'ab'.repeat(32)}`, srcEid: 1, token: TO, amount: 5n, status: 'pending' }],
+      { vaultOf: () => undefined, landedAt: 0 },
+    );
+    expect(out[0]?.status).toBe('unknown');
+  });
+});
