@@ -19,8 +19,8 @@ import {
 } from 'ethers';
 import { ensureArtifacts, readArtifact, readLzArtifact } from '../relayer/chain/artifacts.ts';
 import type { ChainConfig } from '../relayer/config/types.ts';
+import { createCluster } from '../relayer/devnet/cluster.ts';
 import { startDevnet } from '../relayer/devnet/index.ts';
-import { createCluster } from '../test/support/cluster.ts';
 
 interface Figure {
   name: string;
