@@ -23,6 +23,8 @@ export interface ClusterNode {
   logFile: string;
   signer: string;
   peerId: string;
+  /** The node's status API and dashboard (127.0.0.1). */
+  apiUrl: string;
   process: ChildProcess | undefined;
 }
 
@@ -47,7 +49,7 @@ export interface ClusterOptions {
 export async function createCluster(options: ClusterOptions): Promise<Cluster> {
   const attestors = options.manifest.accounts.filter((a) => a.role === 'attestor');
   const count = options.count ?? attestors.length;
-  const prepared: { node: ClusterNode; port: number }[] = [];
+  const prepared: { node: ClusterNode; port: number; apiPort: number }[] = [];
   for (let i = 0; i < count; i++) {
     const account = attestors[i];
     if (account === undefined) throw new Error(`cluster: node ${i} has no attestor key in the manifest`);
@@ -55,9 +57,12 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, 'evm.key'), `${account.privateKey}\n`, { mode: 0o600 });
     const p2p = await createP2pKey(path.join(dir, 'p2p.key'));
+    const apiPort = await freePort();
     prepared.push({
       port: await freePort(),
+      apiPort,
       node: {
+        apiUrl: `http://127.0.0.1:${apiPort}`,
         index: i,
         dir,
         configFile: path.join(dir, 'node.json'),
@@ -68,7 +73,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
       },
     });
   }
-  for (const { node, port } of prepared) {
+  for (const { node, port, apiPort } of prepared) {
     const config: NodeConfig = {
       dataDir: 'data',
       listen: [`/ip4/127.0.0.1/tcp/${port}`],
@@ -80,7 +85,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
       roles: options.roles ?? ['attestor', 'executor'],
       chains: options.manifest.chains.map((c) => c.name),
       networksFile: options.manifestFile,
-      apiPort: 0,
+      apiPort,
     };
     await writeFile(node.configFile, `${JSON.stringify(config, null, 2)}\n`);
   }
