@@ -10,6 +10,7 @@ import { configCommand } from './config.ts';
 import { devnetCommand } from './devnet.ts';
 import { keysCommand } from './keys.ts';
 import { nodeCommand } from './node.ts';
+import { startCommand } from './start.ts';
 import { traderCommands } from './trader.ts';
 import { deployCommand, wireCommand } from './wire.ts';
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .option('--verbose', 'print stack traces with errors')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', '\nExamples:\n  xmargin devnet up\n  xmargin node --config config/node-1.json\n');
+  program.addCommand(startCommand());
   for (const command of traderCommands()) program.addCommand(command);
   program.addCommand(devnetCommand());
   program.addCommand(nodeCommand());
