@@ -6,6 +6,7 @@
 const POLL_MS = 1000;
 /** Two minutes of samples at one per second. */
 const HISTORY = 120;
+const MIN_SLOTS = 20;
 const history = new Map();
 
 const $ = (id) => document.getElementById(id);
@@ -60,14 +61,18 @@ function spark(samples) {
   const finite = samples.map((s) => (s.h === null ? null : s.h));
   const top = Math.max(2, ...finite.filter((v) => v !== null).map((v) => v * 1.1));
   const y = (v) => pad + (h - 2 * pad) * (1 - Math.min(v ?? top, top) / top);
-  const x = (i) => (samples.length < 2 ? w - pad : pad + ((w - 2 * pad) * i) / (HISTORY - 1));
-  const offset = HISTORY - samples.length;
+  // The x axis grows with the history (at least MIN_SLOTS wide), so a freshly opened page shows a
+  // readable line instead of a blip in the corner; it stays at HISTORY slots once full.
+  const slots = Math.max(MIN_SLOTS, samples.length);
+  const x = (i) => pad + ((w - 2 * pad) * i) / (slots - 1);
+  const offset = slots - samples.length;
   const points = finite.map((v, i) => `${x(i + offset).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
   const last = finite.at(-1);
   const color = last !== null && last !== undefined && last < 1 ? '#c62828' : '#2456c9';
   return `<svg class="spark" data-testid="health-chart" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="health over time">
     <rect x="0" y="0" width="${w}" height="${h}" fill="#fafbfc" stroke="#e2e6ea"/>
-    <line x1="0" x2="${w}" y1="${y(1).toFixed(1)}" y2="${y(1).toFixed(1)}" stroke="#c62828" stroke-dasharray="3 3" stroke-width="1"/>
+    <line x1="14" x2="${w}" y1="${y(1).toFixed(1)}" y2="${y(1).toFixed(1)}" stroke="#c62828" stroke-dasharray="3 3" stroke-width="1"/>
+    <text x="3" y="${(y(1) + 3).toFixed(1)}" font-size="9" fill="#c62828">1</text>
     <polyline fill="none" stroke="${color}" stroke-width="1.8" points="${points}"/>
   </svg>`;
 }
@@ -81,7 +86,7 @@ function renderAccounts(accounts, now) {
       const worst = Math.min(
         ...a.engines.map((e) => (e.health === null ? Number.POSITIVE_INFINITY : e.health)),
       );
-      const tone = worst < 1 ? 'bad' : worst < 1.5 ? 'warn' : '';
+      const tone = worst < 1 ? 'acct-bad' : worst < 1.5 ? 'acct-warn' : '';
       const collateral = a.collateral.length
         ? a.collateral
             .map(
@@ -99,10 +104,14 @@ function renderAccounts(accounts, now) {
               : e.health !== null && e.health < 1.5
                 ? '<span class="tag warn">LOW</span>'
                 : '';
+          const pct = e.liquidationDistancePct;
+          // Below health 1 there is no distance left: the sub-account is liquidatable now.
           const dist =
-            e.liquidationDistancePct === undefined || e.liquidationDistancePct === null
+            pct === undefined || pct === null
               ? '–'
-              : `${Number(e.liquidationDistancePct).toFixed(1)}%`;
+              : e.health !== null && e.health < 1
+                ? 'none'
+                : `${Number(pct).toFixed(1)}%`;
           return `<tr data-testid="engine-row" data-engine="${e.engineEid}">
             <td><span class="chain" data-testid="engine-chain">${esc(e.chain)}</span> <span class="muted">eid ${e.engineEid}</span></td>
             <td><span class="health ${healthClass(e.health)}" data-testid="health" data-engine="${e.engineEid}">${fmtHealth(e.health)}</span>${tag}</td>
@@ -121,10 +130,10 @@ function renderAccounts(accounts, now) {
           <span class="muted">spans <b data-testid="account-chains">${esc(chains.join(' · '))}</b></span>
           ${a.total === undefined ? '' : `<span class="muted">total <b>${fmtAmount(a.total)}</b></span>`}
         </div>
-        <div class="chips" title="collateral locked per chain">${collateral}</div>
+        <div class="chips" title="collateral locked per chain"><span class="muted">collateral</span>${collateral}</div>
         <table>
           <thead><tr><th>engine (credit)</th><th>health</th><th class="num">liq. distance</th>
-            <th class="num">collateral value</th><th class="num">equity</th><th class="num">maint. / initial</th>
+            <th class="num">credit value</th><th class="num">equity</th><th class="num">maint. / initial</th>
             <th>health, last 2 min</th></tr></thead>
           <tbody>${engines || '<tr><td colspan="7" class="empty">no engine credit</td></tr>'}</tbody>
         </table>
@@ -183,7 +192,7 @@ function renderPackets(packets) {
           p,
         ) => `<tr data-testid="packet-row"><td class="mono" title="${esc(p.guid)}">${esc(short(p.guid))}</td>
           <td>${p.srcEid === undefined ? '' : `${p.srcEid} → ${p.dstEid}`}</td><td>${esc(p.stage)}</td>
-          <td class="bad">${esc(reasons.get(p.guid) ?? '')}</td></tr>`,
+          <td class="bad wrap">${esc(reasons.get(p.guid) ?? '')}</td></tr>`,
       ),
       'nothing in flight',
     )
