@@ -161,6 +161,11 @@ function renderChains(chains) {
   );
 }
 
+/** The peer id is in its own column: drop it from the multiaddr so the address stays short. */
+function bareAddr(addr) {
+  return String(addr ?? '').replace(/\/p2p\/[^/]+$/, '');
+}
+
 function renderPeers(peers) {
   return table(
     ['peer', 'signer', '#score', 'address'],
@@ -169,7 +174,7 @@ function renderPeers(peers) {
         p,
       ) => `<tr data-testid="peer-row"><td class="mono" title="${esc(p.peerId)}">${esc(short(p.peerId, 8))}</td>
         <td class="mono">${p.signer ? esc(short(p.signer)) : '<span class="muted">unbound</span>'}</td>
-        <td class="num">${Number(p.score).toFixed(1)}</td><td class="mono muted">${esc(p.addrs[0] ?? '')}</td></tr>`,
+        <td class="num">${Number(p.score).toFixed(1)}</td><td class="mono muted clip" title="${esc(p.addrs.join(' '))}">${esc(bareAddr(p.addrs[0]))}</td></tr>`,
     ),
     'no peers connected',
   );

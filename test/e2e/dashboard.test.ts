@@ -90,6 +90,9 @@ describe('dashboard in a browser', () => {
     const chainNames = page.locator('[data-testid="chain-row"] [data-testid="chain-name"]');
     expect(await chainNames.allTextContents()).toEqual(['devnet-a', 'devnet-b', 'devnet-c']);
     expect(await page.getByTestId('peer-row').count()).toBe(1);
+    // Long values (a peer's multiaddr) must not widen the page beyond the window.
+    // (A string: the test's TypeScript has no DOM types.)
+    expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
     expect(await page.getByTestId('packets-in-flight').textContent()).toBe('2');
     expect(await page.getByTestId('liquidation-row').count()).toBe(1);
     expect(await page.getByTestId('health-chart').count()).toBe(2);

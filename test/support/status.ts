@@ -55,7 +55,7 @@ export function fakeStatus(startHealth = 1.8): FakeStatus {
             peerId: '12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK',
             signer: '0x90f79bf6eb2c4f870365e785982e1f101e93b906',
             score: 12.5,
-            addrs: ['/ip4/127.0.0.1/tcp/40211'],
+            addrs: ['/ip4/127.0.0.1/tcp/40211/p2p/12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK'],
           },
         ],
         chains: [
