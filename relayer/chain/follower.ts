@@ -92,8 +92,10 @@ export class BlockFollower {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private ticking: Promise<void> | undefined;
-  /** Last error of a tick (the loop keeps going; the node reports it). */
+  /** Last error of a tick, cleared by the next good one (the loop keeps going; the node reports it). */
   lastError: unknown;
+  /** The chain's latest block number as last polled: with `tip`, how far behind the follower is. */
+  latestHead: number | undefined;
 
   constructor(
     options: FollowerOptions,
@@ -121,9 +123,14 @@ export class BlockFollower {
     this.running = true;
     const loop = async (): Promise<void> => {
       if (!this.running) return;
-      this.ticking = this.tick().catch((err: unknown) => {
-        this.lastError = err;
-      });
+      this.ticking = this.tick().then(
+        () => {
+          this.lastError = undefined;
+        },
+        (err: unknown) => {
+          this.lastError = err;
+        },
+      );
       await this.ticking;
       if (this.running) this.timer = setTimeout(loop, this.options.pollIntervalMs);
     };
@@ -141,6 +148,7 @@ export class BlockFollower {
     if (this.base === undefined) await this.init();
     const head = await this.rpc.getBlock('latest');
     if (head === null) return;
+    this.latestHead = head.number;
     await this.reconcile(head);
   }
 

@@ -1,19 +1,22 @@
 // `xmargin node`: one process that runs the roles its config enables. This file only wires the
-// modules together — keys, store, gossip network, the attestor/executor service — and registers
-// each with the shutdown registry as it starts, so a failure half-way through start-up still stops
-// whatever was already running.
+// modules together — keys, store, metrics, gossip network, the attestor/executor service, the
+// status API and dashboard — and registers each with the shutdown registry as it starts, so a
+// failure half-way through start-up still stops whatever was already running.
 
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Wallet } from 'ethers';
 import { type AttestorService, createAttestorService } from '../../attestor/service.ts';
+import { createApiServer, createNodeMetrics, type NodeMetrics } from '../api/index.ts';
 import { loadDevnetManifest, loadNetworks, readJsonFile } from '../config/load.ts';
 import type { Address, ChainConfig, DvnConfig, NodeConfig } from '../config/types.ts';
 import { loadEvmKey, loadOrCreateP2pKey } from '../keys/index.ts';
 import type { Logger } from '../log.ts';
 import { createGossipNetwork, type HeartbeatPayload, type Libp2pGossipNetwork } from '../p2p/index.ts';
 import { openStore } from '../store/index.ts';
+import { withPacketTiming } from './packet-timing.ts';
 import { createShutdownRegistry, type ShutdownRegistry } from './shutdown.ts';
+import { chainSamples, createStatusProvider, directorySize } from './status.ts';
 import { createNodeStores } from './stores.ts';
 
 export const NODE_VERSION = '0.1.0';
@@ -39,6 +42,9 @@ export interface RunningNode {
   readonly gossip: Libp2pGossipNetwork;
   readonly service: AttestorService;
   readonly chains: ChainConfig[];
+  readonly metrics: NodeMetrics;
+  /** The status API and dashboard, http://127.0.0.1:<apiPort>. */
+  readonly apiUrl: string;
   /** EVM signers of the attestors seen alive, this node included. */
   liveSigners(): Address[];
   stop(): Promise<void>;
@@ -75,6 +81,7 @@ async function start(
   shutdown: ShutdownRegistry,
 ): Promise<RunningNode> {
   const { config, log } = options;
+  const startedAt = Date.now();
   const network = loadNetworkView(resolve(config.networksFile));
   const chains = selectChains(network.chains, config.chains, config.networksFile);
   const heartbeatMs = options.heartbeatMs ?? 3_000;
@@ -84,9 +91,13 @@ async function start(
 
   const dataDir = resolve(config.dataDir);
   await mkdir(dataDir, { recursive: true });
-  const store = await openStore(path.join(dataDir, 'db'));
+  const storeDir = path.join(dataDir, 'db');
+  const store = await openStore(storeDir);
   shutdown.add('store', () => store.close());
-  const stores = createNodeStores(store);
+  const metrics = createNodeMetrics();
+  const nodeStores = createNodeStores(store);
+  const timing = withPacketTiming(nodeStores, metrics);
+  const stores = { ...nodeStores, records: timing.records, journal: timing.journal };
 
   const attestors = new Set(network.dvn.signers.map((s) => s.toLowerCase() as Address));
   const lastHeartbeat = new Map<Address, number>();
@@ -106,6 +117,7 @@ async function start(
     evmWallet: wallet,
     allowedSigners: () => attestors,
     log: log.child({ module: 'p2p' }),
+    metrics: metrics.gossipSink,
     heartbeat: { intervalMs: heartbeatMs, payload: () => heartbeatPayload(config, chains, service) },
     ...(options.gossipHeartbeatMs === undefined ? {} : { gossipHeartbeatMs: options.gossipHeartbeatMs }),
   });
@@ -136,14 +148,46 @@ async function start(
   await service.start();
   shutdown.add('attestor', () => service?.stop());
 
+  const followers = () => service?.followers ?? [];
+  const status = createStatusProvider({
+    version: NODE_VERSION,
+    signer: wallet.address,
+    peerId: gossip.peerId,
+    roles: config.roles,
+    startedAt,
+    chains,
+    followers,
+    peers: () => connectedPeers(gossip),
+    peerScore: (peerId) => gossip.peerScore(peerId),
+    boundSigner: (peerId) => gossip.boundSigner(peerId),
+    records: stores.records,
+    journal: stores.journal,
+    packetCounts: timing.counts,
+  });
+  metrics.bindSources({
+    chains: () => chainSamples({ chains, followers }),
+    peers: () => connectedPeers(gossip).length,
+    storeSizeBytes: () => directorySize(storeDir),
+  });
+  // Loopback only: the status names signers, peers and accounts (see relayer/api/server.ts).
+  const api = createApiServer({
+    port: config.apiPort,
+    status,
+    metrics: metrics.registry,
+    log: log.child({ module: 'api' }),
+  });
+  const apiUrl = await api.start();
+  shutdown.add('api', () => api.stop());
+
   log.info(
     {
       signer: wallet.address,
       peerId: gossip.peerId,
       addrs: gossip.multiaddrs(),
       chains: chains.map((c) => c.name),
+      dashboard: `${apiUrl}/`,
     },
-    'node started',
+    `node started; dashboard at ${apiUrl}/`,
   );
   const running = service;
   return {
@@ -152,9 +196,21 @@ async function start(
     gossip,
     service: running,
     chains,
+    metrics,
+    apiUrl,
     liveSigners,
     stop: () => shutdown.shutdown(),
   };
+}
+
+/** Open libp2p connections grouped by peer (a peer may hold several). */
+function connectedPeers(gossip: Libp2pGossipNetwork): { peerId: string; addrs: string[] }[] {
+  const byPeer = new Map<string, string[]>();
+  for (const connection of gossip.libp2p.getConnections()) {
+    const peerId = connection.remotePeer.toString();
+    byPeer.set(peerId, [...(byPeer.get(peerId) ?? []), connection.remoteAddr.toString()]);
+  }
+  return [...byPeer].map(([peerId, addrs]) => ({ peerId, addrs }));
 }
 
 function selectChains(all: ChainConfig[], names: string[], file: string): ChainConfig[] {
@@ -179,8 +235,10 @@ function heartbeatPayload(
     version: NODE_VERSION,
     roles: config.roles,
     chains: chains.map((chain, i) => {
-      const tip = service?.followers[i]?.tip;
-      return { eid: chain.eid, head: BigInt(tip?.number ?? 0), lag: 0 };
+      const follower = service?.followers[i];
+      const head = follower?.tip?.number ?? 0;
+      const lag = follower?.latestHead === undefined ? 0 : Math.max(0, follower.latestHead - head);
+      return { eid: chain.eid, head: BigInt(head), lag };
     }),
   };
 }

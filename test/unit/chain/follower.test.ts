@@ -183,4 +183,26 @@ describe('BlockFollower', () => {
     ]);
     expect((await cursors.get('fake'))?.number).toBe(16);
   });
+
+  it('knows how far behind the chain it is, and reports a failing RPC until a tick succeeds', async () => {
+    const chain = new FakeChain(5);
+    const { follower } = setup(chain, { confirmations: 100, maxBackfill: 3, startBlock: 0 });
+    await follower.tick();
+    chain.mine(10);
+    await follower.tick();
+    // The status API's lag: the latest head polled minus the highest block held.
+    expect(follower.latestHead).toBe(14);
+    expect(follower.tip?.number).toBe(7);
+
+    const getBlock = chain.getBlock.bind(chain);
+    chain.getBlock = async () => {
+      throw new Error('connect ECONNREFUSED');
+    };
+    follower.options.pollIntervalMs = 5;
+    follower.start();
+    await expect.poll(() => String(follower.lastError)).toContain('ECONNREFUSED');
+    chain.getBlock = getBlock;
+    await expect.poll(() => follower.lastError).toBeUndefined();
+    await follower.stop();
+  });
 });

@@ -1,0 +1,154 @@
+// The node's Prometheus metrics: one prom-client Registry per node, never the global one, so two
+// nodes in one process (tests, the devnet) keep separate numbers. Subsystems do not touch
+// prom-client; they call the small NodeMetrics methods (metrics.gossip('claim', 'in')), and values
+// the node already holds (chain heads, peers, store size) are read at scrape time through sources
+// bound once the node has built them.
+
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { ERROR_OUTCOMES } from '../p2p/errors.ts';
+import type { GossipMetrics, ValidationOutcome } from '../p2p/stats.ts';
+import { TOPICS, type TopicName, VERDICT } from '../p2p/types.ts';
+
+export const METRIC_PREFIX = 'xmargin_';
+
+/** in: accepted from a peer; out: published by us; rejected / ignored: the validator's verdicts. */
+export const GOSSIP_DIRECTIONS = ['in', 'out', 'rejected', 'ignored'] as const;
+export type GossipDirection = (typeof GOSSIP_DIRECTIONS)[number];
+
+/** Every documented metric name (tests check that /metrics exposes each of them). */
+export const METRIC_NAMES = {
+  gossipMessages: 'xmargin_gossip_messages_total',
+  packetVerification: 'xmargin_packet_verification_seconds',
+  packetDelivery: 'xmargin_packet_delivery_seconds',
+  liquidation: 'xmargin_liquidation_seconds',
+  chainLag: 'xmargin_chain_lag_blocks',
+  chainHead: 'xmargin_chain_head',
+  storeSize: 'xmargin_store_size_bytes',
+  peers: 'xmargin_peers',
+} as const;
+
+export interface ChainSample {
+  chain: string;
+  head: number | null;
+  lag: number | null;
+}
+
+/** Where the scrape-time gauges read from; each is optional (a gauge without a source stays 0). */
+export interface MetricSources {
+  chains?: () => ChainSample[];
+  peers?: () => number;
+  storeSizeBytes?: () => Promise<number> | number;
+}
+
+export interface NodeMetrics {
+  readonly registry: Registry;
+  gossip(topic: TopicName, direction: GossipDirection): void;
+  /** PacketSent seen -> verification committed on the destination. */
+  packetVerified(seconds: number): void;
+  /** PacketSent seen -> lzReceive delivered. */
+  packetDelivered(seconds: number): void;
+  /** Unhealthy sub-account seen -> liquidation landed. */
+  liquidation(seconds: number): void;
+  /** The sink the gossip network reports validation outcomes and publishes to. */
+  readonly gossipSink: GossipMetrics;
+  bindSources(sources: MetricSources): void;
+}
+
+// Packets cross chains with block times of 1-12 s and confirmations: seconds to minutes.
+const PACKET_BUCKETS = [0.5, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 300, 600];
+const LIQUIDATION_BUCKETS = [0.25, 0.5, 1, 2, 3, 5, 8, 13, 21, 34, 60, 120];
+
+export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): NodeMetrics {
+  const registry = new Registry();
+  // Process metrics (CPU, memory, event loop lag) under our prefix, so they never collide with another
+  // exporter's in the same Prometheus.
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  let sources: MetricSources = {};
+  const registers = [registry];
+
+  const gossipMessages = new Counter({
+    name: METRIC_NAMES.gossipMessages,
+    help: 'Gossip messages per topic: in (accepted), out (published), rejected, ignored',
+    labelNames: ['topic', 'direction'] as const,
+    registers,
+  });
+  // Every label pair exists from the start: a zero is distinguishable from "never counted".
+  for (const topic of Object.keys(TOPICS) as TopicName[]) {
+    for (const direction of GOSSIP_DIRECTIONS) gossipMessages.inc({ topic, direction }, 0);
+  }
+  const packetVerification = new Histogram({
+    name: METRIC_NAMES.packetVerification,
+    help: 'Seconds from PacketSent seen by this node to the verification committed on the destination',
+    buckets: PACKET_BUCKETS,
+    registers,
+  });
+  const packetDelivery = new Histogram({
+    name: METRIC_NAMES.packetDelivery,
+    help: 'Seconds from PacketSent seen by this node to lzReceive delivered',
+    buckets: PACKET_BUCKETS,
+    registers,
+  });
+  const liquidation = new Histogram({
+    name: METRIC_NAMES.liquidation,
+    help: 'Seconds from an unhealthy sub-account seen to its liquidation landed',
+    buckets: LIQUIDATION_BUCKETS,
+    registers,
+  });
+  new Gauge({
+    name: METRIC_NAMES.chainHead,
+    help: 'Highest block the node holds per chain',
+    labelNames: ['chain'] as const,
+    registers,
+    collect() {
+      for (const c of sources.chains?.() ?? []) if (c.head !== null) this.set({ chain: c.chain }, c.head);
+    },
+  });
+  new Gauge({
+    name: METRIC_NAMES.chainLag,
+    help: "Blocks between a chain's latest head and what the node holds",
+    labelNames: ['chain'] as const,
+    registers,
+    collect() {
+      for (const c of sources.chains?.() ?? []) if (c.lag !== null) this.set({ chain: c.chain }, c.lag);
+    },
+  });
+  new Gauge({
+    name: METRIC_NAMES.storeSize,
+    help: "Bytes on disk of the node's level store",
+    registers,
+    async collect() {
+      if (sources.storeSizeBytes !== undefined) this.set(await sources.storeSizeBytes());
+    },
+  });
+  new Gauge({
+    name: METRIC_NAMES.peers,
+    help: 'Connected libp2p peers',
+    registers,
+    collect() {
+      if (sources.peers !== undefined) this.set(sources.peers());
+    },
+  });
+
+  const gossip = (topic: TopicName, direction: GossipDirection): void =>
+    gossipMessages.inc({ topic, direction });
+  return {
+    registry,
+    gossip,
+    packetVerified: (s) => packetVerification.observe(s),
+    packetDelivered: (s) => packetDelivery.observe(s),
+    liquidation: (s) => liquidation.observe(s),
+    gossipSink: {
+      onValidation: (topic, outcome) => gossip(topic, validationDirection(outcome)),
+      onPublish: (topic) => gossip(topic, 'out'),
+    },
+    bindSources(next) {
+      sources = { ...sources, ...next };
+    },
+  };
+}
+
+/** The validator's outcome as a direction label: the error table decides reject vs ignore. */
+export function validationDirection(outcome: ValidationOutcome): GossipDirection {
+  if (outcome === 'ACCEPT') return 'in';
+  return ERROR_OUTCOMES[outcome].verdict === VERDICT.ignore ? 'ignored' : 'rejected';
+}

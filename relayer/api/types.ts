@@ -1,0 +1,126 @@
+// What GET /status returns: one JSON document an operator (or the dashboard) reads to see the whole
+// node at once. Plain data only — no bigints (JSON has none), and an unbounded health is null —
+// so the same shape serves the HTTP response, the dashboard and the tests.
+
+/** A quantity for display: a decimal string (token amounts, wei-scale values) or a JS number. */
+export type Amount = string | number;
+
+export interface NodeInfo {
+  version: string;
+  /** The operator's EVM signer address. */
+  signer: string;
+  /** The libp2p peer id. */
+  peerId: string;
+  roles: string[];
+  uptimeS: number;
+}
+
+export interface PeerStatus {
+  peerId: string;
+  /** EVM signer bound to the peer by its signed heartbeats, when one arrived. */
+  signer?: string;
+  /** This node's gossipsub score of the peer. */
+  score: number;
+  /** Remote addresses of the open connections to it. */
+  addrs: string[];
+}
+
+export interface ChainStatus {
+  name: string;
+  eid: number;
+  /** Highest block the node's follower holds; null before the first tick. */
+  head: number | null;
+  /** Blocks between the chain's latest head and what the follower holds; null when unknown. */
+  lag: number | null;
+  /** false while the chain's last poll failed. */
+  rpcOk: boolean;
+  lastError?: string;
+}
+
+/** One sub-account's margin on one engine (chain that hosts positions). */
+export interface EngineMargin {
+  engineEid: number;
+  chain: string;
+  /** Equity / maintenance requirement; null when nothing is required (Infinity in the margin view). */
+  health: number | null;
+  equity: Amount;
+  collateralValue: Amount;
+  maintenance: Amount;
+  initial: Amount;
+  /** How far prices may move against the account before health reaches 1, in percent. */
+  liquidationDistancePct?: number;
+}
+
+/** Collateral locked on one chain for the sub-account. */
+export interface CollateralHolding {
+  chain: string;
+  token: string;
+  symbol?: string;
+  amount: Amount;
+}
+
+/** The margin view's picture of one (account, subaccount) across every chain. */
+export interface AccountStatus {
+  account: string;
+  subaccount: string | number;
+  engines: EngineMargin[];
+  collateral: CollateralHolding[];
+  /** Total collateral value across chains, when the margin view computes it. */
+  total?: Amount;
+}
+
+export interface PacketFailure {
+  guid: string;
+  reason: string;
+}
+
+/** A packet this node still works on (verification or delivery). */
+export interface OpenPacket {
+  guid: string;
+  srcEid: number;
+  dstEid: number;
+  nonce: string;
+  /** collecting / verified / committed: attestor side; waiting: the executor owes the delivery. */
+  stage: 'collecting' | 'verified' | 'committed' | 'waiting';
+  attempts?: number;
+}
+
+export interface PacketsStatus {
+  /** Packets open on this node (not yet committed or not yet delivered). */
+  inFlight: number;
+  /** Packets this node saw verified since it started. */
+  verified: number;
+  /** Packets this node saw delivered since it started. */
+  delivered: number;
+  /** Open packets whose last attempt failed, with the reason. */
+  failed: PacketFailure[];
+  /** The open packets themselves, oldest first, at most a few dozen. */
+  open?: OpenPacket[];
+}
+
+/** One entry of the liquidation journal. */
+export interface LiquidationEntry {
+  id: string;
+  account: string;
+  subaccount: string | number;
+  engineEid: number;
+  chain?: string;
+  state: string;
+  /** ms since epoch. */
+  at: number;
+  txHash?: string;
+  /** Health before the liquidation. */
+  health?: number | null;
+  detail?: string;
+}
+
+export interface NodeStatus {
+  node: NodeInfo;
+  peers: PeerStatus[];
+  chains: ChainStatus[];
+  /** Present once the node runs a margin view. */
+  accounts?: AccountStatus[];
+  packets: PacketsStatus;
+  /** Most recent first. */
+  liquidations: LiquidationEntry[];
+}

@@ -1,0 +1,181 @@
+// Builds the NodeStatus the API serves from what the node already holds: its identity, the gossip
+// network's peers and scores, the followers' tips, and the attestor's open records and deliveries.
+// It reads through small structural views (not the concrete classes), so tests feed it fakes and the
+// margin view and liquidator can plug in their parts (accounts, liquidations) when they exist.
+
+import type { Dirent } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { AttestStore, PacketJournal } from '../../attestor/stores.ts';
+import type { ChainSample } from '../api/metrics.ts';
+import type {
+  AccountStatus,
+  ChainStatus,
+  LiquidationEntry,
+  NodeStatus,
+  OpenPacket,
+  PacketFailure,
+  PeerStatus,
+} from '../api/types.ts';
+
+/** What a BlockFollower exposes that the status needs. */
+export interface FollowerView {
+  readonly tip: { number: number } | undefined;
+  readonly latestHead: number | undefined;
+  readonly lastError: unknown;
+}
+
+export interface ConnectedPeer {
+  peerId: string;
+  addrs: string[];
+}
+
+export interface StatusSources {
+  version: string;
+  signer: string;
+  peerId: string;
+  roles: readonly string[];
+  /** ms since epoch. */
+  startedAt: number;
+  chains: readonly { name: string; eid: number }[];
+  /** Index-aligned with `chains`; an entry may be missing while the service is not built yet. */
+  followers: () => readonly (FollowerView | undefined)[];
+  peers: () => ConnectedPeer[];
+  peerScore: (peerId: string) => number;
+  boundSigner: (peerId: string) => string | undefined;
+  records: Pick<AttestStore, 'open'>;
+  journal: Pick<PacketJournal, 'open'>;
+  packetCounts: () => { verified: number; delivered: number };
+  /** The margin view's accounts; absent until a margin view runs on this node. */
+  accounts?: () => AccountStatus[] | Promise<AccountStatus[]>;
+  liquidations?: () => LiquidationEntry[] | Promise<LiquidationEntry[]>;
+  now?: () => number;
+}
+
+/** The dashboard lists open packets; beyond this many, only the counters grow. */
+const MAX_OPEN_LISTED = 50;
+const MAX_ERROR_CHARS = 240;
+
+export function createStatusProvider(sources: StatusSources): () => Promise<NodeStatus> {
+  const now = sources.now ?? Date.now;
+  return async () => {
+    const [records, deliveries, accounts, liquidations] = await Promise.all([
+      sources.records.open(),
+      sources.journal.open(),
+      sources.accounts?.(),
+      sources.liquidations?.(),
+    ]);
+
+    // One line per packet: the attestor's stage while it is still being verified, then the delivery.
+    const open = new Map<string, OpenPacket>();
+    const failed: PacketFailure[] = [];
+    for (const r of records) {
+      open.set(r.guid, {
+        guid: r.guid,
+        srcEid: r.srcEid,
+        dstEid: r.dstEid,
+        nonce: r.nonce.toString(),
+        stage: r.state,
+      });
+      if (r.lastError !== undefined) failed.push({ guid: r.guid, reason: oneLine(r.lastError) });
+    }
+    for (const d of deliveries) {
+      if (!open.has(d.guid)) {
+        open.set(d.guid, {
+          guid: d.guid,
+          srcEid: d.srcEid,
+          dstEid: d.dstEid,
+          nonce: d.nonce.toString(),
+          stage: 'waiting',
+          attempts: d.attempts,
+        });
+      }
+      const last = d.failures.at(-1);
+      if (last !== undefined) failed.push({ guid: d.guid, reason: oneLine(last.reason) });
+    }
+
+    const status: NodeStatus = {
+      node: {
+        version: sources.version,
+        signer: sources.signer,
+        peerId: sources.peerId,
+        roles: [...sources.roles],
+        uptimeS: Math.floor((now() - sources.startedAt) / 1000),
+      },
+      peers: peerStatuses(sources),
+      chains: chainStatuses(sources),
+      packets: {
+        inFlight: open.size,
+        ...sources.packetCounts(),
+        failed,
+        open: [...open.values()].slice(0, MAX_OPEN_LISTED),
+      },
+      liquidations: liquidations ?? [],
+    };
+    if (accounts !== undefined) status.accounts = accounts;
+    return status;
+  };
+}
+
+function peerStatuses(sources: StatusSources): PeerStatus[] {
+  return sources.peers().map((p) => {
+    const signer = sources.boundSigner(p.peerId);
+    return {
+      peerId: p.peerId,
+      ...(signer === undefined ? {} : { signer }),
+      score: sources.peerScore(p.peerId),
+      addrs: p.addrs,
+    };
+  });
+}
+
+export function chainStatuses(sources: Pick<StatusSources, 'chains' | 'followers'>): ChainStatus[] {
+  const followers = sources.followers();
+  return sources.chains.map((chain, i) => {
+    const f = followers[i];
+    const head = f?.tip?.number ?? null;
+    const latest = f?.latestHead;
+    const error = f?.lastError;
+    return {
+      name: chain.name,
+      eid: chain.eid,
+      head,
+      lag: head === null || latest === undefined ? null : Math.max(0, latest - head),
+      rpcOk: f !== undefined && f.latestHead !== undefined && error === undefined,
+      ...(error === undefined ? {} : { lastError: oneLine(error) }),
+    };
+  });
+}
+
+/** Chain heads and lags for the Prometheus gauges. */
+export function chainSamples(sources: Pick<StatusSources, 'chains' | 'followers'>): ChainSample[] {
+  return chainStatuses(sources).map((c) => ({ chain: c.name, head: c.head, lag: c.lag }));
+}
+
+/** Bytes of the files under `dir` (the level store's directory); 0 when it is gone. */
+export async function directorySize(dir: string): Promise<number> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  let total = 0;
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) total += await directorySize(full);
+    else if (entry.isFile())
+      total += await stat(full).then(
+        (s) => s.size,
+        () => 0,
+      );
+  }
+  return total;
+}
+
+/** An error as one bounded line: it goes into JSON and a table cell. */
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > MAX_ERROR_CHARS ? `${line.slice(0, MAX_ERROR_CHARS - 1)}…` : line;
+}

@@ -1,0 +1,111 @@
+// The dashboard in a real browser (headless Chromium through playwright-core): an API server with
+// a fake status whose trader's health falls from 1.8 to 0.9 after a "price move"; the page must
+// show the account row, its health and the chains it spans, and follow the change live. The test
+// saves a screenshot in its temp folder (the path is printed) for a human to look at.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiServer, createApiServer, createNodeMetrics } from '../../relayer/api/index.ts';
+import { fakeStatus, TRADER } from '../support/status.ts';
+
+const CHROMIUM = process.env.XMARGIN_CHROMIUM ?? '/usr/bin/chromium';
+// No network, no background services, nothing left behind: a fresh profile per run.
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+describe('dashboard in a browser', () => {
+  const fake = fakeStatus(1.8);
+  let dir: string;
+  let server: ApiServer;
+  let browser: BrowserContext | undefined;
+  let page: Page;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'xmargin-dashboard-'));
+    server = createApiServer({
+      port: 0,
+      status: () => fake.status(),
+      metrics: createNodeMetrics().registry,
+      log: pino({ level: 'silent' }),
+    });
+    await server.start();
+    // A persistent context is how playwright takes a --user-data-dir: ours, fresh, in the temp dir.
+    browser = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1280, height: 900 },
+    });
+    page = browser.pages()[0] ?? (await browser.newPage());
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await rm(path.join(dir, 'profile'), { recursive: true, force: true });
+  });
+
+  it('shows the account across its chains and follows a price move live', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await page.goto(server.url);
+
+    const row = page.locator(`[data-testid="account-row"][data-account="${TRADER}"]`);
+    await row.waitFor();
+    expect(await row.getAttribute('data-subaccount')).toBe('0');
+    expect(await row.getAttribute('data-chains')).toBe('devnet-a,devnet-b,devnet-c');
+    expect(await row.getByTestId('account-chains').textContent()).toBe('devnet-a · devnet-b · devnet-c');
+    expect(await row.getByTestId('engine-chain').allTextContents()).toEqual(['devnet-b', 'devnet-c']);
+
+    const health = row.locator('[data-testid="health"][data-engine="40102"]');
+    await expect.poll(() => health.textContent()).toBe('1.80');
+    // An engine with nothing required has unbounded health.
+    expect(await row.locator('[data-testid="health"][data-engine="40103"]').textContent()).toBe('∞');
+    expect(await row.getByTestId('liq-distance').first().textContent()).toBe('44.4%');
+
+    // Let the chart gather a few samples before the move, so the drop shows as a line.
+    await page.waitForTimeout(6_000);
+    fake.setHealth(0.9);
+    await expect.poll(() => health.textContent(), { timeout: 5_000 }).toBe('0.90');
+    expect(await health.getAttribute('class')).toContain('h-bad');
+    expect(await row.getAttribute('class')).toContain('acct-bad');
+    expect(await row.getByTestId('liq-distance').first().textContent()).toBe('none');
+    await page.waitForTimeout(4_000);
+
+    // The rest of the page: chains, peers, packets, liquidations.
+    const chainNames = page.locator('[data-testid="chain-row"] [data-testid="chain-name"]');
+    expect(await chainNames.allTextContents()).toEqual(['devnet-a', 'devnet-b', 'devnet-c']);
+    expect(await page.getByTestId('peer-row').count()).toBe(1);
+    // Long values (a peer's multiaddr) must not widen the page beyond the window.
+    // (A string: the test's TypeScript has no DOM types.)
+    expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+    expect(await page.getByTestId('packets-in-flight').textContent()).toBe('2');
+    expect(await page.getByTestId('liquidation-row').count()).toBe(1);
+    expect(await page.getByTestId('health-chart').count()).toBe(2);
+    expect(await page.getByTestId('live').getAttribute('class')).toBe('ok');
+
+    const screenshot = path.join(dir, 'dashboard.png');
+    await page.screenshot({ path: screenshot, fullPage: true });
+    console.log(`dashboard screenshot: ${screenshot}`);
+    expect(errors).toEqual([]);
+  });
+
+  it('says so when the node stops answering', async () => {
+    await server.stop();
+    await expect.poll(() => page.getByTestId('live').getAttribute('class'), { timeout: 5_000 }).toBe('stale');
+  });
+});

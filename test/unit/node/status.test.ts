@@ -1,0 +1,222 @@
+// The node's status builder and packet timings on fakes: chains from followers (head, lag, RPC
+// errors), peers with scores and bound signers, open packets and failures from the attestor's
+// stores, and verification / delivery durations measured from the first time a packet was stored.
+
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  type AttestRecord,
+  type DeliveryRecord,
+  MemoryAttestStore,
+  MemoryPacketJournal,
+} from '../../../attestor/stores.ts';
+import type { Hex } from '../../../relayer/config/types.ts';
+import { withPacketTiming } from '../../../relayer/node/packet-timing.ts';
+import {
+  chainSamples,
+  createStatusProvider,
+  directorySize,
+  type FollowerView,
+  type StatusSources,
+} from '../../../relayer/node/status.ts';
+
+const guid = (n: number) => `0x${n.toString(16).padStart(64, '0')}` as Hex;
+
+function attest(n: number, state: AttestRecord['state'], lastError?: string): AttestRecord {
+  return {
+    hash: guid(1000 + n),
+    srcEid: 40101,
+    dstEid: 40102,
+    nonce: BigInt(n),
+    guid: guid(n),
+    header: '0x',
+    payloadHash: guid(2000 + n),
+    confirmations: 1n,
+    expiration: 0n,
+    state,
+    ...(lastError === undefined ? {} : { lastError }),
+  };
+}
+
+function delivery(n: number, state: DeliveryRecord['state'], failures: string[] = []): DeliveryRecord {
+  return {
+    guid: guid(n),
+    srcEid: 40101,
+    dstEid: 40102,
+    sender: guid(3000),
+    nonce: BigInt(n),
+    receiver: '0x0000000000000000000000000000000000000001',
+    message: '0x',
+    payloadHash: guid(2000 + n),
+    gas: 350_000n,
+    value: 0n,
+    state,
+    attempts: failures.length,
+    nextAttemptAt: 0,
+    failures: failures.map((reason, at) => ({ at, reason })),
+  };
+}
+
+function sources(overrides: Partial<StatusSources> = {}): StatusSources {
+  const followers: FollowerView[] = [
+    { tip: { number: 100 }, latestHead: 103, lastError: undefined },
+    { tip: undefined, latestHead: undefined, lastError: new Error('connect ECONNREFUSED\n  at x') },
+  ];
+  return {
+    version: '0.1.0',
+    signer: '0xabc',
+    peerId: '12D3KooSelf',
+    roles: ['attestor', 'executor'],
+    startedAt: 1_000,
+    now: () => 61_500,
+    chains: [
+      { name: 'devnet-a', eid: 40101 },
+      { name: 'devnet-b', eid: 40102 },
+    ],
+    followers: () => followers,
+    peers: () => [
+      { peerId: 'peer-1', addrs: ['/ip4/127.0.0.1/tcp/1'] },
+      { peerId: 'peer-2', addrs: ['/ip4/127.0.0.1/tcp/2', '/ip4/127.0.0.1/tcp/3'] },
+    ],
+    peerScore: (p) => (p === 'peer-1' ? 5 : -20),
+    boundSigner: (p) => (p === 'peer-1' ? '0xsigner1' : undefined),
+    records: new MemoryAttestStore(),
+    journal: new MemoryPacketJournal(),
+    packetCounts: () => ({ verified: 3, delivered: 2 }),
+    ...overrides,
+  };
+}
+
+describe('node status', () => {
+  it('reports identity, uptime, peers and chains', async () => {
+    const status = await createStatusProvider(sources())();
+    expect(status.node).toEqual({
+      version: '0.1.0',
+      signer: '0xabc',
+      peerId: '12D3KooSelf',
+      roles: ['attestor', 'executor'],
+      uptimeS: 60,
+    });
+    expect(status.peers).toEqual([
+      { peerId: 'peer-1', signer: '0xsigner1', score: 5, addrs: ['/ip4/127.0.0.1/tcp/1'] },
+      { peerId: 'peer-2', score: -20, addrs: ['/ip4/127.0.0.1/tcp/2', '/ip4/127.0.0.1/tcp/3'] },
+    ]);
+    expect(status.chains).toEqual([
+      { name: 'devnet-a', eid: 40101, head: 100, lag: 3, rpcOk: true },
+      {
+        name: 'devnet-b',
+        eid: 40102,
+        head: null,
+        lag: null,
+        rpcOk: false,
+        lastError: 'connect ECONNREFUSED at x',
+      },
+    ]);
+    // No margin view on this node: no accounts key at all (the dashboard says so).
+    expect('accounts' in status).toBe(false);
+    expect(status.liquidations).toEqual([]);
+    expect(chainSamples(sources())).toEqual([
+      { chain: 'devnet-a', head: 100, lag: 3 },
+      { chain: 'devnet-b', head: null, lag: null },
+    ]);
+  });
+
+  it('lists open packets once per guid, with failures and counters', async () => {
+    const records = new MemoryAttestStore();
+    const journal = new MemoryPacketJournal();
+    await records.put(attest(1, 'collecting'));
+    await records.put(attest(2, 'verified', 'execute reverted: quorum'));
+    await records.put(attest(3, 'committed'));
+    await journal.put(delivery(2, 'waiting'));
+    await journal.put(delivery(4, 'waiting', ['first', 'lzReceive reverted: InsufficientCredit']));
+    await journal.put(delivery(5, 'delivered'));
+    const status = await createStatusProvider(sources({ records, journal }))();
+    expect(status.packets.inFlight).toBe(3);
+    expect(status.packets.verified).toBe(3);
+    expect(status.packets.delivered).toBe(2);
+    expect(status.packets.open?.map((p) => [p.guid, p.stage])).toEqual([
+      [guid(1), 'collecting'],
+      [guid(2), 'verified'],
+      [guid(4), 'waiting'],
+    ]);
+    expect(status.packets.open?.[2]).toMatchObject({ nonce: '4', attempts: 2, srcEid: 40101, dstEid: 40102 });
+    expect(status.packets.failed).toEqual([
+      { guid: guid(2), reason: 'execute reverted: quorum' },
+      { guid: guid(4), reason: 'lzReceive reverted: InsufficientCredit' },
+    ]);
+    // Plain JSON: nothing the HTTP layer would have to special-case.
+    expect(() => JSON.stringify(status)).not.toThrow();
+  });
+
+  it('includes accounts and liquidations when the node has them', async () => {
+    const status = await createStatusProvider(
+      sources({
+        accounts: async () => [{ account: '0x1', subaccount: 0, engines: [], collateral: [] }],
+        liquidations: () => [
+          { id: '0x9', account: '0x1', subaccount: 0, engineEid: 40102, state: 'sent', at: 5 },
+        ],
+      }),
+    )();
+    expect(status.accounts).toHaveLength(1);
+    expect(status.liquidations[0]?.state).toBe('sent');
+  });
+
+  it('measures the size of the store directory', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'xmargin-size-'));
+    try {
+      await writeFile(path.join(dir, '000001.log'), Buffer.alloc(1500));
+      await writeFile(path.join(dir, 'CURRENT'), 'MANIFEST-000002\n');
+      expect(await directorySize(dir)).toBe(1516);
+      expect(await directorySize(path.join(dir, 'missing'))).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('packet timing', () => {
+  it('times verification and delivery from the first time the packet was stored', async () => {
+    let t = 10_000;
+    const verified: number[] = [];
+    const delivered: number[] = [];
+    const timing = withPacketTiming(
+      { records: new MemoryAttestStore(), journal: new MemoryPacketJournal() },
+      { packetVerified: (s) => verified.push(s), packetDelivered: (s) => delivered.push(s) },
+      () => t,
+    );
+    await timing.records.put(attest(1, 'collecting'));
+    t += 1_500;
+    await timing.journal.put(delivery(1, 'waiting')); // destination side: the clock already runs
+    t += 2_000;
+    await timing.records.put(attest(1, 'verified'));
+    await timing.records.put(attest(1, 'committed'));
+    await timing.records.put(attest(1, 'committed')); // rewritten: counted once
+    t += 1_000;
+    await timing.journal.put(delivery(1, 'delivered'));
+    await timing.journal.put(delivery(1, 'delivered'));
+    expect(verified).toEqual([3.5]);
+    expect(delivered).toEqual([4.5]);
+    expect(timing.counts()).toEqual({ verified: 1, delivered: 1 });
+  });
+
+  it('counts but does not time packets it did not see start (e.g. after a restart)', async () => {
+    const records = new MemoryAttestStore();
+    const journal = new MemoryPacketJournal();
+    await records.put(attest(7, 'verified'));
+    await journal.put(delivery(7, 'waiting'));
+    const observed: number[] = [];
+    const timing = withPacketTiming(
+      { records, journal },
+      { packetVerified: (s) => observed.push(s), packetDelivered: (s) => observed.push(s) },
+    );
+    await timing.records.put(attest(7, 'committed'));
+    await timing.journal.put(delivery(7, 'delivered'));
+    expect(observed).toEqual([]);
+    expect(timing.counts()).toEqual({ verified: 1, delivered: 1 });
+    // The wrapped stores still are the stores.
+    expect((await journal.get(guid(7)))?.state).toBe('delivered');
+    expect(await timing.records.open()).toEqual([]);
+  });
+});
