@@ -25,6 +25,10 @@ export const BUCKETS = {
   attestations: 9,
   /** The executor's deliveries, by guid. */
   deliveries: 10,
+  /** Margin view: each applied block's decoded events, by (eid, block). */
+  marginBlocks: 11,
+  /** Margin view: per chain (eid), the last block applied (written in the same batch as its events). */
+  marginCursors: 12,
 } as const;
 export type BucketName = keyof typeof BUCKETS;
 export type BucketId = (typeof BUCKETS)[BucketName];
