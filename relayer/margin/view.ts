@@ -106,7 +106,15 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     ]),
   );
   const engines = new Set(all.filter((c) => c.xmargin.engine !== undefined).map((c) => c.eid));
-  const followers: { chain: ChainConfig; follower: BlockFollower }[] = [];
+  const followers: {
+    chain: ChainConfig;
+    follower: BlockFollower;
+    /** The tick in progress: ticks of one follower never overlap (its block list is not reentrant). */
+    ticking: Promise<void>;
+    timer?: NodeJS.Timeout;
+    lastError?: unknown;
+  }[] = [];
+  let running = false;
   const stats: MarginStats = {
     lastRecomputed: 0,
     totalRecomputed: 0,
@@ -243,6 +251,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
       events: [...events, ...extra],
     };
     await serial(async () => {
+      if (record.number <= chainOf(state, chain.eid).block) return; // applied meanwhile (observation)
       await mstore.commit(record);
       notify(applyRecord(record));
     });
@@ -295,7 +304,60 @@ export function createMarginView(options: MarginViewOptions): MarginView {
         },
       },
     );
-    followers.push({ chain, follower });
+    followers.push({ chain, follower, ticking: Promise.resolve() });
+  }
+
+  /** One tick of one follower, after the previous one; errors are kept for stats() and rethrown. */
+  function tick(f: (typeof followers)[number]): Promise<void> {
+    const run = f.ticking.then(async () => {
+      await f.follower.tick();
+      await advanceClock(f);
+    });
+    f.ticking = run.then(
+      () => {
+        delete f.lastError;
+      },
+      (err: unknown) => {
+        f.lastError = err;
+        log.warn({ chain: f.chain.name, err: String(err) }, 'margin view: chain tick failed');
+      },
+    );
+    return run;
+  }
+
+  /**
+   * The follower hands over only blocks with logs while it backfills, so after a catch-up the last
+   * applied block can lie behind the confirmed head. The state is the same at the head, but its
+   * clock is not (borrow fees accrue with time), so the cursor moves to the head with no events.
+   */
+  async function advanceClock(f: (typeof followers)[number]): Promise<void> {
+    const tip = f.follower.tip;
+    if (tip === undefined) return;
+    const confirmed = tip.number - f.follower.options.confirmations;
+    if (confirmed <= chainOf(state, f.chain.eid).block) return;
+    const header = confirmed === tip.number ? tip : await options.rpcFor(f.chain).getBlock(confirmed);
+    if (header === null) return;
+    const record: BlockRecord = {
+      eid: f.chain.eid,
+      number: header.number,
+      hash: header.hash,
+      timestamp: header.timestamp,
+      events: [],
+    };
+    await serial(async () => {
+      if (record.number <= chainOf(state, f.chain.eid).block) return;
+      await mstore.commit(record);
+      notify(applyRecord(record));
+    });
+  }
+
+  function poll(f: (typeof followers)[number]): void {
+    if (!running) return;
+    void tick(f)
+      .catch(() => undefined)
+      .finally(() => {
+        if (running) f.timer = setTimeout(() => poll(f), options.pollIntervalMs ?? 500);
+      });
   }
 
   // ------------------------------------------------------------------ queries
@@ -347,19 +409,22 @@ export function createMarginView(options: MarginViewOptions): MarginView {
       propagate(t, []);
       // 2. Follow the served chains from their cursors.
       for (const chain of options.chains) await startFollower(chain);
-      for (const { follower } of followers) follower.start();
+      running = true;
+      for (const f of followers) poll(f);
       log.info(
         { chains: options.chains.map((c) => c.name), subaccounts: state.subs.size },
         'margin view started',
       );
     },
     async stop() {
-      await Promise.all(followers.map(({ follower }) => follower.stop()));
+      running = false;
+      for (const f of followers) clearTimeout(f.timer);
+      await Promise.all(followers.map((f) => f.ticking));
       await queue;
       followers.length = 0;
     },
     async sync() {
-      for (const { follower } of followers) await follower.tick();
+      for (const f of followers) await tick(f);
       await queue;
     },
     account(account, subaccount) {
@@ -417,9 +482,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     },
     stats() {
       const errors: Record<string, string> = {};
-      for (const { chain, follower } of followers) {
-        if (follower.lastError !== undefined) errors[chain.name] = String(follower.lastError);
-      }
+      for (const f of followers) if (f.lastError !== undefined) errors[f.chain.name] = String(f.lastError);
       return { ...stats, chains: { ...stats.chains }, errors };
     },
     async applyObservation(obs, signatures) {
