@@ -12,7 +12,7 @@ import { Contract, JsonRpcProvider, MaxUint256, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureArtifacts, readArtifact } from '../../relayer/chain/artifacts.ts';
 import { ChainRpc } from '../../relayer/chain/rpc.ts';
-import type { Address, ChainConfig, DevnetManifest } from '../../relayer/config/types.ts';
+import type { ChainConfig, DevnetManifest } from '../../relayer/config/types.ts';
 import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
 import { silentLogger } from '../../relayer/log.ts';
 import { createMarginView, type MarginView } from '../../relayer/margin/index.ts';
@@ -202,7 +202,9 @@ describe('margin view on a devnet', () => {
         label = `step ${step}: deposit ${units} ${t.symbol} ${who.address}/${sub} on ${x.chain.name}`;
       } else if (r < 0.75) {
         const market = new Contract(x.chain.xmargin.market as string, abi.market, who);
-        const size = (between(-30, 30) * E) / 10n || E;
+        // Now and then near 10x (refused when it is above initial margin), so that crashes liquidate.
+        const big = rand() < 0.3 ? (rand() < 0.5 ? -1n : 1n) * between(50, 150) : between(-30, 30);
+        const size = (big * E) / 10n || E;
         try {
           await (await market.getFunction('trade')(sub, 1, size, size > 0n ? MaxUint256 : 0n)).wait();
           trades++;
@@ -215,7 +217,8 @@ describe('margin view on a devnet', () => {
         const feed = new Contract(t.feed as string, abi.feed, x.deployer);
         const key = `${x.chain.eid}:${t.symbol}`;
         const now = prices.get(key) ?? ((await feed.getFunction('latestAnswer')()) as bigint);
-        const next = (now * between(80, 121)) / 100n;
+        // Mostly small moves, sometimes a crash deep enough to liquidate leveraged longs.
+        const next = (now * (rand() < 0.25 ? between(55, 80) : between(85, 121))) / 100n;
         prices.set(key, next);
         await (await feed.getFunction('setAnswer')(next)).wait();
         label = `step ${step}: ${t.symbol} ${now} -> ${next} on ${x.chain.name}`;
