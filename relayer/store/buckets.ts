@@ -25,7 +25,10 @@ export const BUCKETS = {
   attestations: 9,
   /** The executor's deliveries, by guid. */
   deliveries: 10,
-  // 11..19 are left to the subsystems being written beside this one; the liquidator starts at 20.
+  /** Margin view: each applied block's decoded events, by (eid, block). */
+  marginBlocks: 11,
+  /** Margin view: per chain (eid), the last block applied (written in the same batch as its events). */
+  marginCursors: 12,
   /** The liquidator's journal: one record per (engine eid, account, subaccount, state key) attempt. */
   liquidationJournal: 20,
 } as const;

@@ -1,0 +1,203 @@
+// MarginEngine._health off-chain, term by term with the same rounding, over the state the events
+// built: credits valued down at the engine's adapters' prices and haircut by the asset weight,
+// positions marked as PerpMarket.positionsOf marks them (unrealised PnL net of the borrow fee
+// accrued up to the chain's current block time), requirements rounded up.
+//
+// Positions are replicated, not fetched: PositionChanged carries size and entry price, the borrow
+// index is followed from BorrowAccrued/MarketAdded/MarketParamsSet and advanced with the block
+// time exactly like PerpMarket._currentIndex. That keeps a price change an O(exposed) recompute with
+// no RPC call at all.
+
+import type { Address } from '../config/types.ts';
+import { borrowDep, priceDep } from './apply.ts';
+import type { ChainState, SubState } from './state.ts';
+import type { HealthView, LiquidationDistance } from './types.ts';
+import { abs, divWadDown, feedToWad, MAX_UINT256, mulWadDown, mulWadUp, toUsdDown, WAD } from './wad.ts';
+
+/** A price forced for a what-if (distance to liquidation): dependency key -> WAD price. */
+export type PriceOverride = ReadonlyMap<string, bigint>;
+
+export interface PositionMark {
+  marketId: number;
+  size: bigint;
+  entryPrice: bigint;
+  markPrice: bigint;
+  unrealizedPnl: bigint;
+}
+
+export interface EngineComputation {
+  /** undefined when a price is missing or the adapter would revert (engine.health() reverts too). */
+  health: HealthView | undefined;
+  positions: PositionMark[];
+  settledBalance: bigint;
+  /** Dependency keys this result depends on (prices and borrow clocks). */
+  deps: Set<string>;
+  /** Per price dependency: which asset ids / market ids it prices (for distance reports). */
+  priced: Map<string, { assetIds: Set<number>; marketIds: Set<number>; price: bigint }>;
+}
+
+/** An adapter's price (WAD) as its price() would return it; null if it reverts, undefined if unknown. */
+export function adapterPrice(
+  chain: ChainState,
+  adapter: Address,
+  override?: PriceOverride,
+): { dep: string; price: bigint | null | undefined } {
+  const a = chain.adapters.get(adapter);
+  if (a === undefined) return { dep: priceDep(chain.eid, adapter), price: undefined };
+  if (a.feed === null) {
+    const dep = priceDep(chain.eid, adapter);
+    return { dep, price: override?.get(dep) ?? a.price };
+  }
+  const dep = priceDep(chain.eid, a.feed);
+  const forced = override?.get(dep);
+  if (forced !== undefined) return { dep, price: forced };
+  const answer = chain.feeds.get(a.feed);
+  return { dep, price: answer === undefined ? undefined : feedToWad(answer, a.feedDecimals) };
+}
+
+/** PerpMarket._currentIndex at the chain's block time. */
+function currentIndex(
+  m: { borrowIndex: bigint; borrowRatePerSecond: bigint; lastAccrual: number },
+  now: number,
+) {
+  return m.borrowIndex + m.borrowRatePerSecond * BigInt(Math.max(0, now - m.lastAccrual));
+}
+
+/** The health of `sub` on the engine of `chain`, as MarginEngine.health(account, sub) would return it. */
+export function computeEngine(chain: ChainState, sub: SubState, override?: PriceOverride): EngineComputation {
+  const deps = new Set<string>();
+  const priced: EngineComputation['priced'] = new Map();
+  const note = (dep: string, price: bigint, what: 'asset' | 'market', id: number) => {
+    let p = priced.get(dep);
+    if (p === undefined) {
+      p = { assetIds: new Set(), marketIds: new Set(), price };
+      priced.set(dep, p);
+    }
+    (what === 'asset' ? p.assetIds : p.marketIds).add(id);
+  };
+  let ok = true;
+  const h: HealthView = {
+    collateralValue: 0n,
+    equity: 0n,
+    maintenanceRequirement: 0n,
+    initialRequirement: 0n,
+    notional: 0n,
+    health: 0n,
+  };
+
+  for (const [key, amount] of sub.credit.get(chain.eid) ?? []) {
+    // An unknown source reads as the zero struct on chain: asset 0, 0 decimals.
+    const source = chain.sources.get(key) ?? { assetId: 0, decimals: 0, enabled: false };
+    const asset = chain.riskAssets.get(source.assetId);
+    if (asset === undefined || !asset.enabled || asset.weight === 0n) continue;
+    const { dep, price } = adapterPrice(chain, asset.oracle, override);
+    deps.add(dep);
+    if (price === undefined || price === null) {
+      ok = false;
+      continue;
+    }
+    note(dep, price, 'asset', source.assetId);
+    const value = toUsdDown(amount, price, source.decimals);
+    h.collateralValue += mulWadDown(value, asset.weight);
+  }
+
+  let equity = h.collateralValue;
+  const positions: PositionMark[] = [];
+  let settledBalance = 0n;
+  const venue = chain.venue;
+  if (venue !== undefined) {
+    const quoteDecimals = chain.quoteDecimals.get(venue);
+    const settled = sub.settled.get(chain.eid) ?? 0n;
+    if (quoteDecimals === undefined) {
+      if (settled !== 0n) ok = false;
+    } else settledBalance = settled * 10n ** BigInt(18 - quoteDecimals);
+    equity += settledBalance;
+    for (const [marketId, pos] of sub.positions.get(chain.eid) ?? []) {
+      const m = chain.markets.get(marketId);
+      if (m === undefined) {
+        ok = false;
+        continue;
+      }
+      const { dep, price: mark } = adapterPrice(chain, m.oracle, override);
+      deps.add(dep);
+      if (m.borrowRatePerSecond !== 0n) deps.add(borrowDep(chain.eid, marketId));
+      if (mark === undefined || mark === null) {
+        ok = false;
+        continue;
+      }
+      note(dep, mark, 'market', marketId);
+      // PerpMarket.positionsOf
+      const sizeAbs = abs(pos.size);
+      const entryNotional = mulWadDown(sizeAbs, pos.entryPrice);
+      const pnl =
+        pos.size > 0n ? mulWadDown(sizeAbs, mark) - entryNotional : entryNotional - mulWadUp(sizeAbs, mark);
+      const fee = mulWadUp(entryNotional, currentIndex(m, chain.timestamp) - pos.borrowIndexAtEntry);
+      const unrealizedPnl = pnl - fee;
+      positions.push({
+        marketId,
+        size: pos.size,
+        entryPrice: pos.entryPrice,
+        markPrice: mark,
+        unrealizedPnl,
+      });
+      // MarginEngine._health
+      const risk = chain.marketRisk.get(marketId) ?? { initialMargin: 0n, maintenanceMargin: 0n };
+      const notional = mulWadUp(abs(pos.size), mark);
+      h.notional += notional;
+      h.maintenanceRequirement += mulWadUp(notional, risk.maintenanceMargin);
+      h.initialRequirement += mulWadUp(notional, risk.initialMargin);
+      equity += unrealizedPnl;
+    }
+  }
+  h.equity = equity;
+  if (h.maintenanceRequirement === 0n) h.health = equity >= 0n ? MAX_UINT256 : 0n;
+  else h.health = equity <= 0n ? 0n : divWadDown(equity, h.maintenanceRequirement);
+  return { health: ok ? h : undefined, positions, settledBalance, deps, priced };
+}
+
+/**
+ * Per price the engine's health depends on: the relative move of that price alone (every other
+ * price fixed) that brings equity down to the maintenance requirement. Equity and requirement are
+ * linear in one price (collateral value, |size| × mark and PnL all are), so two exact evaluations
+ * give both lines and the crossing point. A display and ranking figure, in floating point; the
+ * liquidation decision itself uses the exact health.
+ */
+export function liquidationDistances(
+  chain: ChainState,
+  sub: SubState,
+  base: EngineComputation,
+): LiquidationDistance[] {
+  const out: LiquidationDistance[] = [];
+  if (base.health === undefined) return out;
+  const e0 = base.health.equity;
+  const m0 = base.health.maintenanceRequirement;
+  for (const [dep, p] of base.priced) {
+    const p0 = p.price;
+    const p1 = p0 * 2n;
+    const at1 = computeEngine(chain, sub, new Map([[dep, p1]])).health;
+    let move: number | null = null;
+    if (at1 !== undefined) {
+      // e(p) = e0 + a (p − p0), m(p) = m0 + b (p − p0); e = m at p − p0 = (m0 − e0) / (a − b).
+      const dp = Number(p1 - p0);
+      const a = Number(at1.equity - e0) / dp;
+      const b = Number(at1.maintenanceRequirement - m0) / dp;
+      if (a !== b && (m0 > 0n || at1.maintenanceRequirement > 0n)) {
+        const x = Number(m0 - e0) / (a - b);
+        const target = Number(p0) + x;
+        if (target > 0) move = x / Number(p0);
+      }
+    }
+    const [, eid, address] = dep.split(':');
+    out.push({
+      engineEid: chain.eid,
+      priceKey: `${Number(eid)}:${address as Address}`,
+      assetIds: [...p.assetIds].sort((x, y) => x - y),
+      marketIds: [...p.marketIds].sort((x, y) => x - y),
+      price: p0,
+      move,
+    });
+  }
+  return out;
+}
+
+export const ONE = WAD;

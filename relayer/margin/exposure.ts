@@ -1,0 +1,42 @@
+// The reverse index that makes recomputation incremental: dependency (a feed's price, a market's
+// borrow clock) -> the (engine, sub-account) entries whose last health computation read it. An
+// entry's dependencies are replaced each time it is recomputed, so the index follows collateral
+// and positions as they come and go.
+
+export class ExposureIndex {
+  private readonly byDep = new Map<string, Set<string>>();
+  private readonly depsOf = new Map<string, Set<string>>();
+
+  /** Replaces `entry`'s dependencies. */
+  set(entry: string, deps: ReadonlySet<string>): void {
+    const old = this.depsOf.get(entry);
+    if (old !== undefined) {
+      for (const d of old) {
+        if (deps.has(d)) continue;
+        const s = this.byDep.get(d);
+        s?.delete(entry);
+        if (s?.size === 0) this.byDep.delete(d);
+      }
+    }
+    for (const d of deps) {
+      let s = this.byDep.get(d);
+      if (s === undefined) {
+        s = new Set();
+        this.byDep.set(d, s);
+      }
+      s.add(entry);
+    }
+    this.depsOf.set(entry, new Set(deps));
+  }
+
+  /** Entries exposed to `dep`. */
+  exposed(dep: string): ReadonlySet<string> {
+    return this.byDep.get(dep) ?? EMPTY;
+  }
+
+  dependencies(): IterableIterator<string> {
+    return this.byDep.keys();
+  }
+}
+
+const EMPTY: ReadonlySet<string> = new Set();

@@ -1,0 +1,162 @@
+// The in-memory state the view rebuilds from events: per chain what its contracts hold (risk
+// parameters, adapters, feed answers, market borrow indexes) and per (account, subaccount) what
+// the vaults lock, the engines credit, the market holds as positions and settled balance, plus the
+// messages in flight between chains. Plain maps: the state is a pure function of the events.
+
+import type { Address, Hex } from '../config/types.ts';
+import type { InFlight } from './types.ts';
+
+export interface RiskAssetState {
+  oracle: Address;
+  weight: bigint;
+  enabled: boolean;
+}
+
+export interface SourceState {
+  assetId: number;
+  decimals: number;
+  enabled: boolean;
+}
+
+export interface MarketRiskState {
+  initialMargin: bigint;
+  maintenanceMargin: bigint;
+  enabled: boolean;
+}
+
+export interface MarketState {
+  oracle: Address;
+  borrowRatePerSecond: bigint;
+  borrowIndex: bigint;
+  lastAccrual: number;
+}
+
+export interface PositionState {
+  size: bigint;
+  entryPrice: bigint;
+  borrowIndexAtEntry: bigint;
+}
+
+/** An oracle adapter: a Chainlink adapter reads `feed`; a derived one (ERC-4626) has its own price. */
+export interface AdapterState {
+  feed: Address | null;
+  feedDecimals: number;
+  /** Derived adapters only: the last price() read (null: it reverted). */
+  price?: bigint | null;
+}
+
+export interface ChainState {
+  eid: number;
+  /** Last applied block (the view's "as of" for this chain). */
+  block: number;
+  hash: Hex;
+  timestamp: number;
+  /** The vault's outbound message nonce, counted from its events (MOVE's onward LOCK ids are not emitted). */
+  vaultNonce: bigint;
+  adapters: Map<Address, AdapterState>;
+  /** Raw feed answers (feed decimals). */
+  feeds: Map<Address, bigint>;
+  riskAssets: Map<number, RiskAssetState>;
+  /** By `${srcEid}:${token}`. */
+  sources: Map<string, SourceState>;
+  marketRisk: Map<number, MarketRiskState>;
+  venue: Address | undefined;
+  /** Quote decimals by venue address. */
+  quoteDecimals: Map<Address, number>;
+  markets: Map<number, MarketState>;
+}
+
+export interface SubState {
+  key: string;
+  account: Address;
+  subaccount: bigint;
+  /** By `${vaultEid}:${token}`: token units locked in that chain's vault. */
+  locked: Map<string, bigint>;
+  /** engineEid -> `${srcEid}:${token}` -> credited amount. */
+  credit: Map<number, Map<string, bigint>>;
+  /** market chain eid -> marketId -> position. */
+  positions: Map<number, Map<number, PositionState>>;
+  /** market chain eid -> settled balance in quote units. */
+  settled: Map<number, bigint>;
+  /** LOCKs held by an engine instead of credited. */
+  held: Map<Hex, { engineEid: number; reason: number }>;
+}
+
+export interface MarginState {
+  chains: Map<number, ChainState>;
+  subs: Map<string, SubState>;
+  /** Messages sent and not yet seen arriving, by id. */
+  sent: Map<Hex, InFlight>;
+  /** Arrivals seen before their send (chains are indexed independently, in any order). */
+  arrived: Set<Hex>;
+  /** A vault's PayoutQueued carries no account: held here until the engine's Debited names it. */
+  queuedUnmatched: Map<Hex, { vaultEid: number; token: Address; amount: bigint }>;
+  /** releaseIds of returnHeldCredit: their Debited moves no credit (the LOCK was never credited). */
+  heldReturns: Set<Hex>;
+  /** id -> sub key of held LOCKs. */
+  heldIndex: Map<Hex, string>;
+}
+
+export const subKey = (account: Address, subaccount: bigint): string =>
+  `${account.toLowerCase()}:${subaccount}`;
+
+export function emptyState(): MarginState {
+  return {
+    chains: new Map(),
+    subs: new Map(),
+    sent: new Map(),
+    arrived: new Set(),
+    queuedUnmatched: new Map(),
+    heldReturns: new Set(),
+    heldIndex: new Map(),
+  };
+}
+
+export function chainOf(state: MarginState, eid: number): ChainState {
+  let c = state.chains.get(eid);
+  if (c === undefined) {
+    c = {
+      eid,
+      block: -1,
+      hash: '0x',
+      timestamp: 0,
+      vaultNonce: 0n,
+      adapters: new Map(),
+      feeds: new Map(),
+      riskAssets: new Map(),
+      sources: new Map(),
+      marketRisk: new Map(),
+      venue: undefined,
+      quoteDecimals: new Map(),
+      markets: new Map(),
+    };
+    state.chains.set(eid, c);
+  }
+  return c;
+}
+
+export function subOf(state: MarginState, account: Address, subaccount: bigint): SubState {
+  const key = subKey(account, subaccount);
+  let s = state.subs.get(key);
+  if (s === undefined) {
+    s = {
+      key,
+      account: account.toLowerCase() as Address,
+      subaccount,
+      locked: new Map(),
+      credit: new Map(),
+      positions: new Map(),
+      settled: new Map(),
+      held: new Map(),
+    };
+    state.subs.set(key, s);
+  }
+  return s;
+}
+
+/** In-flight messages of one sub-account (sent, not yet seen arriving). */
+export function inFlightOf(state: MarginState, key: string): InFlight[] {
+  const out: InFlight[] = [];
+  for (const m of state.sent.values()) if (subKey(m.account, m.subaccount) === key) out.push(m);
+  return out;
+}

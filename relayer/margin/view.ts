@@ -1,0 +1,520 @@
+// The unified cross-chain margin view: one block follower per served chain (vault, engine, market
+// and the feeds behind the engine's adapters), each confirmed block decoded, completed by eth_call
+// facts, committed to the store with its cursor in one batch, then applied; only the (engine,
+// sub-account) entries that the block touched or that read a price it moved are recomputed.
+//
+// Confirmations: the view applies confirmed blocks only (a reorg above the cursor never reaches the
+// state). On an automine devnet use 0 (every transaction is its own block and nothing reorgs); on
+// 1-second devnets and public chains the chain's configured confirmations.
+
+import { BlockFollower, type CursorStore, type FollowerEvent, type FollowerRpc } from '../chain/follower.ts';
+import type { Address, ChainConfig, DvnConfig, Hex } from '../config/types.ts';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/controller.ts';
+import { applyBlock, borrowDep, type ChainContracts, emptyTouched, type Touched } from './apply.ts';
+import { computeEngine, type EngineComputation, liquidationDistances } from './compute.ts';
+import { decodeLog, marginTopics, type Role } from './decode.ts';
+import { ExposureIndex } from './exposure.ts';
+import { checkQuorum, type MarginObservation, type ObservationSignature } from './observation.ts';
+import { createMarginStore } from './persist.ts';
+import { type CallRpc, readAdapterFeed, resolveBlock } from './resolve.ts';
+import { chainOf, emptyState, inFlightOf, type MarginState, subKey } from './state.ts';
+import type {
+  AccountMargin,
+  BlockRecord,
+  ChangedSubaccount,
+  EngineMargin,
+  HealthView,
+  MarginEvent,
+} from './types.ts';
+import { WAD } from './wad.ts';
+
+export type MarginRpc = FollowerRpc & CallRpc;
+
+export interface MarginViewOptions {
+  /** Chains this node serves (has an RPC for). */
+  chains: ChainConfig[];
+  store: Store;
+  rpcFor: (chain: ChainConfig) => MarginRpc;
+  log: Logger;
+  /** Chains known only through attested observations (their contracts, no RPC). */
+  observedChains?: ChainConfig[];
+  /** The attestor set whose quorum makes an observation acceptable. */
+  attestors?: DvnConfig;
+  /** Override of every chain's confirmations (0 on an automine devnet). */
+  confirmations?: number;
+  /** First block to index when the store has no cursor (default 0: from the contracts' deployment). */
+  startBlock?: number;
+  pollIntervalMs?: number;
+}
+
+export interface MarginStats {
+  /** Entries (engine, sub-account) recomputed by the last applied change. */
+  lastRecomputed: number;
+  totalRecomputed: number;
+  blocksApplied: number;
+  eventsApplied: number;
+  entries: number;
+  /** Per chain: the last applied block. */
+  chains: Record<number, { block: number; timestamp: number }>;
+  /** The last follower error per chain name, if any. */
+  errors: Record<string, string>;
+}
+
+export type ChangeListener = (changed: ChangedSubaccount[]) => void;
+
+export interface MarginView {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  account(account: Address, subaccount: bigint): AccountMargin | undefined;
+  accounts(): { account: Address; subaccount: bigint }[];
+  engineHealth(engineEid: number, account: Address, subaccount: bigint): HealthView | undefined;
+  unhealthy(engineEid: number): { account: Address; subaccount: bigint; health: bigint }[];
+  onChange(listener: ChangeListener): () => void;
+  stats(): MarginStats;
+  applyObservation(
+    obs: MarginObservation,
+    signatures: readonly ObservationSignature[],
+  ): Promise<{ accepted: boolean; reason?: string }>;
+  /** Processes every served chain up to its head now (tests and benchmarks; the followers also poll). */
+  sync(): Promise<void>;
+}
+
+const entryKey = (engineEid: number, key: string): string => `${engineEid}|${key}`;
+
+export function createMarginView(options: MarginViewOptions): MarginView {
+  const log = options.log.child({ module: 'margin' });
+  const mstore = createMarginStore(options.store);
+  const state: MarginState = emptyState();
+  const exposure = new ExposureIndex();
+  const results = new Map<string, EngineComputation>();
+  const unhealthyByEngine = new Map<number, Set<string>>();
+  /** Entries per engine, for a parameter change that concerns all of them. */
+  const entriesByEngine = new Map<number, Set<string>>();
+  const listeners = new Set<ChangeListener>();
+  const served = new Set(options.chains.map((c) => c.eid));
+  const all = [...options.chains, ...(options.observedChains ?? [])];
+  const contracts = new Map<number, ChainContracts>(
+    all.map((c) => [
+      c.eid,
+      {
+        eid: c.eid,
+        vault: lower(c.xmargin.vault),
+        engine: c.xmargin.engine && lower(c.xmargin.engine),
+        market: c.xmargin.market && lower(c.xmargin.market),
+      },
+    ]),
+  );
+  const engines = new Set(all.filter((c) => c.xmargin.engine !== undefined).map((c) => c.eid));
+  const followers: {
+    chain: ChainConfig;
+    follower: BlockFollower;
+    /** The tick in progress: ticks of one follower never overlap (its block list is not reentrant). */
+    ticking: Promise<void>;
+    timer?: NodeJS.Timeout;
+    lastError?: unknown;
+  }[] = [];
+  let running = false;
+  const stats: MarginStats = {
+    lastRecomputed: 0,
+    totalRecomputed: 0,
+    blocksApplied: 0,
+    eventsApplied: 0,
+    entries: 0,
+    chains: {},
+    errors: {},
+  };
+  /** Serialises commits + applies across chains (each block is one atomic step of the view). */
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+
+  // ------------------------------------------------------------------ recompute
+
+  function recompute(entry: string): boolean {
+    const bar = entry.indexOf('|');
+    const engineEid = Number(entry.slice(0, bar));
+    const key = entry.slice(bar + 1);
+    const sub = state.subs.get(key);
+    if (sub === undefined || !engines.has(engineEid)) return false;
+    const before = results.get(entry)?.health;
+    const r = computeEngine(chainOf(state, engineEid), sub);
+    results.set(entry, r);
+    exposure.set(entry, r.deps);
+    let set = entriesByEngine.get(engineEid);
+    if (set === undefined) {
+      set = new Set();
+      entriesByEngine.set(engineEid, set);
+    }
+    set.add(entry);
+    let bad = unhealthyByEngine.get(engineEid);
+    if (bad === undefined) {
+      bad = new Set();
+      unhealthyByEngine.set(engineEid, bad);
+    }
+    if (r.health !== undefined && r.health.health < WAD) bad.add(entry);
+    else bad.delete(entry);
+    return before?.health !== r.health?.health || before?.equity !== r.health?.equity;
+  }
+
+  /** Recomputes what `t` touched; returns the entries to report. */
+  function propagate(t: Touched, clocks: number[]): ChangedSubaccount[] {
+    const todo = new Set<string>(t.subs);
+    for (const dep of t.deps) for (const e of exposure.exposed(dep)) todo.add(e);
+    for (const eid of t.engines) for (const e of entriesByEngine.get(eid) ?? []) todo.add(e);
+    // Borrow fees grow with time alone: a new block time re-marks the positions in markets that charge.
+    for (const eid of clocks) {
+      for (const [marketId, m] of chainOf(state, eid).markets) {
+        if (m.borrowRatePerSecond === 0n) continue;
+        for (const e of exposure.exposed(borrowDep(eid, marketId))) todo.add(e);
+      }
+    }
+    const changed: ChangedSubaccount[] = [];
+    let n = 0;
+    for (const entry of todo) {
+      const moved = recompute(entry);
+      if (engines.has(Number(entry.slice(0, entry.indexOf('|'))))) n++;
+      if (moved || t.subs.has(entry)) {
+        const bar = entry.indexOf('|');
+        const sub = state.subs.get(entry.slice(bar + 1));
+        if (sub !== undefined) {
+          changed.push({
+            engineEid: Number(entry.slice(0, bar)),
+            account: sub.account,
+            subaccount: sub.subaccount,
+          });
+        }
+      }
+    }
+    stats.lastRecomputed = n;
+    stats.totalRecomputed += n;
+    stats.entries = results.size;
+    return changed;
+  }
+
+  function notify(changed: ChangedSubaccount[]): void {
+    if (changed.length === 0) return;
+    for (const l of listeners) {
+      try {
+        l(changed);
+      } catch (err) {
+        log.warn({ err }, 'margin view listener threw');
+      }
+    }
+  }
+
+  /** Applies a block already committed (or being replayed) and recomputes what it touched. */
+  function applyRecord(record: BlockRecord): ChangedSubaccount[] {
+    const c = contracts.get(record.eid);
+    if (c === undefined) return [];
+    const before = chainOf(state, record.eid).timestamp;
+    const t = applyBlock(state, c, record, emptyTouched());
+    stats.blocksApplied++;
+    stats.eventsApplied += record.events.length;
+    stats.chains[record.eid] = { block: record.number, timestamp: record.timestamp };
+    return propagate(t, record.timestamp !== before ? [record.eid] : []);
+  }
+
+  // ------------------------------------------------------------------ following
+
+  async function handleConfirmed(
+    chain: ChainConfig,
+    roles: Map<string, Role>,
+    filterAddresses: Address[],
+    rpc: MarginRpc,
+    ev: Extract<FollowerEvent, { type: 'confirmed' }>,
+  ): Promise<void> {
+    const cur = chainOf(state, chain.eid);
+    if (ev.block.number <= cur.block) return; // already applied (replayed from the store)
+    const events: MarginEvent[] = [];
+    const logs = [...ev.logs].sort((a, b) => a.logIndex - b.logIndex);
+    for (const l of logs) {
+      const role = roles.get(l.address.toLowerCase());
+      if (role === undefined) continue;
+      const e = decodeLog(role, l);
+      if (e !== undefined) events.push(e);
+    }
+    const extra = await resolveBlock(rpc, cur, ev.block.number, events, (feed) => {
+      if (!roles.has(feed)) {
+        roles.set(feed, 'feed');
+        filterAddresses.push(feed); // the follower reads the same array: next blocks include it
+      }
+    });
+    const record: BlockRecord = {
+      eid: chain.eid,
+      number: ev.block.number,
+      hash: ev.block.hash,
+      timestamp: ev.block.timestamp,
+      events: [...events, ...extra],
+    };
+    await serial(async () => {
+      if (record.number <= chainOf(state, chain.eid).block) return; // applied meanwhile (observation)
+      await mstore.commit(record);
+      notify(applyRecord(record));
+    });
+  }
+
+  async function discoverFeeds(chain: ChainConfig, rpc: MarginRpc): Promise<Address[]> {
+    const feeds = new Set<Address>();
+    for (const t of chain.tokens) if (t.feed !== undefined) feeds.add(lower(t.feed));
+    const head = await rpc.getBlock('latest');
+    if (head !== null) {
+      const adapters = new Set(chain.tokens.flatMap((t) => (t.priceAdapter ? [lower(t.priceAdapter)] : [])));
+      for (const a of adapters) {
+        const feed = await readAdapterFeed(rpc, a, head.number);
+        if (feed !== null) feeds.add(feed);
+      }
+    }
+    return [...feeds];
+  }
+
+  async function startFollower(chain: ChainConfig): Promise<void> {
+    const rpc = options.rpcFor(chain);
+    const c = contracts.get(chain.eid) as ChainContracts;
+    const roles = new Map<string, Role>([[c.vault, 'vault']]);
+    if (c.engine) roles.set(c.engine, 'engine');
+    if (c.market) roles.set(c.market, 'market');
+    for (const f of await discoverFeeds(chain, rpc)) if (!roles.has(f)) roles.set(f, 'feed');
+    const addresses = [...roles.keys()] as Address[];
+    const cursors: CursorStore = {
+      get: async () => {
+        const cur = await mstore.cursor(chain.eid);
+        return cur === undefined ? undefined : { number: cur.number, hash: cur.hash };
+      },
+      // The cursor is written with the block's events (handleConfirmed); the follower's own write,
+      // after the handler, would be a second non-atomic one.
+      set: async () => {},
+    };
+    const follower = new BlockFollower(
+      {
+        chain: chain.name,
+        confirmations: options.confirmations ?? chain.confirmations,
+        filter: { address: addresses, topics: [marginTopics()] },
+        startBlock: options.startBlock ?? 0,
+        pollIntervalMs: options.pollIntervalMs ?? 500,
+      },
+      {
+        rpc,
+        cursors,
+        onEvent: async (ev) => {
+          if (ev.type === 'confirmed') await handleConfirmed(chain, roles, addresses, rpc, ev);
+        },
+      },
+    );
+    followers.push({ chain, follower, ticking: Promise.resolve() });
+  }
+
+  /** One tick of one follower, after the previous one; errors are kept for stats() and rethrown. */
+  function tick(f: (typeof followers)[number]): Promise<void> {
+    const run = f.ticking.then(async () => {
+      await f.follower.tick();
+      await advanceClock(f);
+    });
+    f.ticking = run.then(
+      () => {
+        delete f.lastError;
+      },
+      (err: unknown) => {
+        f.lastError = err;
+        log.warn({ chain: f.chain.name, err: String(err) }, 'margin view: chain tick failed');
+      },
+    );
+    return run;
+  }
+
+  /**
+   * The follower hands over only blocks with logs while it backfills, so after a catch-up the last
+   * applied block can lie behind the confirmed head. The state is the same at the head, but its
+   * clock is not (borrow fees accrue with time), so the cursor moves to the head with no events.
+   */
+  async function advanceClock(f: (typeof followers)[number]): Promise<void> {
+    const tip = f.follower.tip;
+    if (tip === undefined) return;
+    const confirmed = tip.number - f.follower.options.confirmations;
+    if (confirmed <= chainOf(state, f.chain.eid).block) return;
+    const header = confirmed === tip.number ? tip : await options.rpcFor(f.chain).getBlock(confirmed);
+    if (header === null) return;
+    const record: BlockRecord = {
+      eid: f.chain.eid,
+      number: header.number,
+      hash: header.hash,
+      timestamp: header.timestamp,
+      events: [],
+    };
+    await serial(async () => {
+      if (record.number <= chainOf(state, f.chain.eid).block) return;
+      await mstore.commit(record);
+      notify(applyRecord(record));
+    });
+  }
+
+  function poll(f: (typeof followers)[number]): void {
+    if (!running) return;
+    void tick(f)
+      .catch(() => undefined)
+      .finally(() => {
+        if (running) f.timer = setTimeout(() => poll(f), options.pollIntervalMs ?? 500);
+      });
+  }
+
+  // ------------------------------------------------------------------ queries
+
+  function engineMargin(engineEid: number, key: string): EngineMargin | undefined {
+    const sub = state.subs.get(key);
+    if (sub === undefined || !engines.has(engineEid)) return undefined;
+    const chain = chainOf(state, engineEid);
+    const r = results.get(entryKey(engineEid, key)) ?? computeEngine(chain, sub);
+    return {
+      engineEid,
+      credit: Object.fromEntries(sub.credit.get(engineEid) ?? []),
+      positions: r.positions.map((p) => ({
+        marketId: p.marketId,
+        size: p.size,
+        entryPrice: p.entryPrice,
+        markPrice: p.markPrice,
+        unrealizedPnl: p.unrealizedPnl,
+      })),
+      settledBalance: r.settledBalance,
+      health: r.health,
+      distances: liquidationDistances(chain, sub, r),
+    };
+  }
+
+  const view: MarginView = {
+    async start() {
+      // 1. Replay what the store holds: state exactly as of each chain's cursor, no RPC needed.
+      for await (const record of mstore.blocks())
+        applyBlock(
+          state,
+          contracts.get(record.eid) ?? {
+            eid: record.eid,
+            vault: '0x0000000000000000000000000000000000000000',
+          },
+          record,
+        );
+      for (const eid of contracts.keys()) {
+        const cur = await mstore.cursor(eid);
+        if (cur === undefined) continue;
+        const chain = chainOf(state, eid);
+        chain.block = cur.number;
+        chain.hash = cur.hash;
+        chain.timestamp = cur.timestamp;
+        stats.chains[eid] = { block: cur.number, timestamp: cur.timestamp };
+      }
+      const t = emptyTouched();
+      for (const key of state.subs.keys()) for (const eid of engines) t.subs.add(entryKey(eid, key));
+      propagate(t, []);
+      // 2. Follow the served chains from their cursors.
+      for (const chain of options.chains) await startFollower(chain);
+      running = true;
+      for (const f of followers) poll(f);
+      log.info(
+        { chains: options.chains.map((c) => c.name), subaccounts: state.subs.size },
+        'margin view started',
+      );
+    },
+    async stop() {
+      running = false;
+      for (const f of followers) clearTimeout(f.timer);
+      await Promise.all(followers.map((f) => f.ticking));
+      await queue;
+      followers.length = 0;
+    },
+    async sync() {
+      for (const f of followers) await tick(f);
+      await queue;
+    },
+    account(account, subaccount) {
+      const key = subKey(account, subaccount);
+      const sub = state.subs.get(key);
+      if (sub === undefined) return undefined;
+      const ids = new Set<number>([...sub.credit.keys(), ...sub.positions.keys(), ...sub.settled.keys()]);
+      const list = [...ids]
+        .filter((e) => engines.has(e))
+        .sort((a, b) => a - b)
+        .flatMap((e) => engineMargin(e, key) ?? []);
+      const total = { collateralValue: 0n, equity: 0n, maintenanceRequirement: 0n, initialRequirement: 0n };
+      for (const e of list) {
+        if (e.health === undefined) continue;
+        total.collateralValue += e.health.collateralValue;
+        total.equity += e.health.equity;
+        total.maintenanceRequirement += e.health.maintenanceRequirement;
+        total.initialRequirement += e.health.initialRequirement;
+      }
+      return {
+        account: sub.account,
+        subaccount: sub.subaccount,
+        locked: Object.fromEntries(sub.locked),
+        engines: list,
+        inFlight: inFlightOf(state, key),
+        held: [...sub.held].map(([id, h]) => ({ id: id as Hex, engineEid: h.engineEid, reason: h.reason })),
+        total: { ...total, freeCollateral: total.equity - total.initialRequirement },
+      };
+    },
+    accounts() {
+      return [...state.subs.values()].map((s) => ({ account: s.account, subaccount: s.subaccount }));
+    },
+    engineHealth(engineEid, account, subaccount) {
+      const key = subKey(account, subaccount);
+      const cached = results.get(entryKey(engineEid, key));
+      if (cached !== undefined) return cached.health;
+      const sub = state.subs.get(key);
+      if (sub === undefined || !engines.has(engineEid)) return undefined;
+      return computeEngine(chainOf(state, engineEid), sub).health;
+    },
+    unhealthy(engineEid) {
+      const out: { account: Address; subaccount: bigint; health: bigint }[] = [];
+      for (const entry of unhealthyByEngine.get(engineEid) ?? []) {
+        const r = results.get(entry);
+        const sub = state.subs.get(entry.slice(entry.indexOf('|') + 1));
+        if (r?.health !== undefined && sub !== undefined) {
+          out.push({ account: sub.account, subaccount: sub.subaccount, health: r.health.health });
+        }
+      }
+      return out.sort((a, b) => (a.health < b.health ? -1 : a.health > b.health ? 1 : 0));
+    },
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    stats() {
+      const errors: Record<string, string> = {};
+      for (const f of followers) if (f.lastError !== undefined) errors[f.chain.name] = String(f.lastError);
+      return { ...stats, chains: { ...stats.chains }, errors };
+    },
+    async applyObservation(obs, signatures) {
+      if (served.has(obs.eid)) return { accepted: false, reason: 'this node follows that chain itself' };
+      if (!contracts.has(obs.eid)) return { accepted: false, reason: `unknown chain eid ${obs.eid}` };
+      if (options.attestors === undefined) return { accepted: false, reason: 'no attestor set configured' };
+      const verdict = checkQuorum(obs, signatures, options.attestors);
+      if (!verdict.ok) return { accepted: false, reason: verdict.reason };
+      return serial(async () => {
+        const cur = chainOf(state, obs.eid).block;
+        if (cur >= 0 && obs.fromBlock !== cur + 1) {
+          return { accepted: false, reason: `observation starts at ${obs.fromBlock}, cursor is ${cur}` };
+        }
+        const blocks = [...obs.blocks].sort((a, b) => a.number - b.number);
+        if (blocks.some((b) => b.number < obs.fromBlock || b.number > obs.block.number)) {
+          return { accepted: false, reason: 'a block lies outside the observed range' };
+        }
+        const changed: ChangedSubaccount[] = [];
+        for (const b of [...blocks, { ...obs.block, events: [] }]) {
+          if (b.number <= chainOf(state, obs.eid).block) continue;
+          const record: BlockRecord = { eid: obs.eid, ...b };
+          await mstore.commit(record);
+          changed.push(...applyRecord(record));
+        }
+        notify(changed);
+        return { accepted: true };
+      });
+    },
+  };
+  return view;
+}
+
+function lower(a: string): Address {
+  return a.toLowerCase() as Address;
+}

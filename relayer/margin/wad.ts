@@ -1,0 +1,33 @@
+// WadMath.sol, in bigint, with the same rounding directions (collateral values down, requirements
+// up). The view must agree with MarginEngine._health to the last wei, so every helper here is a
+// line-for-line twin of the Solidity one, and no floating point ever touches an amount.
+
+export const WAD = 10n ** 18n;
+export const MAX_UINT256 = (1n << 256n) - 1n;
+
+/** OpenZeppelin Math.mulDiv: floor(x * y / d), or its ceiling. Operands are uint256 (non-negative). */
+export function mulDiv(x: bigint, y: bigint, d: bigint, roundUp = false): bigint {
+  if (d === 0n) throw new RangeError('mulDiv: division by zero');
+  const p = x * y;
+  const q = p / d;
+  return roundUp && q * d !== p ? q + 1n : q;
+}
+
+export const mulWadDown = (x: bigint, y: bigint): bigint => mulDiv(x, y, WAD);
+export const mulWadUp = (x: bigint, y: bigint): bigint => mulDiv(x, y, WAD, true);
+export const divWadDown = (x: bigint, y: bigint): bigint => mulDiv(x, WAD, y);
+export const divWadUp = (x: bigint, y: bigint): bigint => mulDiv(x, WAD, y, true);
+
+/** Value in USD (WAD) of `amount` token units at `priceWad` USD per whole token, rounded down. */
+export const toUsdDown = (amount: bigint, priceWad: bigint, decimals: number): bigint =>
+  mulDiv(amount, priceWad, 10n ** BigInt(decimals));
+
+export const abs = (x: bigint): bigint => (x < 0n ? -x : x);
+
+/** A Chainlink answer scaled to WAD, as ChainlinkPriceAdapter._read does; null when the adapter reverts. */
+export function feedToWad(answer: bigint, feedDecimals: number): bigint | null {
+  if (answer <= 0n) return null;
+  return feedDecimals <= 18
+    ? answer * 10n ** BigInt(18 - feedDecimals)
+    : answer / 10n ** BigInt(feedDecimals - 18);
+}
