@@ -12,6 +12,7 @@ interface NodeFlags {
   pretty?: boolean;
   pollInterval?: number;
   heartbeatInterval?: number;
+  liquidationDeadline?: number;
 }
 
 function milliseconds(value: string): number {
@@ -45,6 +46,9 @@ export function nodeCommand(): Command {
         baseDir: path.dirname(path.resolve(flags.config)),
         log,
         ...(flags.pollInterval === undefined ? {} : { pollIntervalMs: flags.pollInterval }),
+        ...(flags.liquidationDeadline === undefined
+          ? {}
+          : { liquidationDeadlineMs: flags.liquidationDeadline }),
         ...(flags.heartbeatInterval === undefined
           ? {}
           : { heartbeatMs: flags.heartbeatInterval, gossipHeartbeatMs: 200 }),

@@ -234,6 +234,12 @@ async function runStory(flags: StartFlags): Promise<number> {
       for (const col of after?.collaterals ?? [])
         say(`         remaining: ${formatUnits(col.amount, col.decimals)} ${col.symbol} on ${col.srcChain}`);
       summary.invariants = await checkInvariants(manifest, trader, providers);
+      const liquidations = await engine.queryFilter(engine.getEvent('Liquidated')(trader), Number(priceTx?.blockNumber ?? 0));
+      summary.invariants.push({
+        name: 'exactly one liquidation for the unhealthy state',
+        held: liquidations.length === 1,
+        detail: `${liquidations.length} Liquidated event(s) on ${C.name} since the price update`,
+      });
       for (const inv of summary.invariants)
         say(`         ${inv.held ? 'ok  ' : 'FAIL'} ${inv.name}: ${inv.detail}`);
       summary.ok = summary.invariants.every((i) => i.held) && summary.liquidation.remotePayoutConfirmed;

@@ -8,12 +8,16 @@ import path from 'node:path';
 import type { Wallet } from 'ethers';
 import { type AttestorService, createAttestorService } from '../../attestor/service.ts';
 import { createApiServer, createNodeMetrics, type NodeMetrics } from '../api/index.ts';
+import { ChainRpc } from '../chain/rpc.ts';
 import { loadDevnetManifest, loadNetworks, readJsonFile } from '../config/load.ts';
 import type { Address, ChainConfig, DvnConfig, NodeConfig } from '../config/types.ts';
 import { loadEvmKey, loadOrCreateP2pKey } from '../keys/index.ts';
+import { type CandidateSource, createLiquidator, type Liquidator } from '../liquidation/index.ts';
 import type { Logger } from '../log.ts';
+import { createMarginView } from '../margin/index.ts';
 import { createGossipNetwork, type HeartbeatPayload, type Libp2pGossipNetwork } from '../p2p/index.ts';
 import { openStore } from '../store/index.ts';
+import { accountStatuses, liquidationEntries } from './margin-status.ts';
 import { withPacketTiming } from './packet-timing.ts';
 import { createShutdownRegistry, type ShutdownRegistry } from './shutdown.ts';
 import { chainSamples, createStatusProvider, directorySize } from './status.ts';
@@ -30,6 +34,8 @@ export interface NodeOptions {
   /** Directory the config's relative paths are resolved against (the config file's directory). */
   baseDir: string;
   log: Logger;
+  /** How long the first-ranked liquidator has before the next one takes over (default 15 s). */
+  liquidationDeadlineMs?: number;
   /** Faster loops for tests and the devnet. */
   heartbeatMs?: number;
   pollIntervalMs?: number;
@@ -101,6 +107,8 @@ async function start(
 
   const attestors = new Set(network.dvn.signers.map((s) => s.toLowerCase() as Address));
   const lastHeartbeat = new Map<Address, number>();
+  /** What each peer's last heartbeat said it runs: liquidator liveness is per role and chain. */
+  const peerRoles = new Map<Address, { roles: readonly string[]; eids: Set<number> }>();
   const self = wallet.address.toLowerCase() as Address;
   const liveSigners = (): Address[] => {
     const cutoff = Date.now() - LIVENESS_INTERVALS * heartbeatMs;
@@ -123,8 +131,26 @@ async function start(
   });
   shutdown.add('p2p', () => gossip.stop());
   gossip.subscribe<HeartbeatPayload>('heartbeat', (message) => {
-    lastHeartbeat.set(message.signer.toLowerCase() as Address, Date.now());
+    const signer = message.signer.toLowerCase() as Address;
+    lastHeartbeat.set(signer, Date.now());
+    peerRoles.set(signer, {
+      roles: message.payload.roles,
+      eids: new Set(message.payload.chains.map((c) => c.eid)),
+    });
   });
+  const liveLiquidators = (engineEid: number): Address[] => {
+    const cutoff = Date.now() - LIVENESS_INTERVALS * heartbeatMs;
+    const live = [...lastHeartbeat]
+      .filter(([signer, at]) => {
+        const said = peerRoles.get(signer);
+        return (
+          at >= cutoff && said !== undefined && said.roles.includes('liquidator') && said.eids.has(engineEid)
+        );
+      })
+      .map(([signer]) => signer);
+    const me = config.roles.includes('liquidator') && chains.some((c) => c.eid === engineEid) ? [self] : [];
+    return [...new Set([...me, ...live])];
+  };
 
   const serviceLog = log.child({ module: 'attestor' });
   service = createAttestorService(
@@ -148,6 +174,49 @@ async function start(
   await service.start();
   shutdown.add('attestor', () => service?.stop());
 
+  // The unified margin view of every account on the chains this node serves, and (liquidator role)
+  // the coordinated liquidator that acts on what it finds unhealthy.
+  const rpcs = new Map(chains.map((c) => [c.eid, new ChainRpc(c, {})]));
+  shutdown.add('rpc', () => {
+    for (const rpc of rpcs.values()) rpc.destroy();
+  });
+  const margin = createMarginView({
+    chains,
+    store,
+    rpcFor: (c) => rpcs.get(c.eid) as ChainRpc,
+    log: log.child({ module: 'margin' }),
+    startBlock: 0,
+    ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+  });
+  await margin.start();
+  shutdown.add('margin', () => margin.stop());
+
+  let liquidator: Liquidator | undefined;
+  if (config.roles.includes('liquidator')) {
+    const liqLog = log.child({ module: 'liquidator' });
+    const candidates: CandidateSource = {
+      unhealthy: (eid) => margin.unhealthy(eid),
+      onChange: (cb) => {
+        margin.onChange(() => cb());
+      },
+    };
+    liquidator = createLiquidator({
+      chains,
+      wallet,
+      gossip,
+      store,
+      candidates,
+      liveLiquidators,
+      rpcFor: (eid) => rpcs.get(eid),
+      log: (msg, fields) => liqLog.info(fields ?? {}, msg),
+      ...(options.liquidationDeadlineMs === undefined
+        ? {}
+        : { options: { deadlineMs: options.liquidationDeadlineMs } }),
+    });
+    await liquidator.start();
+    shutdown.add('liquidator', () => liquidator?.stop());
+  }
+
   const followers = () => service?.followers ?? [];
   const status = createStatusProvider({
     version: NODE_VERSION,
@@ -163,6 +232,8 @@ async function start(
     records: stores.records,
     journal: stores.journal,
     packetCounts: timing.counts,
+    accounts: () => accountStatuses(margin, chains),
+    liquidations: async () => liquidationEntries((await liquidator?.journal()) ?? [], chains),
   });
   metrics.bindSources({
     chains: () => chainSamples({ chains, followers }),

@@ -1,0 +1,73 @@
+// Adapts the margin view and the liquidation journal to what GET /status and the dashboard show:
+// plain numbers and decimal strings, chain names instead of eids, one line per liquidation.
+
+import { formatUnits } from 'ethers';
+import type { AccountStatus, LiquidationEntry } from '../api/types.ts';
+import type { ChainConfig } from '../config/types.ts';
+import type { LiquidationRecord } from '../liquidation/index.ts';
+import type { MarginView } from '../margin/index.ts';
+
+const MAX_HEALTH = 2n ** 256n - 1n;
+const wad = (x: bigint): string => formatUnits(x, 18);
+
+export function accountStatuses(view: MarginView, chains: ChainConfig[]): AccountStatus[] {
+  const chainName = (eid: number) => chains.find((c) => c.eid === eid)?.name ?? String(eid);
+  const tokenOf = (eid: number, address: string) =>
+    chains.find((c) => c.eid === eid)?.tokens.find((t) => t.address.toLowerCase() === address.toLowerCase());
+  const out: AccountStatus[] = [];
+  for (const { account, subaccount } of view.accounts()) {
+    const m = view.account(account, subaccount);
+    if (m === undefined) continue;
+    out.push({
+      account,
+      subaccount: subaccount.toString(),
+      engines: m.engines.map((e) => {
+        const h = e.health;
+        const moves = e.distances.map((d) => d.move).filter((x): x is number => x !== null);
+        const nearest = moves.length === 0 ? undefined : Math.min(...moves.map((x) => Math.abs(x)));
+        return {
+          engineEid: e.engineEid,
+          chain: chainName(e.engineEid),
+          health: h === undefined || h.health === MAX_HEALTH ? null : Number(wad(h.health)),
+          equity: h === undefined ? '0' : wad(h.equity),
+          collateralValue: h === undefined ? '0' : wad(h.collateralValue),
+          maintenance: h === undefined ? '0' : wad(h.maintenanceRequirement),
+          initial: h === undefined ? '0' : wad(h.initialRequirement),
+          ...(nearest === undefined ? {} : { liquidationDistancePct: nearest * 100 }),
+        };
+      }),
+      collateral: Object.entries(m.locked)
+        .filter(([, amount]) => amount > 0n)
+        .map(([key, amount]) => {
+          const [eid, token] = key.split(':') as [string, string];
+          const t = tokenOf(Number(eid), token);
+          return {
+            chain: chainName(Number(eid)),
+            token,
+            ...(t === undefined ? {} : { symbol: t.symbol }),
+            amount: formatUnits(amount, t?.decimals ?? 18),
+          };
+        }),
+      total: wad(m.total.collateralValue),
+    });
+  }
+  return out;
+}
+
+export function liquidationEntries(records: LiquidationRecord[], chains: ChainConfig[]): LiquidationEntry[] {
+  return records
+    .sort((a, b) => b.updatedAt - a.updatedAt)
+    .slice(0, 50)
+    .map((r) => ({
+      id: r.id,
+      account: r.account,
+      subaccount: r.subaccount.toString(),
+      engineEid: r.engineEid,
+      chain: chains.find((c) => c.eid === r.engineEid)?.name ?? String(r.engineEid),
+      state: r.status,
+      at: r.updatedAt,
+      ...(r.txHash === undefined ? {} : { txHash: r.txHash }),
+      ...(r.healthBefore === undefined ? {} : { health: Number(wad(r.healthBefore)) }),
+      ...(r.error === undefined ? {} : { detail: r.error.split('\n')[0] ?? r.error }),
+    }));
+}
