@@ -234,7 +234,10 @@ async function runStory(flags: StartFlags): Promise<number> {
       for (const col of after?.collaterals ?? [])
         say(`         remaining: ${formatUnits(col.amount, col.decimals)} ${col.symbol} on ${col.srcChain}`);
       summary.invariants = await checkInvariants(manifest, trader, providers);
-      const liquidations = await engine.queryFilter(engine.getEvent('Liquidated')(trader), Number(priceTx?.blockNumber ?? 0));
+      const liquidations = await engine.queryFilter(
+        engine.getEvent('Liquidated')(trader),
+        Number(priceTx?.blockNumber ?? 0),
+      );
       summary.invariants.push({
         name: 'exactly one liquidation for the unhealthy state',
         held: liquidations.length === 1,
