@@ -371,7 +371,7 @@ export const engineConfigSchema = z
     liquidation: liquidationRulesSchema.optional(),
   })
   .superRefine((e, ctx) => {
-    const ids = new Map<number, string>();
+    const ids = new Map<number, { symbol: string; byPosition: boolean }>();
     Object.entries(e.riskAssets).forEach(([symbol, r], i) => {
       const id = r.assetId ?? i + 1;
       const other = ids.get(id);
@@ -379,10 +379,10 @@ export const engineConfigSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['riskAssets', symbol, 'assetId'],
-          message: `asset id ${id} is also ${other}'s${r.assetId === undefined ? ' (by position)' : ''} — give each risk asset its own "assetId"`,
+          message: `asset id ${id} is also ${other.symbol}'s${other.byPosition ? ' (by its position)' : ''} — give each risk asset its own "assetId"`,
         });
       }
-      ids.set(id, symbol);
+      ids.set(id, { symbol, byPosition: r.assetId === undefined });
     });
     const markets = new Set<number>();
     e.markets.forEach((m, i) => {
