@@ -9,8 +9,8 @@ import { TxSender } from '../chain/tx.ts';
 import { loadNetworks } from '../config/load.ts';
 import type { ChainConfig } from '../config/types.ts';
 import { canaryPathways, DEFAULT_CANARY_TIMEOUT_MS, runCanary } from '../deploy/canary.ts';
+import { describePlan, executePlan, planDeploy } from '../deploy/network.ts';
 import { wire } from '../deploy/wire.ts';
-import { deployXmargin } from '../deploy/xmargin.ts';
 
 interface CommonFlags {
   networks: string;
@@ -26,34 +26,53 @@ async function signerFor(chain: { name: string; rpcUrls: string[] }, keyFile: st
 
 export function deployCommand(): Command {
   return new Command('deploy')
-    .description("deploy xmargin's vault on one network, with the network's tokens at the low default caps")
+    .description(
+      'deploy xmargin\'s contracts on one network: the vault with the chain\'s tokens at the low default caps, and, when the chain has an "engine" section, price adapters, MarginEngine, PerpMarket and their risk parameters',
+    )
     .requiredOption('--network <name>', 'chain name in the networks file')
     .requiredOption(
       '--networks <file>',
       'networks file (see README "Adding a network")',
       'config/networks.json',
     )
-    .requiredOption('--key <file>', "deployer's private key file (hex)")
+    .option('--key <file>', "deployer's private key file (hex); not needed with --dry-run")
+    .option('--dry-run', 'print what would be deployed and configured, send nothing (no RPC, no key)')
     .addHelpText(
       'after',
       '\nExample:\n  xmargin deploy --network arbitrum-sepolia --networks config/networks.json --key ~/.xmargin/deployer.key\n' +
-        'Then add the printed addresses under "xmargin" for that chain and run `xmargin wire`.\n',
+        'Then paste the printed object as "xmargin" of that chain and run `xmargin wire`.\n',
     )
-    .action(async (flags: CommonFlags & { network: string }) => {
+    .action(async (flags: { networks: string; network: string; key?: string; dryRun?: boolean }) => {
       const networks = loadNetworks(flags.networks);
-      const chain = networks.chains.find((c) => c.name === flags.network);
-      if (chain === undefined) {
+      const plan = planDeploy(networks, flags.network, flags.networks);
+      const lines = describePlan(plan);
+      const chain = plan.chain;
+      if (flags.dryRun === true) {
+        for (const l of lines) process.stdout.write(`${l}\n`);
+        process.stdout.write(`${lines.length} transaction(s) planned (dry run) on ${chain.name}\n`);
+        return;
+      }
+      if (flags.key === undefined) {
         throw new Error(
-          `${flags.networks}: no chain named "${flags.network}" — use one of ${networks.chains.map((c) => c.name).join(', ')}`,
+          "deploy: missing --key <file> (the deployer's private key file) — add it, or pass --dry-run",
         );
       }
       const signer = await signerFor(chain, flags.key);
-      const tx = new TxSender(signer, { label: chain.name });
-      const contracts = await deployXmargin(chain, tx, {
-        vaultAssets: chain.tokens.map((t) => ({ token: t.address, decimals: t.decimals })),
-      });
-      process.stdout.write(`${chain.name}: ${JSON.stringify(contracts)}\n`);
-      signer.provider?.destroy();
+      try {
+        const tx = new TxSender(signer, { label: chain.name });
+        const { xmargin, adapters } = await executePlan(plan, tx);
+        process.stdout.write(`${chain.name}: ${tx.sent} transaction(s) sent\n`);
+        plan.adapters.forEach((a, i) => {
+          process.stdout.write(
+            `${chain.name}: ChainlinkPriceAdapter ${adapters[i]} (feed ${a.feed}, maxAge ${a.maxAge} s) for ${a.usedBy.join(', ')}\n`,
+          );
+        });
+        process.stdout.write(
+          `Paste under "xmargin" of chain "${chain.name}" in ${flags.networks}:\n${JSON.stringify(xmargin, null, 2)}\n`,
+        );
+      } finally {
+        signer.provider?.destroy();
+      }
     });
 }
 

@@ -23,6 +23,7 @@ import type {
   ChainConfig,
   DevnetManifest,
   DvnConfig,
+  EngineConfig,
   LayerZeroContracts,
   NodeConfig,
 } from './types.ts';
@@ -38,8 +39,11 @@ export class ConfigError extends Error {
   }
 }
 
-/** A chain of a networks file: xmargin may not be deployed on it yet. */
-export type NetworkChain = Omit<ChainConfig, 'xmargin'> & { xmargin?: ChainConfig['xmargin'] };
+/** A chain of a networks file: xmargin may not be deployed on it yet; `engine` is what deploy sets up. */
+export type NetworkChain = Omit<ChainConfig, 'xmargin'> & {
+  xmargin?: ChainConfig['xmargin'];
+  engine?: EngineConfig;
+};
 
 export interface NetworksFile {
   version: 1;

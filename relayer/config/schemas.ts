@@ -10,10 +10,14 @@ import {
   type DevAccount,
   type DevnetManifest,
   type DvnConfig,
+  type EngineConfig,
   type Hex,
   type LayerZeroContracts,
+  type LiquidationRulesConfig,
+  type MarketConfig,
   NODE_ROLES,
   type NodeConfig,
+  type RiskAssetConfig,
   type TokenDeployment,
   type XmarginContracts,
 } from './types.ts';
@@ -187,13 +191,262 @@ export const devnetManifestSchema = z
   })
   .superRefine((m, ctx) => checkChains(m.chains, ctx));
 
+// ---------------------------------------------------------------------------- engine section
+
+/** Decimal strings of the engine section ("0.8", "1000000"): digits, an optional fraction of <= 18 digits. */
+const DECIMAL = /^\d+(\.\d{1,18})?$/;
+const WAD = 10n ** 18n;
+
+/** "0.8" -> 0.8e18. Throws on anything DECIMAL refuses (the schema has checked it before). */
+export function parseWad(s: string): bigint {
+  if (!DECIMAL.test(s)) throw new Error(`not a decimal string: ${JSON.stringify(s)}`);
+  const [whole = '0', frac = ''] = s.split('.');
+  return BigInt(whole) * WAD + BigInt(frac.padEnd(18, '0'));
+}
+
+/** 0.8e18 -> "0.8". */
+export function formatWad(v: bigint): string {
+  const whole = v / WAD;
+  const frac = (v % WAD).toString().padStart(18, '0').replace(/0+$/, '');
+  return frac === '' ? whole.toString() : `${whole}.${frac}`;
+}
+
+interface Bounds {
+  /** Lower bound and whether it is excluded. */
+  min?: [string, 'incl' | 'excl'];
+  max?: [string, 'incl' | 'excl'];
+}
+
+/**
+ * A decimal string field, e.g. decimal('weight', '0.8', 'a collateral weight', { min: ['0', 'excl'],
+ * max: ['1', 'incl'] }). Every message is one line ending in the fix.
+ */
+function decimal(name: string, example: string, what: string, bounds: Bounds = {}) {
+  const range = (() => {
+    const lo = bounds.min === undefined ? '' : `${bounds.min[1] === 'excl' ? '>' : '>='} ${bounds.min[0]}`;
+    const hi = bounds.max === undefined ? '' : `${bounds.max[1] === 'excl' ? '<' : '<='} ${bounds.max[0]}`;
+    return [lo, hi].filter((x) => x !== '').join(' and ');
+  })();
+  const fix = `set "${name}" to e.g. "${example}"`;
+  return z
+    .string({
+      error: (iss) =>
+        iss.input === undefined
+          ? `missing — add "${name}": "${example}" (${what})`
+          : `expected ${what} as a decimal string, got ${typeof iss.input} ${JSON.stringify(iss.input)} — write it in quotes, e.g. "${example}"`,
+    })
+    .superRefine((s, ctx) => {
+      if (!DECIMAL.test(s)) {
+        ctx.addIssue({
+          code: 'custom',
+          input: s,
+          message: `expected ${what} as a decimal string (digits, "." and at most 18 decimals), got ${JSON.stringify(s)} — ${fix}`,
+        });
+        return;
+      }
+      const v = parseWad(s);
+      const { min, max } = bounds;
+      const low = min !== undefined && (min[1] === 'excl' ? v <= parseWad(min[0]) : v < parseWad(min[0]));
+      const high = max !== undefined && (max[1] === 'excl' ? v >= parseWad(max[0]) : v > parseWad(max[0]));
+      if (low || high) {
+        ctx.addIssue({
+          code: 'custom',
+          input: s,
+          message: `expected ${what} ${range}, got "${s}" — ${fix}`,
+        });
+      }
+    });
+}
+
+/** feed (+ maxAge) or priceAdapter, checked on the object that holds them. */
+const priceSourceFields = {
+  feed: address.optional(),
+  maxAge: z
+    .int({ error: 'expected a whole number of seconds — set "maxAge" to e.g. 86400' })
+    .min(1, { error: 'expected at least 1 second — set "maxAge" to e.g. 86400' })
+    .optional(),
+  priceAdapter: address.optional(),
+};
+
+function checkPriceSource(
+  o: { feed?: string | undefined; maxAge?: number | undefined; priceAdapter?: string | undefined },
+  ctx: z.RefinementCtx,
+) {
+  if (o.feed !== undefined && o.priceAdapter !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['priceAdapter'],
+      message:
+        'give either "feed" or "priceAdapter", not both — remove "priceAdapter" to deploy a new adapter over the feed, or "feed" to use the adapter',
+    });
+  } else if (o.feed === undefined && o.priceAdapter === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['feed'],
+      message:
+        'missing — add "feed" (a Chainlink feed; deploy wraps it in a ChainlinkPriceAdapter) or "priceAdapter" (an IPriceAdapter already deployed)',
+    });
+  } else if (o.priceAdapter !== undefined && o.maxAge !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['maxAge'],
+      message:
+        '"maxAge" applies to a "feed" only — remove it (the price adapter has its own staleness limit)',
+    });
+  }
+}
+
+export const riskAssetConfigSchema = z
+  .strictObject({
+    assetId: z.int().min(1).max(65_535).optional(),
+    weight: decimal('weight', '0.8', 'a collateral weight (1 − haircut)', {
+      min: ['0', 'excl'],
+      max: ['1', 'incl'],
+    }),
+    ...priceSourceFields,
+  })
+  .superRefine(checkPriceSource);
+
+export const marketConfigSchema = z
+  .strictObject({
+    id: z.int().min(1).max(4_294_967_295),
+    symbol: z.string().min(1),
+    initialMargin: decimal('initialMargin', '0.1', 'an initial margin fraction', {
+      min: ['0', 'excl'],
+      max: ['1', 'incl'],
+    }),
+    maintenanceMargin: decimal('maintenanceMargin', '0.05', 'a maintenance margin fraction', {
+      min: ['0', 'excl'],
+      max: ['1', 'incl'],
+    }),
+    openInterestCap: decimal('openInterestCap', '1000000', 'an open-interest cap in USD', {
+      min: ['0', 'excl'],
+    }),
+    tradingFee: decimal('tradingFee', '0.0005', 'a trading fee fraction', { max: ['0.01', 'incl'] }),
+    borrowRatePerSecond: decimal('borrowRatePerSecond', '0', 'a borrow rate per second', {
+      max: ['0.0000001', 'incl'],
+    }),
+    ...priceSourceFields,
+  })
+  .superRefine((m, ctx) => {
+    checkPriceSource(m, ctx);
+    if (DECIMAL.test(m.initialMargin) && DECIMAL.test(m.maintenanceMargin)) {
+      if (parseWad(m.maintenanceMargin) >= parseWad(m.initialMargin)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['maintenanceMargin'],
+          message: `expected less than initialMargin ("${m.initialMargin}"), got "${m.maintenanceMargin}" — lower "maintenanceMargin" (e.g. half the initial margin) or raise "initialMargin"`,
+        });
+      }
+    }
+  });
+
+export const liquidationRulesSchema = z.strictObject({
+  bonus: decimal('bonus', '0.05', "a liquidator's bonus", { max: ['0.5', 'incl'] }).optional(),
+  targetHealth: decimal('targetHealth', '1.25', 'a target health', { min: ['1', 'excl'] }).optional(),
+  fullCloseHealth: decimal('fullCloseHealth', '0.5', 'a full-close health', {
+    max: ['1', 'excl'],
+  }).optional(),
+  dustNotional: decimal('dustNotional', '50', 'a dust notional in USD').optional(),
+});
+
+export const engineConfigSchema = z
+  .strictObject({
+    quoteToken: z.string({
+      error: 'missing — add "quoteToken": the symbol of one of this chain\'s tokens, e.g. "USDC"',
+    }),
+    riskAssets: z
+      .record(z.string().min(1), riskAssetConfigSchema, {
+        error:
+          'expected an object keyed by token symbol — e.g. "riskAssets": { "USDC": { "weight": "0.95", "feed": "0x…" } }',
+      })
+      .refine((r) => Object.keys(r).length > 0, {
+        error: 'expected at least one risk asset — add e.g. "USDC": { "weight": "0.95", "feed": "0x…" }',
+      }),
+    markets: z
+      .array(marketConfigSchema, {
+        error: 'expected an array of markets — e.g. "markets": [{ "id": 1, "symbol": "ETH-PERP", … }]',
+      })
+      .min(1, { error: 'expected at least one market — add e.g. { "id": 1, "symbol": "ETH-PERP", … }' }),
+    liquidation: liquidationRulesSchema.optional(),
+  })
+  .superRefine((e, ctx) => {
+    const ids = new Map<number, { symbol: string; byPosition: boolean }>();
+    Object.entries(e.riskAssets).forEach(([symbol, r], i) => {
+      const id = r.assetId ?? i + 1;
+      const other = ids.get(id);
+      if (other !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['riskAssets', symbol, 'assetId'],
+          message: `asset id ${id} is also ${other.symbol}'s${other.byPosition ? ' (by its position)' : ''} — give each risk asset its own "assetId"`,
+        });
+      }
+      ids.set(id, { symbol, byPosition: r.assetId === undefined });
+    });
+    const markets = new Set<number>();
+    e.markets.forEach((m, i) => {
+      if (markets.has(m.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['markets', i, 'id'],
+          message: `duplicate market id ${m.id} — give each market its own "id"`,
+        });
+      }
+      markets.add(m.id);
+    });
+  });
+
+/** The asset id of each risk asset: its `assetId`, else its position in `riskAssets` from 1. */
+export function riskAssetIds(engine: Loose<EngineConfig>): Map<string, number> {
+  return new Map(Object.entries(engine.riskAssets).map(([symbol, r], i) => [symbol, r.assetId ?? i + 1]));
+}
+
+/** File-level rules of the engine sections: the quote token is a token of the chain, risk assets name tokens. */
+function checkEngines(
+  chains: readonly {
+    name: string;
+    tokens: readonly { symbol: string; address: string }[];
+    engine?: Loose<EngineConfig> | undefined;
+  }[],
+  ctx: z.RefinementCtx,
+) {
+  const allSymbols = [...new Set(chains.flatMap((c) => c.tokens.map((t) => t.symbol)))];
+  chains.forEach((c, i) => {
+    const e = c.engine;
+    if (e === undefined) return;
+    const quote = c.tokens.find((t) => t.symbol === e.quoteToken);
+    const mine = c.tokens.map((t) => t.symbol).filter((s) => s !== 'ETH');
+    if (quote === undefined || quote.address.toLowerCase() === NATIVE_TOKEN) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['chains', i, 'engine', 'quoteToken'],
+        message: `${quote === undefined ? `no token "${e.quoteToken}" in ${c.name}'s "tokens"` : `"${e.quoteToken}" is the native token, not an ERC-20`} — use ${mine.length > 0 ? `one of ${mine.join(', ')}` : 'an ERC-20 symbol'} or add the token to "tokens"`,
+      });
+    }
+    for (const symbol of Object.keys(e.riskAssets)) {
+      if (!allSymbols.includes(symbol)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['chains', i, 'engine', 'riskAssets', symbol],
+          message: `no chain of the file has a token "${symbol}", so it would have no collateral source — use a token symbol${allSymbols.length > 0 ? ` (${allSymbols.join(', ')})` : ''} or add the token to a chain's "tokens"`,
+        });
+      }
+    }
+  });
+}
+
+/** The vaults' and engines' marker of the native token (NATIVE in relayer/deploy/xmargin.ts). */
+const NATIVE_TOKEN = '0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee';
+
 /**
  * A chain in a networks file. Like ChainConfig, except that:
  *  - `lzDeployment` names a folder of @layerzerolabs/lz-evm-sdk-v2/deployments (e.g. "arbsep-testnet");
  *    the LayerZero addresses not given in `layerZero` are read from it, so they are never typed by hand;
  *  - `layerZero.extraDvns` entries may be a deployment file name instead of an address ("DVN" is
  *    LayerZero Labs' DVN, "DVNNethermind" Nethermind's, …);
- *  - `xmargin` may be absent (a network not deployed yet) and `tokens` defaults to [].
+ *  - `xmargin` may be absent (a network not deployed yet) and `tokens` defaults to [];
+ *  - `engine` (optional) declares what `xmargin deploy` sets up on a chain that hosts positions.
  */
 export const networkChainSchema = z.object({
   ...chainFields,
@@ -215,6 +468,7 @@ export const networkChainSchema = z.object({
     .default({}),
   xmargin: xmarginContractsSchema.optional(),
   tokens: z.array(tokenDeploymentSchema).default([]),
+  engine: engineConfigSchema.optional(),
 });
 
 export const networksFileSchema = z
@@ -225,7 +479,10 @@ export const networksFileSchema = z
       .min(1, { error: 'expected at least one chain — add an entry to "chains"' }),
     dvn: dvnConfigSchema,
   })
-  .superRefine((f, ctx) => checkChains(f.chains, ctx));
+  .superRefine((f, ctx) => {
+    checkChains(f.chains, ctx);
+    checkEngines(f.chains, ctx);
+  });
 
 export const nodeConfigSchema = z.object({
   dataDir: z.string().min(1),
@@ -269,3 +526,7 @@ assertSame<Same<z.output<typeof dvnConfigSchema>, DvnConfig>>();
 assertSame<Same<z.output<typeof devAccountSchema>, DevAccount>>();
 assertSame<Same<z.output<typeof devnetManifestSchema>, DevnetManifest>>();
 assertSame<Same<z.output<typeof nodeConfigSchema>, NodeConfig>>();
+assertSame<Same<z.output<typeof engineConfigSchema>, EngineConfig>>();
+assertSame<Same<z.output<typeof riskAssetConfigSchema>, RiskAssetConfig>>();
+assertSame<Same<z.output<typeof marketConfigSchema>, MarketConfig>>();
+assertSame<Same<z.output<typeof liquidationRulesSchema>, LiquidationRulesConfig>>();

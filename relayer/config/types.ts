@@ -48,6 +48,67 @@ export interface TokenDeployment {
   assetId?: number;
 }
 
+/**
+ * Where an engine reads a price: an IPriceAdapter already deployed (`priceAdapter`), or a
+ * Chainlink-compatible feed (`feed`) that `xmargin deploy` wraps in a new ChainlinkPriceAdapter which
+ * refuses answers older than `maxAge` seconds (default 86400). Exactly one of feed / priceAdapter.
+ */
+export interface PriceSourceConfig {
+  feed?: Address;
+  maxAge?: number;
+  priceAdapter?: Address;
+}
+
+/**
+ * A risk asset of an engine in a networks file, keyed by token symbol: every token with that symbol on
+ * any chain of the file becomes a collateral source of it. Decimal fractions are strings ("0.8").
+ */
+export interface RiskAssetConfig extends PriceSourceConfig {
+  /** Engine asset id (1..65535); default: the entry's position in `riskAssets`, from 1. */
+  assetId?: number;
+  /** Collateral weight = 1 − haircut, in (0, 1], e.g. "0.8". */
+  weight: string;
+}
+
+/** A perpetual market of an engine's PerpMarket, with its margin rules. */
+export interface MarketConfig extends PriceSourceConfig {
+  /** Market id (>= 1), unique per engine. */
+  id: number;
+  /** Label in logs and the dry run, e.g. "ETH-PERP". */
+  symbol: string;
+  /** Initial margin fraction in (0, 1], e.g. "0.1" (10x). */
+  initialMargin: string;
+  /** Maintenance margin fraction, above 0 and below initialMargin, e.g. "0.05". */
+  maintenanceMargin: string;
+  /** Open-interest cap per side, USD, e.g. "1000000". */
+  openInterestCap: string;
+  /** Fee per trade as a fraction of notional, at most "0.01", e.g. "0.0005". */
+  tradingFee: string;
+  /** Borrow rate per second as a fraction, at most "0.0000001", e.g. "0". */
+  borrowRatePerSecond: string;
+}
+
+/** Liquidation rules; every field defaults to DEFAULT_LIQUIDATION (relayer/deploy/xmargin.ts). */
+export interface LiquidationRulesConfig {
+  /** Liquidator's bonus above par, at most "0.5", e.g. "0.05". */
+  bonus?: string;
+  /** Partial liquidations bring health back to this, above 1, e.g. "1.25". */
+  targetHealth?: string;
+  /** Below this health the whole position is closed at once, below 1, e.g. "0.5". */
+  fullCloseHealth?: string;
+  /** Positions left below this notional (USD) are closed fully, e.g. "50". */
+  dustNotional?: string;
+}
+
+/** The `engine` section of a networks-file chain: what `xmargin deploy` sets up on an engine chain. */
+export interface EngineConfig {
+  /** Symbol of one of this chain's `tokens`: the PerpMarket's settlement token (valued at $1). */
+  quoteToken: string;
+  riskAssets: Record<string, RiskAssetConfig>;
+  markets: MarketConfig[];
+  liquidation?: LiquidationRulesConfig;
+}
+
 /** One chain as the node sees it. */
 export interface ChainConfig {
   /** Short name used in logs and CLI flags, e.g. "devnet-a", "arbitrum-mainnet". */

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { checkConfig } from '../../relayer/cli/config.ts';
 import { loadNetworks, lzDeploymentAddress } from '../../relayer/config/load.ts';
 import type { ChainConfig } from '../../relayer/config/types.ts';
+import { describePlan, planDeploy } from '../../relayer/deploy/network.ts';
 import { WireError, wire } from '../../relayer/deploy/wire.ts';
 
 const FILE = path.resolve(import.meta.dirname, '../../config/networks.example.json');
@@ -31,5 +32,16 @@ describe('config/networks.example.json', () => {
     await expect(wire(chains, {}, { dryRun: true })).rejects.toThrow(
       "wire: arbitrum-sepolia: layerZero.dvn is the zero address — set it to xmargin's DVN on arbitrum-sepolia",
     );
+  });
+
+  it("declares arbitrum-sepolia's engine: USDC collateral from both chains, ETH-PERP, two adapters", () => {
+    const plan = planDeploy(loadNetworks(FILE), 'arbitrum-sepolia', FILE);
+    expect(plan.adapters.map((a) => a.usedBy)).toEqual([['USDC'], ['ETH-PERP']]);
+    expect(plan.engine?.sources.map((s) => `${s.chain} ${s.symbol}`)).toEqual([
+      'arbitrum-sepolia USDC',
+      'base-sepolia USDC',
+    ]);
+    expect(describePlan(plan)).toHaveLength(17);
+    expect(planDeploy(loadNetworks(FILE), 'base-sepolia', FILE).engine).toBeUndefined();
   });
 });

@@ -1,0 +1,246 @@
+// `xmargin deploy` for one chain of a networks file, declaratively: the vault with the chain's tokens,
+// and — when the chain has an `engine` section — ChainlinkPriceAdapters for the feeds named there, the
+// MarginEngine, the PerpMarket, risk assets, collateral sources, markets and liquidation rules. The
+// plan is built without touching a chain (so `--dry-run` prints it offline); executing it deploys the
+// adapters, then hands the resolved EngineSpec to deployXmargin (./xmargin.ts), the devnet's code path.
+//
+// Collateral sources: every token, on every chain of the file, whose symbol is a key of the engine's
+// `riskAssets` (the engine chain's own tokens included). Vault assets and sources get the LOW default
+// caps (DEFAULT_CAPS): a new network starts low; the owner raises caps later.
+
+import { readArtifact } from '../chain/artifacts.ts';
+import type { TxSender } from '../chain/tx.ts';
+import type { NetworkChain, NetworksFile } from '../config/load.ts';
+import { formatWad, parseWad, riskAssetIds } from '../config/schemas.ts';
+import type { Address, PriceSourceConfig, XmarginContracts } from '../config/types.ts';
+import {
+  type CollateralSourceSpec,
+  DEFAULT_CAPS,
+  DEFAULT_LIQUIDATION,
+  deployXmargin,
+  type EngineSpec,
+  type LiquidationSpec,
+  type MarketSpec,
+  type VaultAssetSpec,
+} from './xmargin.ts';
+
+/** Staleness limit of an adapter deployed over a feed whose entry gives no `maxAge` (seconds). */
+export const DEFAULT_FEED_MAX_AGE = 86_400;
+const ZERO: Address = '0x0000000000000000000000000000000000000000';
+
+/** A ChainlinkPriceAdapter the deploy creates: one per (feed, maxAge), shared by whatever uses it. */
+export interface AdapterToDeploy {
+  feed: Address;
+  maxAge: number;
+  /** Risk-asset symbols and market symbols that read it. */
+  usedBy: string[];
+}
+
+/** An oracle of the plan: an existing adapter, or the n-th adapter of `adapters`. */
+export type OracleRef = { adapter: Address } | { newAdapter: number };
+
+export interface NetworkDeployPlan {
+  chain: NetworkChain;
+  vaultAssets: (VaultAssetSpec & { symbol: string })[];
+  adapters: AdapterToDeploy[];
+  engine?: {
+    quoteToken: Address;
+    quoteSymbol: string;
+    riskAssets: { symbol: string; assetId: number; weight: bigint; oracle: OracleRef }[];
+    sources: (CollateralSourceSpec & { chain: string; symbol: string })[];
+    markets: (Omit<MarketSpec, 'oracle'> & { symbol: string; oracle: OracleRef })[];
+    liquidation: LiquidationSpec;
+  };
+}
+
+/** What `xmargin deploy --network <chainName>` would do; throws naming the chains if there is none. */
+export function planDeploy(networks: NetworksFile, chainName: string, file: string): NetworkDeployPlan {
+  const chain = networks.chains.find((c) => c.name === chainName);
+  if (chain === undefined) {
+    throw new Error(
+      `${file}: no chain named "${chainName}" — use one of ${networks.chains.map((c) => c.name).join(', ')}`,
+    );
+  }
+  const plan: NetworkDeployPlan = {
+    chain,
+    vaultAssets: chain.tokens.map((t) => ({ symbol: t.symbol, token: t.address, decimals: t.decimals })),
+    adapters: [],
+  };
+  const e = chain.engine;
+  if (e === undefined) return plan;
+
+  const oracle = (src: PriceSourceConfig, user: string): OracleRef => {
+    if (src.priceAdapter !== undefined) return { adapter: src.priceAdapter };
+    const feed = src.feed as Address; // the schema requires one of the two
+    const maxAge = src.maxAge ?? DEFAULT_FEED_MAX_AGE;
+    let i = plan.adapters.findIndex(
+      (a) => a.feed.toLowerCase() === feed.toLowerCase() && a.maxAge === maxAge,
+    );
+    if (i < 0) i = plan.adapters.push({ feed, maxAge, usedBy: [] }) - 1;
+    plan.adapters[i]?.usedBy.push(user);
+    return { newAdapter: i };
+  };
+
+  const ids = riskAssetIds(e);
+  const quote = chain.tokens.find((t) => t.symbol === e.quoteToken);
+  if (quote === undefined)
+    throw new Error(`${chain.name}: no token "${e.quoteToken}" (checked by the schema)`);
+  const riskAssets = Object.entries(e.riskAssets).map(([symbol, r]) => ({
+    symbol,
+    assetId: ids.get(symbol) as number,
+    weight: parseWad(r.weight),
+    oracle: oracle(r, symbol),
+  }));
+  const sources = networks.chains.flatMap((c) =>
+    c.tokens
+      .filter((t) => ids.has(t.symbol))
+      .map((t) => ({
+        chain: c.name,
+        symbol: t.symbol,
+        srcEid: c.eid,
+        token: t.address,
+        assetId: ids.get(t.symbol) as number,
+        decimals: t.decimals,
+      })),
+  );
+  const markets = e.markets.map((m) => ({
+    marketId: m.id,
+    symbol: m.symbol,
+    oracle: oracle(m, m.symbol),
+    tradingFee: parseWad(m.tradingFee),
+    borrowRatePerSecond: parseWad(m.borrowRatePerSecond),
+    initialMargin: parseWad(m.initialMargin),
+    maintenanceMargin: parseWad(m.maintenanceMargin),
+    openInterestCap: parseWad(m.openInterestCap),
+  }));
+  const l = e.liquidation ?? {};
+  const wadOr = (s: string | undefined, d: bigint): bigint => (s === undefined ? d : parseWad(s));
+  plan.engine = {
+    quoteToken: quote.address,
+    quoteSymbol: quote.symbol,
+    riskAssets,
+    sources,
+    markets,
+    liquidation: {
+      bonus: wadOr(l.bonus, DEFAULT_LIQUIDATION.bonus),
+      targetHealth: wadOr(l.targetHealth, DEFAULT_LIQUIDATION.targetHealth),
+      fullCloseHealth: wadOr(l.fullCloseHealth, DEFAULT_LIQUIDATION.fullCloseHealth),
+      dustNotional: wadOr(l.dustNotional, DEFAULT_LIQUIDATION.dustNotional),
+    },
+  };
+  return plan;
+}
+
+const pct = (v: bigint): string => formatWad(v);
+const window = (s: bigint): string => (s === 86_400n ? 'day' : `${s} s`);
+
+/**
+ * One line per transaction deployXmargin (and the adapters before it) will send, in order:
+ * `<chain>  <what>  — <details>`. Its length is the number of transactions.
+ */
+export function describePlan(plan: NetworkDeployPlan): string[] {
+  const name = plan.chain.name;
+  const out: string[] = [];
+  const line = (what: string, detail: string): number => out.push(`${name}  ${what}  — ${detail}`);
+  const oracleText = (o: OracleRef): string =>
+    'adapter' in o ? `adapter ${o.adapter}` : `new adapter over feed ${plan.adapters[o.newAdapter]?.feed}`;
+  const e = plan.engine;
+  for (const a of plan.adapters) {
+    line('deploy ChainlinkPriceAdapter', `feed ${a.feed}, maxAge ${a.maxAge} s, for ${a.usedBy.join(', ')}`);
+  }
+  line('deploy CollateralVault', `endpoint ${plan.chain.layerZero.endpointV2}, owner the deployer`);
+  line('vault.setGuardian', 'the deployer');
+  for (const v of plan.vaultAssets) {
+    line(
+      `vault.setAssetConfig(${v.symbol} ${v.token})`,
+      `supply cap ${DEFAULT_CAPS.vaultSupplyCap} ${v.symbol}, outflow ${DEFAULT_CAPS.vaultOutflowCapacity} ${v.symbol} per ${window(DEFAULT_CAPS.vaultOutflowWindow)} (low default caps)`,
+    );
+  }
+  if (e === undefined) return out;
+  line('deploy MarginEngine', `endpoint ${plan.chain.layerZero.endpointV2}, owner the deployer`);
+  line('engine.setGuardian', 'the deployer');
+  line('deploy PerpMarket', `quote token ${e.quoteSymbol} ${e.quoteToken}`);
+  for (const m of e.markets) {
+    line(
+      `market.addMarket(${m.marketId} ${m.symbol})`,
+      `oracle ${oracleText(m.oracle)}, trading fee ${pct(m.tradingFee)}, borrow rate ${pct(m.borrowRatePerSecond)}/s`,
+    );
+  }
+  line('engine.setVenue', 'the PerpMarket');
+  line('engine.setLocalVault', 'the CollateralVault');
+  line('vault.setLocalEngine', 'the MarginEngine');
+  for (const r of e.riskAssets) {
+    line(
+      `engine.setRiskAsset(${r.assetId} ${r.symbol})`,
+      `weight ${pct(r.weight)}, oracle ${oracleText(r.oracle)}`,
+    );
+  }
+  for (const s of e.sources) {
+    line(
+      `engine.setCollateralSource(${s.srcEid} ${s.chain}, ${s.symbol} ${s.token})`,
+      `asset ${s.assetId}, credit cap ${DEFAULT_CAPS.sourceCreditCap} ${s.symbol}, bridged ${DEFAULT_CAPS.sourceBridgeCapacity} ${s.symbol} per ${window(DEFAULT_CAPS.sourceBridgeWindow)} (low default caps)`,
+    );
+  }
+  for (const m of e.markets) {
+    line(
+      `engine.setMarketRisk(${m.marketId} ${m.symbol})`,
+      `initial margin ${pct(m.initialMargin)}, maintenance ${pct(m.maintenanceMargin)}, open-interest cap $${pct(m.openInterestCap)}`,
+    );
+  }
+  const l = e.liquidation;
+  line(
+    'engine.setLiquidationConfig',
+    `bonus ${pct(l.bonus)}, target health ${pct(l.targetHealth)}, full close below ${pct(l.fullCloseHealth)}, dust $${pct(l.dustNotional)}`,
+  );
+  return out;
+}
+
+export interface NetworkDeployment {
+  xmargin: XmarginContracts;
+  /** The ChainlinkPriceAdapters deployed, in `plan.adapters` order. */
+  adapters: Address[];
+}
+
+/** Sends the plan from `tx`'s key; resolves once every transaction is mined. */
+export async function executePlan(plan: NetworkDeployPlan, tx: TxSender): Promise<NetworkDeployment> {
+  const adapterArt = readArtifact('ChainlinkPriceAdapter');
+  const adapters: Address[] = [];
+  for (const a of plan.adapters) {
+    adapters.push(
+      await tx.deploy(`ChainlinkPriceAdapter(${a.feed})@${plan.chain.name}`, adapterArt, [
+        a.feed,
+        a.maxAge,
+        ZERO,
+        0,
+        0,
+      ]),
+    );
+  }
+  const resolve = (o: OracleRef): Address =>
+    'adapter' in o ? o.adapter : (adapters[o.newAdapter] as Address);
+  const e = plan.engine;
+  const engine: EngineSpec | undefined =
+    e === undefined
+      ? undefined
+      : {
+          quoteToken: e.quoteToken,
+          riskAssets: e.riskAssets.map((r) => ({
+            assetId: r.assetId,
+            oracle: resolve(r.oracle),
+            weight: r.weight,
+          })),
+          sources: e.sources.map(({ srcEid, token, assetId, decimals }) => ({
+            srcEid,
+            token,
+            assetId,
+            decimals,
+          })),
+          markets: e.markets.map(({ symbol: _, oracle, ...m }) => ({ ...m, oracle: resolve(oracle) })),
+          liquidation: e.liquidation,
+        };
+  const xmargin = await deployXmargin(plan.chain, tx, {
+    vaultAssets: plan.vaultAssets.map(({ token, decimals }) => ({ token, decimals })),
+    ...(engine !== undefined ? { engine } : {}),
+  });
+  return { xmargin, adapters };
+}
