@@ -11,6 +11,7 @@ import { devnetCommand } from './devnet.ts';
 import { keysCommand } from './keys.ts';
 import { nodeCommand } from './node.ts';
 import { startCommand } from './start.ts';
+import { statusCommand } from './status.ts';
 import { traderCommands } from './trader.ts';
 import { deployCommand, wireCommand } from './wire.ts';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   for (const command of traderCommands()) program.addCommand(command);
   program.addCommand(devnetCommand());
   program.addCommand(nodeCommand());
+  program.addCommand(statusCommand());
   program.addCommand(configCommand());
   program.addCommand(keysCommand());
   program.addCommand(deployCommand());

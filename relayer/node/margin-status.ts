@@ -1,7 +1,7 @@
 // Adapts the margin view and the liquidation journal to what GET /status and the dashboard show:
 // plain numbers and decimal strings, chain names instead of eids, one line per liquidation.
 
-import { formatUnits } from 'ethers';
+import { formatUnits, getAddress } from 'ethers';
 import type { AccountStatus, LiquidationEntry } from '../api/types.ts';
 import type { ChainConfig } from '../config/types.ts';
 import type { LiquidationRecord } from '../liquidation/index.ts';
@@ -19,7 +19,8 @@ export function accountStatuses(view: MarginView, chains: ChainConfig[]): Accoun
     const m = view.account(account, subaccount);
     if (m === undefined) continue;
     out.push({
-      account,
+      // Checksummed, as wallets and explorers show it.
+      account: getAddress(account),
       subaccount: subaccount.toString(),
       engines: m.engines.map((e) => {
         const h = e.health;
@@ -60,7 +61,7 @@ export function liquidationEntries(records: LiquidationRecord[], chains: ChainCo
     .slice(0, 50)
     .map((r) => ({
       id: r.id,
-      account: r.account,
+      account: getAddress(r.account),
       subaccount: r.subaccount.toString(),
       engineEid: r.engineEid,
       chain: chains.find((c) => c.eid === r.engineEid)?.name ?? String(r.engineEid),
