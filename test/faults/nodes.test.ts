@@ -7,16 +7,42 @@
 //   submitter-stopped  the attestor ranked first for the packet (rendezvous order) is frozen with
 //                      SIGSTOP as the deposit is mined: a backup submits DVN.execute within its
 //                      deadline (15 s after quorum), and once resumed the first submits nothing twice;
+//   byzantine          an in-process sybil libp2p peer (key outside the attestor set) floods garbage,
+//                      oversized, outsider-signed, replayed and tampered messages: every honest node
+//                      graylists it (within 5 s) while deposits keep landing; then node 3 turns
+//                      malicious (its own keys, in process) and gossips a signature over a forged
+//                      payload hash crediting itself: nothing lands (one signature < quorum 2);
 //   key-below-quorum   with one attestor key (quorum - 1) an attacker signs a forged LOCK crediting
 //                      itself and submits DVN.execute itself: VerifySignaturesFailed, nothing verified.
 // Every scenario ends with the DESIGN.md invariants checked on chain.
 
-import { AbiCoder, Contract, concat, keccak256, solidityPacked, Wallet, zeroPadValue } from 'ethers';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import {
+  AbiCoder,
+  Contract,
+  concat,
+  keccak256,
+  solidityPacked,
+  toUtf8Bytes,
+  Wallet,
+  zeroPadValue,
+} from 'ethers';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DVN, ENDPOINT, RECEIVE_ULN, TOPIC } from '../../attestor/abi.ts';
 import { dvnHash, expirationFor, signDvnHash, verifyCallData } from '../../attestor/dvn.ts';
 import { rendezvousOrder } from '../../attestor/rendezvous.ts';
 import type { Address, ChainConfig, Hex } from '../../relayer/config/types.ts';
+import { loadP2pKey } from '../../relayer/keys/index.ts';
+import {
+  createGossipNetwork,
+  type Libp2pGossipNetwork,
+  SCORE_THRESHOLDS,
+  sealEnvelope,
+  TOPICS,
+} from '../../relayer/p2p/index.ts';
 import { encodeMessage, MSG_TYPE } from '../../relayer/protocol/index.ts';
 import {
   bootNet,
@@ -37,6 +63,8 @@ let net: Net | undefined;
 let A: ChainConfig;
 let B: ChainConfig;
 let trader: Depositor;
+
+const toUtf8 = (text: string): Uint8Array => toUtf8Bytes(text);
 
 function n(): Net {
   if (net === undefined) throw new Error('no devnet');
@@ -204,6 +232,243 @@ describe('faults: node crashes, a stopped submitter, keys below quorum', () => {
     expect(rank).toBeGreaterThanOrEqual(1);
     expect(verifyMs).toBeLessThanOrEqual(FALLBACK_DELAY_MS + 10_000);
     expect(inv.failed).toEqual([]);
+  }, 180_000);
+
+  it('byzantine: a sybil spammer is graylisted, a malicious attestor cannot verify a forged packet', async () => {
+    const { cluster, manifest } = n();
+    const bootstrap = cluster.nodes.map(
+      (x) =>
+        `${(JSON.parse(readFileSync(x.configFile, 'utf8')) as { listen: string[] }).listen[0]}/p2p/${x.peerId}`,
+    );
+    const allowed = new Set(manifest.dvn.signers as Address[]);
+    const quiet = pino({ level: 'silent' });
+    const before = await trader.credit();
+    const started: Libp2pGossipNetwork[] = [];
+    try {
+      // 1. The sybil: a fresh libp2p identity and an EVM key outside the attestor set.
+      const sybilKey = new Wallet(Wallet.createRandom().privateKey);
+      const sybil = await createGossipNetwork({
+        listen: ['/ip4/127.0.0.1/tcp/0'],
+        bootstrap,
+        privateKey: await generateKeyPair('Ed25519'),
+        evmWallet: sybilKey,
+        allowedSigners: () => allowed,
+        log: quiet,
+        gossipHeartbeatMs: 200,
+        bootstrapRetryMs: 250,
+        heartbeat: { intervalMs: 500, payload: () => ({ version: '0.1.0', roles: ['watcher'], chains: [] }) },
+      });
+      started.push(sybil);
+      await waitFor('every honest node to bind the sybil', async () => {
+        for (let i = 0; i < 3; i++) {
+          const p = (await n().status(i)).peers.find((x) => x.peerId === sybil.peerId);
+          if (p?.signer === undefined) return undefined;
+        }
+        return sybil.subscribers('dvnSignature').length >= 3 ? true : undefined;
+      });
+      const raw = async (bytes: Uint8Array): Promise<boolean> =>
+        sybil.libp2p.services.pubsub.publish(TOPICS.dvnSignature, bytes).then(
+          () => true,
+          () => false,
+        );
+      const fakeSig = (i: number) => ({
+        srcEid: A.eid,
+        dstEid: B.eid,
+        nonce: String(1000 + i),
+        guid: keccak256(toUtf8(`guid${i}`)),
+        header: `0x${'00'.repeat(81)}`,
+        payloadHash: keccak256(toUtf8(`p${i}`)),
+        confirmations: '1',
+        expiration: '9999999999',
+        signature: `0x${'11'.repeat(65)}`,
+      });
+      const attackAt = Date.now();
+      let sent = 0;
+      const kinds: Record<string, number> = {};
+      const count = (k: string, ok: boolean) => {
+        if (ok) {
+          sent++;
+          kinds[k] = (kinds[k] ?? 0) + 1;
+        }
+      };
+      // Malformed and oversized.
+      for (let i = 0; i < 3; i++) count('malformed', await raw(toUtf8(`{"not":"an envelope",${i}`)));
+      count('oversized', await raw(toUtf8(`{"pad":"${'x'.repeat(70_000)}"}`)));
+      // Signed by a key outside the attestor set; then the same bytes replayed.
+      const outsider = await sealEnvelope(sybilKey, {
+        topic: TOPICS.dvnSignature,
+        sentAt: Date.now(),
+        payload: fakeSig(0),
+      });
+      count('outsider', await raw(outsider.bytes));
+      for (let i = 0; i < 3; i++) count('replay', await raw(outsider.bytes));
+      // A tampered signature (recovery byte changed).
+      const genuine = await sealEnvelope(sybilKey, {
+        topic: TOPICS.dvnSignature,
+        sentAt: Date.now(),
+        payload: fakeSig(1),
+      });
+      const text = new TextDecoder().decode(genuine.bytes);
+      const sig = /"signature":"(0x[0-9a-f]{130})"/.exec(text)?.[1] as string;
+      count('tampered', await raw(toUtf8(text.replace(sig, `${sig.slice(0, -2)}1d`))));
+      // A flood of valid-looking signatures.
+      for (let i = 0; i < 200; i++) {
+        const env = await sealEnvelope(sybilKey, {
+          topic: TOPICS.dvnSignature,
+          sentAt: Date.now(),
+          payload: fakeSig(10 + i),
+        });
+        count('flood', await raw(env.bytes));
+      }
+      // Honest traffic during the attack.
+      await trader.deposit(10n ** 17n);
+      const graylistMs = await waitFor(
+        'every honest node to graylist the sybil',
+        async () => {
+          for (let i = 0; i < 3; i++) {
+            const p = (await n().status(i)).peers.find((x) => x.peerId === sybil.peerId);
+            if (p !== undefined && p.score >= SCORE_THRESHOLDS.graylistThreshold) return undefined;
+          }
+          return Date.now() - attackAt;
+        },
+        20_000,
+        100,
+      );
+      const scores = await Promise.all(
+        [0, 1, 2].map(async (i) => (await n().status(i)).peers.find((x) => x.peerId === sybil.peerId)?.score),
+      );
+      await waitFor('the honest deposit credited during the attack', async () =>
+        (await trader.credit()) === before + 10n ** 17n ? true : undefined,
+      );
+      const honestMs = Date.now() - attackAt;
+
+      // 2. Node 3 turns malicious: stopped, its keys run in process, signing a forged payload hash.
+      const node3 = cluster.nodes[2];
+      if (node3 === undefined) throw new Error('no node 3');
+      await cluster.stop(2);
+      const evil = keyOf(manifest, 'attestor', 2);
+      const evilWallet = new Wallet(evil.privateKey);
+      const traitor = await createGossipNetwork({
+        listen: ['/ip4/127.0.0.1/tcp/0'],
+        bootstrap: bootstrap.slice(0, 2),
+        privateKey: await loadP2pKey(path.join(node3.dir, 'p2p.key')),
+        evmWallet: evilWallet,
+        allowedSigners: () => allowed,
+        log: quiet,
+        gossipHeartbeatMs: 200,
+        bootstrapRetryMs: 250,
+        heartbeat: {
+          intervalMs: 500,
+          payload: () => ({ version: '0.1.0', roles: ['attestor'], chains: [] }),
+        },
+      });
+      started.push(traitor);
+      const endpointA = new Contract(
+        A.layerZero.endpointV2,
+        ['function outboundNonce(address, uint32, bytes32) view returns (uint64)'],
+        n().rpc(A),
+      );
+      const sender = zeroPadValue(A.xmargin.vault, 32);
+      const receiver = zeroPadValue(B.xmargin.engine as string, 32);
+      const nonce =
+        ((await endpointA.getFunction('outboundNonce')(A.xmargin.vault, B.eid, receiver)) as bigint) + 1n;
+      const header = solidityPacked(
+        ['uint8', 'uint64', 'uint32', 'bytes32', 'uint32', 'bytes32'],
+        [1, nonce, A.eid, sender, B.eid, receiver],
+      ) as Hex;
+      const guid = keccak256(
+        solidityPacked(
+          ['uint64', 'uint32', 'bytes32', 'uint32', 'bytes32'],
+          [nonce, A.eid, sender, B.eid, receiver],
+        ),
+      ) as Hex;
+      const weth = tokenOf(A, 'WETH');
+      const forged = encodeMessage({
+        type: MSG_TYPE.LOCK,
+        body: {
+          id: keccak256(
+            AbiCoder.defaultAbiCoder().encode(['uint32', 'bytes32', 'uint64'], [A.eid, sender, nonce]),
+          ) as Hex,
+          account: evil.address,
+          subaccount: 0n,
+          token: weth,
+          amount: 1000n * 10n ** 18n,
+        },
+      });
+      const forgedHash = keccak256(concat([guid, forged])) as Hex;
+      const vid = Number(await new Contract(B.layerZero.dvn, DVN, n().rpc(B)).getFunction('vid')());
+      const expiration = expirationFor(Math.floor(Date.now() / 1000));
+      const dvnSig = await signDvnHash(
+        evilWallet,
+        dvnHash(vid, B.layerZero.receiveUln302, expiration, verifyCallData(header, forgedHash, 1n)),
+      );
+      await waitFor('the traitor bound at nodes 1 and 2', async () => {
+        for (let i = 0; i < 2; i++) {
+          const p = (await n().status(i)).peers.find((x) => x.peerId === traitor.peerId);
+          if (p?.signer?.toLowerCase() !== evil.address.toLowerCase()) return undefined;
+        }
+        return traitor.subscribers('dvnSignature').length >= 2 ? true : undefined;
+      });
+      const payload = {
+        srcEid: A.eid,
+        dstEid: B.eid,
+        nonce: nonce.toString(),
+        guid,
+        header,
+        payloadHash: forgedHash,
+        confirmations: '1',
+        expiration: expiration.toString(),
+        signature: dvnSig,
+      };
+      // The forged signature goes out before, with and after the real packet of that nonce.
+      await traitor.publish('dvnSignature', payload);
+      await trader.deposit(10n ** 17n);
+      for (let i = 0; i < 6; i++) {
+        await sleep(1_000);
+        await traitor.publish('dvnSignature', payload);
+      }
+      await waitFor('the real packet credited', async () =>
+        (await trader.credit()) === before + 2n * 10n ** 17n ? true : undefined,
+      );
+      const uln = new Contract(B.layerZero.receiveUln302, RECEIVE_ULN, n().rpc(B));
+      const [forgedSubmitted] = (await uln.getFunction('hashLookup')(
+        keccak256(header),
+        forgedHash,
+        B.layerZero.dvn,
+      )) as [boolean, bigint];
+      const engine = new Contract(
+        B.xmargin.engine as string,
+        ['function creditOf(address,uint96,uint32,address) view returns (uint256)'],
+        n().rpc(B),
+      );
+      const evilCredit = (await engine.getFunction('creditOf')(evil.address, 0n, A.eid, weth)) as bigint;
+      await traitor.stop();
+      await cluster.start(2);
+      await waitFor('node 3 back in the mesh', async () => {
+        const s = await n().status(2);
+        return s.peers.filter((p) => p.signer !== undefined && allowed.has(p.signer as Address)).length >= 2
+          ? true
+          : undefined;
+      });
+      const inv = await checkInvariants(n(), [trader.address, evil.address]);
+      const ok = graylistMs <= 5_000 && !forgedSubmitted && evilCredit === 0n && inv.failed.length === 0;
+      result(
+        'byzantine',
+        ok,
+        `sybil published ${sent} bad messages (${Object.entries(kinds)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(
+            ', ',
+          )}): graylisted by all 3 nodes in ${graylistMs} ms (scores ${scores.map((x) => Math.round(x ?? 0)).join('/')}, threshold ${SCORE_THRESHOLDS.graylistThreshold}); honest deposit credited ${honestMs} ms after the attack began; malicious attestor's forged payload hash: verified=${forgedSubmitted}, its credit ${evilCredit}; ${inv.summary}`,
+      );
+      expect(graylistMs).toBeLessThanOrEqual(5_000);
+      expect(forgedSubmitted).toBe(false);
+      expect(evilCredit).toBe(0n);
+      expect(inv.failed).toEqual([]);
+    } finally {
+      await Promise.all(started.map((x) => x.stop().catch(() => undefined)));
+      await cluster.start(2);
+    }
   }, 180_000);
 
   it('key-below-quorum: one compromised attestor key verifies nothing', async () => {
