@@ -1,6 +1,23 @@
 // Two tiers with their own timeouts: unit tests are pure and fast; e2e tests start anvil chains and
-// may have to compile the contracts first (solc-js, ~25 s cold).
-import { defineConfig } from 'vitest/config';
+// may have to compile the contracts first (solc-js, ~25 s cold). A third, the fault suite, is opt-in.
+import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
+
+// The fault suite (test/faults: a devnet, real node processes, kill -9, a sybil peer) takes a few
+// minutes of both cores, so a plain `vitest run` (npm test, CI) leaves it out: `npm run test:faults`
+// runs it, and so does naming one of its files (`npm run test:unit -- test/faults/nodes.test.ts`).
+const withFaults = process.env.XMARGIN_FAULTS === '1' || process.argv.some((a) => a.includes('test/faults'));
+
+const faults: TestProjectInlineConfiguration = {
+  extends: true,
+  test: {
+    // One file at a time: each runs a devnet and three nodes on the two shared cores.
+    name: 'faults',
+    include: ['test/faults/**/*.test.ts'],
+    fileParallelism: false,
+    testTimeout: 180_000,
+    hookTimeout: 240_000,
+  },
+};
 
 export default defineConfig({
   test: {
@@ -28,6 +45,7 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      ...(withFaults ? [faults] : []),
     ],
   },
 });

@@ -16,6 +16,7 @@ import { createClient, formatWad } from '../client/index.ts';
 import type { Address, ChainConfig, DevnetManifest } from '../config/types.ts';
 import { type Cluster, createCluster } from '../devnet/cluster.ts';
 import { type Devnet, startDevnet } from '../devnet/index.ts';
+import { checkConservation } from '../devnet/invariants.ts';
 
 interface StartFlags {
   exit?: boolean;
@@ -233,7 +234,7 @@ async function runStory(flags: StartFlags): Promise<number> {
       );
       for (const col of after?.collaterals ?? [])
         say(`         remaining: ${formatUnits(col.amount, col.decimals)} ${col.symbol} on ${col.srcChain}`);
-      summary.invariants = await checkInvariants(manifest, trader, providers);
+      summary.invariants = await checkConservation(manifest, [trader], (c) => rpc(c, providers));
       const liquidations = await engine.queryFilter(
         engine.getEvent('Liquidated')(trader),
         Number(priceTx?.blockNumber ?? 0),
@@ -380,56 +381,4 @@ async function waitForPayout(
     timeoutMs,
   );
   return found as { hash: string; amount: bigint };
-}
-
-/** DESIGN.md invariant 1 (conservation) checked on chain for the story's accounts and tokens. */
-async function checkInvariants(
-  manifest: DevnetManifest,
-  trader: Address,
-  providers: JsonRpcProvider[],
-): Promise<Summary['invariants']> {
-  const out: Summary['invariants'] = [];
-  const vaultAbi = readArtifact('CollateralVault').abi;
-  const engineAbi = readArtifact('MarginEngine').abi;
-  const erc20Abi = readArtifact('MockERC20').abi;
-  const engines = manifest.chains.filter((c) => c.xmargin.engine !== undefined);
-  for (const chain of manifest.chains) {
-    const p = rpc(chain, providers);
-    const vault = new Contract(chain.xmargin.vault, vaultAbi, p);
-    for (const token of chain.tokens.filter((t) => ['WETH', 'USDC'].includes(t.symbol))) {
-      const balance = (await new Contract(token.address, erc20Abi, p).getFunction('balanceOf')(
-        chain.xmargin.vault,
-      )) as bigint;
-      const locked = (await vault.getFunction('totalLocked')(token.address)) as bigint;
-      const queued = (await vault.getFunction('totalQueued')(token.address)) as bigint;
-      out.push({
-        name: `vault ${chain.name} ${token.symbol}: balance >= locked + queued`,
-        held: balance >= locked + queued,
-        detail: `${formatUnits(balance, token.decimals)} >= ${formatUnits(locked + queued, token.decimals)}`,
-      });
-      const mine = (await vault.getFunction('locked')(trader, 0n, token.address)) as bigint;
-      let creditSum = 0n;
-      let engineOk = true;
-      for (const e of engines) {
-        const vaultCredit = (await vault.getFunction('credit')(e.eid, trader, 0n, token.address)) as bigint;
-        creditSum += vaultCredit;
-        const engine = new Contract(e.xmargin.engine as string, engineAbi, rpc(e, providers));
-        const engineCredit = (await engine.getFunction('creditOf')(
-          trader,
-          0n,
-          chain.eid,
-          token.address,
-        )) as bigint;
-        if (engineCredit > vaultCredit) engineOk = false;
-      }
-      if (mine > 0n || creditSum > 0n) {
-        out.push({
-          name: `trader's ${token.symbol} on ${chain.name}: engine credit + in flight <= locked`,
-          held: engineOk && creditSum === mine,
-          detail: `Σ vault credit ${formatUnits(creditSum, token.decimals)} == locked ${formatUnits(mine, token.decimals)}; every engine's credit <= the vault's record`,
-        });
-      }
-    }
-  }
-  return out;
 }

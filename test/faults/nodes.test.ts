@@ -1,0 +1,563 @@
+// Fault scenarios on a 3-chain devnet (1 s blocks) with three real `xmargin node` processes
+// (attestor + executor; DVN quorum 2 of 3), trader deposits A -> engine B:
+//   node-crash         kill -9 of a node that holds its signature of an open packet (the other two
+//                      stopped, so no quorum), a deposit while all three are down, restart: both
+//                      packets land once, every store closes them, the killed node is back in the
+//                      mesh and caught up within 10 s;
+//   submitter-stopped  the attestor ranked first for the packet (rendezvous order) is frozen with
+//                      SIGSTOP as the deposit is mined: a backup submits DVN.execute within its
+//                      deadline (15 s after quorum), and once resumed the first submits nothing twice;
+//   byzantine          an in-process sybil libp2p peer (key outside the attestor set) floods garbage,
+//                      oversized, outsider-signed, replayed and tampered messages: every honest node
+//                      graylists it (within 5 s) while deposits keep landing; then node 3 turns
+//                      malicious (its own keys, in process) and gossips a signature over a forged
+//                      payload hash crediting itself: nothing lands (one signature < quorum 2);
+//   key-below-quorum   with one attestor key (quorum - 1) an attacker signs a forged LOCK crediting
+//                      itself and submits DVN.execute itself: VerifySignaturesFailed, nothing verified.
+// Every scenario ends with the DESIGN.md invariants checked on chain.
+
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import {
+  AbiCoder,
+  Contract,
+  concat,
+  keccak256,
+  solidityPacked,
+  toUtf8Bytes,
+  Wallet,
+  zeroPadValue,
+} from 'ethers';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DVN, ENDPOINT, RECEIVE_ULN, TOPIC } from '../../attestor/abi.ts';
+import { dvnHash, expirationFor, signDvnHash, verifyCallData } from '../../attestor/dvn.ts';
+import { rendezvousOrder } from '../../attestor/rendezvous.ts';
+import type { Address, ChainConfig, Hex } from '../../relayer/config/types.ts';
+import { loadP2pKey } from '../../relayer/keys/index.ts';
+import {
+  createGossipNetwork,
+  type Libp2pGossipNetwork,
+  SCORE_THRESHOLDS,
+  sealEnvelope,
+  TOPICS,
+} from '../../relayer/p2p/index.ts';
+import { encodeMessage, MSG_TYPE } from '../../relayer/protocol/index.ts';
+import {
+  bootNet,
+  checkInvariants,
+  Depositor,
+  keyOf,
+  type Net,
+  result,
+  sleep,
+  tokenOf,
+  waitFor,
+} from './harness.ts';
+
+/** The attestors' fallback delay (attestor/attestor.ts default): rank k acts k × this after quorum. */
+const FALLBACK_DELAY_MS = 15_000;
+
+let net: Net | undefined;
+let A: ChainConfig;
+let B: ChainConfig;
+let trader: Depositor;
+
+const toUtf8 = (text: string): Uint8Array => toUtf8Bytes(text);
+
+function n(): Net {
+  if (net === undefined) throw new Error('no devnet');
+  return net;
+}
+
+/** Highest block the node holds on each chain is at least `heads`, and its lag is at most 1. */
+async function caughtUp(i: number, heads: number[]): Promise<boolean> {
+  const s = await n().status(i);
+  return n().chains.every((c, k) => {
+    const st = s.chains.find((x) => x.eid === c.eid);
+    return st?.rpcOk === true && (st.head ?? -1) >= (heads[k] ?? 0) && (st.lag ?? 99) <= 1;
+  });
+}
+
+async function heads(): Promise<number[]> {
+  return Promise.all(n().chains.map((c) => n().rpc(c).getBlockNumber()));
+}
+
+async function allStoresClosed(): Promise<true | undefined> {
+  for (let i = 0; i < n().cluster.nodes.length; i++) {
+    if ((await n().status(i)).packets.inFlight !== 0) return undefined;
+  }
+  return true;
+}
+
+describe('faults: node crashes, a stopped submitter, keys below quorum', () => {
+  beforeAll(async () => {
+    net = await bootNet({ attestors: 3, quorum: 2 });
+    [A, B] = net.chains as [ChainConfig, ChainConfig];
+    trader = new Depositor(net, keyOf(net.manifest, 'trader'));
+    // One packet through the healthy network first (also funds and approves the trader).
+    await trader.deposit(10n ** 18n);
+    await waitFor('the first deposit credited', async () =>
+      (await trader.credit()) === 10n ** 18n ? true : undefined,
+    );
+  }, 240_000);
+
+  afterAll(async () => {
+    await net?.stop();
+  }, 60_000);
+
+  it('node-crash: kill -9 while holding a signature, restart, nothing lost or verified twice', async () => {
+    const { cluster } = n();
+    const before = await trader.credit();
+    // Nodes 2 and 3 down: node 1 signs alone and holds its signature without a quorum.
+    await cluster.stop(1);
+    await cluster.stop(2);
+    await trader.deposit(2n * 10n ** 17n);
+    await waitFor('node 1 to hold its signature of the open packet', async () => {
+      const open = (await n().status(0)).packets.open ?? [];
+      return open.some((p) => p.srcEid === A.eid && p.stage === 'collecting') ? true : undefined;
+    });
+    await cluster.stop(0, { kill: true });
+    // A second deposit while every node is down.
+    await trader.deposit(3n * 10n ** 17n);
+    await sleep(1_500);
+    expect(await trader.credit()).toBe(before);
+
+    const headsAtRestart = await heads();
+    const restartedAt = Date.now();
+    await Promise.all([cluster.start(0), cluster.start(1), cluster.start(2)]);
+    const meshMs = await waitFor(
+      'the killed node back in the mesh',
+      async () => {
+        const s = await n().status(0);
+        return s.peers.filter((p) => p.signer !== undefined).length >= 2
+          ? Date.now() - restartedAt
+          : undefined;
+      },
+      30_000,
+      100,
+    );
+    const caughtUpMs = await waitFor(
+      'the killed node caught up',
+      async () => ((await caughtUp(0, headsAtRestart)) ? Date.now() - restartedAt : undefined),
+      30_000,
+      100,
+    );
+    const landedMs = await waitFor(
+      'both deposits credited on B',
+      async () =>
+        (await trader.credit()) === before + 5n * 10n ** 17n ? Date.now() - restartedAt : undefined,
+      60_000,
+    );
+    await waitFor('every store to close the packets', allStoresClosed, 30_000, 500);
+    const inv = await checkInvariants(n(), [trader.address]);
+    const back = Math.max(meshMs, caughtUpMs);
+    const ok = inv.failed.length === 0 && back <= 10_000;
+    result(
+      'node-crash',
+      ok,
+      `killed node back in mesh ${meshMs} ms, caught up ${caughtUpMs} ms after restart (target 10 s); both packets credited once ${landedMs} ms after restart; ${inv.summary}`,
+    );
+    expect(inv.failed).toEqual([]);
+    expect(back).toBeLessThanOrEqual(10_000);
+  }, 180_000);
+
+  it('submitter-stopped: the first-ranked attestor frozen, a backup verifies within its deadline', async () => {
+    const { cluster } = n();
+    const before = await trader.credit();
+    // The next packet A -> B from vault A to engine B: its guid, hence its rendezvous order.
+    const endpoint = new Contract(
+      A.layerZero.endpointV2,
+      ['function outboundNonce(address, uint32, bytes32) view returns (uint64)'],
+      n().rpc(A),
+    );
+    const receiver = zeroPadValue(B.xmargin.engine as string, 32);
+    const nonce =
+      ((await endpoint.getFunction('outboundNonce')(A.xmargin.vault, B.eid, receiver)) as bigint) + 1n;
+    const guid = keccak256(
+      solidityPacked(
+        ['uint64', 'uint32', 'bytes32', 'uint32', 'bytes32'],
+        [nonce, A.eid, zeroPadValue(A.xmargin.vault, 32), B.eid, receiver],
+      ),
+    ) as Hex;
+    const signers = cluster.nodes.map((x) => x.signer as Address);
+    const order = rendezvousOrder(guid, signers);
+    const first = signers.findIndex((s) => s.toLowerCase() === order[0]);
+    cluster.nodes[first]?.process?.kill('SIGSTOP');
+    const sentBlock = await trader.deposit(10n ** 17n);
+    const sentAt = Date.now();
+    // The verification on B: who submitted it, and when.
+    const uln = new Contract(B.layerZero.receiveUln302, RECEIVE_ULN, n().rpc(B));
+    const verified = await waitFor(
+      'a backup to verify the packet on B',
+      async () => {
+        const logs = await n()
+          .rpc(B)
+          .getLogs({
+            address: B.layerZero.receiveUln302,
+            topics: [TOPIC.PayloadVerified],
+            fromBlock: 0,
+          });
+        for (const l of logs) {
+          const ev = uln.interface.parseLog(l);
+          const header = ev?.args[1] as string;
+          if (BigInt(`0x${header.slice(2 + 2, 2 + 18)}`) !== nonce) continue;
+          if (Number(`0x${header.slice(2 + 18, 2 + 26)}`) !== A.eid) continue;
+          const tx = await n().rpc(B).getTransaction(l.transactionHash);
+          return { from: (tx?.from ?? '').toLowerCase(), at: Date.now() };
+        }
+        return undefined;
+      },
+      60_000,
+    );
+    const verifyMs = verified.at - sentAt;
+    await waitFor('the deposit credited on B', async () =>
+      (await trader.credit()) === before + 10n ** 17n ? true : undefined,
+    );
+    const rank = order.indexOf(verified.from as Address);
+    // Resume the frozen node: it must find the packet done and submit nothing.
+    cluster.nodes[first]?.process?.kill('SIGCONT');
+    await sleep(6_000);
+    await waitFor('every store to close the packets', allStoresClosed, 30_000, 500);
+    const inv = await checkInvariants(n(), [trader.address]);
+    // Deadline: the backup (rank 1) acts FALLBACK_DELAY_MS after quorum; quorum itself needs the
+    // source confirmations and two signatures (a few seconds on 1 s blocks).
+    const ok = inv.failed.length === 0 && rank >= 1 && verifyMs <= FALLBACK_DELAY_MS + 10_000;
+    result(
+      'submitter-stopped',
+      ok,
+      `first-ranked node ${first + 1} frozen; rank-${rank} backup verified ${verifyMs} ms after the deposit (block ${sentBlock}; deadline ${FALLBACK_DELAY_MS / 1000} s after quorum); resumed node submitted nothing twice; ${inv.summary}`,
+    );
+    expect(rank).toBeGreaterThanOrEqual(1);
+    expect(verifyMs).toBeLessThanOrEqual(FALLBACK_DELAY_MS + 10_000);
+    expect(inv.failed).toEqual([]);
+  }, 180_000);
+
+  it('byzantine: a sybil spammer is graylisted, a malicious attestor cannot verify a forged packet', async () => {
+    const { cluster, manifest } = n();
+    const bootstrap = cluster.nodes.map(
+      (x) =>
+        `${(JSON.parse(readFileSync(x.configFile, 'utf8')) as { listen: string[] }).listen[0]}/p2p/${x.peerId}`,
+    );
+    const allowed = new Set(manifest.dvn.signers as Address[]);
+    const quiet = pino({ level: 'silent' });
+    const before = await trader.credit();
+    const started: Libp2pGossipNetwork[] = [];
+    try {
+      // 1. The sybil: a fresh libp2p identity and an EVM key outside the attestor set.
+      const sybilKey = new Wallet(Wallet.createRandom().privateKey);
+      const sybil = await createGossipNetwork({
+        listen: ['/ip4/127.0.0.1/tcp/0'],
+        bootstrap,
+        privateKey: await generateKeyPair('Ed25519'),
+        evmWallet: sybilKey,
+        allowedSigners: () => allowed,
+        log: quiet,
+        gossipHeartbeatMs: 200,
+        bootstrapRetryMs: 250,
+        heartbeat: { intervalMs: 500, payload: () => ({ version: '0.1.0', roles: ['watcher'], chains: [] }) },
+      });
+      started.push(sybil);
+      await waitFor('every honest node to bind the sybil', async () => {
+        for (let i = 0; i < 3; i++) {
+          const p = (await n().status(i)).peers.find((x) => x.peerId === sybil.peerId);
+          if (p?.signer === undefined) return undefined;
+        }
+        return sybil.subscribers('dvnSignature').length >= 3 ? true : undefined;
+      });
+      const raw = async (bytes: Uint8Array): Promise<boolean> =>
+        sybil.libp2p.services.pubsub.publish(TOPICS.dvnSignature, bytes).then(
+          () => true,
+          () => false,
+        );
+      const fakeSig = (i: number) => ({
+        srcEid: A.eid,
+        dstEid: B.eid,
+        nonce: String(1000 + i),
+        guid: keccak256(toUtf8(`guid${i}`)),
+        header: `0x${'00'.repeat(81)}`,
+        payloadHash: keccak256(toUtf8(`p${i}`)),
+        confirmations: '1',
+        expiration: '9999999999',
+        signature: `0x${'11'.repeat(65)}`,
+      });
+      const attackAt = Date.now();
+      let sent = 0;
+      const kinds: Record<string, number> = {};
+      const count = (k: string, ok: boolean) => {
+        if (ok) {
+          sent++;
+          kinds[k] = (kinds[k] ?? 0) + 1;
+        }
+      };
+      // Malformed and oversized.
+      for (let i = 0; i < 3; i++) count('malformed', await raw(toUtf8(`{"not":"an envelope",${i}`)));
+      count('oversized', await raw(toUtf8(`{"pad":"${'x'.repeat(70_000)}"}`)));
+      // Signed by a key outside the attestor set; then the same bytes replayed.
+      const outsider = await sealEnvelope(sybilKey, {
+        topic: TOPICS.dvnSignature,
+        sentAt: Date.now(),
+        payload: fakeSig(0),
+      });
+      count('outsider', await raw(outsider.bytes));
+      for (let i = 0; i < 3; i++) count('replay', await raw(outsider.bytes));
+      // A tampered signature (recovery byte changed).
+      const genuine = await sealEnvelope(sybilKey, {
+        topic: TOPICS.dvnSignature,
+        sentAt: Date.now(),
+        payload: fakeSig(1),
+      });
+      const text = new TextDecoder().decode(genuine.bytes);
+      const sig = /"signature":"(0x[0-9a-f]{130})"/.exec(text)?.[1] as string;
+      count('tampered', await raw(toUtf8(text.replace(sig, `${sig.slice(0, -2)}1d`))));
+      // A flood of valid-looking signatures.
+      for (let i = 0; i < 200; i++) {
+        const env = await sealEnvelope(sybilKey, {
+          topic: TOPICS.dvnSignature,
+          sentAt: Date.now(),
+          payload: fakeSig(10 + i),
+        });
+        count('flood', await raw(env.bytes));
+      }
+      // Honest traffic during the attack.
+      await trader.deposit(10n ** 17n);
+      const graylistMs = await waitFor(
+        'every honest node to graylist the sybil',
+        async () => {
+          for (let i = 0; i < 3; i++) {
+            const p = (await n().status(i)).peers.find((x) => x.peerId === sybil.peerId);
+            if (p !== undefined && p.score >= SCORE_THRESHOLDS.graylistThreshold) return undefined;
+          }
+          return Date.now() - attackAt;
+        },
+        20_000,
+        100,
+      );
+      const scores = await Promise.all(
+        [0, 1, 2].map(async (i) => (await n().status(i)).peers.find((x) => x.peerId === sybil.peerId)?.score),
+      );
+      await waitFor('the honest deposit credited during the attack', async () =>
+        (await trader.credit()) === before + 10n ** 17n ? true : undefined,
+      );
+      const honestMs = Date.now() - attackAt;
+
+      // 2. Node 3 turns malicious: stopped, its keys run in process, signing a forged payload hash.
+      const node3 = cluster.nodes[2];
+      if (node3 === undefined) throw new Error('no node 3');
+      await cluster.stop(2);
+      const evil = keyOf(manifest, 'attestor', 2);
+      const evilWallet = new Wallet(evil.privateKey);
+      const traitor = await createGossipNetwork({
+        listen: ['/ip4/127.0.0.1/tcp/0'],
+        bootstrap: bootstrap.slice(0, 2),
+        privateKey: await loadP2pKey(path.join(node3.dir, 'p2p.key')),
+        evmWallet: evilWallet,
+        allowedSigners: () => allowed,
+        log: quiet,
+        gossipHeartbeatMs: 200,
+        bootstrapRetryMs: 250,
+        heartbeat: {
+          intervalMs: 500,
+          payload: () => ({ version: '0.1.0', roles: ['attestor'], chains: [] }),
+        },
+      });
+      started.push(traitor);
+      const endpointA = new Contract(
+        A.layerZero.endpointV2,
+        ['function outboundNonce(address, uint32, bytes32) view returns (uint64)'],
+        n().rpc(A),
+      );
+      const sender = zeroPadValue(A.xmargin.vault, 32);
+      const receiver = zeroPadValue(B.xmargin.engine as string, 32);
+      const nonce =
+        ((await endpointA.getFunction('outboundNonce')(A.xmargin.vault, B.eid, receiver)) as bigint) + 1n;
+      const header = solidityPacked(
+        ['uint8', 'uint64', 'uint32', 'bytes32', 'uint32', 'bytes32'],
+        [1, nonce, A.eid, sender, B.eid, receiver],
+      ) as Hex;
+      const guid = keccak256(
+        solidityPacked(
+          ['uint64', 'uint32', 'bytes32', 'uint32', 'bytes32'],
+          [nonce, A.eid, sender, B.eid, receiver],
+        ),
+      ) as Hex;
+      const weth = tokenOf(A, 'WETH');
+      const forged = encodeMessage({
+        type: MSG_TYPE.LOCK,
+        body: {
+          id: keccak256(
+            AbiCoder.defaultAbiCoder().encode(['uint32', 'bytes32', 'uint64'], [A.eid, sender, nonce]),
+          ) as Hex,
+          account: evil.address,
+          subaccount: 0n,
+          token: weth,
+          amount: 1000n * 10n ** 18n,
+        },
+      });
+      const forgedHash = keccak256(concat([guid, forged])) as Hex;
+      const vid = Number(await new Contract(B.layerZero.dvn, DVN, n().rpc(B)).getFunction('vid')());
+      const expiration = expirationFor(Math.floor(Date.now() / 1000));
+      const dvnSig = await signDvnHash(
+        evilWallet,
+        dvnHash(vid, B.layerZero.receiveUln302, expiration, verifyCallData(header, forgedHash, 1n)),
+      );
+      await waitFor('the traitor bound at nodes 1 and 2', async () => {
+        for (let i = 0; i < 2; i++) {
+          const p = (await n().status(i)).peers.find((x) => x.peerId === traitor.peerId);
+          if (p?.signer?.toLowerCase() !== evil.address.toLowerCase()) return undefined;
+        }
+        return traitor.subscribers('dvnSignature').length >= 2 ? true : undefined;
+      });
+      const payload = {
+        srcEid: A.eid,
+        dstEid: B.eid,
+        nonce: nonce.toString(),
+        guid,
+        header,
+        payloadHash: forgedHash,
+        confirmations: '1',
+        expiration: expiration.toString(),
+        signature: dvnSig,
+      };
+      // The forged signature goes out before, with and after the real packet of that nonce.
+      await traitor.publish('dvnSignature', payload);
+      await trader.deposit(10n ** 17n);
+      for (let i = 0; i < 6; i++) {
+        await sleep(1_000);
+        await traitor.publish('dvnSignature', payload);
+      }
+      await waitFor('the real packet credited', async () =>
+        (await trader.credit()) === before + 2n * 10n ** 17n ? true : undefined,
+      );
+      const uln = new Contract(B.layerZero.receiveUln302, RECEIVE_ULN, n().rpc(B));
+      const [forgedSubmitted] = (await uln.getFunction('hashLookup')(
+        keccak256(header),
+        forgedHash,
+        B.layerZero.dvn,
+      )) as [boolean, bigint];
+      const engine = new Contract(
+        B.xmargin.engine as string,
+        ['function creditOf(address,uint96,uint32,address) view returns (uint256)'],
+        n().rpc(B),
+      );
+      const evilCredit = (await engine.getFunction('creditOf')(evil.address, 0n, A.eid, weth)) as bigint;
+      await traitor.stop();
+      await cluster.start(2);
+      await waitFor('node 3 back in the mesh', async () => {
+        const s = await n().status(2);
+        return s.peers.filter((p) => p.signer !== undefined && allowed.has(p.signer as Address)).length >= 2
+          ? true
+          : undefined;
+      });
+      const inv = await checkInvariants(n(), [trader.address, evil.address]);
+      const ok = graylistMs <= 5_000 && !forgedSubmitted && evilCredit === 0n && inv.failed.length === 0;
+      result(
+        'byzantine',
+        ok,
+        `sybil published ${sent} bad messages (${Object.entries(kinds)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(
+            ', ',
+          )}): graylisted by all 3 nodes in ${graylistMs} ms (scores ${scores.map((x) => Math.round(x ?? 0)).join('/')}, threshold ${SCORE_THRESHOLDS.graylistThreshold}); honest deposit credited ${honestMs} ms after the attack began; malicious attestor's forged payload hash: verified=${forgedSubmitted}, its credit ${evilCredit}; ${inv.summary}`,
+      );
+      expect(graylistMs).toBeLessThanOrEqual(5_000);
+      expect(forgedSubmitted).toBe(false);
+      expect(evilCredit).toBe(0n);
+      expect(inv.failed).toEqual([]);
+    } finally {
+      await Promise.all(started.map((x) => x.stop().catch(() => undefined)));
+      await cluster.start(2);
+    }
+  }, 180_000);
+
+  it('key-below-quorum: one compromised attestor key verifies nothing', async () => {
+    const { manifest } = n();
+    const attacker = keyOf(manifest, 'attestor', 0);
+    const wallet = new Wallet(attacker.privateKey, n().rpc(B));
+    const pb = n().rpc(B);
+    // A forged LOCK from vault A crediting the attacker 1,000 WETH on engine B, at the next nonce.
+    const ep = new Contract(B.layerZero.endpointV2, ENDPOINT, pb);
+    const sender = zeroPadValue(A.xmargin.vault, 32);
+    const nonce =
+      ((await ep.getFunction('lazyInboundNonce')(B.xmargin.engine, A.eid, sender)) as bigint) + 100n;
+    const receiver = zeroPadValue(B.xmargin.engine as string, 32);
+    const header = solidityPacked(
+      ['uint8', 'uint64', 'uint32', 'bytes32', 'uint32', 'bytes32'],
+      [1, nonce, A.eid, sender, B.eid, receiver],
+    ) as Hex;
+    const guid = keccak256(
+      solidityPacked(
+        ['uint64', 'uint32', 'bytes32', 'uint32', 'bytes32'],
+        [nonce, A.eid, sender, B.eid, receiver],
+      ),
+    );
+    const weth = tokenOf(A, 'WETH');
+    const message = encodeMessage({
+      type: MSG_TYPE.LOCK,
+      body: {
+        id: keccak256(
+          AbiCoder.defaultAbiCoder().encode(['uint32', 'bytes32', 'uint64'], [A.eid, sender, nonce]),
+        ) as Hex,
+        account: attacker.address,
+        subaccount: 0n,
+        token: weth,
+        amount: 1000n * 10n ** 18n,
+      },
+    });
+    const payloadHash = keccak256(concat([guid, message])) as Hex;
+    const dvn = new Contract(B.layerZero.dvn, DVN, wallet);
+    const vid = Number(await dvn.getFunction('vid')());
+    const latest = await pb.getBlock('latest');
+    const expiration = expirationFor(latest?.timestamp ?? Math.floor(Date.now() / 1000));
+    const callData = verifyCallData(header, payloadHash, 1n);
+    const hash = dvnHash(vid, B.layerZero.receiveUln302, expiration, callData);
+    const sig = await signDvnHash(new Wallet(attacker.privateKey), hash);
+    const attempts: { label: string; signatures: string }[] = [
+      { label: 'one signature', signatures: sig },
+      { label: 'the same signature twice', signatures: concat([sig, sig]) },
+      {
+        label: 'one real + one from an outside key',
+        signatures: concat([sig, await signDvnHash(new Wallet(Wallet.createRandom().privateKey), hash)]),
+      },
+    ];
+    let failures = 0;
+    for (const a of attempts) {
+      const tx = await dvn.getFunction('execute')([
+        [vid, B.layerZero.receiveUln302, callData, expiration, a.signatures],
+      ]);
+      const receipt = await tx.wait();
+      const failed = receipt?.logs.some(
+        (l: { topics: readonly string[] }) => l.topics[0] === TOPIC.VerifySignaturesFailed,
+      );
+      const verifiedLog = receipt?.logs.some(
+        (l: { topics: readonly string[] }) => l.topics[0] === TOPIC.PayloadVerified,
+      );
+      if (failed === true && verifiedLog !== true) failures++;
+      else console.log(`  key-below-quorum: ${a.label} was not refused`);
+    }
+    const uln = new Contract(B.layerZero.receiveUln302, RECEIVE_ULN, pb);
+    const [submitted] = (await uln.getFunction('hashLookup')(
+      keccak256(header),
+      payloadHash,
+      B.layerZero.dvn,
+    )) as [boolean, bigint];
+    const engine = new Contract(
+      B.xmargin.engine as string,
+      ['function creditOf(address,uint96,uint32,address) view returns (uint256)'],
+      pb,
+    );
+    const credited = (await engine.getFunction('creditOf')(attacker.address, 0n, A.eid, weth)) as bigint;
+    const inv = await checkInvariants(n(), [trader.address, attacker.address]);
+    const ok = failures === attempts.length && !submitted && credited === 0n && inv.failed.length === 0;
+    result(
+      'key-below-quorum',
+      ok,
+      `${failures}/${attempts.length} forged DVN.execute with quorum-1 keys refused (VerifySignaturesFailed), nothing verified, attacker credit ${credited}; ${inv.summary}`,
+    );
+    expect(failures).toBe(attempts.length);
+    expect(submitted).toBe(false);
+    expect(credited).toBe(0n);
+    expect(inv.failed).toEqual([]);
+  }, 120_000);
+});
