@@ -49,6 +49,13 @@ export interface EngineMargin {
   initial: Amount;
   /** How far prices may move against the account before health reaches 1, in percent. */
   liquidationDistancePct?: number;
+  /**
+   * Delta-normal value-at-risk of equity, USD, over the engine's message-latency horizon at the
+   * node's confidence (relayer/risk). Absent until the node has enough price history.
+   */
+  varUsd?: number;
+  /** Probability (0…1) that equity reaches the maintenance requirement within that horizon. */
+  breachProbability?: number;
 }
 
 /** Collateral locked on one chain for the sub-account. */

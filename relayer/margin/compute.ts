@@ -176,7 +176,13 @@ export function liquidationDistances(
     const p1 = p0 * 2n;
     const at1 = computeEngine(chain, sub, new Map([[dep, p1]])).health;
     let move: number | null = null;
+    let deltas: { equityDelta: number; maintenanceDelta: number } | undefined;
     if (at1 !== undefined) {
+      // p1 − p0 = p0, so the change over that what-if is the slope times p0: dX/d ln p.
+      deltas = {
+        equityDelta: Number(at1.equity - e0) / 1e18,
+        maintenanceDelta: Number(at1.maintenanceRequirement - m0) / 1e18,
+      };
       // e(p) = e0 + a (p − p0), m(p) = m0 + b (p − p0); e = m at p − p0 = (m0 − e0) / (a − b).
       const dp = Number(p1 - p0);
       const a = Number(at1.equity - e0) / dp;
@@ -195,6 +201,7 @@ export function liquidationDistances(
       marketIds: [...p.marketIds].sort((x, y) => x - y),
       price: p0,
       move,
+      ...deltas,
     });
   }
   return out;

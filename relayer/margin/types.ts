@@ -172,6 +172,13 @@ export interface LiquidationDistance {
   price: bigint;
   /** Relative move, e.g. -0.25 = a 25 % drop; null when no move of this price alone gets there. */
   move: number | null;
+  /**
+   * Sensitivities to this price, USD per unit of relative move (dX/d ln p at the current price):
+   * equity (collateral value × weight + position delta) and maintenance requirement. Both are
+   * linear in the price, so they are exact (floats). Undefined when the what-if could not be priced.
+   */
+  equityDelta?: number;
+  maintenanceDelta?: number;
 }
 
 export interface InFlight {

@@ -26,8 +26,9 @@ import type {
   EngineMargin,
   HealthView,
   MarginEvent,
+  PriceKey,
 } from './types.ts';
-import { WAD } from './wad.ts';
+import { feedToWad, WAD } from './wad.ts';
 
 export type MarginRpc = FollowerRpc & CallRpc;
 
@@ -70,6 +71,8 @@ export interface MarginView {
   accounts(): { account: Address; subaccount: bigint }[];
   engineHealth(engineEid: number, account: Address, subaccount: bigint): HealthView | undefined;
   unhealthy(engineEid: number): { account: Address; subaccount: bigint; health: bigint }[];
+  /** Every price the view follows (WAD), keyed like LiquidationDistance.priceKey, as of its chain's block. */
+  prices(): { key: PriceKey; price: bigint; timestamp: number }[];
   onChange(listener: ChangeListener): () => void;
   stats(): MarginStats;
   applyObservation(
@@ -475,6 +478,21 @@ export function createMarginView(options: MarginViewOptions): MarginView {
         }
       }
       return out.sort((a, b) => (a.health < b.health ? -1 : a.health > b.health ? 1 : 0));
+    },
+    prices() {
+      const out = new Map<PriceKey, { key: PriceKey; price: bigint; timestamp: number }>();
+      for (const chain of state.chains.values()) {
+        for (const [adapter, a] of chain.adapters) {
+          const address = a.feed ?? adapter;
+          const raw = a.feed === null ? a.price : chain.feeds.get(a.feed);
+          const price =
+            raw === undefined || raw === null ? null : a.feed === null ? raw : feedToWad(raw, a.feedDecimals);
+          if (price === null || price <= 0n) continue;
+          const key = `${chain.eid}:${address.toLowerCase()}` as PriceKey;
+          out.set(key, { key, price, timestamp: chain.timestamp });
+        }
+      }
+      return [...out.values()];
     },
     onChange(listener) {
       listeners.add(listener);

@@ -5,12 +5,21 @@ import { formatUnits, getAddress } from 'ethers';
 import type { AccountStatus, LiquidationEntry } from '../api/types.ts';
 import type { ChainConfig } from '../config/types.ts';
 import type { LiquidationRecord } from '../liquidation/index.ts';
-import type { MarginView } from '../margin/index.ts';
+import type { MarginView, EngineMargin as ViewEngineMargin } from '../margin/index.ts';
+
+/** VaR and breach probability of one engine entry (relayer/risk); undefined without price history. */
+export type EngineRiskSource = (
+  e: ViewEngineMargin,
+) => { varUsd: number; breachProbability: number } | undefined;
 
 const MAX_HEALTH = 2n ** 256n - 1n;
 const wad = (x: bigint): string => formatUnits(x, 18);
 
-export function accountStatuses(view: MarginView, chains: ChainConfig[]): AccountStatus[] {
+export function accountStatuses(
+  view: MarginView,
+  chains: ChainConfig[],
+  risk?: EngineRiskSource,
+): AccountStatus[] {
   const chainName = (eid: number) => chains.find((c) => c.eid === eid)?.name ?? String(eid);
   const tokenOf = (eid: number, address: string) =>
     chains.find((c) => c.eid === eid)?.tokens.find((t) => t.address.toLowerCase() === address.toLowerCase());
@@ -26,6 +35,7 @@ export function accountStatuses(view: MarginView, chains: ChainConfig[]): Accoun
         const h = e.health;
         const moves = e.distances.map((d) => d.move).filter((x): x is number => x !== null);
         const nearest = moves.length === 0 ? undefined : Math.min(...moves.map((x) => Math.abs(x)));
+        const r = risk?.(e);
         return {
           engineEid: e.engineEid,
           chain: chainName(e.engineEid),
@@ -35,6 +45,7 @@ export function accountStatuses(view: MarginView, chains: ChainConfig[]): Accoun
           maintenance: h === undefined ? '0' : wad(h.maintenanceRequirement),
           initial: h === undefined ? '0' : wad(h.initialRequirement),
           ...(nearest === undefined ? {} : { liquidationDistancePct: nearest * 100 }),
+          ...(r === undefined ? {} : { varUsd: r.varUsd, breachProbability: r.breachProbability }),
         };
       }),
       collateral: Object.entries(m.locked)

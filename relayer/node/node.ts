@@ -16,6 +16,7 @@ import { type CandidateSource, createLiquidator, type Liquidator } from '../liqu
 import type { Logger } from '../log.ts';
 import { createMarginView } from '../margin/index.ts';
 import { createGossipNetwork, type HeartbeatPayload, type Libp2pGossipNetwork } from '../p2p/index.ts';
+import { createRiskTracker } from '../risk/tracker.ts';
 import { openStore } from '../store/index.ts';
 import { accountStatuses, liquidationEntries } from './margin-status.ts';
 import { withPacketTiming } from './packet-timing.ts';
@@ -190,6 +191,10 @@ async function start(
   });
   await margin.start();
   shutdown.add('margin', () => margin.stop());
+  // Predictive risk: EWMA volatility of the followed prices, VaR and breach probability per engine.
+  const risk = createRiskTracker({ prices: () => margin.prices(), store, log });
+  await risk.start();
+  shutdown.add('risk', () => risk.stop());
 
   let liquidator: Liquidator | undefined;
   if (config.roles.includes('liquidator')) {
@@ -232,7 +237,7 @@ async function start(
     records: stores.records,
     journal: stores.journal,
     packetCounts: timing.counts,
-    accounts: () => accountStatuses(margin, chains),
+    accounts: () => accountStatuses(margin, chains, (e) => risk.engineRisk(e)),
     liquidations: async () => liquidationEntries((await liquidator?.journal()) ?? [], chains),
   });
   metrics.bindSources({

@@ -31,6 +31,10 @@ export const BUCKETS = {
   marginCursors: 12,
   /** The liquidator's journal: one record per (engine eid, account, subaccount, state key) attempt. */
   liquidationJournal: 20,
+  /** Risk: EWMA volatility state per followed price (`eid:feed`), sampled on a fixed clock. */
+  riskSeries: 30,
+  /** Risk: EWMA covariance per pair of followed prices (`a|b`). */
+  riskPairs: 31,
 } as const;
 export type BucketName = keyof typeof BUCKETS;
 export type BucketId = (typeof BUCKETS)[BucketName];

@@ -127,6 +127,10 @@ describe('health, as MarginEngine._health', () => {
     expect(d?.assetIds).toEqual([1]);
     expect(d?.marketIds).toEqual([1]);
     expect(d?.move).toBeCloseTo(9900 / 5.55 / 2000 - 1, 9);
+    // Sensitivities (relayer/risk): dEquity/d ln p = 0.8·2000 (1 WETH after haircut) + 5·2000,
+    // dMaintenance/d ln p = 5·2000·5 %.
+    expect(d?.equityDelta).toBeCloseTo(11_600, 9);
+    expect(d?.maintenanceDelta).toBeCloseTo(500, 9);
   });
 
   it('a short marks up (mulWadUp) and a borrow fee accrues with block time', () => {
