@@ -121,10 +121,26 @@ export interface LiquidationEntry {
   detail?: string;
 }
 
+/** A chain this node has no RPC for, followed through attested observations. */
+export interface ObservedChainStatus {
+  chain: string;
+  eid: number;
+  /** The margin view's last applied block of it (-1: none yet). */
+  block: number;
+  /** Blocks ahead of it waiting for a quorum or for earlier blocks. */
+  buffered: number;
+  /** Blocks applied from observations since start. */
+  applied: number;
+  /** Observations dropped as contradicting a quorum or their signer's other signature. */
+  conflicts: number;
+}
+
 export interface NodeStatus {
   node: NodeInfo;
   peers: PeerStatus[];
   chains: ChainStatus[];
+  /** Chains known only through observations (present when the networks file lists any). */
+  observed?: ObservedChainStatus[];
   /** Present once the node runs a margin view. */
   accounts?: AccountStatus[];
   packets: PacketsStatus;

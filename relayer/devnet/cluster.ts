@@ -44,6 +44,11 @@ export interface ClusterOptions {
   /** How many nodes (default: one per attestor key). */
   count?: number;
   roles?: NodeRole[];
+  /**
+   * Per-node overrides, by index: the chains it serves (names; default every manifest chain — the
+   * others it then follows through observations) and its roles (default `roles`).
+   */
+  nodes?: ({ chains?: string[]; roles?: NodeRole[] } | undefined)[];
 }
 
 export async function createCluster(options: ClusterOptions): Promise<Cluster> {
@@ -74,6 +79,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
     });
   }
   for (const { node, port, apiPort } of prepared) {
+    const override = options.nodes?.[node.index];
     const config: NodeConfig = {
       dataDir: 'data',
       listen: [`/ip4/127.0.0.1/tcp/${port}`],
@@ -82,8 +88,8 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
         .map((p) => `/ip4/127.0.0.1/tcp/${p.port}/p2p/${p.node.peerId}`),
       evmKeyFile: 'evm.key',
       p2pKeyFile: 'p2p.key',
-      roles: options.roles ?? ['attestor', 'executor'],
-      chains: options.manifest.chains.map((c) => c.name),
+      roles: override?.roles ?? options.roles ?? ['attestor', 'executor'],
+      chains: override?.chains ?? options.manifest.chains.map((c) => c.name),
       networksFile: options.manifestFile,
       apiPort,
     };

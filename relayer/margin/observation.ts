@@ -1,13 +1,12 @@
 // Observations of chains this node has no RPC for: another node's decoded blocks of that chain,
 // accepted only with a quorum of attestor signatures over the payload. The signed digest covers the
 // whole payload (chain, block range, head, every event), so a signer vouches for exactly what is
-// applied. Gossip transport is not wired yet: a node that serves the chain builds the observation
-// (`buildObservation`), attestors sign it (`signObservation`), and the receiving view calls
-// `applyObservation` with the collected signatures.
+// applied. Transport: attestors publish one observation per block of the chains they serve
+// (./observer.ts) on the gossip topic `observation`; every node collects the signatures of the
+// chains it does not serve and applies a block once a quorum signed the same digest (./collector.ts).
 
 import { getBytes, keccak256, toUtf8Bytes, verifyMessage, type Wallet } from 'ethers';
 import type { Address, Hex } from '../config/types.ts';
-import { jsonValue } from '../store/codecs.ts';
 import type { BlockRecord, MarginEvent } from './types.ts';
 
 export const OBSERVATION_VERSION = 1;
@@ -28,11 +27,27 @@ export interface ObservationSignature {
   signature: Hex;
 }
 
-const codec = jsonValue<MarginObservation>();
-
-/** What attestors sign: keccak256 of the canonical JSON (bigints tagged, keys in construction order). */
+/**
+ * What attestors sign: keccak256 of the canonical JSON: object keys sorted (a receiver rebuilds the
+ * object through a schema, which does not keep the publisher's key order), bigints tagged so that
+ * 1n and "1" differ, no whitespace, undefined members left out.
+ */
 export function observationDigest(obs: MarginObservation): Hex {
-  return keccak256(toUtf8Bytes(codec.encode(obs))) as Hex;
+  return keccak256(toUtf8Bytes(canonical(obs))) as Hex;
+}
+
+function canonical(value: unknown): string {
+  if (typeof value === 'bigint') return `{"$n":"${value.toString()}"}`;
+  if (Array.isArray(value))
+    return `[${value.map((v) => (v === undefined ? 'null' : canonical(v))).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError(`cannot sign ${value}`);
+  return JSON.stringify(value);
 }
 
 export async function signObservation(obs: MarginObservation, wallet: Wallet): Promise<ObservationSignature> {

@@ -63,6 +63,8 @@ export interface MarginStats {
 }
 
 export type ChangeListener = (changed: ChangedSubaccount[]) => void;
+/** Called after a block was committed and applied (served chains and observations alike). */
+export type BlockListener = (eid: number, record: BlockRecord) => void;
 
 export interface MarginView {
   start(): Promise<void>;
@@ -74,6 +76,10 @@ export interface MarginView {
   /** Every price the view follows (WAD), keyed like LiquidationDistance.priceKey, as of its chain's block. */
   prices(): { key: PriceKey; price: bigint; timestamp: number }[];
   onChange(listener: ChangeListener): () => void;
+  /** Every block applied from now on (not the store replay at start), in order per chain. */
+  onBlockApplied(listener: BlockListener): () => void;
+  /** The last applied block of a chain, -1 when none yet. */
+  cursor(eid: number): number;
   stats(): MarginStats;
   applyObservation(
     obs: MarginObservation,
@@ -95,6 +101,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
   /** Entries per engine, for a parameter change that concerns all of them. */
   const entriesByEngine = new Map<number, Set<string>>();
   const listeners = new Set<ChangeListener>();
+  const blockListeners = new Set<BlockListener>();
   const served = new Set(options.chains.map((c) => c.eid));
   const all = [...options.chains, ...(options.observedChains ?? [])];
   const contracts = new Map<number, ChainContracts>(
@@ -218,7 +225,15 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     stats.blocksApplied++;
     stats.eventsApplied += record.events.length;
     stats.chains[record.eid] = { block: record.number, timestamp: record.timestamp };
-    return propagate(t, record.timestamp !== before ? [record.eid] : []);
+    const changed = propagate(t, record.timestamp !== before ? [record.eid] : []);
+    for (const l of blockListeners) {
+      try {
+        l(record.eid, record);
+      } catch (err) {
+        log.warn({ err }, 'margin view block listener threw');
+      }
+    }
+    return changed;
   }
 
   // ------------------------------------------------------------------ following
@@ -497,6 +512,13 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    onBlockApplied(listener) {
+      blockListeners.add(listener);
+      return () => blockListeners.delete(listener);
+    },
+    cursor(eid) {
+      return state.chains.get(eid)?.block ?? -1;
     },
     stats() {
       const errors: Record<string, string> = {};

@@ -14,8 +14,15 @@ import type { Address, ChainConfig, DvnConfig, NodeConfig } from '../config/type
 import { loadEvmKey, loadOrCreateP2pKey } from '../keys/index.ts';
 import { type CandidateSource, createLiquidator, type Liquidator } from '../liquidation/index.ts';
 import type { Logger } from '../log.ts';
+import { createCollector } from '../margin/collector.ts';
 import { createMarginView } from '../margin/index.ts';
-import { createGossipNetwork, type HeartbeatPayload, type Libp2pGossipNetwork } from '../p2p/index.ts';
+import { createObserver, type MarginObserver } from '../margin/observer.ts';
+import {
+  createGossipNetwork,
+  type HeartbeatPayload,
+  type Libp2pGossipNetwork,
+  type ObservationPayload,
+} from '../p2p/index.ts';
 import { createRiskTracker } from '../risk/tracker.ts';
 import { openStore } from '../store/index.ts';
 import { accountStatuses, liquidationEntries } from './margin-status.ts';
@@ -175,14 +182,18 @@ async function start(
   await service.start();
   shutdown.add('attestor', () => service?.stop());
 
-  // The unified margin view of every account on the chains this node serves, and (liquidator role)
-  // the coordinated liquidator that acts on what it finds unhealthy.
+  // The unified margin view of every account: the chains this node serves from their RPC, the other
+  // chains of the networks file from observations a quorum of attestors signed; and (liquidator
+  // role) the coordinated liquidator that acts on what it finds unhealthy.
   const rpcs = new Map(chains.map((c) => [c.eid, new ChainRpc(c, {})]));
   shutdown.add('rpc', () => {
     for (const rpc of rpcs.values()) rpc.destroy();
   });
+  const observedChains = network.chains.filter((c) => !chains.some((s) => s.eid === c.eid));
   const margin = createMarginView({
     chains,
+    observedChains,
+    attestors: network.dvn,
     store,
     rpcFor: (c) => rpcs.get(c.eid) as ChainRpc,
     log: log.child({ module: 'margin' }),
@@ -195,6 +206,38 @@ async function start(
   const risk = createRiskTracker({ prices: () => margin.prices(), store, log });
   await risk.start();
   shutdown.add('risk', () => risk.stop());
+
+  // Every node collects observations of the chains it does not serve; attestors publish theirs.
+  const collector = createCollector({
+    view: margin,
+    observed: observedChains.map((c) => c.eid),
+    attestors: network.dvn,
+    log,
+    startBlock: 0,
+  });
+  const collectorLog = log.child({ module: 'collector' });
+  gossip.subscribe<ObservationPayload>('observation', async (message) => {
+    const r = await collector.receive(message.payload);
+    if (r.outcome === 'rejected') {
+      collectorLog.warn(
+        { from: message.signer, eid: message.payload.observation.eid, reason: r.reason },
+        'observation rejected',
+      );
+    }
+  });
+  let observer: MarginObserver | undefined;
+  if (config.roles.includes('attestor')) {
+    observer = createObserver({
+      view: margin,
+      chains,
+      gossip,
+      wallet,
+      getBlock: (eid, n) => (rpcs.get(eid) as ChainRpc).getBlock(n),
+      log,
+    });
+    observer.start();
+    shutdown.add('observer', () => observer?.stop());
+  }
 
   let liquidator: Liquidator | undefined;
   if (config.roles.includes('liquidator')) {
@@ -237,7 +280,18 @@ async function start(
     records: stores.records,
     journal: stores.journal,
     packetCounts: timing.counts,
-    accounts: () => accountStatuses(margin, chains, (e) => risk.engineRisk(e)),
+    accounts: () => accountStatuses(margin, network.chains, (e) => risk.engineRisk(e)),
+    observed: () => {
+      const stats = collector.stats();
+      return observedChains.map((c) => ({
+        chain: c.name,
+        eid: c.eid,
+        block: margin.cursor(c.eid),
+        buffered: stats[c.eid]?.buffered ?? 0,
+        applied: stats[c.eid]?.applied ?? 0,
+        conflicts: stats[c.eid]?.conflicts ?? 0,
+      }));
+    },
     liquidations: async () => liquidationEntries((await liquidator?.journal()) ?? [], chains),
   });
   metrics.bindSources({

@@ -13,6 +13,7 @@ import type {
   ChainStatus,
   LiquidationEntry,
   NodeStatus,
+  ObservedChainStatus,
   OpenPacket,
   PacketFailure,
   PeerStatus,
@@ -49,6 +50,8 @@ export interface StatusSources {
   /** The margin view's accounts; absent until a margin view runs on this node. */
   accounts?: () => AccountStatus[] | Promise<AccountStatus[]>;
   liquidations?: () => LiquidationEntry[] | Promise<LiquidationEntry[]>;
+  /** Chains followed through observations. */
+  observed?: () => ObservedChainStatus[];
   now?: () => number;
 }
 
@@ -113,6 +116,8 @@ export function createStatusProvider(sources: StatusSources): () => Promise<Node
       liquidations: liquidations ?? [],
     };
     if (accounts !== undefined) status.accounts = accounts;
+    const observed = sources.observed?.();
+    if (observed !== undefined && observed.length > 0) status.observed = observed;
     return status;
   };
 }

@@ -4,6 +4,7 @@ export * from './envelope.ts';
 export * from './errors.ts';
 export type { Logger } from './log.ts';
 export { createGossipNetwork, type GossipNetworkOptions, type Libp2pGossipNetwork } from './network.ts';
+export * from './observation-payload.ts';
 export * from './payloads.ts';
 export { SCORE_THRESHOLDS } from './scoring.ts';
 export * from './stats.ts';

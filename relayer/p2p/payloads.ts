@@ -4,6 +4,7 @@
 
 import { z } from 'zod';
 import { NODE_ROLES } from '../config/types.ts';
+import { observationPayload } from './observation-payload.ts';
 import type { TopicName } from './types.ts';
 
 /** A uint256 as canonical JSON carries it (decimal string), parsed back to bigint. */
@@ -36,14 +37,14 @@ export const heartbeatPayload = z.object({
 });
 export type HeartbeatPayload = z.output<typeof heartbeatPayload>;
 
-/** Until the attestor, coordinator and margin view define theirs: any JSON object. */
+/** Until the attestor and coordinator define theirs: any JSON object. */
 const jsonObject = z.record(z.string(), z.unknown());
 
 export const TOPIC_PAYLOADS = {
   heartbeat: heartbeatPayload,
   dvnSignature: jsonObject,
   claim: jsonObject,
-  observation: jsonObject,
+  observation: observationPayload,
 } as const satisfies { readonly [T in TopicName]: z.ZodType };
 
 /** What a subscriber of each topic receives. */

@@ -4,7 +4,8 @@
 import type { Wallet } from 'ethers';
 import { Wallet as EthersWallet } from 'ethers';
 import { describe, expect, it } from 'vitest';
-import type { Address } from '../../relayer/config/types.ts';
+import type { Address, Hex } from '../../relayer/config/types.ts';
+import { buildObservation, signObservation } from '../../relayer/margin/observation.ts';
 import { PeerBindings } from '../../relayer/p2p/bindings.ts';
 import {
   ERROR_OUTCOMES,
@@ -22,6 +23,14 @@ import { SeenCache } from '../../relayer/p2p/seen-cache.ts';
 import { GossipValidator } from '../../relayer/p2p/validation.ts';
 
 const attestor = new EthersWallet(`0x${'01'.repeat(32)}`);
+
+/** A payload the topic's schema accepts; observations have a real one, the others any object. */
+async function samplePayload(topic: 'dvnSignature' | 'claim' | 'observation', n: number): Promise<unknown> {
+  if (topic !== 'observation') return { n };
+  const hash = `0x${n.toString(16).padStart(64, '0')}` as Hex;
+  const obs = buildObservation(30101, n, [{ eid: 30101, number: n, hash, timestamp: 1000 + n, events: [] }]);
+  return { observation: obs, signature: await signObservation(obs, attestor) };
+}
 const outsider = new EthersWallet(`0x${'02'.repeat(32)}`);
 const PEER = 'peer-a';
 const RELAY = 'peer-relay';
@@ -115,10 +124,13 @@ describe('topic validators', () => {
     '%s: ignores unbound peers, accepts bound attestors',
     async (topic) => {
       const t = setup();
-      expect(await t.send(topic, { n: 1 })).toMatchObject({ verdict: 'ignore', outcome: 'UNBOUND_PEER' });
+      expect(await t.send(topic, await samplePayload(topic, 1))).toMatchObject({
+        verdict: 'ignore',
+        outcome: 'UNBOUND_PEER',
+      });
       expect(t.penalties.score(RELAY)).toBe(0);
       await t.send('heartbeat', heartbeat);
-      const accepted = await t.send(topic, { n: 2 });
+      const accepted = await t.send(topic, await samplePayload(topic, 2));
       expect(accepted.verdict).toBe('accept');
       expect(accepted.message).toMatchObject({ topic, signer: attestor.address, fromPeer: PEER, sentAt: T0 });
     },
@@ -129,7 +141,7 @@ describe('topic validators', () => {
     async (topic) => {
       const t = setup();
       await t.send('heartbeat', heartbeat, { by: outsider });
-      expect(await t.send(topic, { n: 1 }, { by: outsider })).toMatchObject({
+      expect(await t.send(topic, await samplePayload(topic, 1), { by: outsider })).toMatchObject({
         verdict: 'reject',
         outcome: 'UNKNOWN_SIGNER',
       });
@@ -152,7 +164,7 @@ describe('topic validators', () => {
     );
     t.bindings.bind(PEER, attestor.address as Address);
     t.bindings.bind('peer-b', second.address as Address);
-    const body = { topic: TOPICS.observation, sentAt: T0, payload: { head: 9 } };
+    const body = { topic: TOPICS.observation, sentAt: T0, payload: await samplePayload('observation', 9) };
     const a = await sealEnvelope(attestor, body);
     const b = await sealEnvelope(second, body);
     expect(validator.validate('observation', RELAY, { author: PEER, data: a.bytes }).outcome).toBe('ACCEPT');
@@ -215,5 +227,20 @@ describe('topic validators', () => {
     t.validator.validate('claim', RELAY, { author: PEER, data: bytes });
     t.advance(61_000);
     expect(t.validator.validate('claim', RELAY, { author: PEER, data: bytes }).outcome).toBe('STALE');
+  });
+});
+
+describe('observation payload', () => {
+  it('refuses an observation that is not a MarginObservation (schema), penalising the sender', async () => {
+    const t = setup();
+    await t.send('heartbeat', heartbeat);
+    const good = (await samplePayload('observation', 3)) as { observation: { blocks: unknown[] } };
+    const bad = {
+      ...good,
+      observation: { ...good.observation, blocks: [{ number: 3, events: [{ type: 'X' }] }] },
+    };
+    expect(await t.send('observation', bad)).toMatchObject({ verdict: 'reject', outcome: 'INVALID_PAYLOAD' });
+    expect(await t.send('observation', { head: 9 })).toMatchObject({ outcome: 'INVALID_PAYLOAD' });
+    expect((await t.send('observation', good)).outcome).toBe('ACCEPT');
   });
 });
