@@ -268,21 +268,23 @@ export class ChainRpc {
    * get the same one. Not retried here: a resend may double-spend an action, callers decide.
    */
   async sendTransaction(wallet: Wallet, tx: TransactionRequest): Promise<TransactionReceipt> {
+    // Only the broadcast is queued per signer (it takes the pending nonce); receipts are awaited
+    // concurrently, so several transactions of one node can land in the same block.
     const key = wallet.address.toLowerCase();
     const previous = this.sendQueues.get(key) ?? Promise.resolve();
-    const run = previous
+    const broadcast = previous
       .catch(() => undefined)
-      .then(async () => {
+      .then(() => {
         const signer = wallet.connect(this.primary);
-        const sent = await this.withTimeout(this.chain.rpcUrls[0] ?? '', signer.sendTransaction(tx));
-        const receipt = await sent.wait(1, this.timeoutMs * 6);
-        if (receipt === null)
-          throw new RpcError(RPC_ERROR.timeout, this.chain.name, `no receipt for ${sent.hash}`);
-        return receipt;
+        return this.withTimeout(this.chain.rpcUrls[0] ?? '', signer.sendTransaction(tx));
       });
-    this.sendQueues.set(key, run);
+    this.sendQueues.set(key, broadcast);
     try {
-      return await run;
+      const sent = await broadcast;
+      const receipt = await sent.wait(1, this.timeoutMs * 6);
+      if (receipt === null)
+        throw new RpcError(RPC_ERROR.timeout, this.chain.name, `no receipt for ${sent.hash}`);
+      return receipt;
     } catch (err) {
       throw toRpcError(err, this.chain.name, this.chain.rpcUrls[0] ?? '');
     }
