@@ -495,7 +495,9 @@ async function main(): Promise<void> {
         { to: feed, data: feedI.encodeFunctionData('setAnswer', [usd * 10n ** 8n]), gasLimit: 100_000n },
       ]);
       const [r] = await receipts(urlC, [h as string]);
-      return Number.parseInt((r as Receipt).blockNumber, 16);
+      const block = Number.parseInt((r as Receipt).blockNumber, 16);
+      await wC.waitFor(block); // its wall-clock time is known
+      return block;
     };
     const liqTopic = engineI.getEvent('Liquidated')?.topicHash as string;
     let sub = 0;
