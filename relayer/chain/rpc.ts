@@ -174,6 +174,7 @@ export class ChainRpc {
   private readonly backoffMs: number;
   /** Per-sender queue: one transaction at a time per key, so nonces never collide. */
   private readonly sendQueues = new Map<string, Promise<unknown>>();
+  private readonly nextNonce = new Map<string, number>();
 
   constructor(chain: RpcChain, options: RpcOptions = {}) {
     if (chain.rpcUrls.length === 0) {
@@ -274,9 +275,25 @@ export class ChainRpc {
     const previous = this.sendQueues.get(key) ?? Promise.resolve();
     const broadcast = previous
       .catch(() => undefined)
-      .then(() => {
+      .then(async () => {
         const signer = wallet.connect(this.primary);
-        return this.withTimeout(this.chain.rpcUrls[0] ?? '', signer.sendTransaction(tx));
+        // The nonce is tracked here: the provider caches eth_getTransactionCount for 250 ms, so two
+        // back-to-back sends would otherwise get the same one.
+        const pending = Number(
+          await this.primary.send('eth_getTransactionCount', [wallet.address, 'pending']),
+        );
+        const nonce = Math.max(pending, this.nextNonce.get(key) ?? 0);
+        try {
+          const sent = await this.withTimeout(
+            this.chain.rpcUrls[0] ?? '',
+            signer.sendTransaction({ ...tx, nonce }),
+          );
+          this.nextNonce.set(key, nonce + 1);
+          return sent;
+        } catch (err) {
+          this.nextNonce.delete(key); // nothing went out: re-read the chain's count next time
+          throw err;
+        }
       });
     this.sendQueues.set(key, broadcast);
     try {
