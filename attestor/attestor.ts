@@ -59,6 +59,8 @@ export interface AttestorModules {
 }
 
 const HEX = /^0x[0-9a-fA-F]*$/;
+/** Gas limit of a commitVerification sent right behind its DVN.execute (about 90k used). */
+const COMMIT_GAS = 400_000n;
 const UINT = /^[0-9]{1,78}$/;
 
 interface Waiting {
@@ -107,7 +109,28 @@ export class Attestor {
     if (r.quorumAt === undefined && (await this.m.signatures.list(r.hash)).length >= this.opts.dvn.quorum) {
       r.quorumAt = this.now();
       this.log('quorum', { guid: r.guid });
+      // Rank 0 submits at once rather than on the next tick (the record is written first).
+      setImmediate(() => this.kick());
     }
+  }
+
+  private ticking: Promise<void> | undefined;
+  private tickAgain = false;
+  /** Runs a tick now, or once more right after the running one. */
+  private kick(): void {
+    if (this.stopped) return;
+    if (this.ticking !== undefined) {
+      this.tickAgain = true;
+      return;
+    }
+    this.ticking = (async () => {
+      do {
+        this.tickAgain = false;
+        await this.tick().catch((err: unknown) => this.log('attestor tick failed', { err: String(err) }));
+      } while (this.tickAgain && !this.stopped);
+    })().finally(() => {
+      this.ticking = undefined;
+    });
   }
 
   private now(): number {
@@ -123,7 +146,8 @@ export class Attestor {
     this.m.gossip.subscribe<DvnSignaturePayload>('dvnSignature', (msg) => this.onSignature(msg));
     const loop = async (): Promise<void> => {
       if (this.stopped) return;
-      await this.tick().catch((err: unknown) => this.log('attestor tick failed', { err: String(err) }));
+      this.kick();
+      await this.ticking;
       if (!this.stopped) this.timer = setTimeout(loop, this.opts.tickMs);
     };
     this.timer = setTimeout(loop, this.opts.tickMs);
@@ -306,6 +330,7 @@ export class Attestor {
   async tick(): Promise<void> {
     const republish = this.now() - this.lastRepublish >= this.opts.republishMs;
     if (republish) this.lastRepublish = this.now();
+    const advancing: Promise<void>[] = [];
     for (const record of await this.m.records.open()) {
       if (record.quorumAt === undefined) {
         if (republish) {
@@ -319,15 +344,17 @@ export class Attestor {
       if (this.now() < record.quorumAt + rank * this.opts.fallbackDelayMs) continue;
       if (this.busy.has(record.hash)) continue;
       this.busy.add(record.hash);
-      try {
-        await this.advance(record);
-      } catch (err) {
-        await this.setFields(record, { lastError: String(err) });
-        this.log('advance failed', { guid: record.guid, err: String(err) });
-      } finally {
-        this.busy.delete(record.hash);
-      }
+      // Packets advance concurrently: their transactions share blocks instead of one per block.
+      advancing.push(
+        this.advance(record)
+          .catch(async (err: unknown) => {
+            await this.setFields(record, { lastError: String(err) });
+            this.log('advance failed', { guid: record.guid, err: String(err) });
+          })
+          .finally(() => this.busy.delete(record.hash)),
+      );
     }
+    await Promise.all(advancing);
   }
 
   private liveAttestors(): Address[] {
@@ -361,7 +388,15 @@ export class Attestor {
     if (state === DEST_STATE.pending) {
       const sigs = (await this.m.signatures.list(record.hash)).map((s) => s.signature);
       const signatures = combineSignatures(record.hash, sigs, this.opts.dvn.quorum, this.opts.dvn.signers);
-      const outcome = await dst.execute(this.m.wallet, [
+      // When our DVN is the only one the receive config waits for, commitVerification is sent right
+      // behind DVN.execute (next nonce, fixed gas: it cannot be estimated before the verify lands),
+      // so both land in the same block. If it reverts anyway, the step below commits as before.
+      const config = await dst.ulnConfig(ref.receiver, ref.srcEid);
+      const onlyUs =
+        config.optionalDVNThreshold === 0 &&
+        config.requiredDVNs.length > 0 &&
+        config.requiredDVNs.every((a) => a.toLowerCase() === dst.config.layerZero.dvn.toLowerCase());
+      const executing = dst.execute(this.m.wallet, [
         {
           vid: await dst.vid(),
           target: dst.config.layerZero.receiveUln302,
@@ -370,10 +405,23 @@ export class Attestor {
           signatures,
         },
       ]);
+      const committing = onlyUs
+        ? dst.commit(this.m.wallet, ref, COMMIT_GAS).then(
+            (r) => r,
+            () => undefined,
+          )
+        : undefined;
+      const outcome = await executing;
       if (!outcome.ok)
         throw new Error(`DVN.execute ${outcome.txHash}: ${outcome.reason} ${outcome.detail ?? ''}`);
       this.log('verified', { guid: record.guid, tx: outcome.txHash });
       state = DEST_STATE.verifiedByUs;
+      const committed = await committing;
+      if (committed !== undefined && committed.status === 1) {
+        this.log('committed', { guid: record.guid, tx: committed.hash });
+        await this.setFields(record, { state: 'committed' });
+        return;
+      }
     }
     if (state === DEST_STATE.verifiedByUs) {
       await this.setFields(record, { state: 'verified' });

@@ -70,7 +70,8 @@ export class Executor {
     this.stopped = false;
     const loop = async (): Promise<void> => {
       if (this.stopped) return;
-      await this.tick().catch((err: unknown) => this.m.log?.('executor tick failed', { err: String(err) }));
+      this.kick();
+      await this.ticking;
       if (!this.stopped) this.timer = setTimeout(loop, this.opts.tickMs);
     };
     this.timer = setTimeout(loop, this.opts.tickMs);
@@ -137,20 +138,49 @@ export class Executor {
       if (match !== undefined && !this.verifiedAt.has(match.guid))
         this.verifiedAt.set(match.guid, this.now());
     }
+    // Deliver now rather than on the next tick. A packet of the same pathway that waited for this
+    // nonce (LZ_InvalidNonce) is retried at once too.
+    for (const r of open) {
+      if (r.dstEid === chain.config.eid && r.attempts > 0 && r.nextAttemptAt > this.now())
+        this.retryNow.add(r.guid);
+    }
+    this.kick();
+  }
+
+  private readonly retryNow = new Set<Hex>();
+  private ticking: Promise<void> | undefined;
+  private tickAgain = false;
+  /** Runs a tick now, or once more right after the running one. */
+  private kick(): void {
+    if (this.stopped) return;
+    if (this.ticking !== undefined) {
+      this.tickAgain = true;
+      return;
+    }
+    this.ticking = (async () => {
+      do {
+        this.tickAgain = false;
+        await this.tick().catch((err: unknown) => this.m.log?.('executor tick failed', { err: String(err) }));
+      } while (this.tickAgain && !this.stopped);
+    })().finally(() => {
+      this.ticking = undefined;
+    });
   }
 
   async tick(): Promise<void> {
+    const running: Promise<void>[] = [];
     for (const record of await this.m.journal.open()) {
-      if (this.busy.has(record.guid) || this.now() < record.nextAttemptAt) continue;
+      if (this.busy.has(record.guid)) continue;
+      if (this.now() < record.nextAttemptAt && !this.retryNow.delete(record.guid)) continue;
       this.busy.add(record.guid);
-      try {
-        await this.consider(record);
-      } catch (err) {
-        await this.fail(record, err instanceof Error ? err.message : String(err));
-      } finally {
-        this.busy.delete(record.guid);
-      }
+      // Deliveries run concurrently: several can land in one block.
+      running.push(
+        this.consider(record)
+          .catch((err: unknown) => this.fail(record, err instanceof Error ? err.message : String(err)))
+          .finally(() => this.busy.delete(record.guid)),
+      );
     }
+    await Promise.all(running);
   }
 
   private async consider(record: DeliveryRecord): Promise<void> {
@@ -166,7 +196,9 @@ export class Executor {
     }
     const rank = rendezvousRank(record.guid, this.m.wallet.address as Address, this.m.liveExecutors());
     if (this.now() < since + rank * this.opts.fallbackDelayMs) return;
-    if ((await dst.lazyInboundNonce(record)) >= record.nonce) {
+    // Delivered: the endpoint passed this nonce AND no longer holds its payload hash. A later nonce
+    // delivered first moves lazyInboundNonce past ours while ours stays deliverable.
+    if ((await dst.lazyInboundNonce(record)) >= record.nonce && !(await dst.holdsPayload(record))) {
       await this.m.journal.put({ ...record, state: 'delivered' });
       this.verifiedAt.delete(record.guid);
       return;

@@ -111,6 +111,27 @@ export class LzChain {
     return (await this.lazyInboundNonce(p)) >= p.nonce;
   }
 
+  /** The endpoint still holds this nonce's payload hash: verified and not yet delivered. */
+  async holdsPayload(p: {
+    receiver: Address;
+    srcEid: number;
+    sender: Hex;
+    nonce: bigint;
+    payloadHash: Hex;
+  }): Promise<boolean> {
+    const data = ENDPOINT.encodeFunctionData('inboundPayloadHash', [
+      p.receiver,
+      p.srcEid,
+      p.sender,
+      p.nonce,
+    ]) as Hex;
+    const stored = ENDPOINT.decodeFunctionResult(
+      'inboundPayloadHash',
+      await this.rpc.call({ to: this.lz.endpointV2, data }),
+    )[0] as string;
+    return same(stored, p.payloadHash);
+  }
+
   async lazyInboundNonce(p: { receiver: Address; srcEid: number; sender: Hex }): Promise<bigint> {
     const data = ENDPOINT.encodeFunctionData('lazyInboundNonce', [p.receiver, p.srcEid, p.sender]) as Hex;
     return ENDPOINT.decodeFunctionResult(
@@ -169,10 +190,11 @@ export class LzChain {
     return verified ? { ok: true, txHash } : { ok: false, txHash, reason: 'NoEffect' };
   }
 
-  async commit(wallet: Wallet, p: PacketRef): Promise<TransactionReceipt> {
+  async commit(wallet: Wallet, p: PacketRef, gasLimit?: bigint): Promise<TransactionReceipt> {
     return this.rpc.sendTransaction(wallet, {
       to: this.lz.receiveUln302,
       data: commitCallData(p.header, p.payloadHash),
+      ...(gasLimit === undefined ? {} : { gasLimit }),
     });
   }
 

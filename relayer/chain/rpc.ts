@@ -174,6 +174,7 @@ export class ChainRpc {
   private readonly backoffMs: number;
   /** Per-sender queue: one transaction at a time per key, so nonces never collide. */
   private readonly sendQueues = new Map<string, Promise<unknown>>();
+  private readonly nextNonce = new Map<string, number>();
 
   constructor(chain: RpcChain, options: RpcOptions = {}) {
     if (chain.rpcUrls.length === 0) {
@@ -268,21 +269,39 @@ export class ChainRpc {
    * get the same one. Not retried here: a resend may double-spend an action, callers decide.
    */
   async sendTransaction(wallet: Wallet, tx: TransactionRequest): Promise<TransactionReceipt> {
+    // Only the broadcast is queued per signer (it takes the pending nonce); receipts are awaited
+    // concurrently, so several transactions of one node can land in the same block.
     const key = wallet.address.toLowerCase();
     const previous = this.sendQueues.get(key) ?? Promise.resolve();
-    const run = previous
+    const broadcast = previous
       .catch(() => undefined)
       .then(async () => {
         const signer = wallet.connect(this.primary);
-        const sent = await this.withTimeout(this.chain.rpcUrls[0] ?? '', signer.sendTransaction(tx));
-        const receipt = await sent.wait(1, this.timeoutMs * 6);
-        if (receipt === null)
-          throw new RpcError(RPC_ERROR.timeout, this.chain.name, `no receipt for ${sent.hash}`);
-        return receipt;
+        // The nonce is tracked here: the provider caches eth_getTransactionCount for 250 ms, so two
+        // back-to-back sends would otherwise get the same one.
+        const pending = Number(
+          await this.primary.send('eth_getTransactionCount', [wallet.address, 'pending']),
+        );
+        const nonce = Math.max(pending, this.nextNonce.get(key) ?? 0);
+        try {
+          const sent = await this.withTimeout(
+            this.chain.rpcUrls[0] ?? '',
+            signer.sendTransaction({ ...tx, nonce }),
+          );
+          this.nextNonce.set(key, nonce + 1);
+          return sent;
+        } catch (err) {
+          this.nextNonce.delete(key); // nothing went out: re-read the chain's count next time
+          throw err;
+        }
       });
-    this.sendQueues.set(key, run);
+    this.sendQueues.set(key, broadcast);
     try {
-      return await run;
+      const sent = await broadcast;
+      const receipt = await sent.wait(1, this.timeoutMs * 6);
+      if (receipt === null)
+        throw new RpcError(RPC_ERROR.timeout, this.chain.name, `no receipt for ${sent.hash}`);
+      return receipt;
     } catch (err) {
       throw toRpcError(err, this.chain.name, this.chain.rpcUrls[0] ?? '');
     }

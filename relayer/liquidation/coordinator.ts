@@ -45,6 +45,8 @@ export interface CoordinatorOptions {
   gasReserveWei?: bigint;
   followUpTimeoutMs?: number;
   followUpPollMs?: number;
+  /** Sub-accounts considered (planned, sent, awaited) at the same time per engine chain. Default 32. */
+  concurrency?: number;
 }
 
 export interface CoordinatorModules {
@@ -103,6 +105,7 @@ export class Coordinator {
       gasReserveWei: 10n ** 16n,
       followUpTimeoutMs: 600_000,
       followUpPollMs: 1_000,
+      concurrency: 32,
       ...options,
     };
     this.m = modules;
@@ -147,19 +150,28 @@ export class Coordinator {
     for (const chain of this.m.engines.values()) {
       const current = this.m.candidates.unhealthy(chain.eid);
       const seen = new Set<string>();
+      const todo: { c: (typeof current)[number]; key: string }[] = [];
       for (const c of current) {
         const key = subKey(chain.eid, c.account, c.subaccount);
         seen.add(key);
         if (this.busy.has(key) || this.stopped) continue;
         this.busy.add(key);
-        try {
-          await this.consider(chain, c, key);
-        } catch (err) {
-          this.log('liquidation step failed', { key, err: String(err) });
-        } finally {
-          this.busy.delete(key);
-        }
+        todo.push({ c, key });
       }
+      // Sub-accounts are considered concurrently (bounded): with many unhealthy at once, each one's
+      // reads, simulation and send no longer wait for the previous one's receipt.
+      const worker = async (): Promise<void> => {
+        for (let next = todo.shift(); next !== undefined; next = todo.shift()) {
+          try {
+            if (!this.stopped) await this.consider(chain, next.c, next.key);
+          } catch (err) {
+            this.log('liquidation step failed', { key: next.key, err: String(err) });
+          } finally {
+            this.busy.delete(next.key);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(this.o.concurrency, todo.length) }, worker));
       // Sub-accounts that left the unhealthy set: close their episode and say why in the journal.
       for (const [key, round] of this.rounds) {
         if (!key.startsWith(`${chain.eid}:`) || seen.has(key) || this.busy.has(key)) continue;

@@ -112,8 +112,14 @@ export function stateKeyOf(
 export async function planLiquidation(rpc: LiqRpc, req: PlanRequest): Promise<Plan> {
   const { engine, engineEid, account, subaccount, signer } = req;
   const options = req.seizeOptions ?? '0x';
-  const health = await readHealth(rpc, engine, account, subaccount);
-  const [srcEids, tokens, amounts] = await read(rpc, engine, 'collateralsOf', [account, subaccount]);
+  // The independent reads go out together (one round trip instead of five).
+  const [health, [srcEids, tokens, amounts], [cfg], [quoteToken], [quoteDecimals]] = await Promise.all([
+    readHealth(rpc, engine, account, subaccount),
+    read(rpc, engine, 'collateralsOf', [account, subaccount]),
+    read(rpc, engine, 'liquidationConfig', []),
+    read(rpc, engine, 'quoteToken', []),
+    read(rpc, engine, 'quoteDecimals', []),
+  ]);
   const collaterals = (srcEids as bigint[]).map((eid, i) => ({
     srcEid: Number(eid),
     token: (tokens as string[])[i] as Address,
@@ -148,27 +154,24 @@ export async function planLiquidation(rpc: LiqRpc, req: PlanRequest): Promise<Pl
   // Need (USD, WAD): after the close the debt is at most what the weighted collateral exceeds equity
   // by (settled + unrealised PnL = equity − collateralValue), and the closing reward is at most
   // notional × bonus. Offering more than needed is safe: the engine takes min(offer, need) per order.
-  const [cfg] = await read(rpc, engine, 'liquidationConfig', []);
   const bonus = cfg.bonus as bigint;
   const debtBound = health.collateralValue > health.equity ? health.collateralValue - health.equity : 0n;
   const rewardBound = (health.notional * bonus) / WAD;
   const bound = debtBound > rewardBound ? debtBound : rewardBound;
   const needUsd = (bound * (10_000n + (req.needBufferBps ?? 2_000n))) / 10_000n;
-  const [quoteToken] = await read(rpc, engine, 'quoteToken', []);
-  const [quoteDecimals] = await read(rpc, engine, 'quoteDecimals', []);
   const unit = 10n ** (18n - BigInt(quoteDecimals as bigint));
   const maxRepay = needUsd / unit + 1n;
 
-  let value = 0n;
-  const seizes: SeizeOrder[] = [];
-  for (const c of valued) {
-    if (c.amount === 0n) continue;
-    if (c.srcEid !== engineEid) {
-      const [fee] = await read(rpc, engine, 'quoteSeize', [c.srcEid, options]);
-      value += fee.nativeFee as bigint;
-    }
-    seizes.push({ srcEid: c.srcEid, token: c.token, maxRepay, options });
-  }
+  const orders = valued.filter((c) => c.amount !== 0n);
+  const fees = await Promise.all(
+    orders.map(async (c) =>
+      c.srcEid === engineEid
+        ? 0n
+        : ((await read(rpc, engine, 'quoteSeize', [c.srcEid, options]))[0].nativeFee as bigint),
+    ),
+  );
+  const value = fees.reduce((a, b) => a + b, 0n);
+  const seizes: SeizeOrder[] = orders.map((c) => ({ srcEid: c.srcEid, token: c.token, maxRepay, options }));
   const params: LiquidateParams = { account, subaccount, seizes, recipient: signer };
   const calldata = ENGINE.encodeFunctionData('liquidate', [params]) as Hex;
 

@@ -91,9 +91,11 @@ export class TxQueue {
 
   /** Queues `tx`; resolves with its receipt (mined, reverted or not) once buried deep enough. */
   send(tx: TxRequest, hooks: SendHooks = {}): Promise<SendResult> {
-    const run = this.tail.catch(() => undefined).then(() => this.sendNow(tx, hooks));
-    this.tail = run;
-    return run;
+    // Only the nonce and the first broadcast are queued; receipts are awaited concurrently, so many
+    // liquidations go out back to back and land in the same block.
+    const first = this.tail.catch(() => undefined).then(() => this.broadcastFirst(tx, hooks));
+    this.tail = first;
+    return first.then((sent) => this.waitMined(tx, hooks, sent));
   }
 
   private async fees(): Promise<Fees> {
@@ -141,7 +143,10 @@ export class TxQueue {
     }
   }
 
-  private async sendNow(tx: TxRequest, hooks: SendHooks): Promise<SendResult> {
+  private async broadcastFirst(
+    tx: TxRequest,
+    hooks: SendHooks,
+  ): Promise<{ nonce: number; gasLimit: bigint; fees: Fees; first: Hex }> {
     const gasLimit =
       tx.gasLimit ??
       (BigInt(
@@ -152,7 +157,7 @@ export class TxQueue {
         13n) /
         10n;
     const nonce = await this.nonce();
-    let fees = await this.fees();
+    const fees = await this.fees();
     let first: Hex;
     try {
       first = await this.broadcast(tx, nonce, gasLimit, fees);
@@ -162,8 +167,18 @@ export class TxQueue {
       throw err;
     }
     this.nextNonce = nonce + 1;
-    const hashes: Hex[] = [first];
     await hooks.onBroadcast?.(first, nonce, fees);
+    return { nonce, gasLimit, fees, first };
+  }
+
+  private async waitMined(
+    tx: TxRequest,
+    hooks: SendHooks,
+    sent: { nonce: number; gasLimit: bigint; fees: Fees; first: Hex },
+  ): Promise<SendResult> {
+    const { nonce, gasLimit, first } = sent;
+    let fees = sent.fees;
+    const hashes: Hex[] = [first];
 
     let sentAt = await this.rpc.blockNumber();
     let bumps = 0;

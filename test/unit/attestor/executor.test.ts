@@ -40,6 +40,8 @@ function fakeDestination() {
     },
     committed: async () => true,
     lazyInboundNonce: async () => state.delivered,
+    // The endpoint clears a delivered nonce's payload hash; the fake never holds one past delivery.
+    holdsPayload: async () => false,
     lzReceiveData: () => '0xabcd',
     hasPacketDelivered: () => true,
     rpc: {
