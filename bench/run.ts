@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { type Figure, fmt, line, table } from './lib/report.ts';
+import { type Figure, figureValue, fmt, line, table } from './lib/report.ts';
 
 interface BenchSpec {
   /** node flags before the script. */
@@ -50,7 +50,7 @@ function parse(text: string, bench: string): Figure | undefined {
   if (!text.startsWith('{')) return undefined;
   try {
     const o = JSON.parse(text) as Record<string, unknown>;
-    const value = typeof o.value === 'number' ? o.value : typeof o.gas === 'number' ? o.gas : undefined;
+    const value = figureValue(o.value) ?? figureValue(o.gas);
     if (typeof o.name !== 'string' || value === undefined) return undefined;
     return {
       bench: typeof o.bench === 'string' ? o.bench : bench,

@@ -28,9 +28,18 @@ export function fmt(x: number): string {
   return Math.round(x).toLocaleString('en');
 }
 
+/** One JSON line. JSON has no Infinity or NaN: those values are written as the strings "Infinity", "NaN". */
 export function line(f: Figure): string {
   const ok = meets(f);
-  return JSON.stringify({ ...f, ...(ok === undefined ? {} : { ok }) });
+  const value = Number.isFinite(f.value) ? f.value : String(f.value);
+  return JSON.stringify({ ...f, value, ...(ok === undefined ? {} : { ok }) });
+}
+
+/** A JSON line's value back to a number (see `line`); undefined when it is not one. */
+export function figureValue(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (v === 'Infinity' || v === '-Infinity' || v === 'NaN') return Number(v);
+  return undefined;
 }
 
 export function table(figures: readonly Figure[]): string {
