@@ -12,7 +12,17 @@ import type { Address } from '../config/types.ts';
 import { borrowDep, priceDep } from './apply.ts';
 import type { ChainState, SubState } from './state.ts';
 import type { HealthView, LiquidationDistance } from './types.ts';
-import { abs, divWadDown, feedToWad, MAX_UINT256, mulWadDown, mulWadUp, toUsdDown, WAD } from './wad.ts';
+import {
+  abs,
+  divWadDown,
+  feedToWad,
+  MAX_UINT256,
+  mulWadDown,
+  mulWadUp,
+  pow10,
+  toUsdDown,
+  WAD,
+} from './wad.ts';
 
 /** A price forced for a what-if (distance to liquidation): dependency key -> WAD price. */
 export type PriceOverride = ReadonlyMap<string, bigint>;
@@ -36,6 +46,22 @@ export interface EngineComputation {
   priced: Map<string, { assetIds: Set<number>; marketIds: Set<number>; price: bigint }>;
 }
 
+/** priceDep strings, cached per (eid, address): the hot path would otherwise build one per lookup. */
+const depCache = new Map<number, Map<string, string>>();
+function depOf(eid: number, address: Address): string {
+  let byAddress = depCache.get(eid);
+  if (byAddress === undefined) {
+    byAddress = new Map();
+    depCache.set(eid, byAddress);
+  }
+  let dep = byAddress.get(address);
+  if (dep === undefined) {
+    dep = priceDep(eid, address);
+    if (byAddress.size < 100_000) byAddress.set(address, dep);
+  }
+  return dep;
+}
+
 /** An adapter's price (WAD) as its price() would return it; null if it reverts, undefined if unknown. */
 export function adapterPrice(
   chain: ChainState,
@@ -43,12 +69,12 @@ export function adapterPrice(
   override?: PriceOverride,
 ): { dep: string; price: bigint | null | undefined } {
   const a = chain.adapters.get(adapter);
-  if (a === undefined) return { dep: priceDep(chain.eid, adapter), price: undefined };
+  if (a === undefined) return { dep: depOf(chain.eid, adapter), price: undefined };
   if (a.feed === null) {
-    const dep = priceDep(chain.eid, adapter);
+    const dep = depOf(chain.eid, adapter);
     return { dep, price: override?.get(dep) ?? a.price };
   }
-  const dep = priceDep(chain.eid, a.feed);
+  const dep = depOf(chain.eid, a.feed);
   const forced = override?.get(dep);
   if (forced !== undefined) return { dep, price: forced };
   const answer = chain.feeds.get(a.feed);
@@ -63,46 +89,42 @@ function currentIndex(
   return m.borrowIndex + m.borrowRatePerSecond * BigInt(Math.max(0, now - m.lastAccrual));
 }
 
-/** The health of `sub` on the engine of `chain`, as MarginEngine.health(account, sub) would return it. */
-export function computeEngine(chain: ChainState, sub: SubState, override?: PriceOverride): EngineComputation {
-  const deps = new Set<string>();
-  const priced: EngineComputation['priced'] = new Map();
-  const note = (dep: string, price: bigint, what: 'asset' | 'market', id: number) => {
-    let p = priced.get(dep);
-    if (p === undefined) {
-      p = { assetIds: new Set(), marketIds: new Set(), price };
-      priced.set(dep, p);
-    }
-    (what === 'asset' ? p.assetIds : p.marketIds).add(id);
-  };
-  let ok = true;
-  const h: HealthView = {
-    collateralValue: 0n,
-    equity: 0n,
-    maintenanceRequirement: 0n,
-    initialRequirement: 0n,
-    notional: 0n,
-    health: 0n,
-  };
+/** What computeEngine gathers beside the health; computeHealth passes none and allocates nothing. */
+interface Collector {
+  dep(dep: string): void;
+  priced(dep: string, price: bigint, what: 'asset' | 'market', id: number): void;
+  position(mark: PositionMark): void;
+}
 
+/** MarginEngine._health term by term (the one implementation of the maths). */
+function health(
+  chain: ChainState,
+  sub: SubState,
+  override: PriceOverride | undefined,
+  collect: Collector | undefined,
+): { health: HealthView; ok: boolean; settledBalance: bigint } {
+  let ok = true;
+  let collateralValue = 0n;
   for (const [key, amount] of sub.credit.get(chain.eid) ?? []) {
     // An unknown source reads as the zero struct on chain: asset 0, 0 decimals.
-    const source = chain.sources.get(key) ?? { assetId: 0, decimals: 0, enabled: false };
+    const source = chain.sources.get(key) ?? UNKNOWN_SOURCE;
     const asset = chain.riskAssets.get(source.assetId);
     if (asset === undefined || !asset.enabled || asset.weight === 0n) continue;
     const { dep, price } = adapterPrice(chain, asset.oracle, override);
-    deps.add(dep);
+    collect?.dep(dep);
     if (price === undefined || price === null) {
       ok = false;
       continue;
     }
-    note(dep, price, 'asset', source.assetId);
+    collect?.priced(dep, price, 'asset', source.assetId);
     const value = toUsdDown(amount, price, source.decimals);
-    h.collateralValue += mulWadDown(value, asset.weight);
+    collateralValue += mulWadDown(value, asset.weight);
   }
 
-  let equity = h.collateralValue;
-  const positions: PositionMark[] = [];
+  let equity = collateralValue;
+  let notionalSum = 0n;
+  let maintenanceRequirement = 0n;
+  let initialRequirement = 0n;
   let settledBalance = 0n;
   const venue = chain.venue;
   if (venue !== undefined) {
@@ -110,7 +132,7 @@ export function computeEngine(chain: ChainState, sub: SubState, override?: Price
     const settled = sub.settled.get(chain.eid) ?? 0n;
     if (quoteDecimals === undefined) {
       if (settled !== 0n) ok = false;
-    } else settledBalance = settled * 10n ** BigInt(18 - quoteDecimals);
+    } else settledBalance = settled * pow10(18 - quoteDecimals);
     equity += settledBalance;
     for (const [marketId, pos] of sub.positions.get(chain.eid) ?? []) {
       const m = chain.markets.get(marketId);
@@ -119,13 +141,13 @@ export function computeEngine(chain: ChainState, sub: SubState, override?: Price
         continue;
       }
       const { dep, price: mark } = adapterPrice(chain, m.oracle, override);
-      deps.add(dep);
-      if (m.borrowRatePerSecond !== 0n) deps.add(borrowDep(chain.eid, marketId));
+      collect?.dep(dep);
+      if (m.borrowRatePerSecond !== 0n) collect?.dep(borrowDep(chain.eid, marketId));
       if (mark === undefined || mark === null) {
         ok = false;
         continue;
       }
-      note(dep, mark, 'market', marketId);
+      collect?.priced(dep, mark, 'market', marketId);
       // PerpMarket.positionsOf
       const sizeAbs = abs(pos.size);
       const entryNotional = mulWadDown(sizeAbs, pos.entryPrice);
@@ -133,7 +155,7 @@ export function computeEngine(chain: ChainState, sub: SubState, override?: Price
         pos.size > 0n ? mulWadDown(sizeAbs, mark) - entryNotional : entryNotional - mulWadUp(sizeAbs, mark);
       const fee = mulWadUp(entryNotional, currentIndex(m, chain.timestamp) - pos.borrowIndexAtEntry);
       const unrealizedPnl = pnl - fee;
-      positions.push({
+      collect?.position({
         marketId,
         size: pos.size,
         entryPrice: pos.entryPrice,
@@ -141,18 +163,65 @@ export function computeEngine(chain: ChainState, sub: SubState, override?: Price
         unrealizedPnl,
       });
       // MarginEngine._health
-      const risk = chain.marketRisk.get(marketId) ?? { initialMargin: 0n, maintenanceMargin: 0n };
-      const notional = mulWadUp(abs(pos.size), mark);
-      h.notional += notional;
-      h.maintenanceRequirement += mulWadUp(notional, risk.maintenanceMargin);
-      h.initialRequirement += mulWadUp(notional, risk.initialMargin);
+      const risk = chain.marketRisk.get(marketId) ?? NO_RISK;
+      const notional = mulWadUp(sizeAbs, mark);
+      notionalSum += notional;
+      maintenanceRequirement += mulWadUp(notional, risk.maintenanceMargin);
+      initialRequirement += mulWadUp(notional, risk.initialMargin);
       equity += unrealizedPnl;
     }
   }
-  h.equity = equity;
-  if (h.maintenanceRequirement === 0n) h.health = equity >= 0n ? MAX_UINT256 : 0n;
-  else h.health = equity <= 0n ? 0n : divWadDown(equity, h.maintenanceRequirement);
-  return { health: ok ? h : undefined, positions, settledBalance, deps, priced };
+  let h: bigint;
+  if (maintenanceRequirement === 0n) h = equity >= 0n ? MAX_UINT256 : 0n;
+  else h = equity <= 0n ? 0n : divWadDown(equity, maintenanceRequirement);
+  return {
+    health: {
+      collateralValue,
+      equity,
+      maintenanceRequirement,
+      initialRequirement,
+      notional: notionalSum,
+      health: h,
+    },
+    ok,
+    settledBalance,
+  };
+}
+
+const UNKNOWN_SOURCE = { assetId: 0, decimals: 0, enabled: false };
+const NO_RISK = { initialMargin: 0n, maintenanceMargin: 0n };
+
+/** The health of `sub` on the engine of `chain`, as MarginEngine.health(account, sub) would return it. */
+export function computeEngine(chain: ChainState, sub: SubState, override?: PriceOverride): EngineComputation {
+  const deps = new Set<string>();
+  const priced: EngineComputation['priced'] = new Map();
+  const positions: PositionMark[] = [];
+  const r = health(chain, sub, override, {
+    dep: (dep) => deps.add(dep),
+    priced(dep, price, what, id) {
+      let p = priced.get(dep);
+      if (p === undefined) {
+        p = { assetIds: new Set(), marketIds: new Set(), price };
+        priced.set(dep, p);
+      }
+      (what === 'asset' ? p.assetIds : p.marketIds).add(id);
+    },
+    position: (mark) => positions.push(mark),
+  });
+  return { health: r.ok ? r.health : undefined, positions, settledBalance: r.settledBalance, deps, priced };
+}
+
+/**
+ * The same health as computeEngine(...).health, without the dependencies, marks and price notes:
+ * what a sweep needs (the exact fallback of ./fast.ts, liquidation scans).
+ */
+export function computeHealth(
+  chain: ChainState,
+  sub: SubState,
+  override?: PriceOverride,
+): HealthView | undefined {
+  const r = health(chain, sub, override, undefined);
+  return r.ok ? r.health : undefined;
 }
 
 /**

@@ -18,16 +18,20 @@ export const mulWadUp = (x: bigint, y: bigint): bigint => mulDiv(x, y, WAD, true
 export const divWadDown = (x: bigint, y: bigint): bigint => mulDiv(x, WAD, y);
 export const divWadUp = (x: bigint, y: bigint): bigint => mulDiv(x, WAD, y, true);
 
+/** 10^0 .. 10^77 (every power below 2^256), so the hot paths do not exponentiate per call. */
+const POW10: readonly bigint[] = Array.from({ length: 78 }, (_, i) => 10n ** BigInt(i));
+
+/** 10n ** BigInt(d), from a table for 0 <= d <= 77. */
+export const pow10 = (d: number): bigint => POW10[d] ?? 10n ** BigInt(d);
+
 /** Value in USD (WAD) of `amount` token units at `priceWad` USD per whole token, rounded down. */
 export const toUsdDown = (amount: bigint, priceWad: bigint, decimals: number): bigint =>
-  mulDiv(amount, priceWad, 10n ** BigInt(decimals));
+  mulDiv(amount, priceWad, pow10(decimals));
 
 export const abs = (x: bigint): bigint => (x < 0n ? -x : x);
 
 /** A Chainlink answer scaled to WAD, as ChainlinkPriceAdapter._read does; null when the adapter reverts. */
 export function feedToWad(answer: bigint, feedDecimals: number): bigint | null {
   if (answer <= 0n) return null;
-  return feedDecimals <= 18
-    ? answer * 10n ** BigInt(18 - feedDecimals)
-    : answer / 10n ** BigInt(feedDecimals - 18);
+  return feedDecimals <= 18 ? answer * pow10(18 - feedDecimals) : answer / pow10(feedDecimals - 18);
 }

@@ -1,0 +1,267 @@
+// The margin view off chain: full recompute rate, incremental recompute after one price tick,
+// memory per sub-account and the liquidation sweep, with the exact bigint path (computeEngine, as
+// the view runs it) and the packed float screen with exact fallback (relayer/margin/fast.ts); then
+// how time and memory grow from 1k to 1M sub-accounts.
+//
+//   node --expose-gc --max-old-space-size=8192 bench/margin.ts [--json] [--sizes 1000,10000,100000,1000000]
+//
+// Deterministic (seeded population); each timing is the median of several runs (the CPU is shared).
+
+import { computeEngine, computeHealth, type EngineComputation } from '../relayer/margin/compute.ts';
+import { ExposureIndex } from '../relayer/margin/exposure.ts';
+import { pack } from '../relayer/margin/fast.ts';
+import { chainOf, type SubState } from '../relayer/margin/state.ts';
+import { WAD } from '../relayer/margin/wad.ts';
+import { buildPopulation, ENGINE_EID, setPrice } from './lib/population.ts';
+import { type Figure, fmt, heapAfterGc, median, output, progress, timeRuns } from './lib/report.ts';
+
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? undefined : process.argv[i + 1];
+};
+const N = Number(arg('--n') ?? 100_000);
+const SIZES = (arg('--sizes') ?? '1000,10000,100000,1000000').split(',').map(Number);
+const figures: Figure[] = [];
+const add = (f: Omit<Figure, 'bench'>, bench = 'margin') => figures.push({ bench, ...f });
+const KIB = 1024;
+
+/** The exact sweep: computeHealth (bigint) on every sub-account; returns the liquidatable indexes. */
+function exactSweep(chain: ReturnType<typeof chainOf>, subs: readonly SubState[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < subs.length; i++) {
+    const h = computeHealth(chain, subs[i] as SubState);
+    if (h !== undefined && h.health < WAD) out.push(i);
+  }
+  return out;
+}
+
+function main(): void {
+  if (Number.isNaN(heapAfterGc())) progress('note: run with --expose-gc for memory figures');
+  // ------------------------------------------------------------------ population (100k)
+  const heap0 = heapAfterGc();
+  const { state, subs } = buildPopulation(N, 1);
+  const heapState = heapAfterGc();
+  const chain = chainOf(state, ENGINE_EID);
+  progress(`population: ${fmt(N)} sub-accounts`);
+
+  // ------------------------------------------------------------------ exact bigint path
+  // As the view does it: computeEngine per entry, the result and its dependencies kept.
+  const results = new Map<string, EngineComputation>();
+  const exposure = new ExposureIndex();
+  const entry = (s: SubState) => `${ENGINE_EID}|${s.key}`;
+  const tFirst = performance.now();
+  for (const s of subs) {
+    const r = computeEngine(chain, s);
+    results.set(entry(s), r);
+    exposure.set(entry(s), r.deps);
+  }
+  const firstMs = performance.now() - tFirst;
+  const heapView = heapAfterGc();
+  const exactRuns = timeRuns(3, () => {
+    for (const s of subs) computeEngine(chain, s);
+  });
+  const exactRate = N / (median(exactRuns) / 1000);
+  const leanRuns = timeRuns(3, () => {
+    for (const s of subs) computeHealth(chain, s);
+  });
+  const leanRate = N / (median(leanRuns) / 1000);
+  progress(`exact full recompute: ${fmt(median(exactRuns))} ms (first, with index: ${fmt(firstMs)} ms)`);
+
+  // ------------------------------------------------------------------ packed screen
+  const tPack = performance.now();
+  const book = pack(chain, subs);
+  const packMs = performance.now() - tPack;
+  const heapBook = heapAfterGc();
+  book.screenAll(chain); // first classification
+  const fastRuns = timeRuns(15, () => book.screenAll(chain));
+  const fastRate = N / (median(fastRuns) / 1000);
+  const lastFull = book.screenAll(chain);
+  progress(`screen full recompute: ${fmt(median(fastRuns))} ms, pack ${fmt(packMs)} ms`);
+
+  add({
+    name: 'full recompute, exact bigint (computeEngine)',
+    value: exactRate,
+    unit: 'subaccounts/s',
+    target: 10_000_000,
+    cmp: '>=',
+  });
+  add({
+    name: 'full recompute, exact bigint (computeHealth, nothing collected)',
+    value: leanRate,
+    unit: 'subaccounts/s',
+    target: 10_000_000,
+    cmp: '>=',
+  });
+  add({
+    name: 'full recompute, packed screen + exact near the line',
+    value: fastRate,
+    unit: 'subaccounts/s',
+    target: 10_000_000,
+    cmp: '>=',
+    note: `${lastFull.exact} of ${fmt(N)} recomputed in bigint`,
+  });
+
+  // ------------------------------------------------------------------ incremental: one price tick
+  // WETH +0.5 %: the exposure index gives the entries that read that feed.
+  let price = 3_000;
+  const tickExact: number[] = [];
+  const tickFast: number[] = [];
+  let touched = 0;
+  let fastExact = 0;
+  // The bigint path is slow: 3 ticks with both, then 12 more with the screen alone.
+  for (let r = 0; r < 15; r++) {
+    price *= r % 2 === 0 ? 1.005 : 0.995;
+    const dep = setPrice(state, 0, price);
+    let t = performance.now();
+    if (r >= 3) {
+      book.refreshPrices(chain);
+      const res = book.screenExposed(chain, dep);
+      tickFast.push(performance.now() - t);
+      fastExact = Math.max(fastExact, res.exact);
+      continue;
+    }
+    const exposed = [...exposure.exposed(dep)];
+    for (const e of exposed) {
+      const s = state.subs.get(e.slice(e.indexOf('|') + 1)) as SubState;
+      const res = computeEngine(chain, s);
+      results.set(e, res);
+      exposure.set(e, res.deps);
+    }
+    tickExact.push(performance.now() - t);
+    touched = exposed.length;
+    t = performance.now();
+    book.refreshPrices(chain);
+    const res = book.screenExposed(chain, dep);
+    tickFast.push(performance.now() - t);
+    fastExact = Math.max(fastExact, res.exact);
+    if (res.screened !== touched) throw new Error(`exposure differs: ${res.screened} vs ${touched}`);
+  }
+  add({
+    name: 'incremental recompute after one price tick (WETH), exact bigint via ExposureIndex',
+    value: median(tickExact),
+    unit: 'ms',
+    target: 20,
+    cmp: '<=',
+    note: `${fmt(touched)} of ${fmt(N)} touched`,
+  });
+  add({
+    name: 'incremental recompute after one price tick (WETH), packed screen',
+    value: median(tickFast),
+    unit: 'ms',
+    target: 20,
+    cmp: '<=',
+    note: `${fmt(touched)} of ${fmt(N)} touched, ${fastExact} exact`,
+  });
+  add({ name: 'sub-accounts touched by one price tick', value: touched, unit: 'subaccounts' });
+
+  // ------------------------------------------------------------------ memory
+  add({
+    name: 'memory: margin state (bigint maps)',
+    value: (heapState - heap0) / N,
+    unit: 'B/subaccount',
+    target: KIB,
+    cmp: '<=',
+  });
+  add({
+    name: 'memory: state + cached results + exposure index (what the view holds)',
+    value: (heapView - heap0) / N,
+    unit: 'B/subaccount',
+    target: KIB,
+    cmp: '<=',
+  });
+  add({
+    name: 'memory: packed screen (typed arrays)',
+    value: (heapBook - heapView) / N,
+    unit: 'B/subaccount',
+    target: KIB,
+    cmp: '<=',
+  });
+
+  // ------------------------------------------------------------------ liquidation sweep after a shock
+  setPrice(state, 0, 3_000 * 0.85);
+  setPrice(state, 1, 60_000 * 0.85);
+  let exactList: number[] = [];
+  const sweepExact = timeRuns(3, () => {
+    exactList = exactSweep(chain, subs);
+  });
+  let fastList: number[] = [];
+  let sweepExactCount = 0;
+  const sweepFast = timeRuns(15, () => {
+    book.refreshPrices(chain);
+    sweepExactCount = book.screenAll(chain).exact;
+    fastList = book.liquidatable();
+  });
+  const agree = exactList.length === fastList.length && exactList.every((x, i) => fastList[i] === x);
+  if (!agree) throw new Error(`sweep disagreement: exact ${exactList.length}, screen ${fastList.length}`);
+  add({
+    name: 'liquidation sweep after WETH/WBTC −15 %, exact bigint',
+    value: median(sweepExact),
+    unit: 'ms',
+    note: `${fmt(exactList.length)} liquidatable`,
+  });
+  add({
+    name: 'liquidation sweep after WETH/WBTC −15 %, packed screen',
+    value: median(sweepFast),
+    unit: 'ms',
+    note: `${fmt(fastList.length)} liquidatable, same set as exact; ${sweepExactCount} exact`,
+  });
+
+  // ------------------------------------------------------------------ growth
+  results.clear();
+  for (const n of SIZES) growth(n);
+  output(figures);
+}
+
+function growth(n: number): void {
+  const h0 = heapAfterGc();
+  const { state, subs } = buildPopulation(n, 7);
+  const h1 = heapAfterGc();
+  const chain = chainOf(state, ENGINE_EID);
+  // Bigint passes cost ~10 s at 1M: fewer repeats there. The exact full recompute is the exact sweep
+  // (computeHealth on every sub-account, keeping the liquidatable ones): measured once as both.
+  const reps = n >= 1_000_000 ? 1 : n >= 100_000 ? 3 : 7;
+  const book = pack(chain, subs);
+  book.screenAll(chain);
+  const fast = median(timeRuns(reps + 4, () => book.screenAll(chain)));
+  setPrice(state, 0, 3_000 * 0.85);
+  setPrice(state, 1, 60_000 * 0.85);
+  let liq = 0;
+  const sweepExact = median(
+    timeRuns(reps, () => {
+      liq = exactSweep(chain, subs).length;
+    }),
+  );
+  const exactLiq = liq;
+  const sweepFast = median(
+    timeRuns(reps + 4, () => {
+      book.refreshPrices(chain);
+      book.screenAll(chain);
+      liq = book.liquidatable().length;
+    }),
+  );
+  if (liq !== exactLiq) throw new Error(`growth ${n}: screen ${liq} liquidatable, exact ${exactLiq}`);
+  const label = n >= 1_000_000 ? `${n / 1_000_000}M` : `${n / 1000}k`;
+  const b = 'growth';
+  add(
+    { name: `${label}: full recompute = liquidation sweep, exact bigint`, value: sweepExact, unit: 'ms' },
+    b,
+  );
+  add({ name: `${label}: full recompute, packed screen`, value: fast, unit: 'ms' }, b);
+  add(
+    {
+      name: `${label}: liquidation sweep, packed screen`,
+      value: sweepFast,
+      unit: 'ms',
+      note: `${fmt(liq)} liquidatable`,
+    },
+    b,
+  );
+  add({ name: `${label}: memory, margin state`, value: (h1 - h0) / n, unit: 'B/subaccount' }, b);
+  add(
+    { name: `${label}: memory, packed screen (typed arrays)`, value: book.bytes() / n, unit: 'B/subaccount' },
+    b,
+  );
+  progress(`growth ${label}: exact ${fmt(sweepExact)} ms, screen ${fmt(fast)} ms`);
+}
+
+main();
