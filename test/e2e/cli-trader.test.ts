@@ -94,6 +94,53 @@ describe('trader CLI on a devnet', () => {
     expect(r.stdout).toMatch(/withdrawal requested: 0x/);
   });
 
+  it('move shows both fees and sends the MOVE (its LOCK waits for relayers, which this devnet has none of)', () => {
+    expect(
+      x('deposit', '--chain', 'devnet-b', '--token', 'WETH', '--amount', '1', '--engine', 'devnet-b').code,
+    ).toBe(0);
+    const r = x(
+      'move',
+      '--engine',
+      'devnet-b',
+      '--from',
+      'devnet-b',
+      '--token',
+      'WETH',
+      '--amount',
+      '0.5',
+      '--to',
+      'devnet-c',
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^fee quote: [\d.]+ \(native, both hops; [\d.]+ of it for the vault's LOCK\)/);
+    expect(r.stdout).toMatch(/move requested: 0x[0-9a-f]{64}/);
+    const health = JSON.parse(x('health', '--json').stdout) as {
+      chain: string;
+      collaterals: { amount: string }[];
+    }[];
+    expect(health.find((h) => h.chain === 'devnet-b')?.collaterals[0]?.amount).toBe(
+      (15n * 10n ** 17n).toString(),
+    );
+    expect(
+      oneLineError(
+        x(
+          'move',
+          '--engine',
+          'devnet-b',
+          '--from',
+          'devnet-b',
+          '--token',
+          'WETH',
+          '--amount',
+          '1',
+          '--to',
+          'devnet-b',
+        ),
+      ),
+    ).toMatch(/SameEngine/);
+  });
+
   it('bad input gets one line naming the problem', () => {
     expect(
       oneLineError(
