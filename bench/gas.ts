@@ -8,16 +8,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  Contract,
-  Interface,
-  JsonRpcProvider,
-  NonceManager,
-  solidityPacked,
-  type TransactionReceipt,
-  Wallet,
-} from 'ethers';
+import { Contract, Interface, JsonRpcProvider, NonceManager, type TransactionReceipt, Wallet } from 'ethers';
 import { ensureArtifacts, readArtifact, readLzArtifact } from '../relayer/chain/artifacts.ts';
+import { lzReceiveOptions } from '../relayer/client/index.ts';
 import type { ChainConfig } from '../relayer/config/types.ts';
 import { createCluster } from '../relayer/devnet/cluster.ts';
 import { startDevnet } from '../relayer/devnet/index.ts';
@@ -34,15 +27,6 @@ const figures: Figure[] = [];
 const print = (line: string) => {
   if (!json) process.stdout.write(`${line}\n`);
 };
-
-function lzReceiveOptions(gas: bigint, value: bigint): string {
-  const data =
-    value === 0n ? solidityPacked(['uint128'], [gas]) : solidityPacked(['uint128', 'uint128'], [gas, value]);
-  return solidityPacked(
-    ['uint16', 'uint8', 'uint16', 'uint8', 'bytes'],
-    [3, 1, (data.length - 2) / 2 + 1, 1, data],
-  );
-}
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const start = Date.now();

@@ -17,19 +17,9 @@ import { createClient, type XmarginClient } from '../../relayer/client/index.ts'
 import type { ChainConfig, DevnetManifest } from '../../relayer/config/types.ts';
 import { type Cluster, createCluster } from '../../relayer/devnet/cluster.ts';
 import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const CHROMIUM = process.env.XMARGIN_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 let devnet: Devnet | undefined;
 let cluster: Cluster | undefined;

@@ -10,20 +10,8 @@ import pino from 'pino';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServer, createApiServer, createNodeMetrics } from '../../relayer/api/index.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium.ts';
 import { fakeStatus, TRADER } from '../support/status.ts';
-
-const CHROMIUM = process.env.XMARGIN_CHROMIUM ?? '/usr/bin/chromium';
-// No network, no background services, nothing left behind: a fresh profile per run.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 describe('dashboard in a browser', () => {
   const fake = fakeStatus(1.8);

@@ -8,9 +8,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AbiCoder, Contract, JsonRpcProvider, NonceManager, solidityPacked, Wallet } from 'ethers';
+import { AbiCoder, Contract, JsonRpcProvider, NonceManager, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureArtifacts, readArtifact } from '../../relayer/chain/artifacts.ts';
+import { lzReceiveOptions } from '../../relayer/client/index.ts';
 import type { ChainConfig, DevnetManifest } from '../../relayer/config/types.ts';
 import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
 import { type Cluster, createCluster } from '../support/cluster.ts';
@@ -49,14 +50,6 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
-/** Type-3 options: one executor lzReceive option with `gas` and `value`. */
-function lzReceiveOptions(gas: bigint, value: bigint): string {
-  const data =
-    value === 0n ? solidityPacked(['uint128'], [gas]) : solidityPacked(['uint128', 'uint128'], [gas, value]);
-  const size = (data.length - 2) / 2 + 1;
-  return solidityPacked(['uint16', 'uint8', 'uint16', 'uint8', 'bytes'], [3, 1, size, 1, data]);
 }
 
 describe('messaging layer: devnet + 3 attestor nodes over libp2p', () => {
