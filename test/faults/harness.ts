@@ -2,7 +2,7 @@
 // deposits A -> engine B, waits, the one-line result (`FAULT <name>: <ok|FAIL> — <figure>`), and the
 // end-of-scenario check of the DESIGN.md invariants on chain (relayer/devnet/invariants.ts).
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Contract, JsonRpcProvider, NonceManager, Wallet } from 'ethers';
@@ -30,7 +30,15 @@ export interface Net {
 }
 
 export async function bootNet(
-  options: DevnetOptions & { roles?: NodeRole[]; nodes?: number } = {},
+  options: DevnetOptions & {
+    roles?: NodeRole[];
+    nodes?: number;
+    /**
+     * The manifest the nodes read (written next to the devnet's): e.g. a chain's RPC URL pointed at
+     * a fault proxy. The test's own providers keep the devnet's URLs.
+     */
+    nodeManifest?: (manifest: DevnetManifest) => Promise<DevnetManifest>;
+  } = {},
 ): Promise<Net> {
   await ensureArtifacts(['CollateralVault', 'MarginEngine', 'PerpMarket', 'MockERC20', 'SettableAggregator']);
   const dir = mkdtempSync(path.join(tmpdir(), 'xmargin-faults-'));
@@ -48,9 +56,14 @@ export async function bootNet(
   };
   let cluster: Cluster | undefined;
   try {
+    let nodeManifestFile = manifestFile;
+    if (options.nodeManifest !== undefined) {
+      nodeManifestFile = path.join(dir, 'nodes-manifest.json');
+      writeFileSync(nodeManifestFile, `${JSON.stringify(await options.nodeManifest(manifest), null, 2)}\n`);
+    }
     cluster = await createCluster({
       manifest,
-      manifestFile,
+      manifestFile: nodeManifestFile,
       dir,
       roles: options.roles ?? ['attestor', 'executor'],
       ...(options.nodes === undefined ? {} : { count: options.nodes }),
@@ -139,11 +152,13 @@ export class Depositor {
   readonly #srcEid: number;
   #ready: Promise<void> | undefined;
   readonly #token: Contract;
+  readonly #signer: NonceManager;
 
   constructor(net: Net, key: { address: Address; privateKey: string }, src = 0, dst = 1) {
     const A = net.chains[src] as ChainConfig;
     const B = net.chains[dst] as ChainConfig;
     const signer = new NonceManager(new Wallet(key.privateKey, net.rpc(A)));
+    this.#signer = signer;
     this.address = key.address;
     this.#weth = tokenOf(A, 'WETH');
     this.#srcEid = A.eid;
@@ -151,6 +166,16 @@ export class Depositor {
     this.#vault = new Contract(A.xmargin.vault, readArtifact('CollateralVault').abi, signer);
     this.#engine = new Contract(B.xmargin.engine as string, readArtifact('MarginEngine').abi, net.rpc(B));
     this.#token = new Contract(this.#weth, readArtifact('MockERC20').abi, signer);
+  }
+
+  /** Forget the locally counted nonce (after a revert, or another sender of the same key). */
+  resetNonce(): void {
+    this.#signer.reset();
+  }
+
+  /** Mints and approves (once); deposit() does it on first use. */
+  async prepare(): Promise<void> {
+    await this.#prepare();
   }
 
   async #prepare(): Promise<void> {

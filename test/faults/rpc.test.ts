@@ -1,0 +1,316 @@
+// Fault scenarios at the chain edge, on a 2-chain devnet (A: collateral, B: engine; 1 s blocks,
+// 3 confirmations in every ULN config) with three real `xmargin node` processes (attestor +
+// executor; DVN quorum 2 of 3). Every node reaches chain A through one HTTP JSON-RPC proxy the test
+// runs on 127.0.0.1 (the whole attestor set sees the fault, so nothing can be credited around it):
+//   rpc-faults  the proxy holds requests unanswered (timeout), then answers HTTP 500 / JSON-RPC
+//               errors: every node reports chain A rpcOk false with a lastError in /status, keeps
+//               retrying, /metrics keeps answering; a deposit made during the fault is credited once
+//               after healing; then the proxy serves the latest block N behind (lag): the nodes
+//               follow N behind without error or reorg and catch up once it passes again;
+//   reorg       chain A switched to manual mining: snapshot, a deposit (1 block, below the 3
+//               confirmations), evm_revert, the chain rebuilt past the confirmations with other
+//               transactions: the reorged-out deposit is never signed nor credited; a deposit that
+//               stays is credited after its confirmations.
+// Every scenario ends with the DESIGN.md invariants checked on chain.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChainConfig } from '../../relayer/config/types.ts';
+import { bootNet, checkInvariants, Depositor, keyOf, type Net, result, sleep, waitFor } from './harness.ts';
+
+type Mode = 'pass' | 'timeout' | 'error' | 'lag';
+
+interface Rpcreq {
+  jsonrpc?: string;
+  id?: unknown;
+  method?: string;
+  params?: unknown[];
+}
+
+/** An HTTP JSON-RPC proxy in front of one anvil, with switchable faults. */
+class FaultProxy {
+  mode: Mode = 'pass';
+  /** Blocks behind the real head in `lag` mode. */
+  lagBlocks = 5;
+  /** Requests received (any mode). */
+  requests = 0;
+  readonly #upstream: string;
+  readonly #server: Server;
+  readonly #held = new Set<ServerResponse>();
+  #errors = 0;
+
+  constructor(upstream: string) {
+    this.#upstream = upstream;
+    this.#server = createServer((req, res) => {
+      void this.#handle(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(502);
+        res.end();
+      });
+    });
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  set(mode: Mode): void {
+    this.mode = mode;
+    if (mode !== 'timeout') {
+      // Held requests were given up by their clients long ago; drop the sockets.
+      for (const res of this.#held) res.destroy();
+      this.#held.clear();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.set('pass');
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  async #upstreamCall(body: string): Promise<string> {
+    const r = await fetch(this.#upstream, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    return r.text();
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    this.requests++;
+    const reply = (status: number, text: string) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(text);
+    };
+    switch (this.mode) {
+      case 'timeout':
+        this.#held.add(res);
+        res.once('close', () => this.#held.delete(res));
+        return;
+      case 'error': {
+        // Alternately an HTTP 500 and a JSON-RPC error (HTTP 200).
+        const id = (JSON.parse(body) as Rpcreq).id ?? null;
+        if (this.#errors++ % 2 === 0) reply(500, JSON.stringify({ error: 'upstream unavailable' }));
+        else
+          reply(
+            200,
+            JSON.stringify({
+              jsonrpc: '2.0',
+              id,
+              error: { code: -32603, message: 'internal error (proxy)' },
+            }),
+          );
+        return;
+      }
+      case 'lag': {
+        const parsed = JSON.parse(body) as Rpcreq | Rpcreq[];
+        const one = async (r: Rpcreq): Promise<unknown> => {
+          const head = Number(
+            (
+              JSON.parse(await this.#upstreamCall('{"jsonrpc":"2.0","id":0,"method":"eth_blockNumber"}')) as {
+                result: string;
+              }
+            ).result,
+          );
+          const behind = `0x${Math.max(0, head - this.lagBlocks).toString(16)}`;
+          if (r.method === 'eth_blockNumber') return { jsonrpc: '2.0', id: r.id, result: behind };
+          const params =
+            r.method === 'eth_getBlockByNumber' && r.params?.[0] === 'latest'
+              ? [behind, ...(r.params?.slice(1) ?? [])]
+              : r.params;
+          return JSON.parse(await this.#upstreamCall(JSON.stringify({ ...r, params })));
+        };
+        const out = Array.isArray(parsed) ? await Promise.all(parsed.map(one)) : await one(parsed);
+        reply(200, JSON.stringify(out));
+        return;
+      }
+      default:
+        reply(200, await this.#upstreamCall(body));
+    }
+  }
+}
+
+const CONFIRMATIONS = 3;
+
+let net: Net | undefined;
+let proxy: FaultProxy | undefined;
+let A: ChainConfig;
+let _B: ChainConfig;
+let trader: Depositor;
+
+function n(): Net {
+  if (net === undefined) throw new Error('no devnet');
+  return net;
+}
+function px(): FaultProxy {
+  if (proxy === undefined) throw new Error('no proxy');
+  return proxy;
+}
+
+/** Chain A as node i reports it in /status. */
+async function chainA(i: number) {
+  const s = await n().status(i);
+  const c = s.chains.find((x) => x.eid === A.eid);
+  if (c === undefined) throw new Error(`node ${i + 1} reports no chain A`);
+  return c;
+}
+
+const nodes = (): number[] => n().cluster.nodes.map((x) => x.index);
+
+describe('faults: a misbehaving RPC, a reorg within the confirmation depth', () => {
+  beforeAll(async () => {
+    net = await bootNet({
+      chains: 2,
+      attestors: 3,
+      quorum: 2,
+      confirmations: CONFIRMATIONS,
+      nodeManifest: async (manifest) => {
+        const a = manifest.chains[0] as ChainConfig;
+        proxy = new FaultProxy(a.rpcUrls[0] as string);
+        const url = await proxy.listen();
+        return {
+          ...manifest,
+          chains: manifest.chains.map((c, i) => (i === 0 ? { ...c, rpcUrls: [url] } : c)),
+        };
+      },
+    });
+    [A, _B] = net.chains as [ChainConfig, ChainConfig];
+    trader = new Depositor(net, keyOf(net.manifest, 'trader'));
+    await trader.deposit(10n ** 18n);
+    await waitFor('the first deposit credited', async () =>
+      (await trader.credit()) === 10n ** 18n ? true : undefined,
+    );
+  }, 240_000);
+
+  afterAll(async () => {
+    await net?.stop();
+    await proxy?.close();
+  }, 60_000);
+
+  it('rpc-faults: timeouts and errors on chain A are reported, retried, and cost nothing', async () => {
+    const before = await trader.credit();
+    const all = nodes();
+
+    // 1. Timeout: the proxy holds every request. A read gives up after 10 s × 5 attempts.
+    px().set('timeout');
+    const faultAt = Date.now();
+    const during = 3n * 10n ** 17n;
+    await trader.deposit(during);
+    const timeoutSeenMs = await waitFor(
+      'every node to report chain A failing with a timeout',
+      async () => {
+        for (const i of all) {
+          const c = await chainA(i);
+          if (c.rpcOk || !/timed out|timeout/i.test(c.lastError ?? '')) return undefined;
+        }
+        return Date.now() - faultAt;
+      },
+      90_000,
+      500,
+    );
+    const timeoutError = (await chainA(0)).lastError ?? '';
+
+    // 2. Errors: HTTP 500 and JSON-RPC errors, answered at once.
+    px().set('error');
+    const errorAt = Date.now();
+    await waitFor(
+      'every node to report the errors',
+      async () => {
+        for (const i of all) {
+          const c = await chainA(i);
+          if (c.rpcOk || c.lastError === undefined || /timed out/i.test(c.lastError)) return undefined;
+        }
+        return true;
+      },
+      45_000,
+      250,
+    );
+    const errorSeenMs = Date.now() - errorAt;
+    const errorError = (await chainA(0)).lastError ?? '';
+    // Still retrying (requests keep arriving), /metrics still answers, nothing credited meanwhile.
+    const r0 = px().requests;
+    await sleep(3_000);
+    const retries = px().requests - r0;
+    const metricsOk = (
+      await Promise.all(
+        all.map(async (i) => {
+          const r = await fetch(`${n().cluster.nodes[i]?.apiUrl}/metrics`);
+          return r.ok && (await r.text()).includes('xmargin_');
+        }),
+      )
+    ).every(Boolean);
+    const creditDuringFault = await trader.credit();
+
+    // 3. Heal.
+    px().set('pass');
+    const healedAt = Date.now();
+    const recoverMs = await waitFor(
+      'every node to report chain A healthy again',
+      async () => {
+        for (const i of all) if (!(await chainA(i)).rpcOk) return undefined;
+        return Date.now() - healedAt;
+      },
+      30_000,
+      100,
+    );
+    const creditedMs = await waitFor('the deposit made during the fault credited', async () =>
+      (await trader.credit()) === before + during ? Date.now() - healedAt : undefined,
+    );
+
+    // 4. Lag: the proxy serves the latest block LAG blocks behind.
+    const LAG = px().lagBlocks;
+    px().set('lag');
+    await sleep((LAG + 3) * 1_000);
+    const realHead = await n().rpc(A).getBlockNumber();
+    const lagged = await Promise.all(all.map((i) => chainA(i)));
+    const behind = Math.min(...lagged.map((c) => realHead - (c.head ?? 0)));
+    const lagRpcOk = lagged.every((c) => c.rpcOk);
+    px().set('pass');
+    const unlagAt = Date.now();
+    const target = await n().rpc(A).getBlockNumber();
+    const caughtUpMs = await waitFor(
+      'every node back at the head of chain A',
+      async () => {
+        for (const i of all) {
+          const c = await chainA(i);
+          if (!c.rpcOk || (c.head ?? 0) < target) return undefined;
+        }
+        return Date.now() - unlagAt;
+      },
+      30_000,
+      100,
+    );
+
+    await sleep(2_000);
+    const final = await trader.credit();
+    const inv = await checkInvariants(n(), [trader.address]);
+    const ok =
+      creditDuringFault === before &&
+      retries > 0 &&
+      metricsOk &&
+      recoverMs <= 5_000 &&
+      final === before + during &&
+      behind >= LAG - 1 &&
+      lagRpcOk &&
+      inv.failed.length === 0;
+    result(
+      'rpc-faults',
+      ok,
+      `recovered (rpcOk on all 3 nodes) ${recoverMs} ms after healing; timeout reported after ${(timeoutSeenMs / 1000).toFixed(1)} s ("${timeoutError.slice(0, 60)}"), errors after ${errorSeenMs} ms ("${errorError.slice(0, 60)}"), ${retries} retried requests in 3 s, /metrics answered; deposit made during the fault credited once ${creditedMs} ms after healing; lag ${LAG}: nodes held ${behind} blocks behind with rpcOk, caught up ${caughtUpMs} ms after; ${inv.summary}`,
+    );
+    expect(creditDuringFault).toBe(before);
+    expect(retries).toBeGreaterThan(0);
+    expect(metricsOk).toBe(true);
+    expect(recoverMs).toBeLessThanOrEqual(5_000);
+    expect(final).toBe(before + during);
+    expect(behind).toBeGreaterThanOrEqual(LAG - 1);
+    expect(lagRpcOk).toBe(true);
+    expect(inv.failed).toEqual([]);
+  }, 240_000);
+});
