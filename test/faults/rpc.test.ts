@@ -13,10 +13,13 @@
 //               stays is credited after its confirmations.
 // Every scenario ends with the DESIGN.md invariants checked on chain.
 
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Contract, keccak256, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChainConfig } from '../../relayer/config/types.ts';
+import { RECEIVE_ULN, TOPIC } from '../../attestor/abi.ts';
+import type { ChainConfig, Hex } from '../../relayer/config/types.ts';
 import { bootNet, checkInvariants, Depositor, keyOf, type Net, result, sleep, waitFor } from './harness.ts';
 
 type Mode = 'pass' | 'timeout' | 'error' | 'lag';
@@ -141,7 +144,7 @@ const CONFIRMATIONS = 3;
 let net: Net | undefined;
 let proxy: FaultProxy | undefined;
 let A: ChainConfig;
-let _B: ChainConfig;
+let B: ChainConfig;
 let trader: Depositor;
 
 function n(): Net {
@@ -160,6 +163,9 @@ async function chainA(i: number) {
   if (c === undefined) throw new Error(`node ${i + 1} reports no chain A`);
   return c;
 }
+
+/** Chain A's head, uncached (the provider caches eth_blockNumber for its polling interval). */
+const headA = async (): Promise<number> => Number(await n().rpc(A).send('eth_blockNumber', []));
 
 const nodes = (): number[] => n().cluster.nodes.map((x) => x.index);
 
@@ -180,7 +186,7 @@ describe('faults: a misbehaving RPC, a reorg within the confirmation depth', () 
         };
       },
     });
-    [A, _B] = net.chains as [ChainConfig, ChainConfig];
+    [A, B] = net.chains as [ChainConfig, ChainConfig];
     trader = new Depositor(net, keyOf(net.manifest, 'trader'));
     await trader.deposit(10n ** 18n);
     await waitFor('the first deposit credited', async () =>
@@ -267,13 +273,13 @@ describe('faults: a misbehaving RPC, a reorg within the confirmation depth', () 
     const LAG = px().lagBlocks;
     px().set('lag');
     await sleep((LAG + 3) * 1_000);
-    const realHead = await n().rpc(A).getBlockNumber();
+    const realHead = await headA();
     const lagged = await Promise.all(all.map((i) => chainA(i)));
     const behind = Math.min(...lagged.map((c) => realHead - (c.head ?? 0)));
     const lagRpcOk = lagged.every((c) => c.rpcOk);
     px().set('pass');
     const unlagAt = Date.now();
-    const target = await n().rpc(A).getBlockNumber();
+    const target = await headA();
     const caughtUpMs = await waitFor(
       'every node back at the head of chain A',
       async () => {
@@ -313,4 +319,98 @@ describe('faults: a misbehaving RPC, a reorg within the confirmation depth', () 
     expect(lagRpcOk).toBe(true);
     expect(inv.failed).toEqual([]);
   }, 240_000);
+
+  it('reorg: a deposit reorged out below the confirmations is never signed nor credited', async () => {
+    const pa = n().rpc(A);
+    const before = await trader.credit();
+    await trader.prepare();
+    // Manual blocks on A: every transaction mines its own block, nothing else does.
+    await pa.send('evm_setIntervalMining', [0]);
+    await pa.send('evm_setAutomine', [true]);
+    let ghostHash: Hex | undefined;
+    let ghostHeader: Hex | undefined;
+    let ghostGuid: string | undefined;
+    let rebuilt = 0;
+    try {
+      const snapshot = (await pa.send('evm_snapshot', [])) as string;
+      const base = await headA();
+      const ghost = 7n * 10n ** 17n;
+      const ghostBlock = await trader.deposit(ghost);
+      const receipt = (await pa.getLogs({ fromBlock: ghostBlock, toBlock: ghostBlock })).find(
+        (l) => l.topics[0] === TOPIC.PacketSent,
+      );
+      if (receipt === undefined) throw new Error('no PacketSent in the deposit block');
+      // PacketSent(bytes encodedPacket, bytes options, address sendLibrary): header 81 bytes, guid 32, message.
+      const [encoded] = new Contract(A.layerZero.endpointV2, [
+        'event PacketSent(bytes encodedPayload, bytes options, address sendLibrary)',
+      ]).interface.decodeEventLog('PacketSent', receipt.data, receipt.topics) as unknown as [string];
+      ghostHeader = `0x${encoded.slice(2, 2 + 162)}` as Hex;
+      ghostGuid = `0x${encoded.slice(2 + 162, 2 + 162 + 64)}`;
+      ghostHash = keccak256(`0x${encoded.slice(2 + 162)}`) as Hex;
+      // Let the nodes see the block (1 deep, below the 3 confirmations), then reorg it out.
+      await waitFor('every node to hold the deposit block', async () => {
+        for (const i of nodes()) if (((await chainA(i)).head ?? 0) < ghostBlock) return undefined;
+        return true;
+      });
+      if ((await pa.send('evm_revert', [snapshot])) !== true) throw new Error('evm_revert refused');
+      trader.resetNonce();
+      // Rebuild A past the confirmations with other transactions (transfers of the trader's ETH;
+      // explicit nonces: the provider's cached count predates the revert).
+      const w = new Wallet(keyOf(n().manifest, 'trader').privateKey, pa);
+      let nonce = Number(await pa.send('eth_getTransactionCount', [w.address, 'latest']));
+      for (let i = 0; i < CONFIRMATIONS + 3; i++) {
+        await (await w.sendTransaction({ to: w.address, value: BigInt(i + 1), nonce: nonce++ })).wait();
+        rebuilt++;
+      }
+      trader.resetNonce();
+      const reorgHead = await headA();
+      expect(reorgHead).toBe(base + rebuilt);
+      // Back to 1 s blocks; wait a bounded time for anything the ghost could have caused.
+      await pa.send('evm_setAutomine', [false]);
+      await pa.send('evm_setIntervalMining', [1]);
+      await sleep(10_000);
+    } finally {
+      await pa.send('evm_setAutomine', [false]).catch(() => undefined);
+      await pa.send('evm_setIntervalMining', [1]).catch(() => undefined);
+    }
+    const afterGhost = await trader.credit();
+    const uln = new Contract(B.layerZero.receiveUln302, RECEIVE_ULN, n().rpc(B));
+    const [ghostVerified] = (await uln.getFunction('hashLookup')(
+      keccak256(ghostHeader as Hex),
+      ghostHash,
+      B.layerZero.dvn,
+    )) as [boolean, bigint];
+    // No node signed the guid (shared with the next deposit, which reuses the nonce) before it.
+    const signedLines = n().cluster.nodes.filter((x) =>
+      readFileSync(x.logFile, 'utf8')
+        .split('\n')
+        .some((l) => l.includes(ghostGuid as string) && /"signed"|signed/.test(l) && !/not signing/.test(l)),
+    ).length;
+
+    // A deposit that stays.
+    const stay = 2n * 10n ** 17n;
+    const stayBlock = await trader.deposit(stay);
+    const stayAt = Date.now();
+    const creditedHead = await waitFor('the deposit that stayed credited', async () =>
+      (await trader.credit()) === before + stay ? await headA() : undefined,
+    );
+    const stayMs = Date.now() - stayAt;
+    const inv = await checkInvariants(n(), [trader.address]);
+    const ok =
+      afterGhost === before &&
+      !ghostVerified &&
+      signedLines === 0 &&
+      creditedHead - stayBlock >= CONFIRMATIONS &&
+      inv.failed.length === 0;
+    result(
+      'reorg',
+      ok,
+      `deposit reorged out at depth 1 (confirmations ${CONFIRMATIONS}; A rebuilt with ${rebuilt} other blocks, then 10 s of 1 s blocks): credit unchanged (${afterGhost === before ? 'yes' : 'NO'}), signed by ${signedLines}/3 nodes, verified=${ghostVerified}; the deposit that stayed credited ${stayMs} ms later, A ${creditedHead - stayBlock} blocks past it (≥ ${CONFIRMATIONS}); ${inv.summary}`,
+    );
+    expect(afterGhost).toBe(before);
+    expect(ghostVerified).toBe(false);
+    expect(signedLines).toBe(0);
+    expect(creditedHead - stayBlock).toBeGreaterThanOrEqual(CONFIRMATIONS);
+    expect(inv.failed).toEqual([]);
+  }, 180_000);
 });
