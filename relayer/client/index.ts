@@ -217,19 +217,17 @@ export function createClient(options: { chains: ChainConfig[]; privateKey: strin
     return fee[0];
   };
 
+  /** The LayerZero fee of the vault's onward LOCK in a MOVE: the fee of a deposit on `from` for `to`. */
   const hopFee = async (p: MoveParams): Promise<bigint> => {
-    const src = chain(p.from);
-    const t = token(p.from, p.token);
-    const vault = new Contract(src.xmargin.vault, abi.vault, signer(src));
-    const fee = (await vault.getFunction('quoteDeposit')(
-      t.address,
-      amountOf(t, p.amount),
-      p.subaccount ?? 0n,
-      chain(p.to).eid,
-      '0x',
-    )) as [bigint];
+    const lockFee = await quoteDeposit({
+      chain: p.from,
+      token: p.token,
+      amount: p.amount,
+      engine: p.to,
+      ...(p.subaccount === undefined ? {} : { subaccount: p.subaccount }),
+    });
     // Twice the quote: the second hop is paid later, at the gas price of then; the rest is refunded.
-    return fee[0] * 2n;
+    return lockFee * 2n;
   };
 
   return {

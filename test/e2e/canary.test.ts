@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Contract, JsonRpcProvider, Wallet, ZeroHash } from 'ethers';
+import { Contract, type JsonRpcProvider, Wallet, ZeroHash } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureArtifacts, ROOT, readArtifact } from '../../relayer/chain/artifacts.ts';
 import type { ChainConfig, DevnetManifest } from '../../relayer/config/types.ts';
@@ -22,6 +22,7 @@ import {
 } from '../../relayer/deploy/canary.ts';
 import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
 import { type Cluster, createCluster } from '../support/cluster.ts';
+import { providerPool } from '../support/e2e.ts';
 
 const NODE_BIN = path.join(ROOT, 'node_modules', '.bin', 'node');
 const MAIN = path.join(ROOT, 'relayer', 'cli', 'main.ts');
@@ -36,17 +37,10 @@ let chainA: ChainConfig;
 let chainB: ChainConfig;
 let networksFile = '';
 let keyFile = '';
-const providers: JsonRpcProvider[] = [];
+const pool = providerPool();
 const measured: string[] = [];
 
-function provider(chain: ChainConfig): JsonRpcProvider {
-  const p = new JsonRpcProvider(chain.rpcUrls[0], chain.chainId, {
-    staticNetwork: true,
-    pollingInterval: 250,
-  });
-  providers.push(p);
-  return p;
-}
+const provider = (chain: ChainConfig): JsonRpcProvider => pool.provider(chain);
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -80,7 +74,7 @@ describe('canary: 2-chain devnet + 3 relayer nodes', () => {
 
   afterAll(async () => {
     await cluster?.stopAll();
-    for (const p of providers) p.destroy();
+    pool.destroyAll();
     await devnet?.stop();
     if (workDir !== '' && process.env.XMARGIN_KEEP_TMP === undefined)
       rmSync(workDir, { recursive: true, force: true });

@@ -8,13 +8,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AbiCoder, Contract, JsonRpcProvider, NonceManager, Wallet } from 'ethers';
+import { AbiCoder, Contract, type JsonRpcProvider, NonceManager, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureArtifacts, readArtifact } from '../../relayer/chain/artifacts.ts';
 import { lzReceiveOptions } from '../../relayer/client/index.ts';
 import type { ChainConfig, DevnetManifest } from '../../relayer/config/types.ts';
 import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
 import { type Cluster, createCluster } from '../support/cluster.ts';
+import { providerPool } from '../support/e2e.ts';
 
 const WAIT_MS = 45_000;
 
@@ -25,17 +26,10 @@ let manifest: DevnetManifest;
 let chainA: ChainConfig;
 let chainB: ChainConfig;
 let chainC: ChainConfig;
-const providers: JsonRpcProvider[] = [];
+const pool = providerPool();
 const latencies: number[] = [];
 
-function provider(chain: ChainConfig): JsonRpcProvider {
-  const p = new JsonRpcProvider(chain.rpcUrls[0], chain.chainId, {
-    staticNetwork: true,
-    pollingInterval: 250,
-  });
-  providers.push(p);
-  return p;
-}
+const provider = (chain: ChainConfig): JsonRpcProvider => pool.provider(chain);
 
 function token(chain: ChainConfig, symbol: string): string {
   const t = chain.tokens.find((x) => x.symbol === symbol);
@@ -90,7 +84,7 @@ describe('messaging layer: devnet + 3 attestor nodes over libp2p', () => {
 
   afterAll(async () => {
     await cluster?.stopAll();
-    for (const p of providers) p.destroy();
+    pool.destroyAll();
     await devnet?.stop();
     if (workDir !== '' && process.env.XMARGIN_KEEP_TMP === undefined)
       rmSync(workDir, { recursive: true, force: true });

@@ -13,10 +13,12 @@ import { Contract, JsonRpcProvider, NonceManager, parseUnits, Wallet } from 'eth
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeStatus, ObservedChainStatus } from '../../relayer/api/types.ts';
 import { ensureArtifacts, readArtifact } from '../../relayer/chain/artifacts.ts';
+import { fetchStatus } from '../../relayer/cli/status.ts';
 import { createClient } from '../../relayer/client/index.ts';
 import type { ChainConfig, DevnetManifest } from '../../relayer/config/types.ts';
 import { type Cluster, createCluster } from '../../relayer/devnet/cluster.ts';
 import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
+import { waitFor } from '../support/e2e.ts';
 
 const WATCHER = 3;
 
@@ -29,19 +31,8 @@ let B: ChainConfig;
 let C: ChainConfig;
 const providers: JsonRpcProvider[] = [];
 
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const start = Date.now();
-  while (Date.now() - start < timeoutMs) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
 async function status(i: number): Promise<NodeStatus> {
-  const url = cluster?.nodes[i]?.apiUrl as string;
-  return (await (await fetch(`${url}/status`)).json()) as NodeStatus;
+  return fetchStatus(cluster?.nodes[i]?.apiUrl as string);
 }
 
 async function observedA(): Promise<ObservedChainStatus> {

@@ -9,16 +9,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Contract, JsonRpcProvider, NonceManager, parseUnits, Wallet } from 'ethers';
+import { Contract, type JsonRpcProvider, NonceManager, parseUnits, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rendezvousOrder } from '../../attestor/rendezvous.ts';
 import type { AccountStatus, NodeStatus } from '../../relayer/api/types.ts';
 import { ensureArtifacts, readArtifact } from '../../relayer/chain/artifacts.ts';
+import { fetchStatus } from '../../relayer/cli/status.ts';
 import { createClient, type XmarginClient } from '../../relayer/client/index.ts';
 import type { Address, ChainConfig, DevnetManifest } from '../../relayer/config/types.ts';
 import { type Cluster, createCluster } from '../../relayer/devnet/cluster.ts';
 import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
 import { rankKey } from '../../relayer/liquidation/index.ts';
+import { providerPool, waitFor } from '../support/e2e.ts';
 
 let devnet: Devnet | undefined;
 let cluster: Cluster | undefined;
@@ -27,31 +29,13 @@ let manifest: DevnetManifest;
 let A: ChainConfig;
 let B: ChainConfig;
 let C: ChainConfig;
-const providers: JsonRpcProvider[] = [];
+const pool = providerPool();
 const figures: string[] = [];
 
-function rpc(chain: ChainConfig): JsonRpcProvider {
-  const p = new JsonRpcProvider(chain.rpcUrls[0], chain.chainId, {
-    staticNetwork: true,
-    pollingInterval: 250,
-  });
-  providers.push(p);
-  return p;
-}
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const start = Date.now();
-  while (Date.now() - start < timeoutMs) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
+const rpc = (chain: ChainConfig): JsonRpcProvider => pool.provider(chain);
 
 async function status(i: number): Promise<NodeStatus> {
-  const url = cluster?.nodes[i]?.apiUrl as string;
-  return (await (await fetch(`${url}/status`)).json()) as NodeStatus;
+  return fetchStatus(cluster?.nodes[i]?.apiUrl as string);
 }
 
 function accountOn(s: NodeStatus, account: string): AccountStatus | undefined {
@@ -169,7 +153,7 @@ describe('relayer network: unified margin view and coordinated liquidations', ()
 
   afterAll(async () => {
     await cluster?.stopAll();
-    for (const p of providers) p.destroy();
+    pool.destroyAll();
     await devnet?.stop();
     if (dir !== '' && process.env.XMARGIN_KEEP_TMP === undefined)
       rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,43 @@
+// What the devnet e2e tests share: polling until something holds, and a pool of JSON-RPC providers
+// that one afterAll destroys.
+
+import { JsonRpcProvider } from 'ethers';
+import type { ChainConfig } from '../../relayer/config/types.ts';
+
+/** Polls `check` every 250 ms until it returns a value (a throw counts as "not yet"); that value. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    const v = await check().catch(() => undefined);
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+export interface ProviderPool {
+  /** A provider for `chain` (receipts polled every 250 ms), kept for destroyAll. */
+  provider(chain: ChainConfig): JsonRpcProvider;
+  destroyAll(): void;
+}
+
+export function providerPool(): ProviderPool {
+  const providers: JsonRpcProvider[] = [];
+  return {
+    provider(chain) {
+      const p = new JsonRpcProvider(chain.rpcUrls[0], chain.chainId, {
+        staticNetwork: true,
+        pollingInterval: 250,
+      });
+      providers.push(p);
+      return p;
+    },
+    destroyAll() {
+      for (const p of providers.splice(0)) p.destroy();
+    },
+  };
+}
