@@ -80,7 +80,9 @@ export async function checkConfig(file: string, options: { offline?: boolean } =
 }
 
 export function configCommand(): Command {
-  const config = new Command('config').description('configuration files');
+  const config = new Command('config')
+    .description('configuration files')
+    .addHelpText('after', '\nExample:\n  xmargin config check config/devnet/node-1.json\n');
   config
     .command('check')
     .description('validate a node config, networks file or devnet manifest, and reach its RPCs')

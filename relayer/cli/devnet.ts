@@ -72,12 +72,16 @@ interface UpFlags {
 
 /** The `devnet` command with its `up` subcommand. */
 export function devnetCommand(): Command {
-  const devnet = new Command('devnet').description(
-    'a local xmargin network on anvil chains with the real LayerZero v2 stack',
-  );
+  const devnet = new Command('devnet')
+    .addHelpText('after', '\nExample:\n  xmargin devnet up --chains 3 --block-time 1\n')
+    .description('a local xmargin network on anvil chains with the real LayerZero v2 stack');
   devnet
     .command('up')
     .description('start the devnet, write its manifest, run until Ctrl-C')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  xmargin devnet up\n  xmargin devnet up --chains 2 --automine --exit-after-boot\n',
+    )
     .addOption(
       new Option('--chains <n>', 'number of chains (the first one holds collateral only)')
         .default(3)

@@ -16,7 +16,12 @@ interface KeyFlags {
 }
 
 export function keysCommand(): Command {
-  const keys = new Command('keys').description("create or show a node's libp2p identity and EVM signer");
+  const keys = new Command('keys')
+    .description("create or show a node's libp2p identity and EVM signer")
+    .addHelpText(
+      'after',
+      '\nExamples:\n  xmargin keys create --dir ~/.xmargin/node-1\n  xmargin keys show --dir ~/.xmargin/node-1\n',
+    );
   keys
     .command('create')
     .description(`write ${EVM_FILE} and ${P2P_FILE} (mode 0600) into --dir; refuses to overwrite`)
