@@ -207,8 +207,10 @@ describe('liquidator (devnet, local collateral)', () => {
     expect(String(events[0]?.liquidator).toLowerCase()).toBe(first.wallet.address.toLowerCase());
     expect(events[0]?.healthAfter as bigint).toBeGreaterThanOrEqual(WAD);
 
-    const records = await first.liq.journal();
-    const landed = records.find((r) => r.subaccount === 0n && r.status === 'landed');
+    // The chain shows the liquidation before the node has awaited its confirmations and journaled it.
+    const landed = await waitFor('the liquidation journaled as landed', async () =>
+      (await first.liq.journal()).find((r) => r.subaccount === 0n && r.status === 'landed'),
+    );
     expect(landed?.txHash).toBeDefined();
     expect(landed?.seizures?.[0]).toMatchObject({ srcEid: chain.eid, status: 'paid', latencyMs: 0 });
     const seized = landed?.seizures?.[0]?.amount as bigint;
