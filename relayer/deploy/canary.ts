@@ -155,7 +155,11 @@ async function canaryOne(
       credited = (await creditOf()) - creditBefore;
       if (credited > 0n) return true;
       // Delivered but not credited: the engine holds it (paused source, cap, governor); waiting is useless.
+      // The credit is read again after `processed`: a block may have landed between the two reads, and
+      // delivery and credit happen in the same transaction.
       if ((await engine.getFunction('processed')(lockId)) === true) {
+        credited = (await creditOf()) - creditBefore;
+        if (credited > 0n) return true;
         fail(
           `LOCK ${lockId} delivered but held by engine ${e.name} (CreditHeld) — check its collateral source for ${x.name} ${token.symbol} (enabled, caps, pause); claimHeldCredit after fixing`,
         );

@@ -249,8 +249,8 @@ describe('liquidator (devnet, local collateral)', () => {
     expect(String(events[0]?.liquidator).toLowerCase()).toBe(secondAddr.toLowerCase());
     // Rank 1 waits one deadline after it first saw the sub-account unhealthy.
     expect(elapsed).toBeGreaterThanOrEqual(DEADLINE_MS - 500);
-    const landed = (await node(secondAddr).liq.journal()).find(
-      (r) => r.subaccount === 1n && r.status === 'landed',
+    const landed = await waitFor('the takeover journaled as landed', async () =>
+      (await node(secondAddr).liq.journal()).find((r) => r.subaccount === 1n && r.status === 'landed'),
     );
     expect(landed?.rank).toBe(1);
     const third = (await node(thirdAddr).liq.journal()).filter((r) => r.subaccount === 1n);
