@@ -14,6 +14,7 @@ import { ENDPOINT, TOPIC } from '../../attestor/abi.ts';
 import { encodeLzReceiveOption } from '../../attestor/options.ts';
 import { parsePacketJobs } from '../../attestor/packets.ts';
 import { readArtifact } from '../../relayer/chain/artifacts.ts';
+import { ChainRpc } from '../../relayer/chain/rpc.ts';
 import type { ChainConfig, Hex } from '../../relayer/config/types.ts';
 import { DEFAULT_LZ_RECEIVE_GAS } from '../../relayer/deploy/wire.ts';
 import { bootNet, checkInvariants, Depositor, keyOf, type Net, result, waitFor } from './harness.ts';
@@ -118,12 +119,10 @@ describe('faults: unordered delivery and an out-of-gas lzReceive', () => {
     await Promise.all([first, second]);
     await setLockGas(DEFAULT_LZ_RECEIVE_GAS);
 
-    const jobs = parsePacketJobs(
-      await n()
-        .rpc(A)
-        .getLogs({ address: A.layerZero.endpointV2, topics: [TOPIC.PacketSent], fromBlock: fromA }),
-      A.layerZero,
-    ).jobs.filter((j) => j.packet.dstEid === B.eid);
+    // The whole blocks' logs (parsePacketJobs pairs each PacketSent with the fee logs before it).
+    const rpcA = new ChainRpc(A);
+    const logs = await rpcA.getLogs({ fromBlock: fromA }).finally(() => rpcA.destroy());
+    const jobs = parsePacketJobs(logs, A.layerZero).jobs.filter((j) => j.packet.dstEid === B.eid);
     expect(jobs).toHaveLength(2);
     const [low, high] = [...jobs].sort((x, y) => Number(x.packet.nonce - y.packet.nonce));
     expect(low?.options, 'the lower nonce is the starved packet (1 gas)').toBe(encodeLzReceiveOption(1n));
