@@ -41,6 +41,7 @@ const WAD = 10n ** 18n;
 const USDC = (n: number | string): bigint => parseUnits(String(n), 6);
 const ETH_PERP = 1;
 const MAX_UINT128 = (1n << 128n) - 1n;
+const ZERO = '0x0000000000000000000000000000000000000000';
 /** The devnet's ETH-PERP trading fee (relayer/devnet/index.ts): 5 bp of the notional. */
 const TRADING_FEE = (5n * WAD) / 10_000n;
 
@@ -340,6 +341,161 @@ describe('faults: market crashes, a thin-collateral pump, 1,000 traders', () => 
       nodesSawThem.reduce((a, b) => a + b, 0),
       "the nodes' journals record each landing",
     ).toBe(4);
+    expect(failed).toEqual([]);
+  });
+
+  it('mango-pump: a 20x spike of a capped 0.1-weight asset buys at most cap x weight x price of margin', async () => {
+    await setEthPrice(2000n);
+    const PUMP_ASSET = 9;
+    const CAP = 100n * WAD;
+    const WEIGHT = WAD / 10n;
+    // PUMP on B: a token, its feed at $1 and adapter, a risk asset of weight 0.1 and a source capped
+    // at 100 tokens of credit (the owner's configuration, as for a newly listed long-tail asset).
+    const factory = (name: string) =>
+      new ContractFactory(readArtifact(name).abi, readArtifact(name).bytecode, deployer);
+    const pump = await (await factory('MockERC20').deploy('Pump', 'PUMP', 18)).waitForDeployment();
+    const feed = await (
+      await factory('SettableAggregator').deploy(8, 10n ** 8n, 'PUMP / USD')
+    ).waitForDeployment();
+    const adapter = await (
+      await factory('ChainlinkPriceAdapter').deploy(await feed.getAddress(), 86_400, ZERO, 0, 0)
+    ).waitForDeployment();
+    const pumpAddr = (await pump.getAddress()) as Address;
+    await (
+      await vault.getFunction('setAssetConfig')(pumpAddr, [true, MAX_UINT128, MAX_UINT128, 86_400])
+    ).wait();
+    await (
+      await engine.getFunction('setRiskAsset')(PUMP_ASSET, [await adapter.getAddress(), WEIGHT, true])
+    ).wait();
+    await (
+      await engine.getFunction('setCollateralSource')(B.eid, pumpAddr, [
+        PUMP_ASSET,
+        18,
+        true,
+        CAP,
+        MAX_UINT128,
+        86_400,
+      ])
+    ).wait();
+
+    const trader = traderAddress(2, 0);
+    await p.send('anvil_setBalance', [trader, toQuantity(10n ** 19n)]);
+    const asTrader = async (to: Address, data: string): Promise<string> => {
+      const sim = await simulate(trader, to, data);
+      if (sim !== 'ok') return sim;
+      const receipt = await p.waitForTransaction(
+        await p.send('eth_sendTransaction', [{ from: trader, to, data }]),
+      );
+      return receipt?.status === 1 ? 'ok' : 'reverted on chain';
+    };
+    const E = engine.interface;
+    const depositPump = (amount: bigint) =>
+      asTrader(
+        B.xmargin.vault,
+        vault.interface.encodeFunctionData('deposit', [pumpAddr, amount, 0n, B.eid, '0x']),
+      );
+    expect(await asTrader(pumpAddr, pump.interface.encodeFunctionData('mint', [trader, 1_000n * WAD]))).toBe(
+      'ok',
+    );
+    expect(
+      await asTrader(pumpAddr, pump.interface.encodeFunctionData('approve', [B.xmargin.vault, MaxUint256])),
+    ).toBe('ok');
+    expect(await depositPump(CAP)).toBe('ok');
+    // Beyond the cap the local vault refuses the deposit outright (nothing is locked uncredited).
+    const overCap = await depositPump(500n * WAD);
+    const credit = async () => (await engine.getFunction('creditOf')(trader, 0n, B.eid, pumpAddr)) as bigint;
+    expect(await credit()).toBe(CAP);
+
+    const t0 = Date.now();
+    const before = (await healthOf(trader)).collateralValue;
+    await (await feed.getFunction('setAnswer')(20n * 10n ** 8n)).wait(); // 20x
+    const pumped = (await healthOf(trader)).collateralValue;
+    const bound = (CAP * WEIGHT * 20n) / WAD; // $200 of margin, whatever the trader sends
+    const im = WAD / 10n; // ETH-PERP initial margin
+    const maxNotional = (bound * WAD) / im; // $2,000
+    const trade = (sizeWad: bigint) =>
+      asTrader(
+        B.xmargin.market as Address,
+        market.interface.encodeFunctionData('trade', [0n, ETH_PERP, sizeWad, 10n ** 30n]),
+      );
+    const attempts = {
+      withdrawBeyondCredit: await asTrader(
+        B.xmargin.engine as Address,
+        E.encodeFunctionData('withdraw', [0n, B.eid, pumpAddr, CAP + WAD, trader, '0x']),
+      ),
+      withdrawOtherCollateral: await asTrader(
+        B.xmargin.engine as Address,
+        E.encodeFunctionData('withdraw', [0n, B.eid, usdc, USDC(100), trader, '0x']),
+      ),
+      withdrawPnl: await asTrader(
+        B.xmargin.engine as Address,
+        E.encodeFunctionData('withdrawPnl', [0n, USDC(100), trader]),
+      ),
+      // Just above what $200 of margin carries ($2,000 notional at 10% initial margin).
+      positionAboveBound: await trade((maxNotional * WAD) / 2000n / WAD + WAD / 100n),
+      positionWithinBound: await trade((9n * WAD) / 10n),
+    };
+    // With the position open, the pumped credit cannot leave either: 20 PUMP out leaves $160 < $180.
+    const withdrawUnderPosition = await asTrader(
+      B.xmargin.engine as Address,
+      E.encodeFunctionData('withdraw', [0n, B.eid, pumpAddr, 20n * WAD, trader, '0x']),
+    );
+    const held = await healthOf(trader);
+
+    // The pump ends: back to $1, the account is under water and a node liquidates it.
+    const dropBlock = (await (await feed.getFunction('setAnswer')(10n ** 8n)).wait())?.blockNumber ?? 0;
+    const liq = await waitFor(
+      'the pumped account liquidated',
+      async () => {
+        const l = await liquidations(dropBlock);
+        return l.some((x) => x.account.toLowerCase() === trader.toLowerCase()) ? l : undefined;
+      },
+      60_000,
+      500,
+    );
+    const clearMs = Date.now() - t0;
+    await sleep(3_000);
+    const again = perAccount(await liquidations(dropBlock)).get(trader.toLowerCase());
+    const debt = await badDebt(dropBlock);
+    const { failed, summary } = await checkInvariants(n(), [trader]);
+    const refused = (x: string, error: string) => x.startsWith(`${error}(`);
+    const ok =
+      before === 10n * WAD &&
+      pumped === bound &&
+      overCap !== 'ok' &&
+      refused(attempts.withdrawBeyondCredit, 'InsufficientCredit') &&
+      refused(attempts.withdrawOtherCollateral, 'InsufficientCredit') &&
+      refused(attempts.withdrawPnl, 'InsufficientSettled') &&
+      refused(attempts.positionAboveBound, 'BelowInitialMargin') &&
+      attempts.positionWithinBound === 'ok' &&
+      refused(withdrawUnderPosition, 'BelowInitialMargin') &&
+      held.notional <= maxNotional &&
+      liq.length >= 1 &&
+      again === 1 &&
+      debt.covered + debt.writtenOff <= bound / 10n ** 12n &&
+      failed.length === 0;
+    result(
+      'mango-pump',
+      ok,
+      `margin from 100 PUMP at 20x: $${Number(pumped) / 1e18} (cap x weight x price = $${Number(bound) / 1e18}); largest position $${Number(held.notional) / 1e18} of $${Number(maxNotional) / 1e18} allowed; refused with ${[attempts.withdrawBeyondCredit, attempts.withdrawOtherCollateral, attempts.withdrawPnl, attempts.positionAboveBound, withdrawUnderPosition, overCap].map((x) => x.split('(')[0]).join(', ')}; after the fall liquidated once, ${(clearMs / 1000).toFixed(1)} s after the spike, bad debt ${Number(debt.covered + debt.writtenOff) / 1e6} USDC; ${summary}`,
+    );
+    for (const [what, outcome] of Object.entries({ ...attempts, withdrawUnderPosition, overCap }))
+      console.log(`  ${what}: ${outcome}`);
+    expect(before).toBe(10n * WAD);
+    expect(pumped, 'the spiked margin is capped at cap x weight x price').toBe(bound);
+    expect(overCap).not.toBe('ok');
+    expect(await credit()).toBeLessThanOrEqual(CAP);
+    expect(attempts.withdrawBeyondCredit).toBe(`InsufficientCredit(${CAP}, ${CAP + WAD})`);
+    expect(attempts.withdrawOtherCollateral).toBe(`InsufficientCredit(0, ${USDC(100)})`);
+    expect(attempts.withdrawPnl, 'no PnL to withdraw against pumped collateral').toMatch(
+      /^InsufficientSettled\(/,
+    );
+    expect(attempts.positionAboveBound).toMatch(/^BelowInitialMargin\(/);
+    expect(attempts.positionWithinBound).toBe('ok');
+    expect(withdrawUnderPosition).toMatch(/^BelowInitialMargin\(/);
+    expect(held.notional).toBeLessThanOrEqual(maxNotional);
+    expect(again, 'liquidated exactly once').toBe(1);
+    expect(debt.covered + debt.writtenOff).toBeLessThanOrEqual(bound / 10n ** 12n);
     expect(failed).toEqual([]);
   });
 });
