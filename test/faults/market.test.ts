@@ -498,4 +498,85 @@ describe('faults: market crashes, a thin-collateral pump, 1,000 traders', () => 
     expect(debt.covered + debt.writtenOff).toBeLessThanOrEqual(bound / 10n ** 12n);
     expect(failed).toEqual([]);
   });
+
+  it('load: 1,000 traders, a burst of price updates in one block, 100 liquidated exactly once each', async () => {
+    await setEthPrice(2000n);
+    // 1,000 USDC each (weight 0.95). 100 risky longs of 4 ETH (initial margin $800 of $950) and 900
+    // small ones of 0.1 ETH. At $1,800 the risky ones have ~$146 of equity for $360 of maintenance
+    // (health ~0.4: closed in full, no bad debt); the small ones do not notice.
+    const RISKY = 100;
+    const TOTAL = 1_000;
+    const specs = Array.from({ length: TOTAL }, (_, i) => ({
+      usdc: USDC(1_000),
+      size: i < RISKY ? 4n * WAD : WAD / 10n,
+    }));
+    const tFund = Date.now();
+    const traders = await openTraders(3, specs);
+    const fundMs = Date.now() - tFund;
+    const risky = new Set(traders.slice(0, RISKY).map((t) => t.toLowerCase()));
+
+    // The burst: four price updates mined together in one block (interval mining paused meanwhile).
+    await p.send('evm_setIntervalMining', [0]);
+    let burstBlock: number;
+    try {
+      const feed = new Contract(
+        B.tokens.find((t) => t.symbol === 'WETH')?.feed as Address,
+        readArtifact('SettableAggregator').abi,
+        deployer,
+      );
+      const sent = [];
+      for (const usd of [1950n, 1900n, 1850n, 1800n])
+        sent.push(await feed.getFunction('setAnswer')(usd * 10n ** 8n));
+      await p.send('evm_mine', []);
+      const receipts = await Promise.all(sent.map((t) => t.wait()));
+      const blocks = new Set(receipts.map((r) => r?.blockNumber));
+      if (blocks.size !== 1) throw new Error(`the burst spans blocks ${[...blocks].join(', ')}`);
+      burstBlock = receipts[0]?.blockNumber ?? 0;
+    } finally {
+      await p.send('evm_setIntervalMining', [1]);
+    }
+    const t0 = Date.now();
+    const healthAtBurst = await inPool(traders, 48, (t) => healthOf(t, burstBlock));
+    const unhealthy = traders.filter((_, i) => (healthAtBurst[i]?.health ?? 0n) < WAD);
+
+    const landed = await waitFor(
+      'all 100 liquidated',
+      async () => {
+        const l = await liquidations(burstBlock + 1);
+        const c = perAccount(l);
+        return [...risky].every((t) => c.has(t)) ? l : undefined;
+      },
+      110_000,
+      500,
+    );
+    const clearMs = Date.now() - t0;
+    const firstBlock = Math.min(...landed.map((l) => l.block));
+    const lastBlock = Math.max(...landed.map((l) => l.block));
+    await sleep(4_000); // room for a (wrong) second liquidation to land
+    const counts = perAccount(await liquidations(burstBlock + 1));
+    const onceEach = [...risky].every((t) => counts.get(t) === 1);
+    const othersUntouched = [...counts.keys()].every((t) => risky.has(t));
+    const byNode = new Map<string, number>();
+    for (const l of landed) byNode.set(l.liquidator, (byNode.get(l.liquidator) ?? 0) + 1);
+    const debt = await badDebt(burstBlock + 1);
+    const { failed, summary } = await checkInvariants(n(), traders.slice(0, RISKY));
+    const perSecond = (RISKY / (clearMs / 1000)).toFixed(1);
+    const ok =
+      unhealthy.length === RISKY &&
+      unhealthy.every((t) => risky.has(t.toLowerCase())) &&
+      onceEach &&
+      othersUntouched &&
+      debt.accounts === 0 &&
+      failed.length === 0;
+    result(
+      'load',
+      ok,
+      `${TOTAL} traders funded and trading in ${(fundMs / 1000).toFixed(1)} s; ${unhealthy.length} unhealthy in one block, all liquidated once in ${(clearMs / 1000).toFixed(1)} s (${perSecond} liquidations/s, blocks +${firstBlock - burstBlock}..+${lastBlock - burstBlock}, split ${[...byNode.values()].join('/')} across ${byNode.size} nodes); ${summary}`,
+    );
+    expect(unhealthy).toHaveLength(RISKY);
+    expect(onceEach, 'each of the 100 liquidated exactly once').toBe(true);
+    expect(othersUntouched, 'none of the 900 healthy ones liquidated').toBe(true);
+    expect(debt.accounts).toBe(0);
+    expect(failed).toEqual([]);
+  }, 300_000);
 });
