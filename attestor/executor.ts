@@ -44,6 +44,8 @@ export interface ExecutorModules {
 }
 
 const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+/** How a journaled failure says the attempt ran out of gas. */
+const OUT_OF_GAS = 'out of gas';
 
 export class Executor {
   private readonly opts: Required<ExecutorOptions>;
@@ -146,9 +148,15 @@ export class Executor {
         this.verifiedAt.set(match.guid, this.now());
     }
     // Deliver now rather than on the next tick. A packet of the same pathway that waited for this
-    // nonce (LZ_InvalidNonce) is retried at once too.
+    // nonce (LZ_InvalidNonce) is retried at once too; one that ran out of gas is not (another packet's
+    // verification changes nothing for it), it keeps its backoff.
     for (const r of open) {
-      if (r.dstEid === chain.config.eid && r.attempts > 0 && r.nextAttemptAt > this.now())
+      if (
+        r.dstEid === chain.config.eid &&
+        r.attempts > 0 &&
+        r.nextAttemptAt > this.now() &&
+        r.failures.at(-1)?.reason.startsWith(OUT_OF_GAS) !== true
+      )
         this.retryNow.add(r.guid);
     }
     this.kick();
@@ -227,7 +235,7 @@ export class Executor {
         gasLimit,
         next: raised,
       });
-      await this.fail({ ...record, gasLimit: raised }, `out of gas at gas limit ${gasLimit}`);
+      await this.fail({ ...record, gasLimit: raised }, `${OUT_OF_GAS} at gas limit ${gasLimit}`);
       return;
     }
     if (!dst.hasPacketDelivered(receipt))

@@ -143,6 +143,7 @@ describe('faults: unordered delivery and an out-of-gas lzReceive', () => {
     const laterFirst =
       (dh[0]?.block ?? 0) < (dl[0]?.block ?? 0) ||
       ((dh[0]?.block ?? 0) === (dl[0]?.block ?? 0) && (dh[0]?.index ?? 0) < (dl[0]?.index ?? 0));
+    const gap = (dl[0]?.block ?? 0) - (dh[0]?.block ?? 0);
     const credited = (await starved.credit()) === WAD && (await later.credit()) === WAD;
     const { failed, summary } = await checkInvariants(n(), [starved.address, later.address]);
     const ok =
@@ -155,7 +156,7 @@ describe('faults: unordered delivery and an out-of-gas lzReceive', () => {
     result(
       'unordered-out-of-gas',
       ok,
-      `starved packet landed ${(landMs / 1000).toFixed(1)} s after the deposit, after ${attempts.reverted} out-of-gas attempt(s); later nonce landed ${(dl[0]?.block ?? 0) - (dh[0]?.block ?? 0)} block(s) before it; ${summary}`,
+      `starved packet landed ${(landMs / 1000).toFixed(1)} s after the deposit, after ${attempts.reverted} out-of-gas attempt(s); later nonce landed ${gap === 0 ? 'earlier in the same block' : `${gap} block(s) before it`}; ${summary}`,
     );
     expect(laterFirst, 'the later nonce was delivered before the starved one').toBe(true);
     expect(attempts.reverted, 'the starved packet ran out of gas at least once').toBeGreaterThanOrEqual(1);

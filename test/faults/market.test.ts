@@ -303,6 +303,11 @@ describe('faults: market crashes, a thin-collateral pump, 1,000 traders', () => 
       const seized = l.seized.reduce((s, x) => s + x.amount, 0n);
       return seized <= (l.repaid * (WAD + config.bonus)) / WAD + 1n && (seized === 0n || l.repaid > 0n);
     });
+    // The nodes priced their liquidations above the spiked base fee: they landed in spiked blocks.
+    const liqBases = await Promise.all(
+      all.map(async (l) => (await p.getBlock(l.block))?.baseFeePerGas ?? 0n),
+    );
+    const underSpike = liqBases.every((b) => b >= spike);
     const debt = await badDebt(crashBlock);
     const totalBad = debt.covered + debt.writtenOff;
     // Quote token units (6 decimals) against USD WAD.
@@ -323,6 +328,7 @@ describe('faults: market crashes, a thin-collateral pump, 1,000 traders', () => 
       healthy.every((h) => h.health >= WAD) &&
       nodesSawThem.reduce((a, b) => a + b, 0) === unhealthy.length &&
       crashBase === spike &&
+      underSpike &&
       failed.length === 0;
     result(
       'black-thursday',
@@ -330,6 +336,7 @@ describe('faults: market crashes, a thin-collateral pump, 1,000 traders', () => 
       `${unhealthy.length} liquidations cleared ${(clearMs / 1000).toFixed(1)} s after the crash block (base fee ${base} -> ${crashBase} wei); bad debt ${Number(totalBad) / 1e6} USDC (insurance ${Number(debt.covered) / 1e6}, LP pool ${Number(debt.writtenOff) / 1e6}; bound ${Number(bound) / 1e6}); ${summary}`,
     );
     expect(crashBase, 'the crash block carries the spiked base fee').toBe(spike);
+    expect(underSpike, 'every liquidation landed in a block at the spiked base fee').toBe(true);
     expect(unhealthy).toHaveLength(4);
     expect(cleared.length).toBeGreaterThanOrEqual(4);
     expect(once, 'each unhealthy account liquidated exactly once').toBe(true);

@@ -4,6 +4,7 @@
 
 import { Wallet } from 'ethers';
 import { describe, expect, it } from 'vitest';
+import { ENDPOINT } from '../../../attestor/abi.ts';
 import { Executor } from '../../../attestor/executor.ts';
 import type { LzChain } from '../../../attestor/lz.ts';
 import { type DeliveryRecord, MemoryPacketJournal } from '../../../attestor/stores.ts';
@@ -160,5 +161,43 @@ describe('Executor', () => {
     const r = await journal.get(GUID);
     expect(r?.attempts).toBe(1);
     expect(r?.gasLimit).toBeUndefined();
+  });
+
+  it("another packet's PacketVerified wakes a nonce-ordering retry at once, not an out-of-gas one", async () => {
+    const now = 1_000;
+    const { dst, state } = fakeDestination();
+    state.reverts = 0;
+    const endpoint = dst.config.layerZero.endpointV2;
+    const verified = ENDPOINT.encodeEventLog('PacketVerified', [
+      [40101, `0x${'00'.repeat(12)}${'11'.repeat(20)}`, 2n],
+      '0x2222222222222222222222222222222222222222',
+      `0x${'44'.repeat(32)}`,
+    ]);
+    const event = {
+      type: 'block' as const,
+      chain: 'b',
+      block: {} as never,
+      logs: [{ address: endpoint, topics: verified.topics, data: verified.data } as never],
+    };
+    const sent: string[] = [];
+    for (const reason of ['execution reverted: LZ_InvalidNonce(1)', 'out of gas at gas limit 150000']) {
+      const journal = new MemoryPacketJournal();
+      await journal.put({
+        ...record(),
+        attempts: 1,
+        nextAttemptAt: now + 60_000,
+        failures: [{ at: now, reason }],
+      });
+      const executor = new Executor(
+        { pollMs: 0 },
+        { wallet, chains: new Map([[40102, dst]]), liveExecutors: () => [], journal, now: () => now },
+      );
+      state.delivered = 0n;
+      const before = state.sends.length;
+      await executor.onChainEvent(event);
+      await executor.tick();
+      if (state.sends.length > before) sent.push(reason.split(' ')[0] as string);
+    }
+    expect(sent).toEqual(['execution']);
   });
 });
