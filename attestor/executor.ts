@@ -3,7 +3,10 @@
 // with the gas and value of the packet's lzReceive option. Success is PacketDelivered; a revert is
 // recorded as {guid, reason} in the journal and retried with backoff. Which live node delivers is
 // decided by the same rendezvous ranking as DVN submission, and each attempt first asks the chain
-// whether the nonce is already delivered.
+// whether the nonce is already delivered. A delivery that runs out of gas is retried with a doubled gas
+// limit (journaled as the record's `gasLimit`, up to `maxGasLimit`; see ./retry-gas.ts). Packets are
+// delivered in whatever order they become deliverable: xmargin's OApps keep the endpoint's default
+// unordered nonces, so a later packet never waits for a failed earlier one.
 
 import type { Wallet } from 'ethers';
 import type { FollowerEvent } from '../relayer/chain/follower.ts';
@@ -13,6 +16,7 @@ import type { LzChain } from './lz.ts';
 import { lzReceiveOption } from './options.ts';
 import { parsePacketJobs } from './packets.ts';
 import { rendezvousRank } from './rendezvous.ts';
+import { raisedGasLimit, ranOutOfGas } from './retry-gas.ts';
 import type { DeliveryRecord, PacketJournal } from './stores.ts';
 
 export interface ExecutorOptions {
@@ -22,6 +26,8 @@ export interface ExecutorOptions {
   maxBackoffMs?: number;
   /** Gas on top of the OApp's lzReceive gas, for the endpoint's own work around the call. */
   endpointOverheadGas?: bigint;
+  /** Ceiling of the gas limit after out-of-gas retries (each doubles the last one). */
+  maxGasLimit?: bigint;
   tickMs?: number;
   /** Without a PacketVerified event, the chain is polled for a waiting packet this often. */
   pollMs?: number;
@@ -38,6 +44,8 @@ export interface ExecutorModules {
 }
 
 const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+/** How a journaled failure says the attempt ran out of gas. */
+const OUT_OF_GAS = 'out of gas';
 
 export class Executor {
   private readonly opts: Required<ExecutorOptions>;
@@ -55,6 +63,7 @@ export class Executor {
       backoffMs: 2_000,
       maxBackoffMs: 120_000,
       endpointOverheadGas: 150_000n,
+      maxGasLimit: 5_000_000n,
       tickMs: 500,
       pollMs: 5_000,
       ...options,
@@ -139,9 +148,15 @@ export class Executor {
         this.verifiedAt.set(match.guid, this.now());
     }
     // Deliver now rather than on the next tick. A packet of the same pathway that waited for this
-    // nonce (LZ_InvalidNonce) is retried at once too.
+    // nonce (LZ_InvalidNonce) is retried at once too; one that ran out of gas is not (another packet's
+    // verification changes nothing for it), it keeps its backoff.
     for (const r of open) {
-      if (r.dstEid === chain.config.eid && r.attempts > 0 && r.nextAttemptAt > this.now())
+      if (
+        r.dstEid === chain.config.eid &&
+        r.attempts > 0 &&
+        r.nextAttemptAt > this.now() &&
+        r.failures.at(-1)?.reason.startsWith(OUT_OF_GAS) !== true
+      )
         this.retryNow.add(r.guid);
     }
     this.kick();
@@ -206,10 +221,23 @@ export class Executor {
     const tx = { to: dst.config.layerZero.endpointV2, data: dst.lzReceiveData(record), value: record.value };
     // Simulate first: a revert then costs nothing and its reason is readable.
     await dst.rpc.call({ ...tx, from: this.m.wallet.address as Address });
-    const receipt = await dst.rpc.sendTransaction(this.m.wallet, {
-      ...tx,
-      gasLimit: record.gas + this.opts.endpointOverheadGas,
-    });
+    const gasLimit = record.gasLimit ?? record.gas + this.opts.endpointOverheadGas;
+    let receipt: Awaited<ReturnType<typeof dst.rpc.sendTransaction>>;
+    try {
+      receipt = await dst.rpc.sendTransaction(this.m.wallet, { ...tx, gasLimit });
+    } catch (err) {
+      const raised = ranOutOfGas(err, gasLimit) ? raisedGasLimit(gasLimit, this.opts.maxGasLimit) : undefined;
+      if (raised === undefined) throw err;
+      // The simulation passed (eth_call has the block's gas), the transaction did not: the receiver
+      // needs more than the packet's option paid for. Journal the higher limit with the failure.
+      this.m.log?.('delivery ran out of gas; retrying with more', {
+        guid: record.guid,
+        gasLimit,
+        next: raised,
+      });
+      await this.fail({ ...record, gasLimit: raised }, `${OUT_OF_GAS} at gas limit ${gasLimit}`);
+      return;
+    }
     if (!dst.hasPacketDelivered(receipt))
       throw new Error(`lzReceive ${receipt.hash} did not emit PacketDelivered`);
     this.m.log?.('delivered', { guid: record.guid, tx: receipt.hash });

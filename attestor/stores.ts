@@ -48,6 +48,8 @@ export interface DeliveryRecord {
   payloadHash: Hex;
   gas: bigint;
   value: bigint;
+  /** Gas limit of the next attempt once one ran out of gas (default: gas + the endpoint's overhead). */
+  gasLimit?: bigint;
   state: 'waiting' | 'delivered';
   attempts: number;
   /** ms; no attempt before it (backoff after a revert). */

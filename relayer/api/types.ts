@@ -119,6 +119,8 @@ export interface LiquidationEntry {
   /** Health before the liquidation. */
   health?: number | null;
   detail?: string;
+  /** Bad debt the liquidation settled (quote token units, decimal strings): insurance fund, then LP pool. */
+  badDebt?: { coveredByInsurance: string; writtenOff: string };
 }
 
 /** A chain this node has no RPC for, followed through attested observations. */

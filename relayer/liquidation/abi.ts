@@ -21,6 +21,7 @@ export const ENGINE = new Interface([
   'function quoteDecimals() view returns (uint8)',
   'event Liquidated(address indexed account, uint96 indexed subaccount, address indexed liquidator, uint256 closeFraction, uint256 closedNotional, uint256 repaid, uint256 healthBefore, uint256 healthAfter)',
   'event Debited(bytes32 indexed id, uint8 kind, address indexed account, uint96 indexed subaccount, uint32 srcEid, address token, uint256 amount, address recipient, uint32 dstEngineEid)',
+  'event BadDebtSettled(address indexed account, uint96 indexed subaccount, uint256 coveredByInsurance, uint256 writtenOff)',
   'error HealthyAccount(uint256 health)',
   'error UnknownCollateral(uint32 srcEid, address token)',
   'error InsufficientFee(uint256 provided, uint256 required)',
@@ -52,6 +53,7 @@ export const KIND_SEIZE = 3;
 export const TOPICS_LIQ = {
   Liquidated: ENGINE.getEvent('Liquidated')?.topicHash as `0x${string}`,
   Debited: ENGINE.getEvent('Debited')?.topicHash as `0x${string}`,
+  BadDebtSettled: ENGINE.getEvent('BadDebtSettled')?.topicHash as `0x${string}`,
   PaidOut: VAULT.getEvent('PaidOut')?.topicHash as `0x${string}`,
   PayoutQueued: VAULT.getEvent('PayoutQueued')?.topicHash as `0x${string}`,
 } as const;

@@ -12,7 +12,7 @@ import { rendezvousRank } from '../../attestor/rendezvous.ts';
 import type { Address, Hex } from '../config/types.ts';
 import type { GossipNetwork, SignedMessage } from '../p2p/types.ts';
 import { ENGINE, TOPICS_LIQ } from './abi.ts';
-import { followSeizures, seizuresOf } from './follow-up.ts';
+import { badDebtOf, followSeizures, seizuresOf } from './follow-up.ts';
 import { attemptId, type LiquidationJournal } from './journal.ts';
 import { type Plan, type PlanRequest, planLiquidation } from './planner.ts';
 import { describeRevert, type LiqRpc } from './rpc.ts';
@@ -302,12 +302,14 @@ export class Coordinator {
     const liq = result.receipt.logs
       .filter((l) => l.topics[0] === TOPICS_LIQ.Liquidated)
       .map((l) => ENGINE.parseLog({ topics: [...l.topics], data: l.data }))[0];
+    const badDebt = badDebtOf(result.receipt, chain.engine);
     const landedAt = this.now();
     await this.record(round, chain, c, plan.stateKey, rank, 'landed', {
       txHash: result.hash,
       seizeIds: seizures.map((s) => s.id),
       seizures,
       ...(liq == null ? {} : { healthAfter: liq.args.healthAfter as bigint }),
+      ...(badDebt === undefined ? {} : { badDebt }),
     });
     this.rounds.delete(key);
     this.claims.delete(key);
@@ -316,6 +318,13 @@ export class Coordinator {
       account: c.account,
       subaccount: String(c.subaccount),
       tx: result.hash,
+      // An operator wants to see a shortfall the insurance fund or the LP pool had to absorb.
+      ...(badDebt === undefined
+        ? {}
+        : {
+            badDebtCoveredByInsurance: badDebt.coveredByInsurance.toString(),
+            badDebtWrittenOff: badDebt.writtenOff.toString(),
+          }),
     });
 
     if (seizures.some((s) => s.status === 'pending')) {

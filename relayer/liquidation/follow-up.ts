@@ -8,7 +8,7 @@ import type { TransactionReceipt } from 'ethers';
 import type { Address, Hex } from '../config/types.ts';
 import { ENGINE, KIND_SEIZE, TOPICS_LIQ } from './abi.ts';
 import type { LiqRpc } from './rpc.ts';
-import type { SeizeFollowUp } from './types.ts';
+import type { BadDebt, SeizeFollowUp } from './types.ts';
 
 /** The SEIZE debits of a liquidation receipt, marked paid when their PaidOut is in the same receipt. */
 export function seizuresOf(receipt: TransactionReceipt, engine: Address): SeizeFollowUp[] {
@@ -35,6 +35,21 @@ export function seizuresOf(receipt: TransactionReceipt, engine: Address): SeizeF
     });
   }
   return out;
+}
+
+/** The bad debt a liquidation receipt settled (the engine's BadDebtSettled), if any. */
+export function badDebtOf(receipt: TransactionReceipt, engine: Address): BadDebt | undefined {
+  for (const log of receipt.logs) {
+    if (log.address.toLowerCase() !== engine.toLowerCase() || log.topics[0] !== TOPICS_LIQ.BadDebtSettled)
+      continue;
+    const ev = ENGINE.parseLog({ topics: [...log.topics], data: log.data });
+    if (ev === null) continue;
+    return {
+      coveredByInsurance: ev.args.coveredByInsurance as bigint,
+      writtenOff: ev.args.writtenOff as bigint,
+    };
+  }
+  return undefined;
 }
 
 export interface FollowOptions {

@@ -43,6 +43,12 @@ export interface SeizeFollowUp {
   latencyMs?: number;
 }
 
+/** A shortfall the engine settled: the insurance fund paid `coveredByInsurance`, the LP pool lost `writtenOff`. */
+export interface BadDebt {
+  coveredByInsurance: bigint;
+  writtenOff: bigint;
+}
+
 /** One journal record: one attempt at one (engine, account, subaccount, state). */
 export interface LiquidationRecord {
   /** keccak256(engineEid, account, subaccount, stateKey): the dedupe key. */
@@ -62,6 +68,8 @@ export interface LiquidationRecord {
   txHashes?: Hex[];
   seizeIds?: Hex[];
   seizures?: SeizeFollowUp[];
+  /** The shortfall our liquidation settled (BadDebtSettled in its receipt), quote token units. */
+  badDebt?: BadDebt;
   error?: string;
   /** ms since epoch, per status reached. */
   timestamps: Partial<Record<LiqStatus, number>>;

@@ -81,5 +81,13 @@ export function liquidationEntries(records: LiquidationRecord[], chains: ChainCo
       ...(r.txHash === undefined ? {} : { txHash: r.txHash }),
       ...(r.healthBefore === undefined ? {} : { health: Number(wad(r.healthBefore)) }),
       ...(r.error === undefined ? {} : { detail: r.error.split('\n')[0] ?? r.error }),
+      ...(r.badDebt === undefined
+        ? {}
+        : {
+            badDebt: {
+              coveredByInsurance: r.badDebt.coveredByInsurance.toString(),
+              writtenOff: r.badDebt.writtenOff.toString(),
+            },
+          }),
     }));
 }

@@ -192,18 +192,20 @@ export class Depositor {
     return (await this.#engine.getFunction('creditOf')(this.address, 0n, this.#srcEid, this.#weth)) as bigint;
   }
 
-  /** Sends one deposit and returns the block it was mined in. */
-  async deposit(amount: bigint): Promise<number> {
+  /** Sends one deposit (`options` on top of the vault's enforced ones) and returns its block. */
+  async deposit(amount: bigint, options = '0x'): Promise<number> {
     await this.#prepare();
     const fee = (await this.#vault.getFunction('quoteDeposit')(
       this.#weth,
       amount,
       0n,
       this.#dstEid,
-      '0x',
+      options,
     )) as [bigint, bigint];
     const receipt = await (
-      await this.#vault.getFunction('deposit')(this.#weth, amount, 0n, this.#dstEid, '0x', { value: fee[0] })
+      await this.#vault.getFunction('deposit')(this.#weth, amount, 0n, this.#dstEid, options, {
+        value: fee[0],
+      })
     ).wait();
     return receipt?.blockNumber ?? 0;
   }

@@ -1,8 +1,10 @@
 // The executor's delivery loop against a fake destination: a simulated revert is journaled as
-// {guid, reason} and retried after a growing backoff; a delivered nonce is closed without a send.
+// {guid, reason} and retried after a growing backoff; a delivered nonce is closed without a send; a
+// delivery that runs out of gas is retried with a doubled, journaled gas limit up to the ceiling.
 
 import { Wallet } from 'ethers';
 import { describe, expect, it } from 'vitest';
+import { ENDPOINT } from '../../../attestor/abi.ts';
 import { Executor } from '../../../attestor/executor.ts';
 import type { LzChain } from '../../../attestor/lz.ts';
 import { type DeliveryRecord, MemoryPacketJournal } from '../../../attestor/stores.ts';
@@ -96,5 +98,106 @@ describe('Executor', () => {
     await executor.tick();
     expect(state.sends).toHaveLength(0);
     expect((await journal.get(GUID))?.state).toBe('delivered');
+  });
+
+  it('retries an out-of-gas delivery with a doubled gas limit, journaled, up to the ceiling', async () => {
+    let now = 1_000;
+    const journal = new MemoryPacketJournal();
+    await journal.put(record());
+    const { dst, state } = fakeDestination();
+    state.reverts = 0;
+    const limits: bigint[] = [];
+    let outOfGas = 3;
+    (dst.rpc as unknown as { sendTransaction: unknown }).sendTransaction = async (
+      _w: unknown,
+      tx: { gasLimit: bigint },
+    ) => {
+      limits.push(tx.gasLimit);
+      if (outOfGas-- > 0) {
+        // What ethers throws for a mined revert, wrapped by ChainRpc: the receipt burnt the whole limit.
+        const receipt = { status: 0, gasUsed: tx.gasLimit - 1_000n };
+        throw new Error('transaction reverted', {
+          cause: Object.assign(new Error('CALL_EXCEPTION'), { receipt }),
+        });
+      }
+      state.delivered = 1n;
+      return { hash: '0xfeed', logs: [] };
+    };
+    const executor = new Executor(
+      { backoffMs: 100, pollMs: 0, endpointOverheadGas: 50_000n, maxGasLimit: 500_000n },
+      { wallet, chains: new Map([[40102, dst]]), liveExecutors: () => [], journal, now: () => now },
+    );
+    for (let i = 0; i < 4; i++) {
+      await executor.tick();
+      now += 10_000;
+    }
+    expect(limits).toEqual([150_000n, 300_000n, 500_000n, 500_000n]);
+    const r = await journal.get(GUID);
+    expect(r?.state).toBe('delivered');
+    expect(r?.gasLimit).toBe(500_000n);
+    expect(r?.failures.map((f) => f.reason)).toEqual([
+      'out of gas at gas limit 150000',
+      'out of gas at gas limit 300000',
+      expect.stringMatching(/transaction reverted/),
+    ]);
+    // Delivered: further ticks send nothing.
+    await executor.tick();
+    expect(limits).toHaveLength(4);
+  });
+
+  it('keeps the gas limit after a revert that did not burn it (not a gas problem)', async () => {
+    const journal = new MemoryPacketJournal();
+    await journal.put(record());
+    const { dst, state } = fakeDestination();
+    state.reverts = 0;
+    (dst.rpc as unknown as { sendTransaction: unknown }).sendTransaction = async () => {
+      throw Object.assign(new Error('reverted'), { receipt: { status: 0, gasUsed: 60_000n } });
+    };
+    const executor = new Executor(
+      { pollMs: 0, endpointOverheadGas: 50_000n },
+      { wallet, chains: new Map([[40102, dst]]), liveExecutors: () => [], journal },
+    );
+    await executor.tick();
+    const r = await journal.get(GUID);
+    expect(r?.attempts).toBe(1);
+    expect(r?.gasLimit).toBeUndefined();
+  });
+
+  it("another packet's PacketVerified wakes a nonce-ordering retry at once, not an out-of-gas one", async () => {
+    const now = 1_000;
+    const { dst, state } = fakeDestination();
+    state.reverts = 0;
+    const endpoint = dst.config.layerZero.endpointV2;
+    const verified = ENDPOINT.encodeEventLog('PacketVerified', [
+      [40101, `0x${'00'.repeat(12)}${'11'.repeat(20)}`, 2n],
+      '0x2222222222222222222222222222222222222222',
+      `0x${'44'.repeat(32)}`,
+    ]);
+    const event = {
+      type: 'block' as const,
+      chain: 'b',
+      block: {} as never,
+      logs: [{ address: endpoint, topics: verified.topics, data: verified.data } as never],
+    };
+    const sent: string[] = [];
+    for (const reason of ['execution reverted: LZ_InvalidNonce(1)', 'out of gas at gas limit 150000']) {
+      const journal = new MemoryPacketJournal();
+      await journal.put({
+        ...record(),
+        attempts: 1,
+        nextAttemptAt: now + 60_000,
+        failures: [{ at: now, reason }],
+      });
+      const executor = new Executor(
+        { pollMs: 0 },
+        { wallet, chains: new Map([[40102, dst]]), liveExecutors: () => [], journal, now: () => now },
+      );
+      state.delivered = 0n;
+      const before = state.sends.length;
+      await executor.onChainEvent(event);
+      await executor.tick();
+      if (state.sends.length > before) sent.push(reason.split(' ')[0] as string);
+    }
+    expect(sent).toEqual(['execution']);
   });
 });
