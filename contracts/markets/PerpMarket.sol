@@ -507,8 +507,12 @@ contract PerpMarket is IVenue, Ownable2Step, ReentrancyGuard {
         }
     }
 
+    /// @dev Clamped at zero elapsed time: a node's `eth_call` may run with a timestamp below the last
+    ///      accrual (a dev chain mining ahead of the wall clock), and views must not revert on that.
     function _currentIndex(Market storage m) private view returns (uint256) {
-        return m.borrowIndex + uint256(m.borrowRatePerSecond) * (block.timestamp - m.lastAccrual);
+        uint256 last = m.lastAccrual;
+        uint256 elapsed = block.timestamp > last ? block.timestamp - last : 0;
+        return m.borrowIndex + uint256(m.borrowRatePerSecond) * elapsed;
     }
 
     function _accrue(uint32 marketId, Market storage m) private {

@@ -290,6 +290,19 @@ contract PerpMarketTest is Test {
         assertEq(perp.market(ETH).borrowIndex, uint256(RATE) * 1 days);
     }
 
+    /// A node's eth_call may run at a timestamp below the last accrual (a dev chain mining ahead of the
+    /// wall clock): the views then count no elapsed time instead of reverting with an underflow.
+    function test_views_doNotRevertBeforeLastAccrual() public {
+        _warp(1 days);
+        _buy(alice, ETH, 1e18); // accrues at now
+        vm.warp(block.timestamp - 10);
+        ethFeed.setAnswer(ethFeed.latestAnswer());
+        btcFeed.setAnswer(btcFeed.latestAnswer());
+        assertEq(perp.pendingBorrowFee(alice, 0, ETH), 0);
+        assertEq(perp.positionsOf(alice, 0).length, 1);
+        perp.poolValue();
+    }
+
     function test_trade_borrowFeeSettledOnIncrease() public {
         _buy(alice, ETH, 1e18);
         _warp(1 days);
