@@ -17,6 +17,7 @@ import { attemptId, type LiquidationJournal } from './journal.ts';
 import { type Plan, type PlanRequest, planLiquidation } from './planner.ts';
 import { describeRevert, type LiqRpc } from './rpc.ts';
 import type { SendHooks, SendResult, TxRequest } from './sender.ts';
+import { isMyTurn } from './turn.ts';
 import {
   type Candidate,
   type CandidateSource,
@@ -200,8 +201,7 @@ export class Coordinator {
       this.m.liveLiquidators(chain.eid),
     );
     const claim = this.claims.get(key);
-    const claimLive = claim !== undefined && claim.deadline > this.now();
-    const myTurn = this.now() >= round.detectedAt + rank * this.o.deadlineMs && !claimLive;
+    const myTurn = isMyTurn(round.detectedAt, rank, this.o.deadlineMs, claim?.deadline, this.now());
 
     if (!myTurn) {
       if (!fresh) return;

@@ -49,6 +49,8 @@ export interface LiquidatorParams {
   /** EVM signers of the liquidator nodes seen alive (heartbeats) that serve this engine chain. */
   liveLiquidators: (engineEid: number) => Address[];
   rpcFor: (eid: number) => LiqRpc | undefined;
+  /** The node's transaction queue of a chain, when other roles send from the same key (a new one otherwise). */
+  senderFor?: (chain: ChainConfig) => TxQueue | undefined;
   log?: LogFn;
   options?: LiquidatorOptions;
 }
@@ -71,14 +73,16 @@ export function createLiquidator(p: LiquidatorParams): Liquidator {
     const engine = chain.xmargin.engine;
     const rpc = p.rpcFor(chain.eid);
     if (engine === undefined || rpc === undefined) continue;
-    const sender = new TxQueue(p.wallet, rpc, {
-      chainId: chain.chainId,
-      label: `${chain.name}/liquidator`,
-      confirmations: chain.confirmations,
-      ...(o.bumpAfterBlocks === undefined ? {} : { bumpAfterBlocks: o.bumpAfterBlocks }),
-      ...(o.txPollMs === undefined ? {} : { pollMs: o.txPollMs }),
-      ...(o.txTimeoutMs === undefined ? {} : { timeoutMs: o.txTimeoutMs }),
-    });
+    const sender =
+      p.senderFor?.(chain) ??
+      new TxQueue(p.wallet, rpc, {
+        chainId: chain.chainId,
+        label: `${chain.name}/liquidator`,
+        confirmations: chain.confirmations,
+        ...(o.bumpAfterBlocks === undefined ? {} : { bumpAfterBlocks: o.bumpAfterBlocks }),
+        ...(o.txPollMs === undefined ? {} : { pollMs: o.txPollMs }),
+        ...(o.txTimeoutMs === undefined ? {} : { timeoutMs: o.txTimeoutMs }),
+      });
     engines.set(chain.eid, { eid: chain.eid, engine, rpc, sender });
   }
   const vaults = new Map(p.chains.map((c) => [c.eid, c.xmargin.vault]));
