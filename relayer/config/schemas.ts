@@ -77,6 +77,7 @@ export const layerZeroContractsSchema = z.object({
 export const xmarginContractsSchema = z.object({
   vault: address,
   engine: address.optional(),
+  rebalancer: address.optional(),
   market: address.optional(),
   rebalancer: address.optional(),
 });

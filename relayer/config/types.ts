@@ -32,6 +32,8 @@ export interface XmarginContracts {
   vault: Address;
   /** Only on chains that host positions. */
   engine?: Address;
+  /** The engine's Rebalancer (contracts/risk/Rebalancer.sol): executors move credit within traders' limits. */
+  rebalancer?: Address;
   market?: Address;
   /** The Rebalancer of an engine chain (automated moves the traders authorised), if deployed. */
   rebalancer?: Address;
