@@ -79,7 +79,6 @@ export const xmarginContractsSchema = z.object({
   engine: address.optional(),
   rebalancer: address.optional(),
   market: address.optional(),
-  rebalancer: address.optional(),
 });
 
 export const tokenDeploymentSchema = z.object({

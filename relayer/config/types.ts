@@ -35,8 +35,6 @@ export interface XmarginContracts {
   /** The engine's Rebalancer (contracts/risk/Rebalancer.sol): executors move credit within traders' limits. */
   rebalancer?: Address;
   market?: Address;
-  /** The Rebalancer of an engine chain (automated moves the traders authorised), if deployed. */
-  rebalancer?: Address;
 }
 
 /** A collateral or quote token on one chain, with its price feed where the chain has an engine. */

@@ -16,6 +16,15 @@ export const REBALANCER = new Interface([
   'function rebalance(address account, uint96 subaccount, uint32 srcEid, address token, uint256 amount, uint32 dstEngineEid, bytes options) payable returns (bytes32 id)',
   `function authorisation(address account, uint96 subaccount) view returns (${LIMITS})`,
   'function isExecutor(address executor) view returns (bool)',
+  'error NotExecutor(address caller)',
+  'error NotAuthorised(address account, uint96 subaccount)',
+  'error AuthorisationExpired(address account, uint96 subaccount, uint64 expiry)',
+  'error EngineNotAllowed(uint32 dstEngineEid)',
+  'error MoveTooLarge(uint256 valueUsd, uint256 maxPerMoveUsd)',
+  'error SourceHealthTooLow(uint256 health, uint256 minSourceHealth)',
+  'error UnknownCollateral(uint32 srcEid, address token)',
+  'error InvalidLimits()',
+  'error RefundFailed(address to, uint256 amount)',
 ]);
 
 /** The engine's MOVE fee quote and the vault / engine events a MOVE leaves on its way. */
