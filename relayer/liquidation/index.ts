@@ -18,6 +18,7 @@ import {
 import { type LiquidationJournal, levelJournal, memoryJournal } from './journal.ts';
 import type { LiqRpc } from './rpc.ts';
 import { TxQueue } from './sender.ts';
+import { createTicker } from './ticker.ts';
 import { type CandidateSource, LIQ_STATUS, type LiquidationRecord, type LogFn } from './types.ts';
 
 export { PollingCandidates } from './candidates.ts';
@@ -131,32 +132,11 @@ export function createLiquidator(p: LiquidatorParams): Liquidator {
     }
   };
 
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
   let started = false;
-  let stopped = false;
-  const runTick = (): Promise<void> => {
-    if (running !== undefined) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        await ensureAllowances();
-        await coordinator.tick().catch((err: unknown) => log('liquidator tick failed', { err: String(err) }));
-      } while (again && !stopped);
-    })().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-  const loop = async (): Promise<void> => {
-    if (stopped) return;
-    await runTick();
-    if (!stopped) timer = setTimeout(loop, o.tickMs ?? 1_000);
-  };
+  const ticker = createTicker(async () => {
+    await ensureAllowances();
+    await coordinator.tick().catch((err: unknown) => log('liquidator tick failed', { err: String(err) }));
+  }, o.tickMs ?? 1_000);
 
   return {
     async start() {
@@ -164,15 +144,13 @@ export function createLiquidator(p: LiquidatorParams): Liquidator {
       started = true;
       coordinator.subscribe();
       p.candidates.onChange(() => {
-        if (!stopped) void runTick();
+        void ticker.wake();
       });
       await ensureAllowances();
-      timer = setTimeout(loop, 0);
+      ticker.start();
     },
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
+      await ticker.stop();
       await coordinator.stop();
     },
     journal: () => journal.list(),

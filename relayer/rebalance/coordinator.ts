@@ -16,9 +16,10 @@ import { rankKey } from '../liquidation/coordinator.ts';
 import { readHealth } from '../liquidation/planner.ts';
 import type { LiqRpc } from '../liquidation/rpc.ts';
 import type { SendHooks, SendResult, TxRequest } from '../liquidation/sender.ts';
-import { isMyTurn } from '../liquidation/turn.ts';
+import { ClaimBook, heardClaim, isMyTurn } from '../liquidation/turn.ts';
 import type { AccountMargin, EngineMargin } from '../margin/types.ts';
 import type { GossipNetwork, SignedMessage } from '../p2p/types.ts';
+import { closeOpen } from '../store/journal.ts';
 import { REBALANCER, TOPICS_RB } from './abi.ts';
 import type { AuthIndex } from './authorisations.ts';
 import { DEFAULT_REBALANCE, decideRescues, wantsRescue } from './decide.ts';
@@ -90,6 +91,9 @@ interface Round {
   detectedAt: number;
   detectedBlock: number;
   records: Set<Hex>;
+  /** The latest plan and its source chain: where to look for another node's move when it ends. */
+  plan: RescuePlan;
+  src: RebalanceChain;
 }
 
 const subKey = (eid: number, account: Address, sub: bigint): string =>
@@ -99,11 +103,13 @@ export class RebalanceCoordinator {
   private readonly o: Required<Omit<RebalanceCoordinatorOptions, 'policy'>> & { policy: RebalancePolicy };
   private readonly m: RebalanceModules;
   private readonly rounds = new Map<string, Round>();
-  private readonly claims = new Map<string, RebalanceClaim>();
+  private readonly claims = new ClaimBook<RebalanceClaim>();
   /** Destinations with an attempt being planned, sent or followed to its credit. */
   private readonly busy = new Set<string>();
   private readonly followUps = new Set<Promise<unknown>>();
   private stopped = false;
+  private readonly now: () => number;
+  private readonly log: LogFn;
   readonly counters = { ticks: 0, claimsHeard: 0 };
   readonly byStatus = Object.fromEntries(RB_STATUS.map((s) => [s, 0])) as Record<RbStatus, number>;
   blocked: RebalancerStats['blocked'] = [];
@@ -118,20 +124,12 @@ export class RebalanceCoordinator {
       policy: { ...DEFAULT_REBALANCE, ...options.policy },
     };
     this.m = modules;
+    this.now = modules.now ?? Date.now;
+    this.log = modules.log ?? (() => {});
+    modules.gossip.subscribe<RebalanceClaim>('claim', (msg) => this.onClaim(msg));
   }
 
-  private now(): number {
-    return this.m.now?.() ?? Date.now();
-  }
-
-  private log(msg: string, fields?: Record<string, unknown>): void {
-    this.m.log?.(msg, fields);
-  }
-
-  subscribe(): void {
-    this.m.gossip.subscribe<RebalanceClaim>('claim', (msg) => this.onClaim(msg));
-  }
-
+  /** Stops acting; resolves once the moves being followed noticed. */
   async stop(): Promise<void> {
     this.stopped = true;
     await Promise.allSettled([...this.followUps]);
@@ -139,15 +137,9 @@ export class RebalanceCoordinator {
 
   /** A claim heard on gossip: only rebalance claims signed by their claimant. */
   onClaim(msg: SignedMessage<RebalanceClaim>): void {
-    const c = msg.payload;
-    if (c?.kind !== 'rebalance' || typeof c.account !== 'string' || typeof c.claimant !== 'string') return;
-    if (c.claimant.toLowerCase() !== msg.signer.toLowerCase()) return;
-    if (c.claimant.toLowerCase() === this.m.self.toLowerCase()) return;
-    if (typeof c.dstEngineEid !== 'number' || !/^[0-9]{1,29}$/.test(c.subaccount)) return;
-    if (typeof c.deadline !== 'number') return;
-    const key = subKey(c.dstEngineEid, c.account as Address, BigInt(c.subaccount));
-    const known = this.claims.get(key);
-    if (known === undefined || known.deadline < c.deadline) this.claims.set(key, c);
+    const c = heardClaim(msg, 'rebalance', this.m.self);
+    if (c === undefined || typeof c.dstEngineEid !== 'number') return;
+    this.claims.note(subKey(c.dstEngineEid, c.account as Address, BigInt(c.subaccount)), c);
     this.counters.claimsHeard++;
   }
 
@@ -217,7 +209,12 @@ export class RebalanceCoordinator {
       if (seen.has(key) || this.busy.has(key)) continue;
       this.rounds.delete(key);
       this.claims.delete(key);
-      await this.closeRecords(round, 'recovered', 'no rescue needed any more');
+      const moved = await this.movedSince(round.src, round.plan, round.detectedBlock).catch(() => false);
+      await this.closeRecords(
+        round,
+        moved ? 'lost' : 'recovered',
+        moved ? 'rebalanced by another node' : 'no rescue needed any more',
+      );
     }
   }
 
@@ -227,8 +224,11 @@ export class RebalanceCoordinator {
     let round = this.rounds.get(key);
     const fresh = round === undefined;
     if (round === undefined) {
-      round = { detectedAt: this.now(), detectedBlock: await src.rpc.blockNumber(), records: new Set() };
+      const detectedBlock = await src.rpc.blockNumber();
+      round = { detectedAt: this.now(), detectedBlock, records: new Set(), plan, src };
     }
+    round.plan = plan;
+    round.src = src;
     this.rounds.set(key, round);
     const rank = rendezvousRank(
       rankKey(plan.dstEngineEid, plan.account, plan.subaccount),
@@ -419,19 +419,9 @@ export class RebalanceCoordinator {
     }
   }
 
+  /** The round's records still 'detected' (but `except`) move to `status`. */
   private async closeRecords(round: Round, status: RbStatus, why: string, except?: Hex): Promise<void> {
-    for (const id of round.records) {
-      if (id === except) continue;
-      const r = await this.m.journal.get(id);
-      if (r === undefined || r.status !== 'detected') continue;
-      this.byStatus[status]++;
-      await this.m.journal.put({
-        ...r,
-        status,
-        error: why,
-        timestamps: { ...r.timestamps, [status]: this.now() },
-        updatedAt: this.now(),
-      });
-    }
+    const ids = [...round.records].filter((id) => id !== except);
+    this.byStatus[status] += await closeOpen(this.m.journal, ids, 'detected', status, why, this.now());
   }
 }

@@ -11,6 +11,7 @@ import type { Wallet } from 'ethers';
 import type { Address, ChainConfig } from '../config/types.ts';
 import type { LiqRpc } from '../liquidation/rpc.ts';
 import type { SendHooks, SendResult, TxRequest } from '../liquidation/sender.ts';
+import { createTicker } from '../liquidation/ticker.ts';
 import type { GossipNetwork } from '../p2p/types.ts';
 import type { Store } from '../store/controller.ts';
 import { levelRecords, memoryRecords } from '../store/journal.ts';
@@ -118,47 +119,23 @@ export function createRebalancer(p: RebalancerParams): Rebalancer {
     log,
   });
 
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
-  let stopped = false;
-  // One pass at a time; a wake-up during a pass runs one more right after it.
-  const runTick = (): Promise<void> => {
-    if (running !== undefined) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        await auth.sync();
-        await coordinator.tick().catch((err: unknown) => log('rebalancer tick failed', { err: String(err) }));
-      } while (again && !stopped);
-    })().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-  const loop = async (): Promise<void> => {
-    if (stopped) return;
-    await runTick();
-    if (!stopped) timer = setTimeout(loop, o.tickMs ?? 1_000);
-  };
+  // New authorisations first, then the decisions that may use them.
+  const ticker = createTicker(async () => {
+    await auth.sync();
+    await coordinator.tick().catch((err: unknown) => log('rebalancer tick failed', { err: String(err) }));
+  }, o.tickMs ?? 1_000);
 
   return {
     async start() {
       await auth.load();
-      coordinator.subscribe();
       p.view.onChange(() => {
-        if (!stopped) void runTick();
+        void ticker.wake();
       });
       log('rebalancer started', { sources: [...sources.keys()] });
-      timer = setTimeout(loop, 0);
+      ticker.start();
     },
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
+      await ticker.stop();
       await coordinator.stop();
     },
     journal: () => journal.list(),

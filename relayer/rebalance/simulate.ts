@@ -8,7 +8,8 @@
 import { Interface } from 'ethers';
 import { lzReceiveOptions } from '../client/index.ts';
 import type { Address, Hex } from '../config/types.ts';
-import { describeRevert, type LiqRpc, revertData } from '../liquidation/rpc.ts';
+import { ENGINE } from '../liquidation/abi.ts';
+import { describeRevert, type LiqRpc } from '../liquidation/rpc.ts';
 import { MOVE_ABI, REBALANCER } from './abi.ts';
 import type { RescuePlan } from './types.ts';
 
@@ -79,21 +80,8 @@ export function rebalanceCalldata(plan: RescuePlan, options: Hex): Hex {
   ]) as Hex;
 }
 
-/** `Name(args)` of a revert: the Rebalancer's errors first, then the engine's (relayer/liquidation). */
-export function describeRebalanceRevert(err: unknown): { name: string | undefined; text: string } {
-  const data = revertData(err);
-  if (data !== undefined) {
-    try {
-      const parsed = REBALANCER.parseError(data);
-      if (parsed !== null) {
-        return { name: parsed.name, text: `${parsed.name}(${parsed.args.map(String).join(', ')})` };
-      }
-    } catch {
-      // not one of the Rebalancer's: the engine's list below
-    }
-  }
-  return describeRevert(err);
-}
+/** `Name(args)` of a revert: the Rebalancer's errors first, then the engine's. */
+export const describeRebalanceRevert = (err: unknown) => describeRevert(err, [REBALANCER, ENGINE]);
 
 export async function simulateRebalance(
   chain: SourceChain,

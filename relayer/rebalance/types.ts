@@ -3,6 +3,7 @@
 // about chains or the node.
 
 import type { Address, Hex } from '../config/types.ts';
+import type { ClaimBase } from '../liquidation/turn.ts';
 
 /** IRebalancer.Limits as authorised on a SOURCE engine chain for one sub-account. */
 export interface Limits {
@@ -103,22 +104,26 @@ export const RB_STATUS = [
  */
 export type RbStatus = (typeof RB_STATUS)[number];
 
-/** One journal record: one attempt at one (destination, account, subaccount, state). */
-export interface RebalanceRecord {
-  /** keccak256(dstEngineEid, account, subaccount, stateKey). */
+/** One journal record: one attempt at one (destination, account, subaccount, state), from its plan. */
+export interface RebalanceRecord
+  extends Pick<
+    RescuePlan,
+    | 'account'
+    | 'subaccount'
+    | 'dstEngineEid'
+    | 'srcEngineEid'
+    | 'srcEid'
+    | 'token'
+    | 'amount'
+    | 'valueUsd'
+    | 'stateKey'
+    | 'dstHealthBefore'
+    | 'reason'
+  > {
+  /** keccak256('rebalance', dstEngineEid, account, subaccount, stateKey). */
   id: Hex;
-  account: Address;
-  subaccount: bigint;
-  dstEngineEid: number;
-  srcEngineEid: number;
-  srcEid: number;
-  token: Address;
-  amount: bigint;
-  valueUsd: bigint;
-  stateKey: Hex;
   status: RbStatus;
   rank: number;
-  dstHealthBefore: bigint;
   /** Expected by the plan until credited; then read from the destination engine. */
   dstHealthAfter?: bigint;
   txHash?: Hex;
@@ -127,22 +132,15 @@ export interface RebalanceRecord {
   /** ms from first detection to the credit on the destination. */
   latencyMs?: number;
   error?: string;
-  reason: string;
   timestamps: Partial<Record<RbStatus, number>>;
   updatedAt: number;
 }
 
-/** The `claim` gossip payload of a rebalance. Bigints travel as decimal strings. */
-export interface RebalanceClaim {
+/** The `claim` gossip payload of a rebalance (the liquidator's claim shape, another kind). */
+export interface RebalanceClaim extends ClaimBase {
   kind: 'rebalance';
   dstEngineEid: number;
   srcEngineEid: number;
-  account: Address;
-  subaccount: string;
-  stateKey: Hex;
-  claimant: Address;
-  /** ms since epoch: after it, the next-ranked node may take over. */
-  deadline: number;
 }
 
 export type LogFn = (msg: string, fields?: Record<string, unknown>) => void;

@@ -38,3 +38,40 @@ export function memoryRecords<R extends { id: Hex }>(): Journal<R> {
     },
   };
 }
+
+/** The fields of a journal record that move it from status to status. */
+export interface StatusRecord<S extends string> {
+  id: Hex;
+  status: S;
+  error?: string;
+  timestamps: Partial<Record<S, number>>;
+  updatedAt: number;
+}
+
+/**
+ * Moves the records among `ids` that are still `open` to `status`, saying `why` (an episode that ended
+ * without our action); returns how many it moved.
+ */
+export async function closeOpen<S extends string, R extends StatusRecord<S>>(
+  journal: Journal<R>,
+  ids: Iterable<Hex>,
+  open: S,
+  status: S,
+  why: string,
+  now: number,
+): Promise<number> {
+  let closed = 0;
+  for (const id of ids) {
+    const r = await journal.get(id);
+    if (r === undefined || r.status !== open) continue;
+    closed++;
+    await journal.put({
+      ...r,
+      status,
+      error: why,
+      timestamps: { ...r.timestamps, [status]: now },
+      updatedAt: now,
+    });
+  }
+  return closed;
+}

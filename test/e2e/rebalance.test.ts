@@ -7,7 +7,7 @@
 // drop then liquidates sub-account 2 and leaves sub-account 1 alone. Last, a direct `rebalance` call
 // over the authorised per-move value reverts on chain with MoveTooLarge.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Contract, type JsonRpcProvider, NonceManager, parseUnits, Wallet } from 'ethers';
@@ -20,7 +20,7 @@ import type { ChainConfig, DevnetManifest } from '../../relayer/config/types.ts'
 import { type Cluster, createCluster } from '../../relayer/devnet/cluster.ts';
 import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
 import { REBALANCER } from '../../relayer/rebalance/abi.ts';
-import { providerPool, waitFor } from '../support/e2e.ts';
+import { providerPool, stopNetwork, waitFor } from '../support/e2e.ts';
 
 const WAD = 10n ** 18n;
 const AUTHORISED = 1n;
@@ -83,14 +83,7 @@ async function setUp(c: XmarginClient, sub: bigint): Promise<void> {
 
 describe('rebalancer (devnet, 3 nodes)', () => {
   beforeAll(async () => {
-    await ensureArtifacts([
-      'CollateralVault',
-      'MarginEngine',
-      'PerpMarket',
-      'MockERC20',
-      'SettableAggregator',
-      'Rebalancer',
-    ]);
+    await ensureArtifacts(['Rebalancer']); // builds them all; the devnet deploys every one
     dir = mkdtempSync(path.join(tmpdir(), 'xmargin-rebalance-'));
     const manifestFile = path.join(dir, 'manifest.json');
     devnet = await startDevnet({
@@ -139,12 +132,7 @@ describe('rebalancer (devnet, 3 nodes)', () => {
 
   afterAll(async () => {
     client?.destroy();
-    await cluster?.stopAll();
-    pool.destroyAll();
-    await devnet?.stop();
-    if (dir !== '' && process.env.XMARGIN_KEEP_TMP === undefined)
-      rmSync(dir, { recursive: true, force: true });
-    if (figures.length > 0) console.log(figures.join('\n'));
+    await stopNetwork({ cluster, pool, devnet, dir, figures });
   });
 
   it('moves surplus from B to C before liquidation for the authorised sub-account only', async () => {

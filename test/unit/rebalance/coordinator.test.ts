@@ -12,12 +12,12 @@ import { ENGINE } from '../../../relayer/liquidation/abi.ts';
 import { rankKey } from '../../../relayer/liquidation/coordinator.ts';
 import type { LiqRpc } from '../../../relayer/liquidation/rpc.ts';
 import type { SendResult, TxRequest } from '../../../relayer/liquidation/sender.ts';
-import type { AccountMargin, EngineMargin } from '../../../relayer/margin/types.ts';
 import { MOVE_ABI, REBALANCER, TOPICS_RB } from '../../../relayer/rebalance/abi.ts';
 import { RebalanceCoordinator } from '../../../relayer/rebalance/coordinator.ts';
 import type { Limits, RebalanceRecord, Valuation } from '../../../relayer/rebalance/types.ts';
 import { memoryRecords } from '../../../relayer/store/journal.ts';
 import { MemoryGossipHub } from '../../support/gossip.ts';
+import { accountMargin, engineEntry, usd } from '../../support/margin.ts';
 
 const WAD = 10n ** 18n;
 const A = 40_101;
@@ -31,42 +31,13 @@ const ENGINE_C = '0x00000000000000000000000000000000000000cc' as Address;
 const RB_B = '0x00000000000000000000000000000000000000b1' as Address;
 const MOVE_ID = `0x${'77'.repeat(32)}` as Hex;
 const wallets = [1, 2].map((i) => new Wallet(`0x${i.toString(16).padStart(64, '0')}`));
-const usd = (x: number) => BigInt(x) * WAD;
 const flush = () => new Promise((r) => setImmediate(r));
 
-function engine(eid: number, equity: number, maintenance: number, credit: bigint): EngineMargin {
-  return {
-    engineEid: eid,
-    credit: credit === 0n ? {} : { [`${A}:${WETH}`]: credit },
-    positions: [],
-    settledBalance: 0n,
-    health: {
-      collateralValue: usd(equity),
-      equity: usd(equity),
-      maintenanceRequirement: usd(maintenance),
-      initialRequirement: usd(maintenance * 2),
-      notional: 0n,
-      health: (usd(equity) * WAD) / usd(maintenance),
-    },
-    distances: [],
-  };
-}
-
-const margin: AccountMargin = {
-  account: ACCOUNT,
-  subaccount: 0n,
-  locked: {},
-  engines: [engine(B, 3_200, 500, 2n * WAD), engine(C, 1_100, 1_000, 0n)],
-  inFlight: [],
-  held: [],
-  total: {
-    collateralValue: 0n,
-    equity: 0n,
-    maintenanceRequirement: 0n,
-    initialRequirement: 0n,
-    freeCollateral: 0n,
-  },
-};
+const credit = (amount: bigint) => ({ [`${A}:${WETH}`]: amount });
+const margin = accountMargin(ACCOUNT, 0n, [
+  engineEntry(B, { equity: 3_200, maintenance: 500, initial: 1_000 }, credit(2n * WAD)),
+  engineEntry(C, { equity: 1_100, maintenance: 1_000, initial: 2_000 }),
+]);
 const limits: Limits = {
   engines: [C],
   maxPerMoveUsd: usd(10_000),
@@ -200,7 +171,6 @@ function harness(
       now: () => now,
     },
   );
-  coordinator.subscribe();
   return { coordinator, journal, rescued, advance: (ms: number) => (now += ms) };
 }
 

@@ -4,12 +4,12 @@
 
 import { describe, expect, it } from 'vitest';
 import type { Address } from '../../../relayer/config/types.ts';
-import type { AccountMargin, EngineMargin, InFlight } from '../../../relayer/margin/types.ts';
+import type { EngineMargin, InFlight } from '../../../relayer/margin/types.ts';
 import { DEFAULT_REBALANCE, decideRescues } from '../../../relayer/rebalance/decide.ts';
 import type { Limits, RescueDecision, Valuation } from '../../../relayer/rebalance/types.ts';
+import { accountMargin, engineEntry, usd } from '../../support/margin.ts';
 
 const WAD = 10n ** 18n;
-const usd = (x: number) => BigInt(Math.round(x * 1e6)) * 10n ** 12n;
 const ACCOUNT = '0x00000000000000000000000000000000000000a1' as Address;
 const WETH = '0x00000000000000000000000000000000000000e7' as Address;
 const A = 1; // the chain of WETH's vault
@@ -17,48 +17,14 @@ const B = 2;
 const C = 3;
 const NOW = 1_700_000_000;
 
-function engine(
-  eid: number,
-  equity: number,
-  maintenance: number,
-  initial: number,
-  wethCredit = 0n,
-): EngineMargin {
-  const m = usd(maintenance);
-  return {
-    engineEid: eid,
-    credit: wethCredit === 0n ? {} : { [`${A}:${WETH}`]: wethCredit },
-    positions: [],
-    settledBalance: 0n,
-    health: {
-      collateralValue: usd(equity),
-      equity: usd(equity),
-      maintenanceRequirement: m,
-      initialRequirement: usd(initial),
-      notional: 0n,
-      health: m === 0n ? 2n ** 256n - 1n : (usd(equity) * WAD) / m,
-    },
-    distances: [],
-  };
-}
-
-function account(engines: EngineMargin[], inFlight: InFlight[] = []): AccountMargin {
-  return {
-    account: ACCOUNT,
-    subaccount: 0n,
-    locked: {},
-    engines,
-    inFlight,
-    held: [],
-    total: {
-      collateralValue: 0n,
-      equity: 0n,
-      maintenanceRequirement: 0n,
-      initialRequirement: 0n,
-      freeCollateral: 0n,
-    },
-  };
-}
+const engine = (eid: number, equity: number, maintenance: number, initial: number, wethCredit = 0n) =>
+  engineEntry(
+    eid,
+    { equity, maintenance, initial },
+    wethCredit === 0n ? {} : { [`${A}:${WETH}`]: wethCredit },
+  );
+const account = (engines: EngineMargin[], inFlight: InFlight[] = []) =>
+  accountMargin(ACCOUNT, 0n, engines, inFlight);
 
 const limits = (over: Partial<Limits> = {}): Limits => ({
   engines: [C],
