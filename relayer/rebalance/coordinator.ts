@@ -321,8 +321,29 @@ export class RebalanceCoordinator {
       tx: result.hash,
     });
 
+    const landed = (await this.m.journal.get(id)) as RebalanceRecord;
+    this.follow(landed, key, dstFromBlock, round.detectedAt);
+    return true;
+  }
+
+  /**
+   * Follows the moves a previous run of this node landed but did not see credited (a restart while
+   * the LOCK travelled). Their credit is searched from the destination's first block.
+   */
+  async resume(): Promise<void> {
+    for (const r of await this.m.journal.list()) {
+      if (r.status !== 'landed' || r.moveId === undefined) continue;
+      const key = subKey(r.dstEngineEid, r.account, r.subaccount);
+      this.busy.add(key);
+      this.follow(r, key, 0, r.timestamps.detected ?? r.timestamps.claimed ?? r.updatedAt);
+    }
+  }
+
+  /** In the background: the landed move `r` to its credit (or hold) on the destination; frees `key`. */
+  private follow(r: RebalanceRecord, key: string, dstFromBlock: number, detectedAt: number): void {
+    const dst = this.m.engineOf(r.dstEngineEid);
     const follow = followMove(
-      { ...plan, moveId },
+      { ...r, moveId: r.moveId as Hex },
       {
         vaultOf: this.m.vaultOf,
         engineOf: this.m.engineOf,
@@ -335,25 +356,24 @@ export class RebalanceCoordinator {
     )
       .then(async (out) => {
         if (out.status !== 'credited' && out.status !== 'held') {
-          this.log('move not followed to its credit', { id, status: out.status });
+          this.log('move not followed to its credit', { id: r.id, status: out.status });
           return;
         }
-        const latencyMs = out.at - round.detectedAt;
+        const latencyMs = out.at - detectedAt;
         const after =
           dst === undefined
             ? undefined
-            : (await readHealth(dst.rpc, dst.engine, plan.account, plan.subaccount)).health;
-        await this.record(round, plan, rank, out.status, {
+            : (await readHealth(dst.rpc, dst.engine, r.account, r.subaccount)).health;
+        await this.update(r.id, out.status, {
           latencyMs,
           ...(after === undefined ? {} : { dstHealthAfter: after }),
         });
         if (out.status === 'credited') this.m.onRescued?.(latencyMs / 1000);
       })
-      .catch((err: unknown) => this.log('move follow-up failed', { id, err: String(err) }))
+      .catch((err: unknown) => this.log('move follow-up failed', { id: r.id, err: String(err) }))
       .finally(() => this.busy.delete(key));
     this.followUps.add(follow);
     void follow.finally(() => this.followUps.delete(follow));
-    return true;
   }
 
   /** Whether a Rebalanced event for the sub-account was emitted on the source since `fromBlock`. */
@@ -371,7 +391,7 @@ export class RebalanceCoordinator {
     return logs.length > 0;
   }
 
-  /** Writes the attempt's record in `status` (creating it if needed), merging `fields`. */
+  /** Writes the attempt's record in `status` (creating it from the plan if needed), merging `fields`. */
   private async record(
     round: Round,
     plan: RescuePlan,
@@ -380,43 +400,54 @@ export class RebalanceCoordinator {
     fields: Partial<RebalanceRecord>,
   ): Promise<void> {
     const id = rebalanceAttemptId(plan.dstEngineEid, plan.account, plan.subaccount, plan.stateKey);
-    const now = this.now();
+    round.records.add(id);
+    if ((await this.m.journal.get(id)) === undefined) {
+      await this.m.journal.put({
+        id,
+        account: plan.account,
+        subaccount: plan.subaccount,
+        dstEngineEid: plan.dstEngineEid,
+        srcEngineEid: plan.srcEngineEid,
+        srcEid: plan.srcEid,
+        token: plan.token,
+        amount: plan.amount,
+        valueUsd: plan.valueUsd,
+        stateKey: plan.stateKey,
+        rank,
+        dstHealthBefore: plan.dstHealthBefore,
+        dstHealthAfter: plan.dstHealthAfter,
+        reason: plan.reason,
+        status,
+        timestamps: {},
+        updatedAt: this.now(),
+      });
+    }
+    await this.update(id, status, { rank, ...fields });
+  }
+
+  /** Moves an existing record to `status`, merging `fields`; counts and logs the transition. */
+  private async update(id: Hex, status: RbStatus, fields: Partial<RebalanceRecord>): Promise<void> {
     const prev = await this.m.journal.get(id);
+    if (prev === undefined) return;
+    const now = this.now();
     const next: RebalanceRecord = {
-      id,
-      account: plan.account,
-      subaccount: plan.subaccount,
-      dstEngineEid: plan.dstEngineEid,
-      srcEngineEid: plan.srcEngineEid,
-      srcEid: plan.srcEid,
-      token: plan.token,
-      amount: plan.amount,
-      valueUsd: plan.valueUsd,
-      stateKey: plan.stateKey,
-      rank,
-      dstHealthBefore: plan.dstHealthBefore,
-      dstHealthAfter: plan.dstHealthAfter,
-      reason: plan.reason,
-      timestamps: {},
       ...prev,
       ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)),
       status,
       updatedAt: now,
     };
-    next.timestamps = { ...next.timestamps, [status]: next.timestamps[status] ?? now };
+    next.timestamps = { ...prev.timestamps, [status]: prev.timestamps[status] ?? now };
     await this.m.journal.put(next);
-    round.records.add(id);
-    if (prev?.status !== status) {
-      this.byStatus[status]++;
-      this.log(`rebalance ${status}`, {
-        id,
-        account: plan.account,
-        subaccount: String(plan.subaccount),
-        from: plan.srcEngineEid,
-        to: plan.dstEngineEid,
-        ...(fields.error === undefined ? {} : { error: fields.error }),
-      });
-    }
+    if (prev.status === status && prev.timestamps[status] !== undefined) return;
+    this.byStatus[status]++;
+    this.log(`rebalance ${status}`, {
+      id,
+      account: prev.account,
+      subaccount: String(prev.subaccount),
+      from: prev.srcEngineEid,
+      to: prev.dstEngineEid,
+      ...(fields.error === undefined ? {} : { error: fields.error }),
+    });
   }
 
   /** The round's records still 'detected' (but `except`) move to `status`. */

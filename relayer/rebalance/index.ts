@@ -128,6 +128,7 @@ export function createRebalancer(p: RebalancerParams): Rebalancer {
   return {
     async start() {
       await auth.load();
+      await coordinator.resume();
       p.view.onChange(() => {
         void ticker.wake();
       });

@@ -67,6 +67,7 @@ function harness(
   me: Wallet,
   hub: MemoryGossipHub,
   chain: { revert?: string; landed: boolean; sent: TxRequest[] },
+  journal = memoryRecords<RebalanceRecord>(),
 ) {
   let now = 1_000_000;
   const rpc: LiqRpc = {
@@ -116,7 +117,6 @@ function harness(
     getReceipt: async () => null,
     send: async <T>(method: string) => (method === 'eth_getBalance' ? '0xde0b6b3a7640000' : '0x0') as T,
   };
-  const journal = memoryRecords<RebalanceRecord>();
   const rescued: number[] = [];
   const coordinator = new RebalanceCoordinator(
     { deadlineMs: 5_000, followPollMs: 1 },
@@ -218,6 +218,22 @@ describe('RebalanceCoordinator', () => {
     await second.coordinator.tick();
     expect(chain.sent).toHaveLength(1);
     expect((await second.journal.list()).map((r) => r.status)).toEqual(['lost']);
+  });
+
+  it('after a restart, a move journaled as landed is followed to its credit', async () => {
+    const chain = { landed: false, sent: [] as TxRequest[] };
+    const before = harness(byRank(0), new MemoryGossipHub(), chain);
+    await before.coordinator.tick();
+    await before.coordinator.stop();
+    const [r] = await before.journal.list();
+    // As if the node had stopped between the landing and the credit.
+    const after = harness(byRank(0), new MemoryGossipHub(), chain, before.journal);
+    await after.journal.put({ ...(r as RebalanceRecord), status: 'landed', timestamps: { landed: 1 } });
+    await after.coordinator.resume();
+    await after.coordinator.stop();
+    expect((await after.journal.list()).map((x) => x.status)).toEqual(['credited']);
+    expect(after.rescued).toHaveLength(1);
+    expect(chain.sent).toHaveLength(1);
   });
 
   it('a simulation that reverts is journaled with the error and nothing is sent, once per state', async () => {
