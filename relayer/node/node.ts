@@ -10,7 +10,6 @@ import { type AttestorService, createAttestorService } from '../../attestor/serv
 import { createApiServer, createNodeMetrics, type NodeMetrics } from '../api/index.ts';
 import { ChainRpc } from '../chain/rpc.ts';
 import { loadDevnetManifest, loadNetworks, readJsonFile } from '../config/load.ts';
-import { parseWad } from '../config/schemas.ts';
 import type { Address, ChainConfig, DvnConfig, NodeConfig } from '../config/types.ts';
 import { loadEvmKey, loadOrCreateP2pKey } from '../keys/index.ts';
 import { type CandidateSource, createLiquidator, type Liquidator, TxQueue } from '../liquidation/index.ts';
@@ -24,7 +23,7 @@ import {
   type Libp2pGossipNetwork,
   type ObservationPayload,
 } from '../p2p/index.ts';
-import { createRebalancer, type Rebalancer } from '../rebalance/index.ts';
+import { createRebalancer, type Rebalancer, rebalancerOptions } from '../rebalance/index.ts';
 import { createRiskTracker } from '../risk/tracker.ts';
 import { openStore } from '../store/index.ts';
 import { accountStatuses, liquidationEntries, rebalanceEntries } from './margin-status.ts';
@@ -294,7 +293,6 @@ async function start(
   let rebalancer: Rebalancer | undefined;
   if (config.roles.includes('rebalancer')) {
     const rbLog = log.child({ module: 'rebalancer' });
-    const policy = config.rebalance ?? {};
     rebalancer = createRebalancer({
       chains,
       wallet,
@@ -307,16 +305,7 @@ async function start(
       senderFor: txQueueFor,
       onRescued: (seconds) => metrics.rebalance(seconds),
       log: (msg, fields) => rbLog.info(fields ?? {}, msg),
-      options: {
-        policy: {
-          ...(policy.triggerHealth === undefined ? {} : { triggerHealth: parseWad(policy.triggerHealth) }),
-          ...(policy.targetHealth === undefined ? {} : { targetHealth: parseWad(policy.targetHealth) }),
-          ...(policy.maxBreachProbability === undefined
-            ? {}
-            : { maxBreachProbability: policy.maxBreachProbability }),
-        },
-        ...(policy.deadlineMs === undefined ? {} : { deadlineMs: policy.deadlineMs }),
-      },
+      options: rebalancerOptions(config.rebalance),
     });
     await rebalancer.start();
     shutdown.add('rebalancer', () => rebalancer?.stop());

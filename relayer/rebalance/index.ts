@@ -8,7 +8,8 @@
 //   await rb.start(); … await rb.stop();
 
 import type { Wallet } from 'ethers';
-import type { Address, ChainConfig } from '../config/types.ts';
+import { parseWad } from '../config/schemas.ts';
+import type { Address, ChainConfig, RebalanceConfig } from '../config/types.ts';
 import type { LiqRpc } from '../liquidation/rpc.ts';
 import type { SendHooks, SendResult, TxRequest } from '../liquidation/sender.ts';
 import { createTicker } from '../liquidation/ticker.ts';
@@ -36,6 +37,18 @@ export interface RebalancerOptions extends RebalanceCoordinatorOptions {
   tickMs?: number;
   /** Override of every chain's confirmations for the authorisation index (0 on an automine devnet). */
   confirmations?: number;
+}
+
+/** The node config's `rebalance` section (decimal strings, validated) as the rebalancer's options. */
+export function rebalancerOptions(c: RebalanceConfig = {}): RebalancerOptions {
+  return {
+    policy: {
+      ...(c.triggerHealth === undefined ? {} : { triggerHealth: parseWad(c.triggerHealth) }),
+      ...(c.targetHealth === undefined ? {} : { targetHealth: parseWad(c.targetHealth) }),
+      ...(c.maxBreachProbability === undefined ? {} : { maxBreachProbability: c.maxBreachProbability }),
+    },
+    ...(c.deadlineMs === undefined ? {} : { deadlineMs: c.deadlineMs }),
+  };
 }
 
 export interface RebalancerParams {
