@@ -335,12 +335,18 @@ export class RebalanceCoordinator {
       if (r.status !== 'landed' || r.moveId === undefined) continue;
       const key = subKey(r.dstEngineEid, r.account, r.subaccount);
       this.busy.add(key);
-      this.follow(r, key, 0, r.timestamps.detected ?? r.timestamps.claimed ?? r.updatedAt);
+      this.follow(r, key, 0, r.timestamps.detected ?? r.timestamps.claimed ?? r.updatedAt, 0);
     }
   }
 
   /** In the background: the landed move `r` to its credit (or hold) on the destination; frees `key`. */
-  private follow(r: RebalanceRecord, key: string, dstFromBlock: number, detectedAt: number): void {
+  private follow(
+    r: RebalanceRecord,
+    key: string,
+    dstFromBlock: number,
+    detectedAt: number,
+    vaultFromBlock?: number,
+  ): void {
     const dst = this.m.engineOf(r.dstEngineEid);
     const follow = followMove(
       { ...r, moveId: r.moveId as Hex },
@@ -348,6 +354,7 @@ export class RebalanceCoordinator {
         vaultOf: this.m.vaultOf,
         engineOf: this.m.engineOf,
         dstFromBlock,
+        ...(vaultFromBlock === undefined ? {} : { vaultFromBlock }),
         timeoutMs: this.o.followTimeoutMs,
         pollMs: this.o.followPollMs,
         stopped: () => this.stopped,

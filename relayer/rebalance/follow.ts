@@ -26,6 +26,8 @@ export interface FollowMoveOptions {
   engineOf: (eid: number) => { engine: Address; rpc: Rpc } | undefined;
   /** The destination's head when the move landed (lower bound of where its credit can be). */
   dstFromBlock: number;
+  /** Where the vault's CreditMoved can be at the earliest; default a few blocks below its head now. */
+  vaultFromBlock?: number;
   timeoutMs?: number;
   pollMs?: number;
   stopped?: () => boolean;
@@ -46,7 +48,7 @@ export async function followMove(m: MoveToFollow, o: FollowMoveOptions): Promise
   const vault = o.vaultOf(m.srcEid);
   const dst = o.engineOf(m.dstEngineEid);
   if (vault === undefined || dst === undefined) return { status: 'unknown', at: now() };
-  const vaultFrom = Math.max(0, (await vault.rpc.blockNumber()) - 64);
+  const vaultFrom = o.vaultFromBlock ?? Math.max(0, (await vault.rpc.blockNumber()) - 64);
   const account = zeroPadValue(m.account, 32) as Hex;
   const sub = toBeHex(m.subaccount, 32) as Hex;
 
