@@ -55,6 +55,9 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
     /// @dev The source keys with non-zero credit, per (account, subaccount); at most MAX_COLLATERALS.
     mapping(bytes32 subKey => bytes32[]) internal _collaterals;
 
+    /// @notice The only caller of `moveFor`: moves credit on a trader's behalf within the trader's limits.
+    address public rebalancer;
+
     /// @notice LOCK ids already applied (credited or held).
     mapping(bytes32 id => bool) public processed;
 
@@ -110,21 +113,23 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
         uint256 amount,
         uint32 dstEngineEid,
         bytes calldata options
-    ) external payable nonReentrant returns (bytes32 id) {
-        if (amount == 0) revert ZeroAmount();
-        if (dstEngineEid == localEid) revert SameEngine(dstEngineEid);
-        _debit(msg.sender, subaccount, srcEid, token, amount);
-        _requireInitialMargin(msg.sender, subaccount);
+    ) external payable nonReentrant returns (bytes32) {
+        return _move(msg.sender, subaccount, srcEid, token, amount, dstEngineEid, options);
+    }
 
-        id = _nextMessageId();
-        emit Debited(id, MsgCodec.MOVE, msg.sender, subaccount, srcEid, token, amount, address(0), dstEngineEid);
-        MsgCodec.Move memory body = MsgCodec.Move(id, msg.sender, subaccount, token, amount, dstEngineEid);
-        if (srcEid == localEid) {
-            // The local vault sends the LOCK to the destination engine; msg.value pays for it.
-            ICollateralVault(localVault).moveFromLocalEngine{value: msg.value}(body, options);
-        } else {
-            _sendMessage(srcEid, MsgCodec.MOVE, MsgCodec.encodeMove(body), options, msg.value, msg.sender);
-        }
+    /// @inheritdoc IMarginEngine
+    /// @dev The rebalancer checks the trader's limits; the margin rules here are the same as for `move`.
+    function moveFor(
+        address account,
+        uint96 subaccount,
+        uint32 srcEid,
+        address token,
+        uint256 amount,
+        uint32 dstEngineEid,
+        bytes calldata options
+    ) external payable nonReentrant returns (bytes32) {
+        if (msg.sender != rebalancer) revert NotRebalancer(msg.sender);
+        return _move(account, subaccount, srcEid, token, amount, dstEngineEid, options);
     }
 
     /// @inheritdoc IMarginEngine
@@ -344,6 +349,12 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
         if (vault == address(0)) revert ZeroAddress();
         localVault = vault;
         emit LocalVaultSet(vault);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function setRebalancer(address rebalancer_) external onlyOwner {
+        rebalancer = rebalancer_;
+        emit RebalancerSet(rebalancer_);
     }
 
     /// @inheritdoc IMarginEngine
@@ -642,6 +653,33 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
             ICollateralVault(localVault).payoutFromLocalEngine(kind, payout);
         } else {
             _sendMessage(srcEid, kind, MsgCodec.encodePayout(kind, payout), options, feeBudget, msg.sender);
+        }
+    }
+
+    /// @dev Debit, initial-margin check, then MOVE to the collateral's vault (or through the local vault at
+    ///      once). A remote MOVE's fee excess is refunded to the caller (the trader, or the rebalancer).
+    function _move(
+        address account,
+        uint96 subaccount,
+        uint32 srcEid,
+        address token,
+        uint256 amount,
+        uint32 dstEngineEid,
+        bytes calldata options
+    ) internal returns (bytes32 id) {
+        if (amount == 0) revert ZeroAmount();
+        if (dstEngineEid == localEid) revert SameEngine(dstEngineEid);
+        _debit(account, subaccount, srcEid, token, amount);
+        _requireInitialMargin(account, subaccount);
+
+        id = _nextMessageId();
+        emit Debited(id, MsgCodec.MOVE, account, subaccount, srcEid, token, amount, address(0), dstEngineEid);
+        MsgCodec.Move memory body = MsgCodec.Move(id, account, subaccount, token, amount, dstEngineEid);
+        if (srcEid == localEid) {
+            // The local vault sends the LOCK to the destination engine; msg.value pays for it.
+            ICollateralVault(localVault).moveFromLocalEngine{value: msg.value}(body, options);
+        } else {
+            _sendMessage(srcEid, MsgCodec.MOVE, MsgCodec.encodeMove(body), options, msg.value, msg.sender);
         }
     }
 

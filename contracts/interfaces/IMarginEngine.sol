@@ -164,6 +164,7 @@ interface IMarginEngine {
     event LiquidationConfigSet(LiquidationConfig config);
     event SourcePaused(uint32 indexed srcEid, bool paused);
     event LocalVaultSet(address indexed vault);
+    event RebalancerSet(address indexed rebalancer);
 
     // ------------------------------------------------------------------ errors
 
@@ -188,6 +189,7 @@ interface IMarginEngine {
     error NoBadDebt(address account, uint96 subaccount);
     error RefundFailed(address to, uint256 amount);
     error NotHeldCreditOwner(bytes32 id, address caller);
+    error NotRebalancer(address caller);
 
     // ------------------------------------------------------------------ trader
 
@@ -206,6 +208,19 @@ interface IMarginEngine {
     /// @notice Moves `amount` of credit to the engine at `dstEngineEid`, through the collateral's vault.
     ///         `options` must give the vault's lzReceive enough native value for its LOCK to the destination.
     function move(
+        uint96 subaccount,
+        uint32 srcEid,
+        address token,
+        uint256 amount,
+        uint32 dstEngineEid,
+        bytes calldata options
+    ) external payable returns (bytes32 id);
+
+    /// @notice `move` on behalf of `account`: only the rebalancer may call (it enforces the limits the
+    ///         trader authorised there). The margin rules are those of `move`; a remote MOVE's fee excess is
+    ///         refunded to the rebalancer.
+    function moveFor(
+        address account,
         uint96 subaccount,
         uint32 srcEid,
         address token,
@@ -262,6 +277,8 @@ interface IMarginEngine {
     function setLiquidationConfig(LiquidationConfig calldata config) external;
     /// @notice Sets the vault on this chain (owner).
     function setLocalVault(address vault) external;
+    /// @notice Sets the only caller of `moveFor`; address(0) disables it (owner).
+    function setRebalancer(address rebalancer) external;
     /// @notice Stops (or resumes) crediting LOCKs from one source chain (guardian).
     function setSourcePaused(uint32 srcEid, bool paused) external;
 
@@ -285,6 +302,7 @@ interface IMarginEngine {
     function insuranceFund() external view returns (uint256);
     function sourcePaused(uint32 srcEid) external view returns (bool);
     function localVault() external view returns (address);
+    function rebalancer() external view returns (address);
     function quoteWithdraw(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory);
     function quoteMove(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory);
     function quoteSeize(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory);

@@ -217,6 +217,23 @@ function renderLiquidations(entries) {
   );
 }
 
+/** One row per automated MOVE: which engine it rescued, from where, how much, health before → after. */
+function renderRebalances(entries) {
+  return table(
+    ['when', 'account', 'from → to', 'amount', 'health', 'state', 'latency'],
+    entries.map(
+      (r) => `<tr data-testid="rebalance-row"><td>${new Date(r.at).toLocaleTimeString()}</td>
+        <td class="mono">${esc(short(r.account))} / ${esc(r.subaccount)}</td><td>${esc(r.from)} → ${esc(r.to)}</td>
+        <td>${esc(r.amount)} ${esc(r.symbol ?? '')} ($${Number(r.valueUsd).toFixed(2)})</td>
+        <td><span class="${healthClass(r.healthBefore)}">${fmtHealth(r.healthBefore)}</span> →
+          <span class="${healthClass(r.healthAfter)}">${r.healthAfter === undefined ? '–' : fmtHealth(r.healthAfter)}</span></td>
+        <td title="${esc(r.detail ?? '')}">${esc(r.state)}</td>
+        <td>${r.latencyMs === undefined ? '' : `${(r.latencyMs / 1000).toFixed(1)} s`}</td></tr>`,
+    ),
+    'no moves',
+  );
+}
+
 function render(status) {
   const now = Date.now();
   $('version').textContent = status.node.version;
@@ -231,6 +248,9 @@ function render(status) {
   $('peers').innerHTML = renderPeers(status.peers);
   $('packets').innerHTML = renderPackets(status.packets);
   $('liquidations').innerHTML = renderLiquidations(status.liquidations);
+  // Only nodes running the rebalancer role report moves; the others keep the section hidden.
+  $('rebalances-section').hidden = status.rebalances === undefined;
+  if (status.rebalances !== undefined) $('rebalances').innerHTML = renderRebalances(status.rebalances);
   const live = $('live');
   live.className = 'ok';
   live.textContent = `live · ${new Date(now).toLocaleTimeString()}`;

@@ -21,6 +21,7 @@ export const METRIC_NAMES = {
   packetVerification: 'xmargin_packet_verification_seconds',
   packetDelivery: 'xmargin_packet_delivery_seconds',
   liquidation: 'xmargin_liquidation_seconds',
+  rebalance: 'xmargin_rebalance_seconds',
   chainLag: 'xmargin_chain_lag_blocks',
   chainHead: 'xmargin_chain_head',
   storeSize: 'xmargin_store_size_bytes',
@@ -49,6 +50,8 @@ export interface NodeMetrics {
   packetDelivered(seconds: number): void;
   /** Unhealthy sub-account seen -> liquidation landed. */
   liquidation(seconds: number): void;
+  /** Rescue wanted -> the moved credit credited on the engine that needed it. */
+  rebalance(seconds: number): void;
   /** The sink the gossip network reports validation outcomes and publishes to. */
   readonly gossipSink: GossipMetrics;
   bindSources(sources: MetricSources): void;
@@ -94,6 +97,12 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
     buckets: LIQUIDATION_BUCKETS,
     registers,
   });
+  const rebalance = new Histogram({
+    name: METRIC_NAMES.rebalance,
+    help: 'Seconds from a rescue first wanted to the moved credit credited on the engine that needed it',
+    buckets: PACKET_BUCKETS,
+    registers,
+  });
   new Gauge({
     name: METRIC_NAMES.chainHead,
     help: 'Highest block the node holds per chain',
@@ -137,6 +146,7 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
     packetVerified: (s) => packetVerification.observe(s),
     packetDelivered: (s) => packetDelivery.observe(s),
     liquidation: (s) => liquidation.observe(s),
+    rebalance: (s) => rebalance.observe(s),
     gossipSink: {
       onValidation: (topic, outcome) => gossip(topic, validationDirection(outcome)),
       onPublish: (topic) => gossip(topic, 'out'),

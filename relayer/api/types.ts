@@ -123,6 +123,31 @@ export interface LiquidationEntry {
   badDebt?: { coveredByInsurance: string; writtenOff: string };
 }
 
+/** One entry of the rebalancer's journal: an automated MOVE of credit between two engines. */
+export interface RebalanceEntry {
+  id: string;
+  account: string;
+  subaccount: string | number;
+  /** Source engine (where the credit left) and destination (the engine rescued). */
+  from: string;
+  to: string;
+  state: string;
+  /** ms since epoch. */
+  at: number;
+  /** Amount moved, in token units, and its symbol when known. */
+  amount: string;
+  symbol?: string;
+  /** USD value at the source engine's price. */
+  valueUsd: number;
+  /** The destination's health when the move was planned, and after (expected until credited). */
+  healthBefore: number | null;
+  healthAfter?: number | null;
+  txHash?: string;
+  /** ms from first detection to the credit on the destination. */
+  latencyMs?: number;
+  detail?: string;
+}
+
 /** A chain this node has no RPC for, followed through attested observations. */
 export interface ObservedChainStatus {
   chain: string;
@@ -148,4 +173,6 @@ export interface NodeStatus {
   packets: PacketsStatus;
   /** Most recent first. */
   liquidations: LiquidationEntry[];
+  /** The rebalancer's moves, most recent first (present when the node runs the rebalancer role). */
+  rebalances?: RebalanceEntry[];
 }

@@ -59,6 +59,15 @@ export function printStatus(s: NodeStatus): void {
       `  ${new Date(l.at).toISOString()}  ${l.chain ?? l.engineEid}  ${l.account}/${l.subaccount}  ${l.state}${l.txHash === undefined ? '' : `  ${l.txHash}`}`,
     );
   }
+  if (s.rebalances === undefined) return;
+  out('');
+  out(`automated moves (${s.rebalances.length})`);
+  const h = (x: number | null | undefined) => (x === undefined ? '-' : x === null ? 'inf' : x.toFixed(2));
+  for (const r of s.rebalances.slice(0, 10)) {
+    out(
+      `  ${new Date(r.at).toISOString()}  ${r.from} -> ${r.to}  ${r.account}/${r.subaccount}  ${r.amount} ${r.symbol ?? ''}  health ${h(r.healthBefore)} -> ${h(r.healthAfter)}  ${r.state}${r.latencyMs === undefined ? '' : `  ${r.latencyMs} ms`}`,
+    );
+  }
 }
 
 export function statusCommand(): Command {

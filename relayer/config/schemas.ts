@@ -77,6 +77,7 @@ export const layerZeroContractsSchema = z.object({
 export const xmarginContractsSchema = z.object({
   vault: address,
   engine: address.optional(),
+  rebalancer: address.optional(),
   market: address.optional(),
 });
 
@@ -502,6 +503,18 @@ export const nodeConfigSchema = z.object({
   chains: z.array(z.string().min(1)),
   networksFile: z.string().min(1),
   apiPort: z.int().min(0).max(65_535),
+  rebalance: z
+    .strictObject({
+      triggerHealth: decimal('triggerHealth', '1.25', 'the health below which a rescue starts', {
+        min: ['1', 'excl'],
+      }).optional(),
+      maxBreachProbability: z.number().gt(0).lte(1).optional(),
+      targetHealth: decimal('targetHealth', '1.6', 'the health a rescue aims for', {
+        min: ['1', 'excl'],
+      }).optional(),
+      deadlineMs: z.int().min(100).max(600_000).optional(),
+    })
+    .optional(),
 });
 
 export type NetworkChainInput = z.output<typeof networkChainSchema>;

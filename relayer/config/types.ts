@@ -32,6 +32,8 @@ export interface XmarginContracts {
   vault: Address;
   /** Only on chains that host positions. */
   engine?: Address;
+  /** The engine's Rebalancer (contracts/risk/Rebalancer.sol): executors move credit within traders' limits. */
+  rebalancer?: Address;
   market?: Address;
 }
 
@@ -151,7 +153,7 @@ export interface DevnetManifest {
 }
 
 /** The roles a node may run. */
-export const NODE_ROLES = ['attestor', 'executor', 'liquidator', 'watcher'] as const;
+export const NODE_ROLES = ['attestor', 'executor', 'liquidator', 'rebalancer', 'watcher'] as const;
 export type NodeRole = (typeof NODE_ROLES)[number];
 
 /** A node's own configuration file. */
@@ -173,4 +175,18 @@ export interface NodeConfig {
   networksFile: string;
   /** Status API / metrics port (127.0.0.1); 0 picks a free one. */
   apiPort: number;
+  /** The rebalancer role's policy (relayer/rebalance); every field has a default. */
+  rebalance?: RebalanceConfig;
+}
+
+/** When the rebalancer moves credit and how much. Decimal fractions are strings ("1.25"). */
+export interface RebalanceConfig {
+  /** Rescue a sub-account's engine entry below this health, e.g. "1.25". */
+  triggerHealth?: string;
+  /** … or when its breach probability over the engine's message latency reaches this, e.g. 0.05. */
+  maxBreachProbability?: number;
+  /** Size the move to bring it back to this health, e.g. "1.6". */
+  targetHealth?: string;
+  /** Before the next-ranked node takes over a claimed rescue, ms (default 15000). */
+  deadlineMs?: number;
 }

@@ -88,6 +88,11 @@ export interface EngineSpec {
   sources: CollateralSourceSpec[];
   markets: MarketSpec[];
   liquidation?: LiquidationSpec;
+  /**
+   * Deploys the engine's Rebalancer (contracts/risk/Rebalancer.sol) with these executors (the relayer
+   * nodes' signer addresses) and connects it to the engine. Absent: no Rebalancer.
+   */
+  rebalancerExecutors?: Address[];
 }
 
 export interface DeployXmarginOptions {
@@ -198,7 +203,31 @@ export async function deployXmargin(
     ]);
     out.engine = engine;
     out.market = market;
+    if (spec.rebalancerExecutors !== undefined) {
+      out.rebalancer = await deployRebalancer(chain, tx, engine, engineI, spec.rebalancerExecutors);
+    }
   }
   await tx.flush();
   return out;
+}
+
+/** The engine's Rebalancer, owned by the deployer, with `executors` allowed, set as the engine's rebalancer. */
+async function deployRebalancer(
+  chain: ChainTarget,
+  tx: TxSender,
+  engine: Address,
+  engineI: Interface,
+  executors: Address[],
+): Promise<Address> {
+  const art = readArtifact('Rebalancer');
+  const rebalancerI = new Interface(art.abi);
+  const rebalancer = await tx.deploy(`Rebalancer@${chain.name}`, art, [engine, await tx.address()]);
+  for (const executor of executors) {
+    await tx.call(`rebalancer.setExecutor(${executor})`, rebalancer, rebalancerI, 'setExecutor', [
+      executor,
+      true,
+    ]);
+  }
+  await tx.call('engine.setRebalancer', engine, engineI, 'setRebalancer', [rebalancer]);
+  return rebalancer;
 }

@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { freePort } from '../chain/anvil.ts';
-import type { DevnetManifest, NodeConfig, NodeRole } from '../config/types.ts';
+import type { DevnetManifest, NodeConfig, NodeRole, RebalanceConfig } from '../config/types.ts';
 import { createP2pKey } from '../keys/index.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -49,6 +49,8 @@ export interface ClusterOptions {
    * others it then follows through observations) and its roles (default `roles`).
    */
   nodes?: ({ chains?: string[]; roles?: NodeRole[] } | undefined)[];
+  /** The rebalancer role's policy, written into every node's config. */
+  rebalance?: RebalanceConfig;
 }
 
 export async function createCluster(options: ClusterOptions): Promise<Cluster> {
@@ -92,6 +94,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
       chains: override?.chains ?? options.manifest.chains.map((c) => c.name),
       networksFile: options.manifestFile,
       apiPort,
+      ...(options.rebalance === undefined ? {} : { rebalance: options.rebalance }),
     };
     await writeFile(node.configFile, `${JSON.stringify(config, null, 2)}\n`);
   }

@@ -183,6 +183,8 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
                       weight: (s.weight * WAD) / 100n,
                     })),
                   sources,
+                  // The nodes sign with the attestor keys (relayer/devnet/cluster.ts): they execute.
+                  rebalancerExecutors: signers,
                   markets: [
                     {
                       marketId: ETH_PERP,
@@ -209,7 +211,9 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
           xmargin,
           tokens: mine.tokens,
         };
-        step(`${chainName(i)}: xmargin deployed (vault${hasEngine ? ', engine, ETH-PERP market' : ''})`);
+        step(
+          `${chainName(i)}: xmargin deployed (vault${hasEngine ? ', engine, ETH-PERP market, rebalancer' : ''})`,
+        );
       }),
     );
 

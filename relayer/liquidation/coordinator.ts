@@ -11,12 +11,14 @@ import { solidityPackedKeccak256, toBeHex, zeroPadValue } from 'ethers';
 import { rendezvousRank } from '../../attestor/rendezvous.ts';
 import type { Address, Hex } from '../config/types.ts';
 import type { GossipNetwork, SignedMessage } from '../p2p/types.ts';
+import { closeOpen } from '../store/journal.ts';
 import { ENGINE, TOPICS_LIQ } from './abi.ts';
 import { badDebtOf, followSeizures, seizuresOf } from './follow-up.ts';
 import { attemptId, type LiquidationJournal } from './journal.ts';
 import { type Plan, type PlanRequest, planLiquidation } from './planner.ts';
 import { describeRevert, type LiqRpc } from './rpc.ts';
 import type { SendHooks, SendResult, TxRequest } from './sender.ts';
+import { ClaimBook, heardClaim, isMyTurn } from './turn.ts';
 import {
   type Candidate,
   type CandidateSource,
@@ -91,7 +93,7 @@ export class Coordinator {
   private readonly o: Required<CoordinatorOptions>;
   private readonly m: CoordinatorModules;
   private readonly rounds = new Map<string, Round>();
-  private readonly claims = new Map<string, LiquidationClaim>();
+  private readonly claims = new ClaimBook<LiquidationClaim>();
   private readonly busy = new Set<string>();
   private readonly followUps = new Set<Promise<unknown>>();
   private stopped = false;
@@ -131,15 +133,9 @@ export class Coordinator {
 
   /** A claim heard on gossip: only liquidation claims signed by their claimant, for chains we serve. */
   onClaim(msg: SignedMessage<LiquidationClaim>): void {
-    const c = msg.payload;
-    if (c?.kind !== 'liquidation' || typeof c.account !== 'string' || typeof c.claimant !== 'string') return;
-    if (c.claimant.toLowerCase() !== msg.signer.toLowerCase()) return;
-    if (c.claimant.toLowerCase() === this.m.self.toLowerCase()) return;
-    if (!this.m.engines.has(c.engineEid) || !/^[0-9]{1,29}$/.test(c.subaccount)) return;
-    if (typeof c.deadline !== 'number') return;
-    const key = subKey(c.engineEid, c.account as Address, BigInt(c.subaccount));
-    const known = this.claims.get(key);
-    if (known === undefined || known.deadline < c.deadline) this.claims.set(key, c);
+    const c = heardClaim(msg, 'liquidation', this.m.self);
+    if (c === undefined || !this.m.engines.has(c.engineEid)) return;
+    this.claims.note(subKey(c.engineEid, c.account as Address, BigInt(c.subaccount)), c);
     this.counters.claimsHeard++;
   }
 
@@ -200,8 +196,7 @@ export class Coordinator {
       this.m.liveLiquidators(chain.eid),
     );
     const claim = this.claims.get(key);
-    const claimLive = claim !== undefined && claim.deadline > this.now();
-    const myTurn = this.now() >= round.detectedAt + rank * this.o.deadlineMs && !claimLive;
+    const myTurn = isMyTurn(round.detectedAt, rank, this.o.deadlineMs, claim?.deadline, this.now());
 
     if (!myTurn) {
       if (!fresh) return;
@@ -416,17 +411,13 @@ export class Coordinator {
   }
 
   private async closeRecords(round: Round, status: LiqStatus, why: string): Promise<void> {
-    for (const id of round.records) {
-      const r = await this.m.journal.get(id);
-      if (r === undefined || r.status !== 'detected') continue;
-      this.byStatus[status]++;
-      await this.m.journal.put({
-        ...r,
-        status,
-        error: why,
-        timestamps: { ...r.timestamps, [status]: this.now() },
-        updatedAt: this.now(),
-      });
-    }
+    this.byStatus[status] += await closeOpen(
+      this.m.journal,
+      round.records,
+      'detected',
+      status,
+      why,
+      this.now(),
+    );
   }
 }

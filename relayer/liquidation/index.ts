@@ -18,6 +18,7 @@ import {
 import { type LiquidationJournal, levelJournal, memoryJournal } from './journal.ts';
 import type { LiqRpc } from './rpc.ts';
 import { TxQueue } from './sender.ts';
+import { createTicker } from './ticker.ts';
 import { type CandidateSource, LIQ_STATUS, type LiquidationRecord, type LogFn } from './types.ts';
 
 export { PollingCandidates } from './candidates.ts';
@@ -49,6 +50,8 @@ export interface LiquidatorParams {
   /** EVM signers of the liquidator nodes seen alive (heartbeats) that serve this engine chain. */
   liveLiquidators: (engineEid: number) => Address[];
   rpcFor: (eid: number) => LiqRpc | undefined;
+  /** The node's transaction queue of a chain, when other roles send from the same key (a new one otherwise). */
+  senderFor?: (chain: ChainConfig) => TxQueue | undefined;
   log?: LogFn;
   options?: LiquidatorOptions;
 }
@@ -71,14 +74,16 @@ export function createLiquidator(p: LiquidatorParams): Liquidator {
     const engine = chain.xmargin.engine;
     const rpc = p.rpcFor(chain.eid);
     if (engine === undefined || rpc === undefined) continue;
-    const sender = new TxQueue(p.wallet, rpc, {
-      chainId: chain.chainId,
-      label: `${chain.name}/liquidator`,
-      confirmations: chain.confirmations,
-      ...(o.bumpAfterBlocks === undefined ? {} : { bumpAfterBlocks: o.bumpAfterBlocks }),
-      ...(o.txPollMs === undefined ? {} : { pollMs: o.txPollMs }),
-      ...(o.txTimeoutMs === undefined ? {} : { timeoutMs: o.txTimeoutMs }),
-    });
+    const sender =
+      p.senderFor?.(chain) ??
+      new TxQueue(p.wallet, rpc, {
+        chainId: chain.chainId,
+        label: `${chain.name}/liquidator`,
+        confirmations: chain.confirmations,
+        ...(o.bumpAfterBlocks === undefined ? {} : { bumpAfterBlocks: o.bumpAfterBlocks }),
+        ...(o.txPollMs === undefined ? {} : { pollMs: o.txPollMs }),
+        ...(o.txTimeoutMs === undefined ? {} : { timeoutMs: o.txTimeoutMs }),
+      });
     engines.set(chain.eid, { eid: chain.eid, engine, rpc, sender });
   }
   const vaults = new Map(p.chains.map((c) => [c.eid, c.xmargin.vault]));
@@ -127,32 +132,11 @@ export function createLiquidator(p: LiquidatorParams): Liquidator {
     }
   };
 
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
   let started = false;
-  let stopped = false;
-  const runTick = (): Promise<void> => {
-    if (running !== undefined) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        await ensureAllowances();
-        await coordinator.tick().catch((err: unknown) => log('liquidator tick failed', { err: String(err) }));
-      } while (again && !stopped);
-    })().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-  const loop = async (): Promise<void> => {
-    if (stopped) return;
-    await runTick();
-    if (!stopped) timer = setTimeout(loop, o.tickMs ?? 1_000);
-  };
+  const ticker = createTicker(async () => {
+    await ensureAllowances();
+    await coordinator.tick().catch((err: unknown) => log('liquidator tick failed', { err: String(err) }));
+  }, o.tickMs ?? 1_000);
 
   return {
     async start() {
@@ -160,15 +144,13 @@ export function createLiquidator(p: LiquidatorParams): Liquidator {
       started = true;
       coordinator.subscribe();
       p.candidates.onChange(() => {
-        if (!stopped) void runTick();
+        void ticker.wake();
       });
       await ensureAllowances();
-      timer = setTimeout(loop, 0);
+      ticker.start();
     },
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
+      await ticker.stop();
       await coordinator.stop();
     },
     journal: () => journal.list(),

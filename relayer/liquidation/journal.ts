@@ -4,16 +4,11 @@
 
 import { solidityPackedKeccak256 } from 'ethers';
 import type { Address, Hex } from '../config/types.ts';
-import { hexKey, jsonValue } from '../store/codecs.ts';
 import type { Store } from '../store/controller.ts';
-import { Repository } from '../store/repository.ts';
+import { type Journal, levelRecords, memoryRecords } from '../store/journal.ts';
 import type { LiquidationRecord } from './types.ts';
 
-export interface LiquidationJournal {
-  get(id: Hex): Promise<LiquidationRecord | undefined>;
-  put(record: LiquidationRecord): Promise<void>;
-  list(): Promise<LiquidationRecord[]>;
-}
+export type LiquidationJournal = Journal<LiquidationRecord>;
 
 export function attemptId(engineEid: number, account: Address, subaccount: bigint, stateKey: Hex): Hex {
   return solidityPackedKeccak256(
@@ -23,27 +18,9 @@ export function attemptId(engineEid: number, account: Address, subaccount: bigin
 }
 
 export function levelJournal(store: Store): LiquidationJournal {
-  const repo = new Repository(store, 'liquidationJournal', hexKey, jsonValue<LiquidationRecord>());
-  return {
-    get: (id) => repo.get(id),
-    put: (record) => repo.put(record.id, record),
-    list: () => repo.values(),
-  };
+  return levelRecords<LiquidationRecord>(store, 'liquidationJournal');
 }
 
 export function memoryJournal(): LiquidationJournal {
-  const records = new Map<string, LiquidationRecord>();
-  // Copies in and out (structuredClone keeps bigints), like a store would.
-  return {
-    async get(id) {
-      const r = records.get(id.toLowerCase());
-      return r === undefined ? undefined : structuredClone(r);
-    },
-    async put(record) {
-      records.set(record.id.toLowerCase(), structuredClone(record));
-    },
-    async list() {
-      return [...records.values()].map((r) => structuredClone(r));
-    },
-  };
+  return memoryRecords<LiquidationRecord>();
 }

@@ -1,7 +1,7 @@
 // The part of ChainRpc the liquidator uses, so unit tests can fake a chain with a few functions.
 // Also the one place that digs a revert's data out of an ethers / RpcError chain and names it.
 
-import type { TransactionReceipt } from 'ethers';
+import type { Interface, TransactionReceipt } from 'ethers';
 import type { ChainLog, ChainRpc, LogFilter } from '../chain/rpc.ts';
 import type { Address, Hex } from '../config/types.ts';
 import { ENGINE } from './abi.ts';
@@ -35,17 +35,25 @@ export function revertData(err: unknown): Hex | undefined {
   return walk(err, 0);
 }
 
-/** A revert as `Name(arg, …)` when the engine ABI knows it; otherwise the raw data or the message. */
-export function describeRevert(err: unknown): { name: string | undefined; text: string } {
+/**
+ * A revert as `Name(arg, …)` when one of `abis` (default: the engine's) knows it; otherwise the raw
+ * data or the message.
+ */
+export function describeRevert(
+  err: unknown,
+  abis: readonly Interface[] = [ENGINE],
+): { name: string | undefined; text: string } {
   const data = revertData(err);
   if (data !== undefined) {
-    try {
-      const parsed = ENGINE.parseError(data);
-      if (parsed !== null) {
-        return { name: parsed.name, text: `${parsed.name}(${parsed.args.map(String).join(', ')})` };
+    for (const abi of abis) {
+      try {
+        const parsed = abi.parseError(data);
+        if (parsed !== null) {
+          return { name: parsed.name, text: `${parsed.name}(${parsed.args.map(String).join(', ')})` };
+        }
+      } catch {
+        // unknown selector: the next ABI
       }
-    } catch {
-      // unknown selector: fall through
     }
     return { name: undefined, text: `revert ${data.slice(0, 74)}` };
   }

@@ -2,6 +2,7 @@
 // says on gossip. Leaves only: nothing here knows about chains or the node.
 
 import type { Address, Hex } from '../config/types.ts';
+import type { ClaimBase } from './turn.ts';
 
 /** An unhealthy sub-account as a margin view sees it. `health` is the engine's WAD ratio. */
 export interface Candidate {
@@ -77,15 +78,9 @@ export interface LiquidationRecord {
 }
 
 /** The `claim` gossip payload for a liquidation. Bigints travel as decimal strings. */
-export interface LiquidationClaim {
+export interface LiquidationClaim extends ClaimBase {
   kind: 'liquidation';
   engineEid: number;
-  account: Address;
-  subaccount: string;
-  stateKey: Hex;
-  claimant: Address;
-  /** ms since epoch: after it, the next-ranked node may take over. */
-  deadline: number;
 }
 
 export type LogFn = (msg: string, fields?: Record<string, unknown>) => void;

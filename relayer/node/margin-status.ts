@@ -2,10 +2,11 @@
 // plain numbers and decimal strings, chain names instead of eids, one line per liquidation.
 
 import { formatUnits, getAddress } from 'ethers';
-import type { AccountStatus, LiquidationEntry } from '../api/types.ts';
+import type { AccountStatus, LiquidationEntry, RebalanceEntry } from '../api/types.ts';
 import type { ChainConfig } from '../config/types.ts';
 import type { LiquidationRecord } from '../liquidation/index.ts';
 import type { MarginView, EngineMargin as ViewEngineMargin } from '../margin/index.ts';
+import type { RebalanceRecord } from '../rebalance/index.ts';
 
 /** VaR and breach probability of one engine entry (relayer/risk); undefined without price history. */
 export type EngineRiskSource = (
@@ -90,4 +91,37 @@ export function liquidationEntries(records: LiquidationRecord[], chains: ChainCo
             },
           }),
     }));
+}
+
+/** The rebalancer's journal as status lines: most recent first, chain names, token units. */
+export function rebalanceEntries(records: RebalanceRecord[], chains: ChainConfig[]): RebalanceEntry[] {
+  const chainName = (eid: number) => chains.find((c) => c.eid === eid)?.name ?? String(eid);
+  const health = (h: bigint | undefined) =>
+    h === undefined ? undefined : h === MAX_HEALTH ? null : Number(wad(h));
+  return records
+    .sort((a, b) => b.updatedAt - a.updatedAt)
+    .slice(0, 50)
+    .map((r) => {
+      const t = chains
+        .find((c) => c.eid === r.srcEid)
+        ?.tokens.find((x) => x.address.toLowerCase() === r.token.toLowerCase());
+      const after = health(r.dstHealthAfter);
+      return {
+        id: r.id,
+        account: getAddress(r.account),
+        subaccount: r.subaccount.toString(),
+        from: chainName(r.srcEngineEid),
+        to: chainName(r.dstEngineEid),
+        state: r.status,
+        at: r.updatedAt,
+        amount: formatUnits(r.amount, t?.decimals ?? 18),
+        ...(t === undefined ? {} : { symbol: t.symbol }),
+        valueUsd: Number(wad(r.valueUsd)),
+        healthBefore: health(r.dstHealthBefore) ?? null,
+        ...(after === undefined ? {} : { healthAfter: after }),
+        ...(r.txHash === undefined ? {} : { txHash: r.txHash }),
+        ...(r.latencyMs === undefined ? {} : { latencyMs: r.latencyMs }),
+        ...(r.error === undefined ? {} : { detail: r.error.split('\n')[0] ?? r.error }),
+      };
+    });
 }

@@ -12,7 +12,7 @@ import { ChainRpc } from '../chain/rpc.ts';
 import { loadDevnetManifest, loadNetworks, readJsonFile } from '../config/load.ts';
 import type { Address, ChainConfig, DvnConfig, NodeConfig } from '../config/types.ts';
 import { loadEvmKey, loadOrCreateP2pKey } from '../keys/index.ts';
-import { type CandidateSource, createLiquidator, type Liquidator } from '../liquidation/index.ts';
+import { type CandidateSource, createLiquidator, type Liquidator, TxQueue } from '../liquidation/index.ts';
 import type { Logger } from '../log.ts';
 import { createCollector } from '../margin/collector.ts';
 import { createMarginView } from '../margin/index.ts';
@@ -23,9 +23,10 @@ import {
   type Libp2pGossipNetwork,
   type ObservationPayload,
 } from '../p2p/index.ts';
+import { createRebalancer, type Rebalancer, rebalancerOptions } from '../rebalance/index.ts';
 import { createRiskTracker } from '../risk/tracker.ts';
 import { openStore } from '../store/index.ts';
-import { accountStatuses, liquidationEntries } from './margin-status.ts';
+import { accountStatuses, liquidationEntries, rebalanceEntries } from './margin-status.ts';
 import { withPacketTiming } from './packet-timing.ts';
 import { createShutdownRegistry, type ShutdownRegistry } from './shutdown.ts';
 import { chainSamples, createStatusProvider, directorySize } from './status.ts';
@@ -146,19 +147,21 @@ async function start(
       eids: new Set(message.payload.chains.map((c) => c.eid)),
     });
   });
-  const liveLiquidators = (engineEid: number): Address[] => {
-    const cutoff = Date.now() - LIVENESS_INTERVALS * heartbeatMs;
-    const live = [...lastHeartbeat]
-      .filter(([signer, at]) => {
-        const said = peerRoles.get(signer);
-        return (
-          at >= cutoff && said !== undefined && said.roles.includes('liquidator') && said.eids.has(engineEid)
-        );
-      })
-      .map(([signer]) => signer);
-    const me = config.roles.includes('liquidator') && chains.some((c) => c.eid === engineEid) ? [self] : [];
-    return [...new Set([...me, ...live])];
-  };
+  /** Signers seen alive (this node included) that run `role` and serve the engine chain. */
+  const liveWithRole =
+    (role: 'liquidator' | 'rebalancer') =>
+    (engineEid: number): Address[] => {
+      const cutoff = Date.now() - LIVENESS_INTERVALS * heartbeatMs;
+      const live = [...lastHeartbeat]
+        .filter(([signer, at]) => {
+          const said = peerRoles.get(signer);
+          return at >= cutoff && said !== undefined && said.roles.includes(role) && said.eids.has(engineEid);
+        })
+        .map(([signer]) => signer);
+      const me = config.roles.includes(role) && chains.some((c) => c.eid === engineEid) ? [self] : [];
+      return [...new Set([...me, ...live])];
+    };
+  const liveLiquidators = liveWithRole('liquidator');
 
   const serviceLog = log.child({ module: 'attestor' });
   service = createAttestorService(
@@ -239,6 +242,25 @@ async function start(
     shutdown.add('observer', () => observer?.stop());
   }
 
+  // One transaction queue per chain for this node's key: the liquidator and the rebalancer share it,
+  // so their transactions never take the same nonce.
+  const txQueues = new Map<number, TxQueue>();
+  const txQueueFor = (eid: number): TxQueue | undefined => {
+    const chain = chains.find((c) => c.eid === eid);
+    const rpc = rpcs.get(eid);
+    if (chain === undefined || rpc === undefined) return undefined;
+    let q = txQueues.get(eid);
+    if (q === undefined) {
+      q = new TxQueue(wallet, rpc, {
+        chainId: chain.chainId,
+        label: `${chain.name}/node`,
+        confirmations: chain.confirmations,
+      });
+      txQueues.set(eid, q);
+    }
+    return q;
+  };
+
   let liquidator: Liquidator | undefined;
   if (config.roles.includes('liquidator')) {
     const liqLog = log.child({ module: 'liquidator' });
@@ -256,6 +278,7 @@ async function start(
       candidates,
       liveLiquidators,
       rpcFor: (eid) => rpcs.get(eid),
+      senderFor: (chain) => txQueueFor(chain.eid),
       log: (msg, fields) => liqLog.info(fields ?? {}, msg),
       ...(options.liquidationDeadlineMs === undefined
         ? {}
@@ -263,6 +286,29 @@ async function start(
     });
     await liquidator.start();
     shutdown.add('liquidator', () => liquidator?.stop());
+  }
+
+  // Opt-in automated rebalancing: surplus credit moved, within the limits traders authorised on the
+  // Rebalancer of the source engine, to an engine of theirs heading for maintenance margin.
+  let rebalancer: Rebalancer | undefined;
+  if (config.roles.includes('rebalancer')) {
+    const rbLog = log.child({ module: 'rebalancer' });
+    rebalancer = createRebalancer({
+      chains,
+      wallet,
+      gossip,
+      store,
+      view: margin,
+      risk: (e) => risk.engineRisk(e),
+      liveRebalancers: liveWithRole('rebalancer'),
+      rpcFor: (eid) => rpcs.get(eid),
+      senderFor: txQueueFor,
+      onRescued: (seconds) => metrics.rebalance(seconds),
+      log: (msg, fields) => rbLog.info(fields ?? {}, msg),
+      options: rebalancerOptions(config.rebalance),
+    });
+    await rebalancer.start();
+    shutdown.add('rebalancer', () => rebalancer?.stop());
   }
 
   const followers = () => service?.followers ?? [];
@@ -293,6 +339,9 @@ async function start(
       }));
     },
     liquidations: async () => liquidationEntries((await liquidator?.journal()) ?? [], chains),
+    ...(rebalancer === undefined
+      ? {}
+      : { rebalances: async () => rebalanceEntries((await rebalancer?.journal()) ?? [], network.chains) }),
   });
   metrics.bindSources({
     chains: () => chainSamples({ chains, followers }),

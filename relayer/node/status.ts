@@ -17,6 +17,7 @@ import type {
   OpenPacket,
   PacketFailure,
   PeerStatus,
+  RebalanceEntry,
 } from '../api/types.ts';
 
 /** What a BlockFollower exposes that the status needs. */
@@ -50,6 +51,8 @@ export interface StatusSources {
   /** The margin view's accounts; absent until a margin view runs on this node. */
   accounts?: () => AccountStatus[] | Promise<AccountStatus[]>;
   liquidations?: () => LiquidationEntry[] | Promise<LiquidationEntry[]>;
+  /** The rebalancer's journal; absent unless the node runs the rebalancer role. */
+  rebalances?: () => RebalanceEntry[] | Promise<RebalanceEntry[]>;
   /** Chains followed through observations. */
   observed?: () => ObservedChainStatus[];
   now?: () => number;
@@ -62,11 +65,12 @@ const MAX_ERROR_CHARS = 240;
 export function createStatusProvider(sources: StatusSources): () => Promise<NodeStatus> {
   const now = sources.now ?? Date.now;
   return async () => {
-    const [records, deliveries, accounts, liquidations] = await Promise.all([
+    const [records, deliveries, accounts, liquidations, rebalances] = await Promise.all([
       sources.records.open(),
       sources.journal.open(),
       sources.accounts?.(),
       sources.liquidations?.(),
+      sources.rebalances?.(),
     ]);
 
     // One line per packet: the attestor's stage while it is still being verified, then the delivery.
@@ -116,6 +120,7 @@ export function createStatusProvider(sources: StatusSources): () => Promise<Node
       liquidations: liquidations ?? [],
     };
     if (accounts !== undefined) status.accounts = accounts;
+    if (rebalances !== undefined) status.rebalances = rebalances;
     const observed = sources.observed?.();
     if (observed !== undefined && observed.length > 0) status.observed = observed;
     return status;

@@ -35,6 +35,10 @@ export const BUCKETS = {
   riskSeries: 30,
   /** Risk: EWMA covariance per pair of followed prices (`a|b`). */
   riskPairs: 31,
+  /** Rebalancer: authorisations per (engine eid, account, subaccount) and a cursor per engine chain. */
+  rebalanceAuth: 40,
+  /** Rebalancer: its journal, one record per (destination eid, account, subaccount, state key) attempt. */
+  rebalanceJournal: 41,
 } as const;
 export type BucketName = keyof typeof BUCKETS;
 export type BucketId = (typeof BUCKETS)[BucketName];

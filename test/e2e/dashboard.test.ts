@@ -83,6 +83,12 @@ describe('dashboard in a browser', () => {
     expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
     expect(await page.getByTestId('packets-in-flight').textContent()).toBe('2');
     expect(await page.getByTestId('liquidation-row').count()).toBe(1);
+    // The rebalancer's moves: from → to, amount, health before → after, latency.
+    const move = page.getByTestId('rebalance-row');
+    expect(await move.count()).toBe(1);
+    expect((await move.textContent())?.replace(/\s+/g, ' ')).toMatch(
+      /devnet-b → devnet-c 264\.21 USDC \(\$264\.21\) 1\.22 → 1\.60 credited 4\.2 s/,
+    );
     expect(await page.getByTestId('health-chart').count()).toBe(2);
     expect(await page.getByTestId('live').getAttribute('class')).toBe('ok');
 

@@ -66,7 +66,7 @@ function key(role: string, index = 0): string {
 }
 
 beforeAll(async () => {
-  await ensureArtifacts(['CollateralVault', 'MarginEngine', 'PerpMarket', 'MockERC20']);
+  await ensureArtifacts(['CollateralVault', 'MarginEngine', 'PerpMarket', 'MockERC20', 'Rebalancer']);
   manifestDir = mkdtempSync(path.join(tmpdir(), 'xmargin-devnet-'));
   const manifestPath = path.join(manifestDir, 'manifest.json');
   devnet = await startDevnet({ chains: 3, blockTime: 'automine', quorum: 2, attestors: 3, manifestPath });
@@ -229,6 +229,23 @@ describe('devnet', () => {
 
     const engine = new Contract(b.xmargin.engine, readArtifact('MarginEngine').abi, pb);
     expect(await engine.getFunction('creditOf')(trader.address, 0, a.eid, weth.address)).toBe(amount);
+  });
+
+  it("connects a Rebalancer to every engine, with the nodes' signers as executors", async () => {
+    expect(manifest.chains[0]?.xmargin.rebalancer).toBeUndefined();
+    for (const chain of manifest.chains.slice(1)) {
+      const { engine, rebalancer } = chain.xmargin;
+      if (engine === undefined || rebalancer === undefined) throw new Error(`${chain.name}: no rebalancer`);
+      const p = provider(chain);
+      const rb = new Contract(rebalancer, readArtifact('Rebalancer').abi, p);
+      expect(await rb.getFunction('engine')()).toBe(engine);
+      expect(
+        await new Contract(engine, readArtifact('MarginEngine').abi, p).getFunction('rebalancer')(),
+      ).toBe(rebalancer);
+      for (const signer of manifest.dvn.signers)
+        expect(await rb.getFunction('isExecutor')(signer)).toBe(true);
+      expect(await rb.getFunction('isExecutor')(manifest.accounts[0]?.address)).toBe(false);
+    }
   });
 
   it('wire is idempotent: run again, it plans no transaction', async () => {

@@ -6,7 +6,7 @@
 // (its heartbeats are gone, so the ranking moves on; the claim-deadline takeover of a first-ranked
 // node that is still seen alive is covered by test/e2e/liquidator.test.ts); a healthy account is never submitted; a node killed mid-run catches up and agrees.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Contract, type JsonRpcProvider, NonceManager, parseUnits, Wallet } from 'ethers';
@@ -20,7 +20,7 @@ import type { Address, ChainConfig, DevnetManifest } from '../../relayer/config/
 import { type Cluster, createCluster } from '../../relayer/devnet/cluster.ts';
 import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
 import { rankKey } from '../../relayer/liquidation/index.ts';
-import { providerPool, waitFor } from '../support/e2e.ts';
+import { providerPool, stopNetwork, waitFor } from '../support/e2e.ts';
 
 let devnet: Devnet | undefined;
 let cluster: Cluster | undefined;
@@ -152,12 +152,7 @@ describe('relayer network: unified margin view and coordinated liquidations', ()
   }, 240_000);
 
   afterAll(async () => {
-    await cluster?.stopAll();
-    pool.destroyAll();
-    await devnet?.stop();
-    if (dir !== '' && process.env.XMARGIN_KEEP_TMP === undefined)
-      rmSync(dir, { recursive: true, force: true });
-    if (figures.length > 0) console.log(figures.join('\n'));
+    await stopNetwork({ cluster, pool, devnet, dir, figures });
   });
 
   it('liquidates an unhealthy cross-chain account exactly once, pays the remote seizure on A, and every node sees it', async () => {

@@ -1,6 +1,7 @@
-// What the devnet e2e tests share: polling until something holds, and a pool of JSON-RPC providers
-// that one afterAll destroys.
+// What the devnet e2e tests share: polling until something holds, a pool of JSON-RPC providers
+// that one afterAll destroys, and that afterAll (stopNetwork).
 
+import { rmSync } from 'node:fs';
 import { JsonRpcProvider } from 'ethers';
 import type { ChainConfig } from '../../relayer/config/types.ts';
 
@@ -17,6 +18,25 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/**
+ * What a devnet e2e test's afterAll does: stops the node processes, the providers and the chains,
+ * removes the work dir (unless XMARGIN_KEEP_TMP is set) and prints the figures the test measured.
+ */
+export async function stopNetwork(parts: {
+  cluster: { stopAll(): Promise<void> } | undefined;
+  pool: ProviderPool;
+  devnet: { stop(): Promise<void> } | undefined;
+  dir: string;
+  figures: string[];
+}): Promise<void> {
+  await parts.cluster?.stopAll();
+  parts.pool.destroyAll();
+  await parts.devnet?.stop();
+  if (parts.dir !== '' && process.env.XMARGIN_KEEP_TMP === undefined)
+    rmSync(parts.dir, { recursive: true, force: true });
+  if (parts.figures.length > 0) console.log(parts.figures.join('\n'));
 }
 
 export interface ProviderPool {

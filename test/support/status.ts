@@ -120,6 +120,23 @@ export function fakeStatus(startHealth = 1.8): FakeStatus {
             health: 0.93,
           },
         ],
+        rebalances: [
+          {
+            id: `0x${'1f'.repeat(32)}`,
+            account: TRADER,
+            subaccount: '2',
+            from: 'devnet-b',
+            to: 'devnet-c',
+            state: 'credited',
+            at: Date.now() - 30_000,
+            amount: '264.21',
+            symbol: 'USDC',
+            valueUsd: 264.21,
+            healthBefore: 1.22,
+            healthAfter: 1.6,
+            latencyMs: 4_170,
+          },
+        ],
       };
     },
   };

@@ -189,7 +189,7 @@ describe('node config', () => {
       }),
     );
     expect(message(() => loadNodeConfig(file))).toMatch(
-      /node\.json: roles\[1\]: expected one of "attestor", "executor", "liquidator", "watcher", got the string "miner" — set "roles" to one of those$/,
+      /node\.json: roles\[1\]: expected one of "attestor", "executor", "liquidator", "rebalancer", "watcher", got the string "miner" — set "roles" to one of those$/,
     );
   });
 });

@@ -97,6 +97,7 @@ describe('API server', () => {
       'node',
       'packets',
       'peers',
+      'rebalances',
     ]);
     expect(body.node).toMatchObject({ version: '0.1.0', roles: ['attestor', 'executor'] });
     expect(typeof body.node.uptimeS).toBe('number');

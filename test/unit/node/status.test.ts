@@ -12,7 +12,8 @@ import {
   MemoryAttestStore,
   MemoryPacketJournal,
 } from '../../../attestor/stores.ts';
-import type { Hex } from '../../../relayer/config/types.ts';
+import type { ChainConfig, Hex } from '../../../relayer/config/types.ts';
+import { rebalanceEntries } from '../../../relayer/node/margin-status.ts';
 import { withPacketTiming } from '../../../relayer/node/packet-timing.ts';
 import {
   chainSamples,
@@ -21,6 +22,7 @@ import {
   type FollowerView,
   type StatusSources,
 } from '../../../relayer/node/status.ts';
+import type { RebalanceRecord } from '../../../relayer/rebalance/types.ts';
 
 const guid = (n: number) => `0x${n.toString(16).padStart(64, '0')}` as Hex;
 
@@ -161,6 +163,58 @@ describe('node status', () => {
     )();
     expect(status.accounts).toHaveLength(1);
     expect(status.liquidations[0]?.state).toBe('sent');
+    expect(status.rebalances).toBeUndefined();
+  });
+
+  it('shows the rebalancer journal as status lines (rebalancer role only)', async () => {
+    const chains = [
+      {
+        eid: 40102,
+        name: 'devnet-b',
+        tokens: [{ symbol: 'USDC', address: '0x00000000000000000000000000000000000000c1', decimals: 6 }],
+      },
+      { eid: 40103, name: 'devnet-c', tokens: [] },
+    ] as unknown as ChainConfig[];
+    const record: RebalanceRecord = {
+      id: `0x${'1f'.repeat(32)}`,
+      account: '0x00000000000000000000000000000000000000a1',
+      subaccount: 1n,
+      dstEngineEid: 40103,
+      srcEngineEid: 40102,
+      srcEid: 40102,
+      token: '0x00000000000000000000000000000000000000C1',
+      amount: 264_210_527n,
+      valueUsd: 264_210_527n * 10n ** 12n,
+      stateKey: `0x${'00'.repeat(32)}`,
+      dstHealthBefore: 1_223_000_000_000_000_000n,
+      dstHealthAfter: 1_600_000_000_000_000_000n,
+      reason: 'health 1.2230 < trigger 1.2500',
+      status: 'credited',
+      rank: 0,
+      latencyMs: 4_170,
+      timestamps: { credited: 9 },
+      updatedAt: 9,
+    };
+    const entries = rebalanceEntries([record], chains);
+    expect(entries).toEqual([
+      {
+        id: record.id,
+        account: '0x00000000000000000000000000000000000000A1',
+        subaccount: '1',
+        from: 'devnet-b',
+        to: 'devnet-c',
+        state: 'credited',
+        at: 9,
+        amount: '264.210527',
+        symbol: 'USDC',
+        valueUsd: 264.210527,
+        healthBefore: 1.223,
+        healthAfter: 1.6,
+        latencyMs: 4_170,
+      },
+    ]);
+    const status = await createStatusProvider(sources({ rebalances: () => entries }))();
+    expect(status.rebalances).toEqual(entries);
   });
 
   it('measures the size of the store directory', async () => {

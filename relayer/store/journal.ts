@@ -1,0 +1,77 @@
+// A keyed journal of records (one per attempt, keyed by its hex id): level-backed over one bucket,
+// or in memory for tests and store-less runs. The liquidator and the rebalancer keep theirs here.
+
+import type { Hex } from '../config/types.ts';
+import type { BucketName } from './buckets.ts';
+import { hexKey, jsonValue } from './codecs.ts';
+import type { Store } from './controller.ts';
+import { Repository } from './repository.ts';
+
+export interface Journal<R extends { id: Hex }> {
+  get(id: Hex): Promise<R | undefined>;
+  put(record: R): Promise<void>;
+  list(): Promise<R[]>;
+}
+
+export function levelRecords<R extends { id: Hex }>(store: Store, bucket: BucketName): Journal<R> {
+  const repo = new Repository(store, bucket, hexKey, jsonValue<R>());
+  return {
+    get: (id) => repo.get(id),
+    put: (record) => repo.put(record.id, record),
+    list: () => repo.values(),
+  };
+}
+
+export function memoryRecords<R extends { id: Hex }>(): Journal<R> {
+  const records = new Map<string, R>();
+  // Copies in and out (structuredClone keeps bigints), like a store would.
+  return {
+    async get(id) {
+      const r = records.get(id.toLowerCase());
+      return r === undefined ? undefined : structuredClone(r);
+    },
+    async put(record) {
+      records.set(record.id.toLowerCase(), structuredClone(record));
+    },
+    async list() {
+      return [...records.values()].map((r) => structuredClone(r));
+    },
+  };
+}
+
+/** The fields of a journal record that move it from status to status. */
+export interface StatusRecord<S extends string> {
+  id: Hex;
+  status: S;
+  error?: string;
+  timestamps: Partial<Record<S, number>>;
+  updatedAt: number;
+}
+
+/**
+ * Moves the records among `ids` that are still `open` to `status`, saying `why` (an episode that ended
+ * without our action); returns how many it moved.
+ */
+export async function closeOpen<S extends string, R extends StatusRecord<S>>(
+  journal: Journal<R>,
+  ids: Iterable<Hex>,
+  open: S,
+  status: S,
+  why: string,
+  now: number,
+): Promise<number> {
+  let closed = 0;
+  for (const id of ids) {
+    const r = await journal.get(id);
+    if (r === undefined || r.status !== open) continue;
+    closed++;
+    await journal.put({
+      ...r,
+      status,
+      error: why,
+      timestamps: { ...r.timestamps, [status]: now },
+      updatedAt: now,
+    });
+  }
+  return closed;
+}
