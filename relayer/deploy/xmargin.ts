@@ -93,6 +93,24 @@ export interface EngineSpec {
    * nodes' signer addresses) and connects it to the engine. Absent: no Rebalancer.
    */
   rebalancerExecutors?: Address[];
+  /** Deploys the engine's WeightGovernor (contracts/risk/WeightGovernor.sol). Absent: none. */
+  weightGovernor?: WeightGovernorSpec;
+}
+
+/** Bounds of one risk asset's weight under the WeightGovernor (WAD; minInterval in seconds). */
+export interface WeightBoundsSpec {
+  assetId: number;
+  minWeight: bigint;
+  maxWeight: bigint;
+  maxStep: bigint;
+  minInterval: bigint;
+}
+
+export interface WeightGovernorSpec {
+  /** The attestor signers whose quorum may apply a weight update. */
+  signers: Address[];
+  quorum: number;
+  bounds: WeightBoundsSpec[];
 }
 
 export interface DeployXmarginOptions {
@@ -206,6 +224,9 @@ export async function deployXmargin(
     if (spec.rebalancerExecutors !== undefined) {
       out.rebalancer = await deployRebalancer(chain, tx, engine, engineI, spec.rebalancerExecutors);
     }
+    if (spec.weightGovernor !== undefined) {
+      out.weightGovernor = await deployWeightGovernor(chain, tx, engine, engineI, spec.weightGovernor);
+    }
   }
   await tx.flush();
   return out;
@@ -230,4 +251,26 @@ async function deployRebalancer(
   }
   await tx.call('engine.setRebalancer', engine, engineI, 'setRebalancer', [rebalancer]);
   return rebalancer;
+}
+
+/** The engine's WeightGovernor, owned by the deployer, with its signers and bounds, set on the engine. */
+async function deployWeightGovernor(
+  chain: ChainTarget,
+  tx: TxSender,
+  engine: Address,
+  engineI: Interface,
+  spec: WeightGovernorSpec,
+): Promise<Address> {
+  const art = readArtifact('WeightGovernor');
+  const governorI = new Interface(art.abi);
+  const governor = await tx.deploy(`WeightGovernor@${chain.name}`, art, [engine, await tx.address()]);
+  await tx.call('governor.setSigners', governor, governorI, 'setSigners', [spec.signers, spec.quorum]);
+  for (const b of spec.bounds) {
+    await tx.call(`governor.setBounds(${b.assetId})`, governor, governorI, 'setBounds', [
+      b.assetId,
+      [b.minWeight, b.maxWeight, b.maxStep, b.minInterval],
+    ]);
+  }
+  await tx.call('engine.setWeightGovernor', engine, engineI, 'setWeightGovernor', [governor]);
+  return governor;
 }

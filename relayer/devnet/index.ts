@@ -18,7 +18,8 @@ import { ROOT, readArtifact } from '../chain/artifacts.ts';
 import { TxSender } from '../chain/tx.ts';
 import type { Address, ChainConfig, DevnetManifest, LayerZeroContracts } from '../config/types.ts';
 import { wire } from '../deploy/wire.ts';
-import { type CollateralSourceSpec, deployXmargin } from '../deploy/xmargin.ts';
+import { type CollateralSourceSpec, deployXmargin, type WeightBoundsSpec } from '../deploy/xmargin.ts';
+import { DEFAULT_HAIRCUT } from '../risk/haircut.ts';
 import { accountCount, devAccounts } from './accounts.ts';
 import { type ChainAssets, DEVNET_TOKENS, deployAssets, fundHolders } from './assets.ts';
 import { deployLayerZero } from './layerzero.ts';
@@ -29,6 +30,8 @@ const MAX_UINT128 = (1n << 128n) - 1n;
 const WAD = 10n ** 18n;
 const ETH_PERP = 1;
 const LP_LIQUIDITY = 1_000_000n * 10n ** 6n;
+/** Seconds between two weight updates of one asset on the devnet. */
+const WEIGHT_UPDATE_INTERVAL = 60n;
 
 export interface DevnetOptions {
   /** Number of chains (default 3). */
@@ -56,6 +59,16 @@ export interface Devnet {
   /** Stops every anvil this devnet started. Safe to call twice. */
   stop(): Promise<void>;
 }
+
+/** The WeightGovernor's bounds on the devnet: the off-chain haircut module's (relayer/risk/haircut.ts). */
+const weightBounds = (assetId: number): WeightBoundsSpec => ({
+  assetId,
+  minWeight: wad(DEFAULT_HAIRCUT.min),
+  maxWeight: wad(DEFAULT_HAIRCUT.max),
+  maxStep: wad(DEFAULT_HAIRCUT.maxStep),
+  minInterval: WEIGHT_UPDATE_INTERVAL,
+});
+const wad = (x: number): bigint => (BigInt(Math.round(x * 1e6)) * WAD) / 1_000_000n;
 
 const chainName = (i: number): string => `devnet-${String.fromCharCode(97 + i)}`;
 
@@ -145,6 +158,10 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     );
 
     // 3: xmargin, with every chain's tokens as collateral sources of every engine.
+    const uniqueAssets = Object.values(DEVNET_TOKENS).filter(
+      (s, k, all) => all.findIndex((x) => x.assetId === s.assetId) === k,
+    );
+    const riskAssetIds = uniqueAssets.map((s) => s.assetId);
     const chains: ChainConfig[] = [];
     await Promise.all(
       eids.map(async (eid, i) => {
@@ -175,16 +192,16 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
             ? {
                 engine: {
                   quoteToken: usdc,
-                  riskAssets: Object.values(DEVNET_TOKENS)
-                    .filter((s, k, all) => all.findIndex((x) => x.assetId === s.assetId) === k)
-                    .map((s) => ({
-                      assetId: s.assetId,
-                      oracle: adapter(s.assetId),
-                      weight: (s.weight * WAD) / 100n,
-                    })),
+                  riskAssets: uniqueAssets.map((s) => ({
+                    assetId: s.assetId,
+                    oracle: adapter(s.assetId),
+                    weight: (s.weight * WAD) / 100n,
+                  })),
                   sources,
                   // The nodes sign with the attestor keys (relayer/devnet/cluster.ts): they execute.
                   rebalancerExecutors: signers,
+                  // Attested haircut updates: the attestor keys, the DVN's quorum, the risk module's bounds.
+                  weightGovernor: { signers, quorum, bounds: riskAssetIds.map(weightBounds) },
                   markets: [
                     {
                       marketId: ETH_PERP,
@@ -212,7 +229,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
           tokens: mine.tokens,
         };
         step(
-          `${chainName(i)}: xmargin deployed (vault${hasEngine ? ', engine, ETH-PERP market, rebalancer' : ''})`,
+          `${chainName(i)}: xmargin deployed (vault${hasEngine ? ', engine, ETH-PERP market, rebalancer, weight governor' : ''})`,
         );
       }),
     );
