@@ -13,6 +13,7 @@ import { Interface } from 'ethers';
 import { readArtifact } from '../chain/artifacts.ts';
 import type { TxSender } from '../chain/tx.ts';
 import type { Address, XmarginContracts } from '../config/types.ts';
+import { DEFAULT_HAIRCUT } from '../risk/haircut.ts';
 
 export const NATIVE: Address = '0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE';
 const DAY = 86_400n;
@@ -105,6 +106,24 @@ export interface WeightBoundsSpec {
   maxStep: bigint;
   minInterval: bigint;
 }
+
+/**
+ * The WeightGovernor's default bounds for one asset: those the off-chain haircut module proposes
+ * within (relayer/risk/haircut.ts DEFAULT_HAIRCUT: weight in [min, max], at most maxStep per update),
+ * at most one update per `minInterval` seconds.
+ */
+export function defaultWeightBounds(assetId: number, minInterval: bigint): WeightBoundsSpec {
+  return {
+    assetId,
+    minWeight: toWad(DEFAULT_HAIRCUT.min),
+    maxWeight: toWad(DEFAULT_HAIRCUT.max),
+    maxStep: toWad(DEFAULT_HAIRCUT.maxStep),
+    minInterval,
+  };
+}
+
+/** A fraction given as a float with at most 6 decimals, in WAD. */
+const toWad = (x: number): bigint => (BigInt(Math.round(x * 1e6)) * WAD) / 1_000_000n;
 
 export interface WeightGovernorSpec {
   /** The attestor signers whose quorum may apply a weight update. */

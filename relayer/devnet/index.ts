@@ -18,8 +18,7 @@ import { ROOT, readArtifact } from '../chain/artifacts.ts';
 import { TxSender } from '../chain/tx.ts';
 import type { Address, ChainConfig, DevnetManifest, LayerZeroContracts } from '../config/types.ts';
 import { wire } from '../deploy/wire.ts';
-import { type CollateralSourceSpec, deployXmargin, type WeightBoundsSpec } from '../deploy/xmargin.ts';
-import { DEFAULT_HAIRCUT } from '../risk/haircut.ts';
+import { type CollateralSourceSpec, defaultWeightBounds, deployXmargin } from '../deploy/xmargin.ts';
 import { accountCount, devAccounts } from './accounts.ts';
 import { type ChainAssets, DEVNET_TOKENS, deployAssets, fundHolders } from './assets.ts';
 import { deployLayerZero } from './layerzero.ts';
@@ -59,16 +58,6 @@ export interface Devnet {
   /** Stops every anvil this devnet started. Safe to call twice. */
   stop(): Promise<void>;
 }
-
-/** The WeightGovernor's bounds on the devnet: the off-chain haircut module's (relayer/risk/haircut.ts). */
-const weightBounds = (assetId: number): WeightBoundsSpec => ({
-  assetId,
-  minWeight: wad(DEFAULT_HAIRCUT.min),
-  maxWeight: wad(DEFAULT_HAIRCUT.max),
-  maxStep: wad(DEFAULT_HAIRCUT.maxStep),
-  minInterval: WEIGHT_UPDATE_INTERVAL,
-});
-const wad = (x: number): bigint => (BigInt(Math.round(x * 1e6)) * WAD) / 1_000_000n;
 
 const chainName = (i: number): string => `devnet-${String.fromCharCode(97 + i)}`;
 
@@ -201,7 +190,11 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
                   // The nodes sign with the attestor keys (relayer/devnet/cluster.ts): they execute.
                   rebalancerExecutors: signers,
                   // Attested haircut updates: the attestor keys, the DVN's quorum, the risk module's bounds.
-                  weightGovernor: { signers, quorum, bounds: riskAssetIds.map(weightBounds) },
+                  weightGovernor: {
+                    signers,
+                    quorum,
+                    bounds: riskAssetIds.map((id) => defaultWeightBounds(id, WEIGHT_UPDATE_INTERVAL)),
+                  },
                   markets: [
                     {
                       marketId: ETH_PERP,
