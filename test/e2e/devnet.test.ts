@@ -23,10 +23,12 @@ import {
 } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureArtifacts, readArtifact, readLzArtifact } from '../../relayer/chain/artifacts.ts';
+import type { ChainLog } from '../../relayer/chain/rpc.ts';
 import { loadDevnetManifest } from '../../relayer/config/load.ts';
 import type { ChainConfig, DevnetManifest } from '../../relayer/config/types.ts';
 import { wire } from '../../relayer/deploy/wire.ts';
 import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
+import { decodeLog } from '../../relayer/margin/decode.ts';
 
 const TOPIC = {
   PacketSent: '0x1ab700d4ced0c005b164c0f789fd09fcbb0156d4c2041b8a3bfbcd961cd1567f',
@@ -296,12 +298,18 @@ describe('devnet', () => {
     ).wait()) as TransactionReceipt;
     expect(receipt.status).toBe(1);
     expect((await engineC.getFunction('riskAsset')(wethId)).weight).toBe(weight);
-    // The engine's RiskAssetSet (what the nodes' margin view decodes) carries the new weight.
-    const set = receipt.logs
+    // The engine's RiskAssetSet, decoded by the margin view's own decoder, carries the new weight.
+    const events = receipt.logs
       .filter((l) => getAddress(l.address) === engine)
-      .map((l) => engineC.interface.parseLog(l))
-      .find((l) => l?.name === 'RiskAssetSet');
-    expect(set?.args[1].weight).toBe(weight);
+      // decodeLog reads only topics and data.
+      .map((l) => decodeLog('engine', { topics: [...l.topics], data: l.data } as ChainLog));
+    expect(events).toContainEqual({
+      type: 'RiskAssetSet',
+      assetId: wethId,
+      oracle: (await engineC.getFunction('riskAsset')(wethId)).oracle.toLowerCase(),
+      weight,
+      enabled: true,
+    });
   });
 
   it('wire is idempotent: run again, it plans no transaction', async () => {
