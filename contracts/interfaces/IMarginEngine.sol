@@ -309,7 +309,9 @@ interface IMarginEngine {
     function insuranceFund() external view returns (uint256);
     function sourcePaused(uint32 srcEid) external view returns (bool);
     function localVault() external view returns (address);
+    /// @notice The only caller of `moveFor` (address(0): none).
     function rebalancer() external view returns (address);
+    /// @notice The only caller of `setAssetWeight` (address(0): none).
     function weightGovernor() external view returns (address);
     function quoteWithdraw(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory);
     function quoteMove(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory);

@@ -26,6 +26,7 @@ contract WeightGovernor is Ownable2Step, EIP712 {
         uint64 minInterval;
     }
 
+    /// @notice EIP-712 type of the message the signers sign (domain "xmargin WeightGovernor", version "1").
     bytes32 public constant WEIGHT_UPDATE_TYPEHASH =
         keccak256("WeightUpdate(uint16 assetId,uint64 weight,uint256 nonce,uint256 deadline)");
     uint256 internal constant WAD = 1e18;
