@@ -57,6 +57,8 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
 
     /// @notice The only caller of `moveFor`: moves credit on a trader's behalf within the trader's limits.
     address public rebalancer;
+    /// @notice The only caller of `setAssetWeight`: applies attested weight updates within on-chain bounds.
+    address public weightGovernor;
 
     /// @notice LOCK ids already applied (credited or held).
     mapping(bytes32 id => bool) public processed;
@@ -301,10 +303,16 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
 
     /// @inheritdoc IMarginEngine
     function setRiskAsset(uint16 assetId, RiskAsset calldata asset) external onlyOwner {
-        if (asset.weight > WAD) revert InvalidRiskParameter();
-        if (asset.enabled && address(asset.oracle) == address(0)) revert ZeroAddress();
-        _riskAssets[assetId] = asset;
-        emit RiskAssetSet(assetId, asset);
+        _setRiskAsset(assetId, asset);
+    }
+
+    /// @inheritdoc IMarginEngine
+    /// @dev The governor enforces its bounds; the engine only keeps the weight a valid fraction.
+    function setAssetWeight(uint16 assetId, uint64 weight) external {
+        if (msg.sender != weightGovernor) revert NotWeightGovernor(msg.sender);
+        RiskAsset memory asset = _riskAssets[assetId];
+        asset.weight = weight;
+        _setRiskAsset(assetId, asset);
     }
 
     /// @inheritdoc IMarginEngine
@@ -355,6 +363,12 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
     function setRebalancer(address rebalancer_) external onlyOwner {
         rebalancer = rebalancer_;
         emit RebalancerSet(rebalancer_);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function setWeightGovernor(address governor) external onlyOwner {
+        weightGovernor = governor;
+        emit WeightGovernorSet(governor);
     }
 
     /// @inheritdoc IMarginEngine
@@ -494,6 +508,14 @@ contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
         }
         if (bridged && !_bridgeLimits[key].tryConsume(lock.amount)) return HoldReason.BRIDGE_LIMIT;
         return HoldReason.NONE;
+    }
+
+    /// @dev Shared by the owner's `setRiskAsset` and the governor's `setAssetWeight`.
+    function _setRiskAsset(uint16 assetId, RiskAsset memory asset) internal {
+        if (asset.weight > WAD) revert InvalidRiskParameter();
+        if (asset.enabled && address(asset.oracle) == address(0)) revert ZeroAddress();
+        _riskAssets[assetId] = asset;
+        emit RiskAssetSet(assetId, asset);
     }
 
     // =================================================================== internals: margin

@@ -165,6 +165,7 @@ interface IMarginEngine {
     event SourcePaused(uint32 indexed srcEid, bool paused);
     event LocalVaultSet(address indexed vault);
     event RebalancerSet(address indexed rebalancer);
+    event WeightGovernorSet(address indexed governor);
 
     // ------------------------------------------------------------------ errors
 
@@ -190,6 +191,7 @@ interface IMarginEngine {
     error RefundFailed(address to, uint256 amount);
     error NotHeldCreditOwner(bytes32 id, address caller);
     error NotRebalancer(address caller);
+    error NotWeightGovernor(address caller);
 
     // ------------------------------------------------------------------ trader
 
@@ -267,6 +269,11 @@ interface IMarginEngine {
 
     /// @notice Sets a priced collateral asset (owner).
     function setRiskAsset(uint16 assetId, RiskAsset calldata asset) external;
+    /// @notice Sets one risk asset's weight (weight governor only; it checks its own bounds). Emits
+    ///         RiskAssetSet with the whole asset, like `setRiskAsset`.
+    function setAssetWeight(uint16 assetId, uint64 weight) external;
+    /// @notice Sets the only caller of `setAssetWeight`; address(0) disables it (owner).
+    function setWeightGovernor(address governor) external;
     /// @notice Accepts (or stops accepting) `token` locked on chain `srcEid` as collateral (owner).
     function setCollateralSource(uint32 srcEid, address token, CollateralSource calldata source) external;
     /// @notice Sets the margin rules of a market (owner).
@@ -302,7 +309,10 @@ interface IMarginEngine {
     function insuranceFund() external view returns (uint256);
     function sourcePaused(uint32 srcEid) external view returns (bool);
     function localVault() external view returns (address);
+    /// @notice The only caller of `moveFor` (address(0): none).
     function rebalancer() external view returns (address);
+    /// @notice The only caller of `setAssetWeight` (address(0): none).
+    function weightGovernor() external view returns (address);
     function quoteWithdraw(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory);
     function quoteMove(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory);
     function quoteSeize(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory);

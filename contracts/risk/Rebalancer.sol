@@ -76,6 +76,8 @@ contract Rebalancer is IRebalancer, Ownable2Step, ReentrancyGuard {
     // =================================================================== executors
 
     /// @inheritdoc IRebalancer
+    /// @dev A remote MOVE's fee excess comes back here from the endpoint and goes on to the executor; for
+    ///      collateral in this chain's own vault, the vault pays the LOCK's fee and refunds the account.
     function rebalance(
         address account,
         uint96 subaccount,

@@ -27,7 +27,7 @@ async function signerFor(chain: { name: string; rpcUrls: string[] }, keyFile: st
 export function deployCommand(): Command {
   return new Command('deploy')
     .description(
-      'deploy xmargin\'s contracts on one network: the vault with the chain\'s tokens at the low default caps, and, when the chain has an "engine" section, price adapters, MarginEngine, PerpMarket and their risk parameters',
+      'deploy xmargin\'s contracts on one network: the vault with the chain\'s tokens at the low default caps, and, when the chain has an "engine" section, price adapters, MarginEngine, PerpMarket, Rebalancer, WeightGovernor and their risk parameters',
     )
     .requiredOption('--network <name>', 'chain name in the networks file')
     .requiredOption(

@@ -78,6 +78,7 @@ export const xmarginContractsSchema = z.object({
   vault: address,
   engine: address.optional(),
   rebalancer: address.optional(),
+  weightGovernor: address.optional(),
   market: address.optional(),
 });
 

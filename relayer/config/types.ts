@@ -34,6 +34,8 @@ export interface XmarginContracts {
   engine?: Address;
   /** The engine's Rebalancer (contracts/risk/Rebalancer.sol): executors move credit within traders' limits. */
   rebalancer?: Address;
+  /** The engine's WeightGovernor (contracts/risk/WeightGovernor.sol): bounded, attested weight updates. */
+  weightGovernor?: Address;
   market?: Address;
 }
 

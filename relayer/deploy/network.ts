@@ -7,6 +7,9 @@
 // Collateral sources: every token, on every chain of the file, whose symbol is a key of the engine's
 // `riskAssets` (the engine chain's own tokens included). Vault assets and sources get the LOW default
 // caps (DEFAULT_CAPS): a new network starts low; the owner raises caps later.
+//
+// Every engine also gets its Rebalancer (executors: the file's `dvn.signers`, the nodes' keys) and its
+// WeightGovernor (signers and quorum of `dvn`, defaultWeightBounds per risk asset).
 
 import { readArtifact } from '../chain/artifacts.ts';
 import type { TxSender } from '../chain/tx.ts';
@@ -17,13 +20,17 @@ import {
   type CollateralSourceSpec,
   DEFAULT_CAPS,
   DEFAULT_LIQUIDATION,
+  defaultWeightBounds,
   deployXmargin,
   type EngineSpec,
   type LiquidationSpec,
   type MarketSpec,
   type VaultAssetSpec,
+  type WeightGovernorSpec,
 } from './xmargin.ts';
 
+/** Shortest time between two weight updates of one asset on a deployed network (seconds). */
+export const WEIGHT_UPDATE_INTERVAL = 3_600n;
 /** Staleness limit of an adapter deployed over a feed whose entry gives no `maxAge` (seconds). */
 export const DEFAULT_FEED_MAX_AGE = 86_400;
 const ZERO: Address = '0x0000000000000000000000000000000000000000';
@@ -50,6 +57,10 @@ export interface NetworkDeployPlan {
     sources: (CollateralSourceSpec & { chain: string; symbol: string })[];
     markets: (Omit<MarketSpec, 'oracle'> & { symbol: string; oracle: OracleRef })[];
     liquidation: LiquidationSpec;
+    /** The Rebalancer's executors: the nodes' signers (the networks file's `dvn.signers`). */
+    rebalancerExecutors: Address[];
+    /** The WeightGovernor: the attestor signers and quorum of `dvn`, default bounds per risk asset. */
+    weightGovernor: WeightGovernorSpec;
   };
 }
 
@@ -127,6 +138,12 @@ export function planDeploy(networks: NetworksFile, chainName: string, file: stri
       fullCloseHealth: wadOr(l.fullCloseHealth, DEFAULT_LIQUIDATION.fullCloseHealth),
       dustNotional: wadOr(l.dustNotional, DEFAULT_LIQUIDATION.dustNotional),
     },
+    rebalancerExecutors: networks.dvn.signers,
+    weightGovernor: {
+      signers: networks.dvn.signers,
+      quorum: networks.dvn.quorum,
+      bounds: riskAssets.map((r) => defaultWeightBounds(r.assetId, WEIGHT_UPDATE_INTERVAL)),
+    },
   };
   return plan;
 }
@@ -192,6 +209,20 @@ export function describePlan(plan: NetworkDeployPlan): string[] {
     'engine.setLiquidationConfig',
     `bonus ${pct(l.bonus)}, target health ${pct(l.targetHealth)}, full close below ${pct(l.fullCloseHealth)}, dust $${pct(l.dustNotional)}`,
   );
+  line('deploy Rebalancer', 'engine the MarginEngine, owner the deployer');
+  for (const x of e.rebalancerExecutors) line(`rebalancer.setExecutor(${x})`, 'a node signer (dvn.signers)');
+  line('engine.setRebalancer', 'the Rebalancer');
+  const g = e.weightGovernor;
+  line('deploy WeightGovernor', 'engine the MarginEngine, owner the deployer');
+  line('governor.setSigners', `the ${g.signers.length} dvn.signers, quorum ${g.quorum}`);
+  for (const b of g.bounds) {
+    const symbol = e.riskAssets.find((r) => r.assetId === b.assetId)?.symbol;
+    line(
+      `governor.setBounds(${b.assetId} ${symbol})`,
+      `weight ${pct(b.minWeight)}..${pct(b.maxWeight)}, step ${pct(b.maxStep)}, at most every ${b.minInterval} s`,
+    );
+  }
+  line('engine.setWeightGovernor', 'the WeightGovernor');
   return out;
 }
 
@@ -237,6 +268,8 @@ export async function executePlan(plan: NetworkDeployPlan, tx: TxSender): Promis
           })),
           markets: e.markets.map(({ symbol: _, oracle, ...m }) => ({ ...m, oracle: resolve(oracle) })),
           liquidation: e.liquidation,
+          rebalancerExecutors: e.rebalancerExecutors,
+          weightGovernor: e.weightGovernor,
         };
   const xmargin = await deployXmargin(plan.chain, tx, {
     vaultAssets: plan.vaultAssets.map(({ token, decimals }) => ({ token, decimals })),

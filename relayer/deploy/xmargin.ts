@@ -13,6 +13,7 @@ import { Interface } from 'ethers';
 import { readArtifact } from '../chain/artifacts.ts';
 import type { TxSender } from '../chain/tx.ts';
 import type { Address, XmarginContracts } from '../config/types.ts';
+import { DEFAULT_HAIRCUT } from '../risk/haircut.ts';
 
 export const NATIVE: Address = '0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE';
 const DAY = 86_400n;
@@ -93,6 +94,42 @@ export interface EngineSpec {
    * nodes' signer addresses) and connects it to the engine. Absent: no Rebalancer.
    */
   rebalancerExecutors?: Address[];
+  /** Deploys the engine's WeightGovernor (contracts/risk/WeightGovernor.sol). Absent: none. */
+  weightGovernor?: WeightGovernorSpec;
+}
+
+/** Bounds of one risk asset's weight under the WeightGovernor (WAD; minInterval in seconds). */
+export interface WeightBoundsSpec {
+  assetId: number;
+  minWeight: bigint;
+  maxWeight: bigint;
+  maxStep: bigint;
+  minInterval: bigint;
+}
+
+/**
+ * The WeightGovernor's default bounds for one asset: those the off-chain haircut module proposes
+ * within (relayer/risk/haircut.ts DEFAULT_HAIRCUT: weight in [min, max], at most maxStep per update),
+ * at most one update per `minInterval` seconds.
+ */
+export function defaultWeightBounds(assetId: number, minInterval: bigint): WeightBoundsSpec {
+  return {
+    assetId,
+    minWeight: toWad(DEFAULT_HAIRCUT.min),
+    maxWeight: toWad(DEFAULT_HAIRCUT.max),
+    maxStep: toWad(DEFAULT_HAIRCUT.maxStep),
+    minInterval,
+  };
+}
+
+/** A fraction given as a float with at most 6 decimals, in WAD. */
+const toWad = (x: number): bigint => (BigInt(Math.round(x * 1e6)) * WAD) / 1_000_000n;
+
+export interface WeightGovernorSpec {
+  /** The attestor signers whose quorum may apply a weight update. */
+  signers: Address[];
+  quorum: number;
+  bounds: WeightBoundsSpec[];
 }
 
 export interface DeployXmarginOptions {
@@ -206,6 +243,9 @@ export async function deployXmargin(
     if (spec.rebalancerExecutors !== undefined) {
       out.rebalancer = await deployRebalancer(chain, tx, engine, engineI, spec.rebalancerExecutors);
     }
+    if (spec.weightGovernor !== undefined) {
+      out.weightGovernor = await deployWeightGovernor(chain, tx, engine, engineI, spec.weightGovernor);
+    }
   }
   await tx.flush();
   return out;
@@ -230,4 +270,26 @@ async function deployRebalancer(
   }
   await tx.call('engine.setRebalancer', engine, engineI, 'setRebalancer', [rebalancer]);
   return rebalancer;
+}
+
+/** The engine's WeightGovernor, owned by the deployer, with its signers and bounds, set on the engine. */
+async function deployWeightGovernor(
+  chain: ChainTarget,
+  tx: TxSender,
+  engine: Address,
+  engineI: Interface,
+  spec: WeightGovernorSpec,
+): Promise<Address> {
+  const art = readArtifact('WeightGovernor');
+  const governorI = new Interface(art.abi);
+  const governor = await tx.deploy(`WeightGovernor@${chain.name}`, art, [engine, await tx.address()]);
+  await tx.call('governor.setSigners', governor, governorI, 'setSigners', [spec.signers, spec.quorum]);
+  for (const b of spec.bounds) {
+    await tx.call(`governor.setBounds(${b.assetId})`, governor, governorI, 'setBounds', [
+      b.assetId,
+      [b.minWeight, b.maxWeight, b.maxStep, b.minInterval],
+    ]);
+  }
+  await tx.call('engine.setWeightGovernor', engine, engineI, 'setWeightGovernor', [governor]);
+  return governor;
 }

@@ -18,7 +18,7 @@ import { ROOT, readArtifact } from '../chain/artifacts.ts';
 import { TxSender } from '../chain/tx.ts';
 import type { Address, ChainConfig, DevnetManifest, LayerZeroContracts } from '../config/types.ts';
 import { wire } from '../deploy/wire.ts';
-import { type CollateralSourceSpec, deployXmargin } from '../deploy/xmargin.ts';
+import { type CollateralSourceSpec, defaultWeightBounds, deployXmargin } from '../deploy/xmargin.ts';
 import { accountCount, devAccounts } from './accounts.ts';
 import { type ChainAssets, DEVNET_TOKENS, deployAssets, fundHolders } from './assets.ts';
 import { deployLayerZero } from './layerzero.ts';
@@ -29,6 +29,8 @@ const MAX_UINT128 = (1n << 128n) - 1n;
 const WAD = 10n ** 18n;
 const ETH_PERP = 1;
 const LP_LIQUIDITY = 1_000_000n * 10n ** 6n;
+/** Seconds between two weight updates of one asset on the devnet. */
+const WEIGHT_UPDATE_INTERVAL = 60n;
 
 export interface DevnetOptions {
   /** Number of chains (default 3). */
@@ -145,6 +147,10 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     );
 
     // 3: xmargin, with every chain's tokens as collateral sources of every engine.
+    const uniqueAssets = Object.values(DEVNET_TOKENS).filter(
+      (s, k, all) => all.findIndex((x) => x.assetId === s.assetId) === k,
+    );
+    const riskAssetIds = uniqueAssets.map((s) => s.assetId);
     const chains: ChainConfig[] = [];
     await Promise.all(
       eids.map(async (eid, i) => {
@@ -175,16 +181,20 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
             ? {
                 engine: {
                   quoteToken: usdc,
-                  riskAssets: Object.values(DEVNET_TOKENS)
-                    .filter((s, k, all) => all.findIndex((x) => x.assetId === s.assetId) === k)
-                    .map((s) => ({
-                      assetId: s.assetId,
-                      oracle: adapter(s.assetId),
-                      weight: (s.weight * WAD) / 100n,
-                    })),
+                  riskAssets: uniqueAssets.map((s) => ({
+                    assetId: s.assetId,
+                    oracle: adapter(s.assetId),
+                    weight: (s.weight * WAD) / 100n,
+                  })),
                   sources,
                   // The nodes sign with the attestor keys (relayer/devnet/cluster.ts): they execute.
                   rebalancerExecutors: signers,
+                  // Attested haircut updates: the attestor keys, the DVN's quorum, the risk module's bounds.
+                  weightGovernor: {
+                    signers,
+                    quorum,
+                    bounds: riskAssetIds.map((id) => defaultWeightBounds(id, WEIGHT_UPDATE_INTERVAL)),
+                  },
                   markets: [
                     {
                       marketId: ETH_PERP,
@@ -212,7 +222,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
           tokens: mine.tokens,
         };
         step(
-          `${chainName(i)}: xmargin deployed (vault${hasEngine ? ', engine, ETH-PERP market, rebalancer' : ''})`,
+          `${chainName(i)}: xmargin deployed (vault${hasEngine ? ', engine, ETH-PERP market, rebalancer, weight governor' : ''})`,
         );
       }),
     );

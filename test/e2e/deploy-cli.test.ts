@@ -55,6 +55,8 @@ describe('xmargin deploy: a whole network from the networks file', () => {
       'MockERC20',
       'SettableAggregator',
       'ChainlinkPriceAdapter',
+      'Rebalancer',
+      'WeightGovernor',
     ]);
     anvil = await startAnvil({ chainId: EID });
     provider = new JsonRpcProvider(anvil.rpcUrl, EID, { staticNetwork: true, pollingInterval: 100 });
@@ -182,8 +184,10 @@ describe('xmargin deploy: a whole network from the networks file', () => {
       vault: Address;
       engine: Address;
       market: Address;
+      rebalancer: Address;
+      weightGovernor: Address;
     };
-    expect(Object.keys(snippet)).toEqual(['vault', 'engine', 'market']);
+    expect(Object.keys(snippet)).toEqual(['vault', 'engine', 'market', 'rebalancer', 'weightGovernor']);
     const adapterOf = (feed: Address): string => {
       const m = r.stdout.match(new RegExp(`ChainlinkPriceAdapter (0x[0-9a-fA-F]{40}) \\(feed ${feed},`));
       if (m?.[1] === undefined) throw new Error(`no adapter line for ${feed} in:\n${r.stdout}`);
@@ -235,6 +239,21 @@ describe('xmargin deploy: a whole network from the networks file', () => {
       (125n * WAD) / 100n,
       WAD / 2n,
       50n * WAD,
+    ]);
+
+    // The engine's Rebalancer (executors: the dvn signers) and WeightGovernor (dvn signers and quorum).
+    const signer = new Wallet(DEPLOYER_KEY).address;
+    const rebalancer = new Contract(snippet.rebalancer, readArtifact('Rebalancer').abi, provider);
+    const governor = new Contract(snippet.weightGovernor, readArtifact('WeightGovernor').abi, provider);
+    expect(await engine.getFunction('rebalancer')()).toBe(snippet.rebalancer);
+    expect(await rebalancer.getFunction('isExecutor')(signer)).toBe(true);
+    expect(await engine.getFunction('weightGovernor')()).toBe(snippet.weightGovernor);
+    expect([...(await governor.getFunction('signers')())]).toEqual([signer]);
+    expect([...(await governor.getFunction('bounds')(1))]).toEqual([
+      WAD / 2n,
+      (95n * WAD) / 100n,
+      WAD / 20n,
+      3_600n,
     ]);
 
     // The vault accepts the chain's tokens at the low default caps.

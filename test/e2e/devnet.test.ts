@@ -23,10 +23,12 @@ import {
 } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureArtifacts, readArtifact, readLzArtifact } from '../../relayer/chain/artifacts.ts';
+import type { ChainLog } from '../../relayer/chain/rpc.ts';
 import { loadDevnetManifest } from '../../relayer/config/load.ts';
 import type { ChainConfig, DevnetManifest } from '../../relayer/config/types.ts';
 import { wire } from '../../relayer/deploy/wire.ts';
 import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
+import { decodeLog } from '../../relayer/margin/decode.ts';
 
 const TOPIC = {
   PacketSent: '0x1ab700d4ced0c005b164c0f789fd09fcbb0156d4c2041b8a3bfbcd961cd1567f',
@@ -66,7 +68,14 @@ function key(role: string, index = 0): string {
 }
 
 beforeAll(async () => {
-  await ensureArtifacts(['CollateralVault', 'MarginEngine', 'PerpMarket', 'MockERC20', 'Rebalancer']);
+  await ensureArtifacts([
+    'CollateralVault',
+    'MarginEngine',
+    'PerpMarket',
+    'MockERC20',
+    'Rebalancer',
+    'WeightGovernor',
+  ]);
   manifestDir = mkdtempSync(path.join(tmpdir(), 'xmargin-devnet-'));
   const manifestPath = path.join(manifestDir, 'manifest.json');
   devnet = await startDevnet({ chains: 3, blockTime: 'automine', quorum: 2, attestors: 3, manifestPath });
@@ -246,6 +255,61 @@ describe('devnet', () => {
         expect(await rb.getFunction('isExecutor')(signer)).toBe(true);
       expect(await rb.getFunction('isExecutor')(manifest.accounts[0]?.address)).toBe(false);
     }
+  });
+
+  it('lets a quorum of the attestor keys move a weight through the WeightGovernor, within its bounds', async () => {
+    const b = chainAt(1);
+    const { engine, weightGovernor } = b.xmargin;
+    if (engine === undefined || weightGovernor === undefined) throw new Error('devnet B: no weight governor');
+    const pb = provider(b);
+    const submitter = new Wallet(key('spare'), pb);
+    const governor = new Contract(weightGovernor, readArtifact('WeightGovernor').abi, submitter);
+    const engineC = new Contract(engine, readArtifact('MarginEngine').abi, pb);
+    expect(await engineC.getFunction('weightGovernor')()).toBe(weightGovernor);
+    expect(Number(await governor.getFunction('quorum')())).toBe(manifest.dvn.quorum);
+    expect([...(await governor.getFunction('signers')())]).toEqual(manifest.dvn.signers);
+
+    const wethId = 1;
+    const before = (await engineC.getFunction('riskAsset')(wethId)).weight as bigint;
+    const weight = before - 5n * 10n ** 16n; // one full step (0.05) down
+    const deadline = BigInt((await pb.getBlock('latest'))?.timestamp ?? 0) + 600n;
+    const domain = {
+      name: 'xmargin WeightGovernor',
+      version: '1',
+      chainId: b.chainId,
+      verifyingContract: weightGovernor,
+    };
+    const types = {
+      WeightUpdate: [
+        { name: 'assetId', type: 'uint16' },
+        { name: 'weight', type: 'uint64' },
+        { name: 'nonce', type: 'uint256' },
+        { name: 'deadline', type: 'uint256' },
+      ],
+    };
+    const value = { assetId: wethId, weight, nonce: await governor.getFunction('nonces')(wethId), deadline };
+    const quorum = [0, 1, 2]
+      .map((i) => new Wallet(key('attestor', i)))
+      .sort((x, y) => (BigInt(x.address) < BigInt(y.address) ? -1 : 1))
+      .slice(0, manifest.dvn.quorum);
+    const signatures = await Promise.all(quorum.map((w) => w.signTypedData(domain, types, value)));
+    const receipt = (await (
+      await governor.getFunction('updateWeight')(wethId, weight, deadline, signatures)
+    ).wait()) as TransactionReceipt;
+    expect(receipt.status).toBe(1);
+    expect((await engineC.getFunction('riskAsset')(wethId)).weight).toBe(weight);
+    // The engine's RiskAssetSet, decoded by the margin view's own decoder, carries the new weight.
+    const events = receipt.logs
+      .filter((l) => getAddress(l.address) === engine)
+      // decodeLog reads only topics and data.
+      .map((l) => decodeLog('engine', { topics: [...l.topics], data: l.data } as ChainLog));
+    expect(events).toContainEqual({
+      type: 'RiskAssetSet',
+      assetId: wethId,
+      oracle: (await engineC.getFunction('riskAsset')(wethId)).oracle.toLowerCase(),
+      weight,
+      enabled: true,
+    });
   });
 
   it('wire is idempotent: run again, it plans no transaction', async () => {

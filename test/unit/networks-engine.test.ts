@@ -7,6 +7,7 @@ import { describePlan, planDeploy } from '../../relayer/deploy/network.ts';
 
 const FILE = 'config/networks.json';
 const A1 = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
+const WAD = 10n ** 18n;
 const FEED = '0x0153002d20B96532C639313c2d54c3dA09109309';
 const ETH_FEED = '0xd30e2101a97dcbAeBCBC04F14C3f624E67A35165';
 const ADAPTER = '0x00000000000000000000000000000000000000ad';
@@ -121,8 +122,26 @@ describe('networks file: engine section', () => {
     expect(plan.engine?.liquidation.targetHealth).toBe(1_250_000_000_000_000_000n);
     const lines = describePlan(plan);
     // 2 adapters, vault + guardian + 1 asset, engine + guardian + market, addMarket, 3 links, 2 risk assets,
-    // 3 sources, market risk, liquidation.
-    expect(lines).toHaveLength(2 + 3 + 3 + 1 + 3 + 2 + 3 + 1 + 1);
+    // 3 sources, market risk, liquidation; Rebalancer + 1 executor + link; WeightGovernor + signers + 2 bounds
+    // + link.
+    expect(lines).toHaveLength(2 + 3 + 3 + 1 + 3 + 2 + 3 + 1 + 1 + 3 + 5);
+    expect(lines.slice(-8).map((l) => l.split('  ')[1])).toEqual([
+      'deploy Rebalancer',
+      `rebalancer.setExecutor(${A1})`,
+      'engine.setRebalancer',
+      'deploy WeightGovernor',
+      'governor.setSigners',
+      'governor.setBounds(1 USDC)',
+      'governor.setBounds(2 WETH)',
+      'engine.setWeightGovernor',
+    ]);
+    expect(plan.engine?.weightGovernor.bounds[0]).toEqual({
+      assetId: 1,
+      minWeight: WAD / 2n,
+      maxWeight: (95n * WAD) / 100n,
+      maxStep: WAD / 20n,
+      minInterval: 3_600n,
+    });
     expect(planDeploy(networks, 'chain-b', FILE).engine).toBeUndefined();
   });
 

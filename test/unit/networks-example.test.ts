@@ -41,7 +41,11 @@ describe('config/networks.example.json', () => {
       'arbitrum-sepolia USDC',
       'base-sepolia USDC',
     ]);
-    expect(describePlan(plan)).toHaveLength(17);
+    // 17 for vault, adapters, engine and market; Rebalancer + 3 executors + link; WeightGovernor + signers
+    // + bounds of USDC + link.
+    expect(describePlan(plan)).toHaveLength(17 + 5 + 4);
+    expect(plan.engine?.rebalancerExecutors).toHaveLength(3);
+    expect(plan.engine?.weightGovernor.quorum).toBe(loadNetworks(FILE).dvn.quorum);
     expect(planDeploy(loadNetworks(FILE), 'base-sepolia', FILE).engine).toBeUndefined();
   });
 });
