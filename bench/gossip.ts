@@ -59,6 +59,8 @@ interface RoundResult {
   p50: number;
   p99: number;
   duplicatesPerUnique: number;
+  /** CPU the worker processes spent per delivery (one node taking in one message), ms. */
+  cpuPerDelivery: number;
 }
 
 /** `n` TCP ports free right now on 127.0.0.1 (the workers listen on them; identities are fixed). */
@@ -100,6 +102,7 @@ async function round(
   watch?: { sybil: string; onStatus: (st: WorkerStatus[]) => void },
 ): Promise<RoundResult> {
   const startAt = clock() + 500;
+  const cpuBefore = total(await statuses(workers), (s) => s.cpuMs);
   await Promise.all(workers.map((w) => w.ask({ type: 'run', rate, seconds, startAt, seqBase })));
   const poll = async () => {
     const st = await statuses(workers, watch?.sybil);
@@ -124,6 +127,7 @@ async function round(
       lastChange = Date.now();
     }
   }
+  const cpuSpent = total(await statuses(workers), (s) => s.cpuMs) - cpuBefore;
   const collected = (await Promise.all(workers.map((w) => w.ask({ type: 'collect' })))) as Extract<
     FromWorker,
     { type: 'collected' }
@@ -152,6 +156,7 @@ async function round(
     p50: percentile(withLost, 50),
     p99: percentile(withLost, 99),
     duplicatesPerUnique: accepted === 0 ? Number.NaN : (rawCopies - accepted) / accepted,
+    cpuPerDelivery: cpuSpent / Math.max(1, latencies.length),
   };
 }
 
@@ -181,7 +186,7 @@ async function propagationBench(figures: Figure[]): Promise<void> {
       seqBase += 1_000_000;
       progress(`gossip: ${rate} msg/s for ${seconds} s ...`);
       const r = await round(workers, rate, seconds, seqBase);
-      const note = `${fmt(r.deliveries)} of ${fmt(r.expected)} deliveries, published at ${fmt(r.achievedRate)} msg/s, nodes in ${procs} processes, ${loadNote()}`;
+      const note = `${fmt(r.deliveries)} of ${fmt(r.expected)} deliveries, published at ${fmt(r.achievedRate)} msg/s, nodes in ${procs} processes, ${fmt(r.cpuPerDelivery)} ms CPU per delivery, ${loadNote()}`;
       const name = `16 nodes @${rate} msg/s`;
       figures.push(
         {

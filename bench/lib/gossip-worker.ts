@@ -37,6 +37,8 @@ export interface WorkerStatus {
   /** Local nodes that have been connected to the sybil / score it below the graylist threshold. */
   sybilPeers: number;
   graylisted: number;
+  /** CPU time this process has used (user + system), ms. */
+  cpuMs: number;
 }
 
 export type FromWorker =
@@ -91,6 +93,10 @@ for (let i = index; i < N; i += procs) {
 }
 const payloadOf = await observationShape(walletOf(nodeLabel(0)));
 
+const cpuMs = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
 const sum = (f: (x: { node: Libp2pGossipNetwork; raw: { count: number } }) => number) =>
   [...local.values()].reduce((a, x) => a + f(x), 0);
 
@@ -115,6 +121,7 @@ function status(sybil: string | undefined): WorkerStatus {
     delivered: round?.delivered.length ?? 0,
     sybilPeers: sawSybil.size,
     graylisted,
+    cpuMs: cpuMs(),
   };
 }
 
