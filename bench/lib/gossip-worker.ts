@@ -22,7 +22,9 @@ import {
 } from './gossip-nodes.ts';
 
 export type ToWorker =
-  | { type: 'status'; sybil?: string }
+  | { type: 'status' }
+  /** From now on, note when each local node connects to / graylists this peer. */
+  | { type: 'watch'; sybil: string }
   | { type: 'run'; rate: number; seconds: number; startAt: number; seqBase: number }
   | { type: 'collect' }
   | { type: 'stop' };
@@ -37,6 +39,8 @@ export interface WorkerStatus {
   /** Local nodes that have been connected to the sybil / score it below the graylist threshold. */
   sybilPeers: number;
   graylisted: number;
+  /** When the last of them went below the threshold (shared clock), 0 if none has. */
+  lastGraylistAt: number;
   /** CPU time this process has used (user + system), ms. */
   cpuMs: number;
 }
@@ -45,6 +49,7 @@ export type FromWorker =
   | { type: 'ready' }
   | WorkerStatus
   | { type: 'started' }
+  | { type: 'watching' }
   | {
       type: 'collected';
       /** [seq, publish time] of this worker's publishes; [seq, delivery time] of every delivery. */
@@ -76,6 +81,24 @@ const allowed = new Set<Address>(
 const local = new Map<number, { node: Libp2pGossipNetwork; raw: { count: number } }>();
 let round: Round | undefined;
 const sawSybil = new Set<number>();
+const graylistedAt = new Map<number, number>();
+
+/** Checks every 25 ms in this process, so the time does not depend on how fast the parent polls. */
+function watch(sybil: string): ReturnType<typeof setInterval> {
+  return setInterval(() => {
+    for (const [i, { node }] of local) {
+      if (node.libp2p.getPeers().some((p) => p.toString() === sybil)) sawSybil.add(i);
+      if (
+        sawSybil.has(i) &&
+        !graylistedAt.has(i) &&
+        node.peerScore(sybil) < SCORE_THRESHOLDS.graylistThreshold
+      ) {
+        graylistedAt.set(i, clock());
+      }
+    }
+  }, 25);
+}
+let watching: ReturnType<typeof setInterval> | undefined;
 
 for (let i = index; i < N; i += procs) {
   const node = await startNode(nodeLabel(i), {
@@ -100,19 +123,12 @@ const cpuMs = () => {
 const sum = (f: (x: { node: Libp2pGossipNetwork; raw: { count: number } }) => number) =>
   [...local.values()].reduce((a, x) => a + f(x), 0);
 
-function status(sybil: string | undefined): WorkerStatus {
+function status(): WorkerStatus {
   const ready = [...local.values()].every(
     ({ node }) =>
       peerIds.every((p) => p === node.peerId || node.boundSigner(p) !== undefined) &&
       node.meshPeers('observation').length >= 2,
   );
-  let graylisted = 0;
-  if (sybil !== undefined) {
-    for (const [i, { node }] of local) {
-      if (node.libp2p.getPeers().some((p) => p.toString() === sybil)) sawSybil.add(i);
-      if (sawSybil.has(i) && node.peerScore(sybil) < SCORE_THRESHOLDS.graylistThreshold) graylisted++;
-    }
-  }
   return {
     type: 'status',
     ready,
@@ -120,7 +136,8 @@ function status(sybil: string | undefined): WorkerStatus {
     published: round?.published.length ?? 0,
     delivered: round?.delivered.length ?? 0,
     sybilPeers: sawSybil.size,
-    graylisted,
+    graylisted: graylistedAt.size,
+    lastGraylistAt: Math.max(0, ...graylistedAt.values()),
     cpuMs: cpuMs(),
   };
 }
@@ -148,8 +165,11 @@ async function publishRound(r: Round, rate: number, seconds: number, startAt: nu
 }
 
 process.on('message', async (m: ToWorker) => {
-  if (m.type === 'status') send(status(m.sybil));
-  else if (m.type === 'run') {
+  if (m.type === 'status') send(status());
+  else if (m.type === 'watch') {
+    watching ??= watch(m.sybil);
+    send({ type: 'watching' });
+  } else if (m.type === 'run') {
     const r: Round = {
       seqBase: m.seqBase,
       publishing: true,
@@ -172,6 +192,7 @@ process.on('message', async (m: ToWorker) => {
       accepted: sum((x) => x.node.stats().observation.ACCEPT) - r.acceptedBefore,
     });
   } else if (m.type === 'stop') {
+    clearInterval(watching);
     await Promise.all([...local.values()].map(({ node }) => node.stop()));
     process.exit(0);
   }
