@@ -146,7 +146,7 @@ export interface SignatureVerifierOptions {
   boundKey: (peerId: string) => { signer: Address; publicKey?: Hex } | undefined;
   /** Whether a signer earns a precomputed table (the attestor set: few, and on every message). */
   precomputeFor: (signer: Address) => boolean;
-  /** Signatures remembered. Default 16,384 (~3 MB). */
+  /** Signatures remembered. Default 16,384 (~6 MB). */
   maxChecked?: number;
 }
 
