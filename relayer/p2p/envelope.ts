@@ -69,12 +69,21 @@ export function canonicalJson(value: unknown): string {
   throw new TypeError(`cannot encode a ${typeof value} in canonical JSON`);
 }
 
+const utf8Encoder = new TextEncoder();
+const DOMAIN_BYTES = utf8Encoder.encode(GOSSIP_DOMAIN);
+
 /** The digest the EVM key signs (before the EIP-191 prefix). */
 export function envelopeDigest(body: EnvelopeBody): Hex {
-  const canonical = canonicalJson({ payload: body.payload, sentAt: body.sentAt, topic: body.topic });
-  return keccak256(
-    concat([toUtf8Bytes(GOSSIP_DOMAIN), toUtf8Bytes(body.topic), toUtf8Bytes(canonical)]),
-  ) as Hex;
+  return canonicalBodyDigest(
+    body.topic,
+    canonicalJson({ payload: body.payload, sentAt: body.sentAt, topic: body.topic }),
+  );
+}
+
+/** keccak256(domain ‖ topic ‖ canonical body), from the body's canonical JSON. */
+function canonicalBodyDigest(topic: string, canonical: string): Hex {
+  // Native UTF-8 encoding: ethers' toUtf8Bytes walks the string in JS, and bodies are ~1 KB.
+  return keccak256(concat([DOMAIN_BYTES, utf8Encoder.encode(topic), utf8Encoder.encode(canonical)])) as Hex;
 }
 
 /** The message id: what was signed and by whom. */
@@ -136,8 +145,13 @@ export function parseEnvelope(bytes: Uint8Array): ParsedEnvelope {
   if (canonicalJson(parsed) !== text) {
     throw new GossipValidationError('MALFORMED', 'envelope is not in canonical form');
   }
-  const body = { topic, sentAt, payload };
-  return { ...body, signature: signature as Hex, digest: envelopeDigest(body) };
+  // The signed body is the envelope without its signature. In canonical form (keys sorted) the text
+  // ends with `,"signature":"0x…","topic":…}`, so the body's canonical JSON is the text with the
+  // signature field cut out: no second encoding of the payload.
+  const tail = `,"topic":${JSON.stringify(topic)}}`;
+  const cut = text.length - tail.length - `,"signature":"${signature}"`.length;
+  const digest = canonicalBodyDigest(topic, text.slice(0, cut) + tail);
+  return { topic, sentAt, payload, signature: signature as Hex, digest };
 }
 
 /** Recovers the EVM address that signed `digest`; BAD_SIGNATURE if the signature is not a valid one. */

@@ -6,7 +6,10 @@
 // so the peer id our heartbeat bindings talk about is the author's even when a third node relays
 // it, and gossipsub's message id (author + seqno) lets a replayed envelope reach our validator (which
 // then rejects it by its EVM-signed digest) instead of vanishing as a transport-level duplicate.
+// A byte-identical copy (the same message over another mesh link), though, is dropped by its fast id
+// before gossipsub checks its libp2p signature again or our validator sees it.
 
+import { createHash } from 'node:crypto';
 import {
   type GossipSub,
   type GossipsubMessage,
@@ -102,6 +105,25 @@ const GOSSIPSUB_RESULT: { readonly [V in Verdict]: TopicValidatorResult } = {
 
 type Handler = (message: SignedMessage<unknown>) => void | Promise<void>;
 
+/** Gossipsub's local de-duplication key: a hash of every field, so only exact copies share one. */
+function fastMessageId(msg: {
+  topic: string;
+  from?: Uint8Array;
+  seqno?: Uint8Array;
+  signature?: Uint8Array;
+  data?: Uint8Array;
+}): string {
+  const hash = createHash('sha256');
+  for (const part of [Buffer.from(msg.topic), msg.from, msg.seqno, msg.signature, msg.data]) {
+    // Length-prefixed, so field boundaries cannot shift between two messages.
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(part?.length ?? 0);
+    hash.update(length);
+    if (part !== undefined) hash.update(part);
+  }
+  return hash.digest('base64');
+}
+
 export async function createGossipNetwork(options: GossipNetworkOptions): Promise<Libp2pGossipNetwork> {
   const { log, evmWallet } = options;
   const now = options.now ?? Date.now;
@@ -138,6 +160,7 @@ export async function createGossipNetwork(options: GossipNetworkOptions): Promis
         // A lone node (first of a devnet) must not fail its publishes.
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
+        fastMsgIdFn: fastMessageId,
         allowedTopics: Object.values(TOPICS),
         heartbeatInterval: options.gossipHeartbeatMs ?? 1000,
         scoreParams: scoreParams((peerId) => penalties.score(peerId)),

@@ -57,6 +57,17 @@ describe('envelope', () => {
     expect(opened.topic).toBe(TOPICS.claim);
   });
 
+  it('digests the received bytes as the signer digested the body (nested signature fields, UTF-8)', async () => {
+    const tricky = {
+      topic: TOPICS.observation,
+      sentAt: 1_700_000_000_001,
+      payload: { signature: { signature: `0x${'ab'.repeat(65)}`, signer: 'é' }, z: '"topic":"x"}', ü: 1 },
+    };
+    const { bytes } = await sealEnvelope(wallet, tricky);
+    expect(parseEnvelope(bytes).digest).toBe(envelopeDigest(tricky));
+    expect(openEnvelope(bytes).signer).toBe(wallet.address);
+  });
+
   it('binds the signature to the topic and the content', async () => {
     const { bytes } = await sealEnvelope(wallet, body);
     // Same content moved to another topic: a different digest, so the signature recovers someone else.

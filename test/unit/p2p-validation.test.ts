@@ -173,6 +173,25 @@ describe('topic validators', () => {
     );
   });
 
+  it('binds the heartbeat key; a bound peer whose signature does not check is still BAD_SIGNATURE', async () => {
+    const t = setup();
+    await t.send('heartbeat', heartbeat);
+    expect(t.bindings.keyOf(PEER)?.publicKey).toBe(attestor.signingKey.publicKey);
+    const { bytes } = await sealEnvelope(attestor, { topic: TOPICS.claim, sentAt: T0, payload: { n: 7 } });
+    const text = new TextDecoder().decode(bytes);
+    const sig = /"signature":"(0x[0-9a-f]{130})"/.exec(text)?.[1] as string;
+    // r zeroed: no key signed this; the bound key's check fails and recovery refuses it too.
+    const forged = text.replace(sig, `0x${'00'.repeat(32)}${sig.slice(66)}`);
+    const result = t.validator.validate('claim', RELAY, {
+      author: PEER,
+      data: new TextEncoder().encode(forged),
+    });
+    expect(result).toMatchObject({ verdict: 'reject', outcome: 'BAD_SIGNATURE' });
+    expect(t.penalties.score(RELAY)).toBeLessThanOrEqual(SCORE_THRESHOLDS.graylistThreshold);
+    // The genuine envelope from the same bound peer is accepted (checked against the bound key).
+    expect(t.validator.validate('claim', RELAY, { author: PEER, data: bytes }).verdict).toBe('accept');
+  });
+
   it('rejects a message signed by another key than its author is bound to', async () => {
     const t = setup();
     await t.send('heartbeat', heartbeat, { by: outsider });

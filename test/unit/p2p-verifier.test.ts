@@ -1,0 +1,145 @@
+// The gossip signature verifier: checking against a bound public key must attribute exactly what
+// recovery attributes (same signer, same rejections), and the verifier must fall back to recovery
+// whenever the bound key does not fit.
+
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { getBytes, hexlify, keccak256, randomBytes, Signature, toBeHex, toUtf8Bytes, Wallet } from 'ethers';
+import { describe, expect, it } from 'vitest';
+import type { Address, Hex } from '../../relayer/config/types.ts';
+import { GossipValidationError } from '../../relayer/p2p/errors.ts';
+import { recoverSignerKey, SignatureVerifier, verifyWithKey } from '../../relayer/p2p/verifier.ts';
+
+const alice = new Wallet(`0x${'0a'.repeat(32)}`);
+const bob = new Wallet(`0x${'0b'.repeat(32)}`);
+const pointOf = (w: Wallet) => secp256k1.Point.fromHex(w.signingKey.publicKey.slice(2));
+const N = secp256k1.Point.Fn.ORDER;
+
+const digestOf = (text: string) => keccak256(toUtf8Bytes(text)) as Hex;
+const sign = async (w: Wallet, digest: Hex) => (await w.signMessage(getBytes(digest))) as Hex;
+/** The same signature with its recovery byte flipped (27 <-> 28). */
+const flipV = (sig: Hex) => `${sig.slice(0, -2)}${sig.endsWith('1b') ? '1c' : '1b'}` as Hex;
+/** (r, n - s, flipped v): the malleated twin of a signature, valid ECDSA for the same key. */
+function highS(sig: Hex): Hex {
+  const s = BigInt(`0x${sig.slice(66, 130)}`);
+  return `${sig.slice(0, 66)}${toBeHex(N - s, 32).slice(2)}${flipV(sig).slice(-2)}` as Hex;
+}
+const badSignature = (f: () => unknown) => {
+  try {
+    f();
+  } catch (err) {
+    return err instanceof GossipValidationError && err.code === 'BAD_SIGNATURE';
+  }
+  return false;
+};
+
+describe('verifyWithKey', () => {
+  it('accepts what the signer signed, and recovery names the same signer and key', async () => {
+    const digest = digestOf('hello');
+    const sig = await sign(alice, digest);
+    expect(verifyWithKey(pointOf(alice), digest, sig)).toBe(true);
+    expect(recoverSignerKey(digest, sig)).toEqual({
+      signer: alice.address,
+      publicKey: alice.signingKey.publicKey,
+    });
+  });
+
+  it('refuses another key, a tampered digest and a flipped recovery byte', async () => {
+    const digest = digestOf('hello');
+    const sig = await sign(alice, digest);
+    expect(verifyWithKey(pointOf(bob), digest, sig)).toBe(false);
+    expect(verifyWithKey(pointOf(alice), digestOf('hellp'), sig)).toBe(false);
+    // Flipping v is still a valid signature, but recovery attributes it to another key: so must we.
+    expect(verifyWithKey(pointOf(alice), digest, flipV(sig))).toBe(false);
+    expect(recoverSignerKey(digest, flipV(sig)).signer).not.toBe(alice.address);
+  });
+
+  it('refuses the high-s twin as ethers does (non-canonical s)', async () => {
+    for (let i = 0; i < 8; i++) {
+      const digest = digestOf(`twin ${i}`);
+      const twin = highS(await sign(alice, digest));
+      expect(() => Signature.from(twin).s).toThrow(/non-canonical s/);
+      expect(badSignature(() => recoverSignerKey(digest, twin))).toBe(true);
+      expect(verifyWithKey(pointOf(alice), digest, twin)).toBe(false);
+    }
+  });
+
+  it('refuses r or s of zero or at least n, and garbage', async () => {
+    const digest = digestOf('edge');
+    const sig = await sign(alice, digest);
+    const zeroR = `0x${'00'.repeat(32)}${sig.slice(66)}` as Hex;
+    const zeroS = `${sig.slice(0, 66)}${'00'.repeat(32)}${sig.slice(-2)}` as Hex;
+    const bigR = `0x${toBeHex(N, 32).slice(2)}${sig.slice(66)}` as Hex;
+    for (const bad of [zeroR, zeroS, bigR, `0x${'ff'.repeat(65)}` as Hex, '0x1234' as Hex]) {
+      expect(verifyWithKey(pointOf(alice), digest, bad)).toBe(false);
+      expect(badSignature(() => recoverSignerKey(digest, bad))).toBe(true);
+    }
+  });
+
+  it('agrees with recovery on random signatures', () => {
+    let recovered = 0;
+    for (let i = 0; i < 40; i++) {
+      const digest = hexlify(randomBytes(32)) as Hex;
+      const sig = `${hexlify(randomBytes(64))}${i % 2 === 0 ? '1b' : '1c'}` as Hex;
+      let key: Hex | undefined;
+      try {
+        key = recoverSignerKey(digest, sig).publicKey;
+      } catch {
+        key = undefined;
+      }
+      if (key === undefined) continue;
+      recovered++;
+      expect(verifyWithKey(secp256k1.Point.fromHex(key.slice(2)), digest, sig)).toBe(true);
+      expect(verifyWithKey(pointOf(alice), digest, sig)).toBe(false);
+    }
+    // Most random (r, s) recover to some key (r < n is an x coordinate about half the time).
+    expect(recovered).toBeGreaterThan(5);
+  });
+});
+
+describe('SignatureVerifier', () => {
+  const bindings = new Map<string, { signer: Address; publicKey?: Hex }>([
+    ['peer-alice', { signer: alice.address as Address, publicKey: alice.signingKey.publicKey as Hex }],
+    ['peer-nokey', { signer: alice.address as Address }],
+  ]);
+  const make = () =>
+    new SignatureVerifier({ boundKey: (p) => bindings.get(p), precomputeFor: () => true, maxChecked: 4 });
+
+  it('checks a bound peer against its key, and recovers for unbound or keyless bindings', async () => {
+    const v = make();
+    const d1 = digestOf('1');
+    const d2 = digestOf('2');
+    const d3 = digestOf('3');
+    expect(v.signerOf('peer-alice', d1, await sign(alice, d1)).signer).toBe(alice.address);
+    expect(v.signerOf('peer-unknown', d2, await sign(alice, d2)).signer).toBe(alice.address);
+    expect(v.signerOf('peer-nokey', d3, await sign(alice, d3)).signer).toBe(alice.address);
+    expect(v.counts).toEqual({ cached: 0, bound: 1, recovered: 2 });
+  });
+
+  it('falls back to recovery when the bound key did not sign: the real signer is named', async () => {
+    const v = make();
+    const d = digestOf('from bob');
+    const got = v.signerOf('peer-alice', d, await sign(bob, d));
+    expect(got).toEqual({ signer: bob.address, publicKey: bob.signingKey.publicKey });
+    expect(v.counts).toEqual({ cached: 0, bound: 0, recovered: 1 });
+  });
+
+  it('never checks the same signature twice, and forgets the oldest beyond its bound', async () => {
+    const v = make();
+    const digests = ['a', 'b', 'c', 'd', 'e'].map(digestOf);
+    const sigs = await Promise.all(digests.map((d) => sign(alice, d)));
+    v.signerOf('peer-alice', digests[0] as Hex, sigs[0] as Hex);
+    // A copy arriving from another peer (a relay) is the same signature: no curve arithmetic.
+    expect(v.signerOf('peer-unknown', digests[0] as Hex, sigs[0] as Hex).signer).toBe(alice.address);
+    expect(v.counts.cached).toBe(1);
+    for (let i = 1; i < 5; i++) v.signerOf('peer-alice', digests[i] as Hex, sigs[i] as Hex);
+    v.signerOf('peer-alice', digests[0] as Hex, sigs[0] as Hex); // evicted (max 4): checked again
+    expect(v.counts).toEqual({ cached: 1, bound: 6, recovered: 0 });
+  });
+
+  it('reports a signature nobody made as BAD_SIGNATURE, bound peer or not', () => {
+    const v = make();
+    const junk = `0x${'ff'.repeat(65)}` as Hex;
+    expect(badSignature(() => v.signerOf('peer-alice', digestOf('x'), junk))).toBe(true);
+    expect(badSignature(() => v.signerOf('peer-unknown', digestOf('x'), junk))).toBe(true);
+  });
+});
