@@ -1,5 +1,6 @@
 // One transaction queue per (chain, signer). It owns the nonce (so two liquidations never collide),
-// signs locally, and watches for the receipt; a transaction with no receipt after `bumpAfterBlocks`
+// signs locally, pipelines bursts (consecutive nonces back to back, one pending-count read per
+// burst, gas estimates and fees prepared concurrently), and watches for the receipt; a transaction with no receipt after `bumpAfterBlocks`
 // blocks is replaced at the same nonce with fees raised by 12.5% (above the 10% nodes require to
 // accept a replacement). Whichever of the hashes is mined wins; the receipt must then be buried
 // `confirmations` deep before the send counts as done.
@@ -22,6 +23,8 @@ export interface TxQueueOptions {
   timeoutMs?: number;
   /** Fixed fees (tests); default: from the latest block's base fee and eth_maxPriorityFeePerGas. */
   fees?: Fees;
+  /** How long fees read from the chain are reused by later sends. Default 500 ms. */
+  feeTtlMs?: number;
 }
 
 export interface Fees {
@@ -46,9 +49,21 @@ export interface SendResult {
   bumps: number;
 }
 
+/** When (ms since epoch) a send passed each step before its first broadcast (latency traces). */
+export interface SendTiming {
+  /** send() was called. */
+  queued: number;
+  /** Its gas limit (estimated concurrently with other sends) and fees were known. */
+  prepared: number;
+  /** Its turn in the nonce queue came and the nonce was known. */
+  nonce: number;
+  /** eth_sendRawTransaction answered. */
+  broadcast: number;
+}
+
 export interface SendHooks {
-  /** Each broadcast (the first and every replacement), before waiting. */
-  onBroadcast?: (hash: Hex, nonce: number, fees: Fees) => void | Promise<void>;
+  /** Each broadcast (the first and every replacement; `timing` with the first), before waiting. */
+  onBroadcast?: (hash: Hex, nonce: number, fees: Fees, timing?: SendTiming) => void | Promise<void>;
 }
 
 /** +12.5%, rounded up, and at least one wei more. */
@@ -65,13 +80,33 @@ export function bumpFees(f: Fees): Fees {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+interface Sent {
+  nonce: number;
+  gasLimit: bigint;
+  fees: Fees;
+  first: Hex;
+  timing: SendTiming;
+}
+
+interface Waiting {
+  tx: TxRequest;
+  /** Gas limit and fees, prepared concurrently before the send's turn. */
+  ready: Promise<{ gasLimit: bigint; fees: Fees }>;
+  queued: number;
+  resolve: (sent: Sent) => void;
+  reject: (err: unknown) => void;
+}
+
 export class TxQueue {
   readonly address: Address;
   private readonly wallet: Wallet;
   private readonly rpc: LiqRpc;
   private readonly opts: Required<Omit<TxQueueOptions, 'fees'>> & { fees?: Fees };
   private nextNonce: number | undefined;
-  private tail: Promise<unknown> = Promise.resolve();
+  /** Sends waiting for their nonce, in call order. */
+  private waiting: Waiting[] = [];
+  private draining = false;
+  private feeCache: { at: number; fees: Promise<Fees> } | undefined;
   /** Replacement transactions sent (for stats). */
   bumps = 0;
 
@@ -85,21 +120,54 @@ export class TxQueue {
       maxBumps: 5,
       pollMs: 250,
       timeoutMs: 120_000,
+      feeTtlMs: 500,
       ...options,
     };
   }
 
   /** Queues `tx`; resolves with its receipt (mined, reverted or not) once buried deep enough. */
   send(tx: TxRequest, hooks: SendHooks = {}): Promise<SendResult> {
-    // Only the nonce and the first broadcast are queued; receipts are awaited concurrently, so many
-    // liquidations go out back to back and land in the same block.
-    const first = this.tail.catch(() => undefined).then(() => this.broadcastFirst(tx, hooks));
-    this.tail = first;
-    return first.then((sent) => this.waitMined(tx, hooks, sent));
+    // Gas estimation and fees run at once for every send; only taking the nonce and the broadcast are
+    // in call order. A burst of sends reads the pending nonce once and goes out back to back, so
+    // many liquidations land in the same block; receipts are awaited concurrently.
+    const queued = Date.now();
+    const ready = Promise.all([
+      tx.gasLimit === undefined ? this.estimate(tx) : Promise.resolve(tx.gasLimit),
+      this.fees(),
+    ]).then(([gasLimit, fees]) => ({ gasLimit, fees }));
+    ready.catch(() => undefined); // rejected to the caller through its turn below
+    const sent = new Promise<Sent>((resolve, reject) => {
+      this.waiting.push({ tx, ready, queued, resolve, reject });
+    });
+    void this.drain();
+    return sent.then(async (s) => {
+      await hooks.onBroadcast?.(s.first, s.nonce, s.fees, s.timing);
+      return this.waitMined(tx, hooks, s);
+    });
   }
 
-  private async fees(): Promise<Fees> {
-    if (this.opts.fees !== undefined) return this.opts.fees;
+  private async estimate(tx: TxRequest): Promise<bigint> {
+    const gas = await this.rpc.send<string>('eth_estimateGas', [
+      { from: this.address, to: tx.to, data: tx.data, value: `0x${(tx.value ?? 0n).toString(16)}` },
+    ]);
+    return (BigInt(gas) * 13n) / 10n;
+  }
+
+  /** Fees from the latest block, shared by the sends of `feeTtlMs` (a burst pays one read). */
+  private fees(): Promise<Fees> {
+    if (this.opts.fees !== undefined) return Promise.resolve(this.opts.fees);
+    const now = Date.now();
+    if (this.feeCache === undefined || now - this.feeCache.at > this.opts.feeTtlMs) {
+      const fees = this.readFees();
+      this.feeCache = { at: now, fees };
+      fees.catch(() => {
+        if (this.feeCache?.fees === fees) this.feeCache = undefined;
+      });
+    }
+    return this.feeCache.fees;
+  }
+
+  private async readFees(): Promise<Fees> {
     const block = await this.rpc.send<{ baseFeePerGas?: string } | null>('eth_getBlockByNumber', [
       'latest',
       false,
@@ -115,6 +183,10 @@ export class TxQueue {
     return { maxFeePerGas: base * 2n + priority, maxPriorityFeePerGas: priority };
   }
 
+  /**
+   * The chain's pending count, or our own counter when it is ahead (sends not yet seen by the node).
+   * Read once per burst: another process sending from the same key (the attestor) is seen then.
+   */
   private async nonce(): Promise<number> {
     const pending = Number(await this.rpc.send<string>('eth_getTransactionCount', [this.address, 'pending']));
     this.nextNonce = Math.max(this.nextNonce ?? 0, pending);
@@ -143,39 +215,51 @@ export class TxQueue {
     }
   }
 
-  private async broadcastFirst(
-    tx: TxRequest,
-    hooks: SendHooks,
-  ): Promise<{ nonce: number; gasLimit: bigint; fees: Fees; first: Hex }> {
-    const gasLimit =
-      tx.gasLimit ??
-      (BigInt(
-        await this.rpc.send<string>('eth_estimateGas', [
-          { from: this.address, to: tx.to, data: tx.data, value: `0x${(tx.value ?? 0n).toString(16)}` },
-        ]),
-      ) *
-        13n) /
-        10n;
-    const nonce = await this.nonce();
-    const fees = await this.fees();
-    let first: Hex;
+  /** Broadcasts the waiting sends in call order, each burst from one read of the pending nonce. */
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
     try {
-      first = await this.broadcast(tx, nonce, gasLimit, fees);
-    } catch (err) {
-      // Nothing went out: forget the local counter so the next send re-reads the chain's.
-      this.nextNonce = undefined;
-      throw err;
+      // Sends made in the same turn of the event loop join one burst.
+      await new Promise((r) => setImmediate(r));
+      while (this.waiting.length > 0) {
+        const burst = this.waiting.splice(0);
+        let nonce: number | undefined;
+        for (const w of burst) {
+          let prepared: { gasLimit: bigint; fees: Fees };
+          try {
+            prepared = await w.ready;
+          } catch (err) {
+            w.reject(err); // estimation reverted: nothing goes out, no nonce is used
+            continue;
+          }
+          const preparedAt = Date.now();
+          try {
+            nonce ??= await this.nonce();
+            const nonceAt = Date.now();
+            const first = await this.broadcast(w.tx, nonce, prepared.gasLimit, prepared.fees);
+            this.nextNonce = nonce + 1;
+            w.resolve({
+              nonce,
+              ...prepared,
+              first,
+              timing: { queued: w.queued, prepared: preparedAt, nonce: nonceAt, broadcast: Date.now() },
+            });
+            nonce++;
+          } catch (err) {
+            // Nothing went out: forget the counter so the next send re-reads the chain's.
+            this.nextNonce = undefined;
+            nonce = undefined;
+            w.reject(err);
+          }
+        }
+      }
+    } finally {
+      this.draining = false;
     }
-    this.nextNonce = nonce + 1;
-    await hooks.onBroadcast?.(first, nonce, fees);
-    return { nonce, gasLimit, fees, first };
   }
 
-  private async waitMined(
-    tx: TxRequest,
-    hooks: SendHooks,
-    sent: { nonce: number; gasLimit: bigint; fees: Fees; first: Hex },
-  ): Promise<SendResult> {
+  private async waitMined(tx: TxRequest, hooks: SendHooks, sent: Sent): Promise<SendResult> {
     const { nonce, gasLimit, first } = sent;
     let fees = sent.fees;
     const hashes: Hex[] = [first];
