@@ -24,6 +24,7 @@ import {
   type LiqStatus,
   type LiquidationClaim,
   type LiquidationRecord,
+  type LiquidationTrace,
   type LogFn,
   type SeizeFollowUp,
 } from './types.ts';
@@ -63,6 +64,14 @@ export interface CoordinatorModules {
   now?: () => number;
 }
 
+/** A sub-account to consider in a pass, with our rank for it and when the pass picked it up. */
+interface Todo {
+  c: Candidate;
+  key: string;
+  rank: number;
+  picked: number;
+}
+
 /** One sub-account's unhealthy episode as this node sees it. */
 interface Round {
   detectedAt: number;
@@ -94,6 +103,8 @@ export class Coordinator {
   private readonly claims = new Map<string, LiquidationClaim>();
   private readonly busy = new Set<string>();
   private readonly followUps = new Set<Promise<unknown>>();
+  /** Sends broadcast and not yet settled (receipt awaited, outcome journaled). */
+  private readonly outcomes = new Set<Promise<unknown>>();
   private stopped = false;
   readonly counters = { ticks: 0, claimsHeard: 0 };
   readonly byStatus = Object.fromEntries(LIQ_STATUS.map((s) => [s, 0])) as Record<LiqStatus, number>;
@@ -126,6 +137,7 @@ export class Coordinator {
   /** Stops acting; resolves when running follow-ups noticed. */
   async stop(): Promise<void> {
     this.stopped = true;
+    await this.settled();
     await Promise.allSettled([...this.followUps]);
   }
 
@@ -143,35 +155,47 @@ export class Coordinator {
     this.counters.claimsHeard++;
   }
 
-  /** One pass over every engine chain's unhealthy sub-accounts. */
+  /** One pass over every engine chain's unhealthy sub-accounts, and the outcome of every send it made. */
   async tick(): Promise<void> {
+    await this.pass();
+    await this.settled();
+  }
+
+  /** Resolves once every send in flight has its outcome journaled. */
+  async settled(): Promise<void> {
+    while (this.outcomes.size > 0) await Promise.allSettled([...this.outcomes]);
+  }
+
+  /**
+   * One pass: decides for every unhealthy sub-account and returns once each send is broadcast; the
+   * receipts are awaited in the background (settled()), so the next pass is not held up by them.
+   */
+  async pass(): Promise<void> {
     if (this.stopped) return;
     this.counters.ticks++;
     for (const chain of this.m.engines.values()) {
       const current = this.m.candidates.unhealthy(chain.eid);
       const seen = new Set<string>();
-      const todo: { c: (typeof current)[number]; key: string }[] = [];
+      const live = this.m.liveLiquidators(chain.eid);
+      const todo: Todo[] = [];
       for (const c of current) {
         const key = subKey(chain.eid, c.account, c.subaccount);
         seen.add(key);
         if (this.busy.has(key) || this.stopped) continue;
         this.busy.add(key);
-        todo.push({ c, key });
+        const rank = rendezvousRank(rankKey(chain.eid, c.account, c.subaccount), this.m.self, live);
+        todo.push({ c, key, rank, picked: this.now() });
       }
-      // Sub-accounts are considered concurrently (bounded): with many unhealthy at once, each one's
-      // reads, simulation and send no longer wait for the previous one's receipt.
-      const worker = async (): Promise<void> => {
-        for (let next = todo.shift(); next !== undefined; next = todo.shift()) {
-          try {
-            if (!this.stopped) await this.consider(chain, next.c, next.key);
-          } catch (err) {
-            this.log('liquidation step failed', { key: next.key, err: String(err) });
-          } finally {
-            this.busy.delete(next.key);
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(this.o.concurrency, todo.length) }, worker));
+      // What we are ranked first for goes out before we simulate the others' (which only journal
+      // what we saw): with many unhealthy at once, our own sends are not queued behind them.
+      await this.run(
+        chain,
+        todo.filter((t) => t.rank === 0),
+      );
+      await this.run(
+        chain,
+        todo.filter((t) => t.rank !== 0),
+      );
       // Sub-accounts that left the unhealthy set: close their episode and say why in the journal.
       for (const [key, round] of this.rounds) {
         if (!key.startsWith(`${chain.eid}:`) || seen.has(key) || this.busy.has(key)) continue;
@@ -188,17 +212,48 @@ export class Coordinator {
     }
   }
 
-  private async consider(chain: EngineChain, c: Candidate, key: string): Promise<void> {
+  /**
+   * Considers sub-accounts concurrently (bounded): each one's reads, simulation and broadcast do not
+   * wait for another's. A sub-account stays busy until its send's outcome is journaled.
+   */
+  private async run(chain: EngineChain, todo: Todo[]): Promise<void> {
+    const worker = async (): Promise<void> => {
+      for (let next = todo.shift(); next !== undefined; next = todo.shift()) {
+        const { key } = next;
+        let outcome: Promise<void> | undefined;
+        try {
+          if (!this.stopped) outcome = (await this.consider(chain, next))?.outcome;
+        } catch (err) {
+          this.log('liquidation step failed', { key, err: String(err) });
+        }
+        if (outcome === undefined) {
+          this.busy.delete(key);
+          continue;
+        }
+        const tracked = outcome
+          .catch((err: unknown) => this.log('liquidation step failed', { key, err: String(err) }))
+          .finally(() => {
+            this.busy.delete(key);
+            this.outcomes.delete(tracked);
+          });
+        this.outcomes.add(tracked);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.o.concurrency, todo.length) }, worker));
+  }
+
+  /** Decides for one sub-account; when it sends, returns (after the broadcast) its outcome's promise. */
+  private async consider(chain: EngineChain, t: Todo): Promise<{ outcome: Promise<void> } | undefined> {
+    const { c, key, rank } = t;
     let round = this.rounds.get(key);
     const fresh = round === undefined;
     if (round === undefined) {
-      round = { detectedAt: this.now(), detectedBlock: await chain.rpc.blockNumber(), records: new Set() };
+      round = {
+        detectedAt: this.now(),
+        detectedBlock: c.since?.block ?? (await chain.rpc.blockNumber()),
+        records: new Set(),
+      };
     }
-    const rank = rendezvousRank(
-      rankKey(chain.eid, c.account, c.subaccount),
-      this.m.self,
-      this.m.liveLiquidators(chain.eid),
-    );
     const claim = this.claims.get(key);
     const claimLive = claim !== undefined && claim.deadline > this.now();
     const myTurn = this.now() >= round.detectedAt + rank * this.o.deadlineMs && !claimLive;
@@ -224,7 +279,12 @@ export class Coordinator {
       this.claims.delete(key);
       return;
     }
-    const plan = await this.plan(chain, c);
+    // The simulation (eth_call at the latest block) decides; the balance is read alongside it.
+    const [plan, balance] = await Promise.all([
+      this.plan(chain, c),
+      chain.rpc.send<string>('eth_getBalance', [this.m.self, 'latest']).then(BigInt),
+    ]);
+    const simulated = this.now();
     const id = attemptId(chain.eid, c.account, c.subaccount, plan.stateKey);
     const existing = await this.m.journal.get(id);
     if (existing !== undefined && existing.status !== 'detected') return; // this state was handled
@@ -241,7 +301,6 @@ export class Coordinator {
       return;
     }
 
-    const balance = BigInt(await chain.rpc.send<string>('eth_getBalance', [this.m.self, 'latest']));
     if (balance < plan.value + this.o.gasReserveWei) {
       await this.record(round, chain, c, plan.stateKey, rank, 'failed', {
         error: `insufficient native: ${balance} < ${plan.value} fees + ${this.o.gasReserveWei} gas reserve`,
@@ -258,22 +317,60 @@ export class Coordinator {
       claimant: this.m.self,
       deadline: this.now() + this.o.deadlineMs,
     };
+    // Journaled before anything goes out: this state is never sent for twice, even across a restart.
     await this.record(round, chain, c, plan.stateKey, rank, 'claimed', { healthBefore: plan.health.health });
-    await this.m.gossip
+    // The claim only spares the next-ranked nodes a wasted simulation: it travels while we send.
+    void this.m.gossip
       .publish('claim', claimMsg)
       .catch((err: unknown) => this.log('claim not gossiped', { err: String(err) }));
+    const trace: LiquidationTrace = {
+      ...(c.since === undefined
+        ? {}
+        : {
+            block: c.since.block,
+            tip: c.since.tip,
+            seen: c.since.seenAt,
+            screened: c.since.screenedAt,
+          }),
+      picked: t.picked,
+      simulated,
+      claimed: this.now(),
+    };
 
+    let broadcast = (): void => {};
+    const out = new Promise<void>((r) => {
+      broadcast = r;
+    });
+    const outcome = this.send(chain, c, round, rank, plan, trace, broadcast).finally(broadcast);
+    await out;
+    return { outcome };
+  }
+
+  /** Sends a planned liquidation and journals its outcome; `broadcast` is called once it is out. */
+  private async send(
+    chain: EngineChain,
+    c: Candidate,
+    round: Round,
+    rank: number,
+    plan: Extract<Plan, { kind: 'liquidatable' }>,
+    trace: LiquidationTrace,
+    broadcast: () => void,
+  ): Promise<void> {
+    const key = subKey(chain.eid, c.account, c.subaccount);
+    const id = attemptId(chain.eid, c.account, c.subaccount, plan.stateKey);
     let result: SendResult;
     try {
       result = await chain.sender.send(
         { to: chain.engine, data: plan.calldata, value: plan.value },
         {
-          onBroadcast: async (hash) => {
+          onBroadcast: async (hash, _nonce, _fees, timing) => {
             const r = (await this.m.journal.get(id)) as LiquidationRecord;
             await this.record(round, chain, c, plan.stateKey, rank, 'sent', {
               txHash: hash,
               txHashes: [...(r.txHashes ?? []), hash],
+              trace: timing === undefined ? (r.trace ?? trace) : { ...trace, ...timing },
             });
+            broadcast();
           },
         },
       );
@@ -403,6 +500,7 @@ export class Coordinator {
         account: c.account,
         subaccount: String(c.subaccount),
         ...(fields.error === undefined ? {} : { error: fields.error }),
+        ...(status === 'sent' && fields.trace !== undefined ? { trace: fields.trace } : {}),
       });
   }
 

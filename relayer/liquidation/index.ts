@@ -141,7 +141,8 @@ export function createLiquidator(p: LiquidatorParams): Liquidator {
       do {
         again = false;
         await ensureAllowances();
-        await coordinator.tick().catch((err: unknown) => log('liquidator tick failed', { err: String(err) }));
+        // A pass returns once its sends are out; their receipts settle in the background.
+        await coordinator.pass().catch((err: unknown) => log('liquidator tick failed', { err: String(err) }));
       } while (again && !stopped);
     })().finally(() => {
       running = undefined;
