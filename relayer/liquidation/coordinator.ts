@@ -14,7 +14,7 @@ import type { GossipNetwork, SignedMessage } from '../p2p/types.ts';
 import { ENGINE, TOPICS_LIQ } from './abi.ts';
 import { followSeizures, seizuresOf } from './follow-up.ts';
 import { attemptId, type LiquidationJournal } from './journal.ts';
-import { type Plan, type PlanRequest, planLiquidation } from './planner.ts';
+import { type Plan, PlanCache, type PlanRequest, planLiquidation } from './planner.ts';
 import { describeRevert, type LiqRpc } from './rpc.ts';
 import type { SendHooks, SendResult, TxRequest } from './sender.ts';
 import {
@@ -64,6 +64,9 @@ export interface CoordinatorModules {
   now?: () => number;
 }
 
+/** First-sight simulations (not ranked first) at the same time per engine chain. */
+const FIRST_SIGHT_CONCURRENCY = 4;
+
 /** A sub-account to consider in a pass, with our rank for it and when the pass picked it up. */
 interface Todo {
   c: Candidate;
@@ -91,6 +94,10 @@ export interface LiquidatorStats {
 const subKey = (eid: number, account: Address, sub: bigint): string =>
   `${eid}:${account.toLowerCase()}:${sub}`;
 
+/** What a liquidation's gas depends on most: the engine chain and its seize orders, local or remote. */
+const gasShape = (eid: number, plan: Extract<Plan, { kind: 'liquidatable' }>): string =>
+  `${eid}:${plan.params.seizes.map((o) => (o.srcEid === eid ? 'L' : 'R')).join('')}`;
+
 /** The rendezvous key of a sub-account on an engine chain (each candidate's score hashes its signer in). */
 export function rankKey(engineEid: number, account: Address, subaccount: bigint): Hex {
   return solidityPackedKeccak256(['uint32', 'address', 'uint96'], [engineEid, account, subaccount]) as Hex;
@@ -103,8 +110,11 @@ export class Coordinator {
   private readonly claims = new Map<string, LiquidationClaim>();
   private readonly busy = new Set<string>();
   private readonly followUps = new Set<Promise<unknown>>();
-  /** Sends broadcast and not yet settled (receipt awaited, outcome journaled). */
+  /** Work in the background: sends awaiting their outcome, first-sight simulations. */
   private readonly outcomes = new Set<Promise<unknown>>();
+  private readonly planCache = new PlanCache();
+  /** Most gas a landed liquidation used, per gasShape. */
+  private readonly gasUsed = new Map<string, bigint>();
   private stopped = false;
   readonly counters = { ticks: 0, claimsHeard: 0 };
   readonly byStatus = Object.fromEntries(LIQ_STATUS.map((s) => [s, 0])) as Record<LiqStatus, number>;
@@ -161,7 +171,7 @@ export class Coordinator {
     await this.settled();
   }
 
-  /** Resolves once every send in flight has its outcome journaled. */
+  /** Resolves once every send in flight has its outcome journaled and first sights are journaled. */
   async settled(): Promise<void> {
     while (this.outcomes.size > 0) await Promise.allSettled([...this.outcomes]);
   }
@@ -186,16 +196,14 @@ export class Coordinator {
         const rank = rendezvousRank(rankKey(chain.eid, c.account, c.subaccount), this.m.self, live);
         todo.push({ c, key, rank, picked: this.now() });
       }
-      // What we are ranked first for goes out before we simulate the others' (which only journal
-      // what we saw): with many unhealthy at once, our own sends are not queued behind them.
-      await this.run(
-        chain,
-        todo.filter((t) => t.rank === 0),
-      );
-      await this.run(
-        chain,
-        todo.filter((t) => t.rank !== 0),
-      );
+      // What we are ranked first for (and takeovers of episodes under way) goes out first; first sight
+      // of the others only journals what we saw, so it runs after, in the background and slowly,
+      // and neither holds up the next pass nor loads the node the first-ranked ones send through.
+      const now: Todo[] = [];
+      const later: Todo[] = [];
+      for (const t of todo) (t.rank === 0 || this.rounds.has(t.key) ? now : later).push(t);
+      await this.run(chain, now, this.o.concurrency);
+      if (later.length > 0) this.track(this.run(chain, later, FIRST_SIGHT_CONCURRENCY));
       // Sub-accounts that left the unhealthy set: close their episode and say why in the journal.
       for (const [key, round] of this.rounds) {
         if (!key.startsWith(`${chain.eid}:`) || seen.has(key) || this.busy.has(key)) continue;
@@ -216,7 +224,7 @@ export class Coordinator {
    * Considers sub-accounts concurrently (bounded): each one's reads, simulation and broadcast do not
    * wait for another's. A sub-account stays busy until its send's outcome is journaled.
    */
-  private async run(chain: EngineChain, todo: Todo[]): Promise<void> {
+  private async run(chain: EngineChain, todo: Todo[], concurrency: number): Promise<void> {
     const worker = async (): Promise<void> => {
       for (let next = todo.shift(); next !== undefined; next = todo.shift()) {
         const { key } = next;
@@ -230,16 +238,20 @@ export class Coordinator {
           this.busy.delete(key);
           continue;
         }
-        const tracked = outcome
-          .catch((err: unknown) => this.log('liquidation step failed', { key, err: String(err) }))
-          .finally(() => {
-            this.busy.delete(key);
-            this.outcomes.delete(tracked);
-          });
-        this.outcomes.add(tracked);
+        this.track(
+          outcome
+            .catch((err: unknown) => this.log('liquidation step failed', { key, err: String(err) }))
+            .finally(() => this.busy.delete(key)),
+        );
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.o.concurrency, todo.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
+  }
+
+  /** Work that outlives the pass that started it; settled() and stop() wait for it. */
+  private track(p: Promise<unknown>): void {
+    const tracked = p.finally(() => this.outcomes.delete(tracked));
+    this.outcomes.add(tracked);
   }
 
   /** Decides for one sub-account; when it sends, returns (after the broadcast) its outcome's promise. */
@@ -360,8 +372,14 @@ export class Coordinator {
     const id = attemptId(chain.eid, c.account, c.subaccount, plan.stateKey);
     let result: SendResult;
     try {
+      const gasLimit = this.gasLimitFor(chain, plan);
       result = await chain.sender.send(
-        { to: chain.engine, data: plan.calldata, value: plan.value },
+        {
+          to: chain.engine,
+          data: plan.calldata,
+          value: plan.value,
+          ...(gasLimit === undefined ? {} : { gasLimit }),
+        },
         {
           onBroadcast: async (hash, _nonce, _fees, timing) => {
             const r = (await this.m.journal.get(id)) as LiquidationRecord;
@@ -395,6 +413,9 @@ export class Coordinator {
       return;
     }
 
+    const shape = gasShape(chain.eid, plan);
+    if ((this.gasUsed.get(shape) ?? 0n) < result.receipt.gasUsed)
+      this.gasUsed.set(shape, result.receipt.gasUsed);
     const seizures = seizuresOf(result.receipt, chain.engine);
     const liq = result.receipt.logs
       .filter((l) => l.topics[0] === TOPICS_LIQ.Liquidated)
@@ -444,7 +465,20 @@ export class Coordinator {
       subaccount: c.subaccount,
       signer: this.m.self,
       seizeOptions: this.o.seizeOptions,
+      cache: this.planCache,
     });
+  }
+
+  /**
+   * The gas limit for a liquidation of this shape (local / remote seize orders): 1.5 × the most gas
+   * one of that shape used (+150k at least), so a burst does not pay an eth_estimateGas each (a
+   * binary search of executions on the node). Unknown shape: undefined, the queue estimates.
+   */
+  private gasLimitFor(chain: EngineChain, plan: Extract<Plan, { kind: 'liquidatable' }>): bigint | undefined {
+    const used = this.gasUsed.get(gasShape(chain.eid, plan));
+    if (used === undefined) return undefined;
+    const scaled = (used * 3n) / 2n;
+    return scaled > used + 150_000n ? scaled : used + 150_000n;
   }
 
   /** Whether any Liquidated event for the sub-account was emitted since `fromBlock`. */

@@ -70,9 +70,15 @@ export class TipScreen {
     return dropped;
   }
 
+  /** Whether unconfirmed prices of chain `eid` are held. */
+  holds(eid: number): boolean {
+    return (this.blocks.get(eid)?.size ?? 0) > 0;
+  }
+
   /**
-   * Re-screens the entries exposed to chain `eid`'s unconfirmed prices; returns the entries flagged
-   * now that were not before. Entries already unhealthy in the confirmed state are skipped.
+   * Re-screens the entries exposed to chain `eid`'s unconfirmed prices (or only `only`, entries whose
+   * confirmed state just changed, keeping the other flags); returns the entries flagged now that were
+   * not before. Entries already unhealthy in the confirmed state are skipped.
    */
   screen(
     eid: number,
@@ -80,6 +86,7 @@ export class TipScreen {
     exposure: ExposureIndex,
     confirmedUnhealthy: ReadonlySet<string>,
     now: number,
+    only?: Iterable<string>,
   ): string[] {
     const chain = chainOf(state, eid);
     const pending = [...(this.blocks.get(eid) ?? [])]
@@ -96,24 +103,33 @@ export class TipScreen {
       }
     }
     const before = this.flags.get(eid) ?? new Map<string, TipFlag>();
-    const next = new Map<string, TipFlag>();
+    const next = only === undefined || newest === undefined ? new Map<string, TipFlag>() : new Map(before);
     const added: string[] = [];
-    if (newest !== undefined) {
-      const prefix = `${eid}|`;
+    const prefix = `${eid}|`;
+    const check = (entry: string, at: { block: number; seenAt: number }): void => {
+      if (!entry.startsWith(prefix)) return;
+      next.delete(entry);
+      if (confirmedUnhealthy.has(entry)) return;
+      const sub = state.subs.get(entry.slice(prefix.length));
+      const h = sub === undefined ? undefined : computeHealth(chain, sub, override);
+      if (h === undefined || h.health >= WAD) return;
+      const prev = before.get(entry);
+      next.set(entry, {
+        health: h.health,
+        block: at.block,
+        seenAt: prev?.seenAt ?? at.seenAt,
+        screenedAt: prev?.screenedAt ?? now,
+      });
+      if (prev === undefined) added.push(entry);
+    };
+    if (newest !== undefined && only !== undefined) for (const entry of only) check(entry, newest);
+    else if (newest !== undefined) {
+      const seen = new Set<string>();
       for (const dep of override.keys()) {
         for (const entry of exposure.exposed(dep)) {
-          if (!entry.startsWith(prefix) || next.has(entry) || confirmedUnhealthy.has(entry)) continue;
-          const sub = state.subs.get(entry.slice(prefix.length));
-          const h = sub === undefined ? undefined : computeHealth(chain, sub, override);
-          if (h === undefined || h.health >= WAD) continue;
-          const prev = before.get(entry);
-          next.set(entry, {
-            health: h.health,
-            block: newest.block,
-            seenAt: prev?.seenAt ?? newest.seenAt,
-            screenedAt: prev?.screenedAt ?? now,
-          });
-          if (prev === undefined) added.push(entry);
+          if (seen.has(entry)) continue;
+          seen.add(entry);
+          check(entry, newest);
         }
       }
     }

@@ -256,8 +256,10 @@ export function createMarginView(options: MarginViewOptions): MarginView {
   }
 
   /** Re-screens chain `eid`'s unconfirmed prices; returns the newly flagged entries as changes. */
-  function screenTip(eid: number): ChangedSubaccount[] {
-    const added = tip.screen(eid, state, exposure, unhealthyByEngine.get(eid) ?? new Set(), Date.now());
+  function screenTip(eid: number, only?: Iterable<string>): ChangedSubaccount[] {
+    if (!engines.has(eid)) return [];
+    const bad = unhealthyByEngine.get(eid) ?? new Set<string>();
+    const added = tip.screen(eid, state, exposure, bad, Date.now(), only);
     return added.flatMap((entry) => {
       const sub = state.subs.get(entry.slice(entry.indexOf('|') + 1));
       return sub === undefined ? [] : [{ engineEid: eid, account: sub.account, subaccount: sub.subaccount }];
@@ -308,8 +310,10 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     stats.chains[record.eid] = { block: record.number, timestamp: record.timestamp };
     const changed = propagate(t, record.timestamp !== before ? [record.eid] : []);
     appliedAt = 0;
-    // The confirmed state now holds these blocks' prices: what the tip screen still flags is newer.
-    if (tip.confirmedUpTo(record.eid, record.number)) screenTip(record.eid);
+    // The confirmed state now holds this block's prices: the tip screen re-screens what is newer,
+    // and when newer prices are held, the sub-accounts this block changed (a new position) too.
+    if (tip.confirmedUpTo(record.eid, record.number)) changed.push(...screenTip(record.eid));
+    else if (tip.holds(record.eid)) changed.push(...screenTip(record.eid, t.subs));
     for (const l of blockListeners) {
       try {
         l(record.eid, record);

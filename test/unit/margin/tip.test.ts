@@ -114,4 +114,16 @@ describe('TipScreen', () => {
     tip.screen(EID, state, exposure, new Set(), 150);
     expect(tip.flagged(EID).size).toBe(0);
   });
+
+  it('re-screens only the entries a confirmed block changed, keeping the other flags', () => {
+    const { state, exposure, entry } = world();
+    const tip = new TipScreen();
+    tip.addBlock(EID, 12, new Map([[FEED, usd(1700)]]), 100);
+    expect(tip.holds(EID)).toBe(true);
+    // Block 11 (confirmed) changed sub 1 only: sub 0 is not looked at, so not flagged yet.
+    expect(tip.screen(EID, state, exposure, new Set(), 110, [entry(1n)])).toEqual([]);
+    expect(tip.screen(EID, state, exposure, new Set(), 120, [entry(0n)])).toEqual([entry(0n)]);
+    expect(tip.screen(EID, state, exposure, new Set(), 130, [entry(1n)])).toEqual([]);
+    expect([...tip.flagged(EID).keys()]).toEqual([entry(0n)]);
+  });
 });
