@@ -80,6 +80,11 @@ export function bumpFees(f: Fees): Fees {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** A node's refusal because the nonce is used (mined, or pending with a higher fee). */
+const NONCE_TAKEN = /nonce too low|nonce has already been used|replacement transaction underpriced/i;
+const MAX_NONCE_RETRIES = 3;
+const errorText = (err: unknown): string => String((err as Error)?.message ?? err);
+
 interface Sent {
   nonce: number;
   gasLimit: bigint;
@@ -93,6 +98,8 @@ interface Waiting {
   /** Gas limit and fees, prepared concurrently before the send's turn. */
   ready: Promise<{ gasLimit: bigint; fees: Fees }>;
   queued: number;
+  /** Bursts it was refused from for its nonce. */
+  retries: number;
   resolve: (sent: Sent) => void;
   reject: (err: unknown) => void;
 }
@@ -107,6 +114,7 @@ export class TxQueue {
   private waiting: Waiting[] = [];
   private draining = false;
   private feeCache: { at: number; fees: Promise<Fees> } | undefined;
+  private headCache: { at: number; head: Promise<number> } | undefined;
   /** Replacement transactions sent (for stats). */
   bumps = 0;
 
@@ -137,7 +145,7 @@ export class TxQueue {
     ]).then(([gasLimit, fees]) => ({ gasLimit, fees }));
     ready.catch(() => undefined); // rejected to the caller through its turn below
     const sent = new Promise<Sent>((resolve, reject) => {
-      this.waiting.push({ tx, ready, queued, resolve, reject });
+      this.waiting.push({ tx, ready, queued, retries: 0, resolve, reject });
     });
     void this.drain();
     return sent.then(async (s) => {
@@ -194,7 +202,11 @@ export class TxQueue {
   }
 
   private async broadcast(tx: TxRequest, nonce: number, gasLimit: bigint, fees: Fees): Promise<Hex> {
-    const raw = await this.wallet.signTransaction({
+    return this.sendRaw(await this.sign(tx, nonce, gasLimit, fees));
+  }
+
+  private sign(tx: TxRequest, nonce: number, gasLimit: bigint, fees: Fees): Promise<string> {
+    return this.wallet.signTransaction({
       type: 2,
       chainId: this.opts.chainId,
       nonce,
@@ -204,18 +216,25 @@ export class TxQueue {
       gasLimit,
       ...fees,
     });
+  }
+
+  private async sendRaw(raw: string): Promise<Hex> {
     try {
       return (await this.rpc.send<string>('eth_sendRawTransaction', [raw])) as Hex;
     } catch (err) {
       // A retried broadcast of the same bytes: the node already has it, which is what we wanted.
-      if (/already known|known transaction/i.test(String((err as Error)?.message ?? err))) {
-        return keccak256(raw) as Hex;
-      }
+      if (/already known|known transaction/i.test(errorText(err))) return keccak256(raw) as Hex;
       throw err;
     }
   }
 
-  /** Broadcasts the waiting sends in call order, each burst from one read of the pending nonce. */
+  /**
+   * Broadcasts the waiting sends in bursts: one read of the pending nonce, consecutive nonces in call
+   * order, signed one after the other and sent concurrently (the node takes later nonces into its
+   * queue and mines them in order). A send refused for its nonce (another process of this key took
+   * it) goes into the next burst with a fresh one; a send refused for another reason leaves a gap,
+   * which a zero-value transfer to ourselves fills so the later ones are not held up.
+   */
   private async drain(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
@@ -223,35 +242,51 @@ export class TxQueue {
       // Sends made in the same turn of the event loop join one burst.
       await new Promise((r) => setImmediate(r));
       while (this.waiting.length > 0) {
-        const burst = this.waiting.splice(0);
-        let nonce: number | undefined;
-        for (const w of burst) {
-          let prepared: { gasLimit: bigint; fees: Fees };
+        const burst: { w: Waiting; gasLimit: bigint; fees: Fees; preparedAt: number }[] = [];
+        for (const w of this.waiting.splice(0)) {
           try {
-            prepared = await w.ready;
+            burst.push({ w, ...(await w.ready), preparedAt: Date.now() });
           } catch (err) {
             w.reject(err); // estimation reverted: nothing goes out, no nonce is used
+          }
+        }
+        if (burst.length === 0) continue;
+        let base: number;
+        try {
+          base = await this.nonce();
+        } catch (err) {
+          for (const b of burst) b.w.reject(err);
+          continue;
+        }
+        const nonceAt = Date.now();
+        const raws: string[] = [];
+        for (const [i, b] of burst.entries())
+          raws.push(await this.sign(b.w.tx, base + i, b.gasLimit, b.fees));
+        const results = await Promise.allSettled(raws.map((raw) => this.sendRaw(raw)));
+        const sentAt = Date.now();
+        const lastOk = results.findLastIndex((r) => r.status === 'fulfilled');
+        // Our next nonce follows the last one the node took (none: re-read the chain's count).
+        this.nextNonce = lastOk < 0 ? undefined : base + lastOk + 1;
+        for (const [i, b] of burst.entries()) {
+          const r = results[i] as PromiseSettledResult<Hex>;
+          if (r.status === 'fulfilled') {
+            b.w.resolve({
+              nonce: base + i,
+              gasLimit: b.gasLimit,
+              fees: b.fees,
+              first: r.value,
+              timing: { queued: b.w.queued, prepared: b.preparedAt, nonce: nonceAt, broadcast: sentAt },
+            });
             continue;
           }
-          const preparedAt = Date.now();
-          try {
-            nonce ??= await this.nonce();
-            const nonceAt = Date.now();
-            const first = await this.broadcast(w.tx, nonce, prepared.gasLimit, prepared.fees);
-            this.nextNonce = nonce + 1;
-            w.resolve({
-              nonce,
-              ...prepared,
-              first,
-              timing: { queued: w.queued, prepared: preparedAt, nonce: nonceAt, broadcast: Date.now() },
-            });
-            nonce++;
-          } catch (err) {
-            // Nothing went out: forget the counter so the next send re-reads the chain's.
-            this.nextNonce = undefined;
-            nonce = undefined;
-            w.reject(err);
+          if (NONCE_TAKEN.test(errorText(r.reason)) && b.w.retries < MAX_NONCE_RETRIES) {
+            b.w.retries++;
+            this.waiting.unshift(b.w);
+            continue;
           }
+          b.w.reject(r.reason);
+          // A later nonce of this burst went out: fill this one or they never get mined.
+          if (i < lastOk) void this.fillGap(base + i, b.fees);
         }
       }
     } finally {
@@ -259,17 +294,41 @@ export class TxQueue {
     }
   }
 
+  /** A zero-value transfer to ourselves at `nonce`: closes a gap left by a refused send. */
+  private async fillGap(nonce: number, fees: Fees): Promise<void> {
+    try {
+      await this.sendRaw(await this.sign({ to: this.address, data: '0x' }, nonce, 21_000n, fees));
+    } catch {
+      // taken meanwhile (a retried send of ours or another process): the gap is closed either way
+    }
+  }
+
+  /** The chain's head, shared by every transaction awaiting its receipt for `pollMs`. */
+  private head(): Promise<number> {
+    const now = Date.now();
+    if (this.headCache === undefined || now - this.headCache.at >= this.opts.pollMs) {
+      const head = this.rpc.blockNumber();
+      this.headCache = { at: now, head };
+      head.catch(() => {
+        if (this.headCache?.head === head) this.headCache = undefined;
+      });
+    }
+    return this.headCache.head;
+  }
+
   private async waitMined(tx: TxRequest, hooks: SendHooks, sent: Sent): Promise<SendResult> {
     const { nonce, gasLimit, first } = sent;
     let fees = sent.fees;
     const hashes: Hex[] = [first];
 
-    let sentAt = await this.rpc.blockNumber();
+    let sentAt = await this.head();
     let bumps = 0;
+    let checked = -1;
     const started = Date.now();
     for (;;) {
-      const head = await this.rpc.blockNumber();
-      for (const hash of hashes) {
+      const head = await this.head();
+      // A receipt can only appear (or be buried deeper) with a new block: ask once per block.
+      for (const hash of head > checked ? hashes : []) {
         const receipt = await this.rpc.getReceipt(hash);
         if (receipt === null) continue;
         if (head - receipt.blockNumber + 1 >= this.opts.confirmations) {
@@ -278,6 +337,7 @@ export class TxQueue {
         // Mined but not deep enough: no bump may replace it now.
         sentAt = head;
       }
+      checked = head;
       if (Date.now() - started > this.opts.timeoutMs) {
         throw new Error(
           `${this.opts.label}: no receipt for nonce ${nonce} (${hashes.join(', ')}) after ${this.opts.timeoutMs} ms`,
