@@ -67,6 +67,27 @@ export interface CoordinatorModules {
 /** First-sight simulations (not ranked first) at the same time per engine chain. */
 const FIRST_SIGHT_CONCURRENCY = 4;
 
+/** A counting semaphore: at most `n` holders at a time, the others wait in order. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(n: number) {
+    this.free = n;
+  }
+  async take(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((r) => this.waiting.push(r));
+  }
+  give(): void {
+    const next = this.waiting.shift();
+    if (next === undefined) this.free++;
+    else next();
+  }
+}
+
 /** A sub-account to consider in a pass, with our rank for it and when the pass picked it up. */
 interface Todo {
   c: Candidate;
@@ -113,6 +134,9 @@ export class Coordinator {
   /** Work in the background: sends awaiting their outcome, first-sight simulations. */
   private readonly outcomes = new Set<Promise<unknown>>();
   private readonly planCache = new PlanCache();
+  /** Bounds on sub-accounts considered at once, shared by passes that overlap. */
+  private readonly slots: Slots;
+  private readonly firstSightSlots = new Slots(FIRST_SIGHT_CONCURRENCY);
   /** Most gas a landed liquidation used, per gasShape. */
   private readonly gasUsed = new Map<string, bigint>();
   private stopped = false;
@@ -130,6 +154,7 @@ export class Coordinator {
       ...options,
     };
     this.m = modules;
+    this.slots = new Slots(this.o.concurrency);
   }
 
   private now(): number {
@@ -202,8 +227,8 @@ export class Coordinator {
       const now: Todo[] = [];
       const later: Todo[] = [];
       for (const t of todo) (t.rank === 0 || this.rounds.has(t.key) ? now : later).push(t);
-      await this.run(chain, now, this.o.concurrency);
-      if (later.length > 0) this.track(this.run(chain, later, FIRST_SIGHT_CONCURRENCY));
+      await this.run(chain, now, this.slots);
+      if (later.length > 0) this.track(this.run(chain, later, this.firstSightSlots));
       // Sub-accounts that left the unhealthy set: close their episode and say why in the journal.
       for (const [key, round] of this.rounds) {
         if (!key.startsWith(`${chain.eid}:`) || seen.has(key) || this.busy.has(key)) continue;
@@ -224,28 +249,30 @@ export class Coordinator {
    * Considers sub-accounts concurrently (bounded): each one's reads, simulation and broadcast do not
    * wait for another's. A sub-account stays busy until its send's outcome is journaled.
    */
-  private async run(chain: EngineChain, todo: Todo[], concurrency: number): Promise<void> {
-    const worker = async (): Promise<void> => {
-      for (let next = todo.shift(); next !== undefined; next = todo.shift()) {
+  private async run(chain: EngineChain, todo: Todo[], slots: Slots): Promise<void> {
+    await Promise.all(
+      todo.map(async (next) => {
         const { key } = next;
         let outcome: Promise<void> | undefined;
+        await slots.take();
         try {
           if (!this.stopped) outcome = (await this.consider(chain, next))?.outcome;
         } catch (err) {
           this.log('liquidation step failed', { key, err: String(err) });
+        } finally {
+          slots.give();
         }
         if (outcome === undefined) {
           this.busy.delete(key);
-          continue;
+          return;
         }
         this.track(
           outcome
             .catch((err: unknown) => this.log('liquidation step failed', { key, err: String(err) }))
             .finally(() => this.busy.delete(key)),
         );
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
+      }),
+    );
   }
 
   /** Work that outlives the pass that started it; settled() and stop() wait for it. */
@@ -272,8 +299,9 @@ export class Coordinator {
 
     if (!myTurn) {
       if (!fresh) return;
-      // First sight: simulate once so the journal shows what we saw, then wait for our turn.
-      const plan = await this.plan(chain, c);
+      // First sight: read the state once so the journal shows what we saw, then wait for our turn.
+      // Not simulated: the first-ranked node is simulating and sending now, through the same node.
+      const plan = await this.plan(chain, c, false);
       if (plan.kind === 'healthy') return; // the candidate source was behind the chain
       this.rounds.set(key, round);
       await this.record(round, chain, c, plan.stateKey, rank, 'detected', {
@@ -312,6 +340,7 @@ export class Coordinator {
       });
       return;
     }
+    if (plan.kind !== 'liquidatable') return; // not simulated: only first sights ask for that
 
     if (balance < plan.value + this.o.gasReserveWei) {
       await this.record(round, chain, c, plan.stateKey, rank, 'failed', {
@@ -457,8 +486,9 @@ export class Coordinator {
     }
   }
 
-  private plan(chain: EngineChain, c: Candidate): Promise<Plan> {
+  private plan(chain: EngineChain, c: Candidate, simulate = true): Promise<Plan> {
     return (this.m.plan ?? planLiquidation)(chain.rpc, {
+      simulate,
       engineEid: chain.eid,
       engine: chain.engine,
       account: c.account,

@@ -127,32 +127,38 @@ export function createLiquidator(p: LiquidatorParams): Liquidator {
     }
   };
 
+  // Overlapping passes share one approval in flight.
+  let allowing: Promise<void> | undefined;
+  const allow = (): Promise<void> =>
+    (allowing ??= ensureAllowances().finally(() => {
+      allowing = undefined;
+    }));
+
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
+  let scheduled = false;
   let started = false;
   let stopped = false;
-  const runTick = (): Promise<void> => {
-    if (running !== undefined) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        await ensureAllowances();
-        // A pass returns once its sends are out; their receipts settle in the background.
+  /** Passes still dispatching (a pass returns once its sends are out). */
+  const passes = new Set<Promise<void>>();
+  // A change starts a pass at once, even while an earlier one still waits for its broadcasts: the
+  // coordinator keeps each sub-account in one pass at a time and bounds the work shared by passes.
+  const runTick = (): void => {
+    if (scheduled || stopped) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      if (stopped) return;
+      const p = (async () => {
+        await allow();
         await coordinator.pass().catch((err: unknown) => log('liquidator tick failed', { err: String(err) }));
-      } while (again && !stopped);
-    })().finally(() => {
-      running = undefined;
+      })().finally(() => passes.delete(p));
+      passes.add(p);
     });
-    return running;
   };
-  const loop = async (): Promise<void> => {
+  const loop = (): void => {
     if (stopped) return;
-    await runTick();
-    if (!stopped) timer = setTimeout(loop, o.tickMs ?? 1_000);
+    runTick();
+    timer = setTimeout(loop, o.tickMs ?? 1_000);
   };
 
   return {
@@ -160,16 +166,14 @@ export function createLiquidator(p: LiquidatorParams): Liquidator {
       if (started) return;
       started = true;
       coordinator.subscribe();
-      p.candidates.onChange(() => {
-        if (!stopped) void runTick();
-      });
-      await ensureAllowances();
+      p.candidates.onChange(runTick);
+      await allow();
       timer = setTimeout(loop, 0);
     },
     async stop() {
       stopped = true;
       clearTimeout(timer);
-      await running;
+      await Promise.allSettled([...passes]);
       await coordinator.stop();
     },
     journal: () => journal.list(),

@@ -46,6 +46,8 @@ export interface PlanRequest {
   needBufferBps?: bigint;
   /** Reuses the engine's risk configuration between plans (see PlanCache). */
   cache?: PlanCache;
+  /** false: stop at the state key and health (kind 'unhealthy'), without sizing or simulating. */
+  simulate?: boolean;
 }
 
 /**
@@ -88,6 +90,8 @@ export type Plan =
       expected: { repaid: bigint; healthAfter: bigint; seized: bigint[] };
     }
   | { kind: 'healthy'; stateKey: Hex; health: HealthView; reason: string }
+  /** Below 1 on chain; not simulated (PlanRequest.simulate false). */
+  | { kind: 'unhealthy'; stateKey: Hex; health: HealthView }
   | { kind: 'failed'; stateKey: Hex; health: HealthView | undefined; reason: string };
 
 async function read(rpc: LiqRpc, to: Address, fn: string, args: unknown[]) {
@@ -159,6 +163,7 @@ export async function planLiquidation(rpc: LiqRpc, req: PlanRequest): Promise<Pl
   if (health.health >= WAD) {
     return { kind: 'healthy', stateKey, health, reason: `health ${health.health} >= 1e18` };
   }
+  if (req.simulate === false) return { kind: 'unhealthy', stateKey, health };
 
   // The LayerZero fee of each remote chain holding collateral, read while the collaterals are valued.
   const feeOf = new Map<number, Promise<bigint>>();

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Address, Hex } from '../../../relayer/config/types.ts';
 import { ENGINE, PRICE_ADAPTER } from '../../../relayer/liquidation/abi.ts';
-import { planLiquidation } from '../../../relayer/liquidation/planner.ts';
+import { PlanCache, planLiquidation } from '../../../relayer/liquidation/planner.ts';
 import type { LiqRpc } from '../../../relayer/liquidation/rpc.ts';
 
 const WAD = 10n ** 18n;
@@ -106,6 +106,24 @@ describe('planLiquidation', () => {
     const { rpc, calls } = fakeEngine({ health: WAD, simulate: () => okResult });
     expect(await planLiquidation(rpc, req)).toMatchObject({ kind: 'healthy' });
     expect(calls.some((c) => ENGINE.parseTransaction({ data: c.data })?.name === 'liquidate')).toBe(false);
+  });
+
+  it('without simulation: the state key and health only; a cache answers the configuration reads', async () => {
+    const { rpc, calls } = fakeEngine({ health: 7n * 10n ** 17n, simulate: () => okResult });
+    const light = await planLiquidation(rpc, { ...req, simulate: false });
+    expect(light).toMatchObject({ kind: 'unhealthy', health: { health: 7n * 10n ** 17n } });
+    expect(light.stateKey).toBe((await planLiquidation(rpc, req)).stateKey);
+    const names = () => calls.map((c) => ENGINE.parseTransaction({ data: c.data })?.name);
+    expect(names().filter((n) => n === 'liquidate')).toHaveLength(1); // the full plan's only
+    const cache = new PlanCache();
+    calls.length = 0;
+    await planLiquidation(rpc, { ...req, cache });
+    const first = names().filter((n) => n === 'liquidationConfig' || n === 'collateralSource').length;
+    calls.length = 0;
+    await planLiquidation(rpc, { ...req, cache });
+    expect(first).toBe(4); // the config and three collateral sources
+    expect(names().filter((n) => n === 'liquidationConfig' || n === 'collateralSource')).toHaveLength(0);
+    expect(names().filter((n) => n === 'health' || n === 'liquidate')).toHaveLength(2); // always fresh
   });
 
   it('the state key depends on the engine state only (the attempt id adds the sub-account)', async () => {
