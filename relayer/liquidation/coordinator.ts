@@ -327,7 +327,10 @@ export class Coordinator {
     const simulated = this.now();
     const id = attemptId(chain.eid, c.account, c.subaccount, plan.stateKey);
     const existing = await this.m.journal.get(id);
-    if (existing !== undefined && existing.status !== 'detected') return; // this state was handled
+    // This state was handled, unless all that happened is a simulation or send that failed before
+    // anything went out (a transient revert, an RPC error): nothing was sent, so trying again is safe.
+    const retry = existing?.status === 'failed' && existing.txHash === undefined;
+    if (existing !== undefined && existing.status !== 'detected' && !retry) return;
     if (plan.kind === 'healthy') {
       await this.record(round, chain, c, plan.stateKey, rank, 'healthy', { error: plan.reason });
       this.rounds.delete(key);

@@ -173,9 +173,11 @@ export async function planLiquidation(rpc: LiqRpc, req: PlanRequest): Promise<Pl
     fee.catch(() => undefined); // awaited below; a valuation failing first must not leave it unhandled
     feeOf.set(c.srcEid, fee);
   }
-  // Value each collateral at the engine's own oracle, so the order matches what the engine will pay.
+  // Value each collateral at the engine's own oracle, so the order matches what the engine will pay
+  // (with one collateral there is nothing to order: no round trip for it).
+  const held = collaterals.filter((c) => c.amount !== 0n);
   const valued = await Promise.all(
-    collaterals.map(async (c) => {
+    (held.length <= 1 ? [] : collaterals).map(async (c) => {
       const [source] = await config('collateralSource', [c.srcEid, c.token]);
       const [asset] = await config('riskAsset', [source.assetId]);
       const priceData = await rpc.call({
@@ -205,7 +207,7 @@ export async function planLiquidation(rpc: LiqRpc, req: PlanRequest): Promise<Pl
   const unit = 10n ** (18n - BigInt(quoteDecimals as bigint));
   const maxRepay = needUsd / unit + 1n;
 
-  const orders = valued.filter((c) => c.amount !== 0n);
+  const orders = held.length <= 1 ? held : valued.filter((c) => c.amount !== 0n);
   const fees = await Promise.all(orders.map((c) => feeOf.get(c.srcEid) ?? 0n));
   const value = fees.reduce((a, b) => a + b, 0n);
   const seizes: SeizeOrder[] = orders.map((c) => ({ srcEid: c.srcEid, token: c.token, maxRepay, options }));

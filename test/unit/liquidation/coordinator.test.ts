@@ -352,4 +352,20 @@ describe('coordinator', () => {
     expect(h.sent).toHaveLength(mine.length);
     expect(order.slice(0, mine.length).sort()).toEqual(mine.map((c) => String(c.subaccount)).sort());
   });
+
+  it('a state whose simulation failed (nothing sent) is tried again; one that was sent is not', async () => {
+    const h = harness(byRank(0));
+    h.chain.plan = { kind: 'failed', stateKey: STATE, health: undefined, reason: 'Panic(17)' };
+    await h.coordinator.tick();
+    expect((await h.journal.list())[0]).toMatchObject({ status: 'failed', error: 'Panic(17)' });
+    h.chain.plan = liquidatable(); // same state, the revert was transient
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(1);
+    expect((await h.journal.list())[0]?.status).toBe('landed');
+    h.chain.status = 0; // a new state whose transaction reverts on chain: failed, with its hash
+    h.chain.plan = liquidatable(`0x${'44'.repeat(32)}` as Hex);
+    await h.coordinator.tick();
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(2);
+  });
 });
