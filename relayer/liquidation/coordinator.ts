@@ -210,12 +210,10 @@ export class Coordinator {
     this.counters.ticks++;
     for (const chain of this.m.engines.values()) {
       const current = this.m.candidates.unhealthy(chain.eid);
-      const seen = new Set<string>();
       const live = this.m.liveLiquidators(chain.eid);
       const todo: Todo[] = [];
       for (const c of current) {
         const key = subKey(chain.eid, c.account, c.subaccount);
-        seen.add(key);
         if (this.busy.has(key) || this.stopped) continue;
         this.busy.add(key);
         const rank = rendezvousRank(rankKey(chain.eid, c.account, c.subaccount), this.m.self, live);
@@ -229,9 +227,13 @@ export class Coordinator {
       for (const t of todo) (t.rank === 0 || this.rounds.has(t.key) ? now : later).push(t);
       await this.run(chain, now, this.slots);
       if (later.length > 0) this.track(this.run(chain, later, this.firstSightSlots));
-      // Sub-accounts that left the unhealthy set: close their episode and say why in the journal.
+      // Sub-accounts that left the unhealthy set: close their episode and say why in the journal. The
+      // set is read again: a pass that started later may have opened an episode meanwhile.
+      const still = new Set(
+        this.m.candidates.unhealthy(chain.eid).map((c) => subKey(chain.eid, c.account, c.subaccount)),
+      );
       for (const [key, round] of this.rounds) {
-        if (!key.startsWith(`${chain.eid}:`) || seen.has(key) || this.busy.has(key)) continue;
+        if (!key.startsWith(`${chain.eid}:`) || still.has(key) || this.busy.has(key)) continue;
         this.rounds.delete(key);
         this.claims.delete(key);
         const [, account, sub] = key.split(':') as [string, Address, string];

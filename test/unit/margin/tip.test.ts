@@ -12,13 +12,16 @@ import type { MarginEvent } from '../../../relayer/margin/types.ts';
 
 const E = 10n ** 18n;
 const EID = 40_103;
-const addr = (n: number): Address => `0x${n.toString(16).padStart(40, '0')}` as Address;
-const CONTRACTS: ChainContracts = { eid: EID, vault: addr(1), engine: addr(2), market: addr(3) };
-const FEED = addr(0xf1);
-const ADAPTER = addr(0xad);
-const WETH = addr(0x57);
-const TRADER = addr(0xbeef);
 const usd = (n: number) => BigInt(n) * 10n ** 8n; // feed answers, 8 decimals
+const addr = (n: number): Address => `0x${n.toString(16).padStart(40, '0')}` as Address;
+/** The engine chain's contracts, its ETH feed and adapter, WETH and the trader. */
+const [CONTRACTS, FEED, ADAPTER, WETH, TRADER]: [ChainContracts, Address, Address, Address, Address] = [
+  { eid: EID, vault: addr(1), engine: addr(2), market: addr(3) },
+  addr(0xf1),
+  addr(0xad),
+  addr(0x57),
+  addr(0xbeef),
+];
 
 /** Sub 0: 1 WETH and a 5 ETH long at 2,000 (unhealthy below ~1,801.8). Sub 1: 10 WETH, 1 ETH long. */
 function world(): { state: MarginState; exposure: ExposureIndex; entry: (sub: bigint) => string } {
