@@ -48,6 +48,12 @@ export interface CoordinatorOptions {
   followUpPollMs?: number;
   /** Sub-accounts considered (planned, sent, awaited) at the same time per engine chain. Default 32. */
   concurrency?: number;
+  /**
+   * First sights of sub-accounts ranked to others start this long after the pass (default 1 s, about
+   * a block): by then the first-ranked node's sends are out, and its simulations do not queue
+   * behind ours at the shared RPC node.
+   */
+  firstSightDelayMs?: number;
 }
 
 export interface CoordinatorModules {
@@ -151,6 +157,7 @@ export class Coordinator {
       followUpTimeoutMs: 600_000,
       followUpPollMs: 1_000,
       concurrency: 32,
+      firstSightDelayMs: 1_000,
       ...options,
     };
     this.m = modules;
@@ -226,7 +233,12 @@ export class Coordinator {
       const later: Todo[] = [];
       for (const t of todo) (t.rank === 0 || this.rounds.has(t.key) ? now : later).push(t);
       await this.run(chain, now, this.slots);
-      if (later.length > 0) this.track(this.run(chain, later, this.firstSightSlots));
+      if (later.length > 0)
+        this.track(
+          new Promise((r) => setTimeout(r, this.o.firstSightDelayMs)).then(() =>
+            this.run(chain, later, this.firstSightSlots),
+          ),
+        );
       // Sub-accounts that left the unhealthy set: close their episode and say why in the journal. The
       // set is read again: a pass that started later may have opened an episode meanwhile.
       const still = new Set(
@@ -304,7 +316,15 @@ export class Coordinator {
       // First sight: read the state once so the journal shows what we saw, then wait for our turn.
       // Not simulated: the first-ranked node is simulating and sending now, through the same node.
       const plan = await this.plan(chain, c, false);
-      if (plan.kind === 'healthy') return; // the candidate source was behind the chain
+      if (plan.kind === 'healthy') {
+        // Either the candidate source was behind the chain, or the first-ranked node was quicker
+        // than our first look: then the journal says so.
+        if (await this.landedSince(chain, c.account, c.subaccount, round.detectedBlock))
+          await this.record(round, chain, c, plan.stateKey, rank, 'lost', {
+            error: 'liquidated by another node',
+          });
+        return;
+      }
       this.rounds.set(key, round);
       await this.record(round, chain, c, plan.stateKey, rank, 'detected', {
         ...(plan.health === undefined ? {} : { healthBefore: plan.health.health }),

@@ -91,7 +91,7 @@ function harness(self: Address, hub = new MemoryGossipHub()) {
   gossip.subscribe<LiquidationClaim>('claim', (m) => void claims.push(m.payload));
   let unhealthy = [cand];
   const coordinator = new Coordinator(
-    { deadlineMs: 10_000 },
+    { deadlineMs: 10_000, firstSightDelayMs: 0 },
     {
       self,
       gossip,
@@ -367,5 +367,15 @@ describe('coordinator', () => {
     await h.coordinator.tick();
     await h.coordinator.tick();
     expect(h.sent).toHaveLength(2);
+  });
+
+  it('a first look after the first-ranked node already liquidated journals the loss', async () => {
+    const h = harness(byRank(1));
+    h.chain.landed = true;
+    const { health } = liquidatable();
+    h.chain.plan = { kind: 'healthy', stateKey: STATE, health, reason: 'health 2e18' } as Plan;
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(0);
+    expect((await h.journal.list())[0]).toMatchObject({ status: 'lost', rank: 1 });
   });
 });
