@@ -385,10 +385,6 @@ export class Coordinator {
     };
     // Journaled before anything goes out: this state is never sent for twice, even across a restart.
     await this.record(round, chain, c, plan.stateKey, rank, 'claimed', { healthBefore: plan.health.health });
-    // The claim only spares the next-ranked nodes a wasted simulation: it travels while we send.
-    void this.m.gossip
-      .publish('claim', claimMsg)
-      .catch((err: unknown) => this.log('claim not gossiped', { err: String(err) }));
     const trace: LiquidationTrace = {
       ...(c.since === undefined
         ? {}
@@ -409,6 +405,11 @@ export class Coordinator {
     });
     const outcome = this.send(chain, c, round, rank, plan, trace, broadcast).finally(broadcast);
     await out;
+    // The claim only spares the next-ranked nodes a takeover: signing and gossiping it waits until
+    // our transaction is out, so it costs the send nothing.
+    void this.m.gossip
+      .publish('claim', claimMsg)
+      .catch((err: unknown) => this.log('claim not gossiped', { err: String(err) }));
     return { outcome };
   }
 

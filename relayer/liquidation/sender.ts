@@ -23,7 +23,10 @@ export interface TxQueueOptions {
   timeoutMs?: number;
   /** Fixed fees (tests); default: from the latest block's base fee and eth_maxPriorityFeePerGas. */
   fees?: Fees;
-  /** How long fees read from the chain are reused by later sends. Default 500 ms. */
+  /**
+   * How long fees read from the chain are reused by later sends. Default 2 s: the max fee is twice
+   * the base fee, which absorbs the rise of a few full blocks.
+   */
   feeTtlMs?: number;
 }
 
@@ -128,7 +131,7 @@ export class TxQueue {
       maxBumps: 5,
       pollMs: 250,
       timeoutMs: 120_000,
-      feeTtlMs: 500,
+      feeTtlMs: 2_000,
       ...options,
     };
   }
