@@ -5,10 +5,14 @@
 //   1. cross-chain deposit -> credit: vault deposit on A -> LOCK -> DVN + Executor -> credit on C
 //   2. signature aggregation: the source block's confirmation -> DVN.execute (PayloadVerified) on C
 //   3. end to end liquidation: ONE price-update transaction on C makes N sub-accounts liquidatable;
-//      per sub-account, the price tx -> its liquidation tx (mined), in blocks and ms
+//      per sub-account, the price tx -> its liquidation tx (mined), in blocks and ms, and from the
+//      nodes' `liquidation sent` log lines (the journal's trace) where the time went before the send
 //
 // Wall-clock times come from a block watcher that polls every chain's head every 50 ms and records
 // when each block was first seen (±50 ms); "blocks" are counted on the chain where the result lands.
+//
+// The devnet's anvil chains run with a block gas limit of 1,000,000,000 (relayer/devnet: --gas-limit),
+// so 200 liquidations of ~281k gas each (56M) fit in one block; the bench prints the limit it finds.
 //
 //   node bench/latency.ts [--json] [--runs N | N,M] [--deposits N] [--subaccounts 20,200] [--keep]
 
@@ -38,8 +42,9 @@ const flag = (name: string): string | undefined => {
 };
 const json = argv.includes('--json');
 const keep = argv.includes('--keep');
-// --runs 20 or one count per size (--runs 20,5 with --subaccounts 20,200).
-const runsArg = (flag('--runs') ?? '20').split(',').map(Number);
+// --runs 20 or one count per size (--runs 20,5 with --subaccounts 20,200). The default keeps the
+// whole bench within ~4 minutes on a loaded 2-core machine: 20 runs of 20, 2 runs of 200.
+const runsArg = (flag('--runs') ?? '20,2').split(',').map(Number);
 const deposits = Number(flag('--deposits') ?? 24);
 const sizes = (flag('--subaccounts') ?? '20,200').split(',').map(Number);
 const figures: Figure[] = [];
@@ -196,6 +201,10 @@ interface LogLine {
   time: number;
   msg: string;
   guid?: string;
+  subaccount?: string;
+  account?: string;
+  /** `liquidation sent` lines: the journal's LiquidationTrace (relayer/liquidation/types.ts). */
+  trace?: Partial<Record<string, number | boolean>>;
 }
 
 function nodeLogs(files: string[]): LogLine[] {
@@ -212,6 +221,75 @@ function nodeLogs(files: string[]): LogLine[] {
     }
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------- where the time goes
+
+/**
+ * From the nodes' `liquidation sent` lines: per sub-account of a run, the steps between the bench
+ * seeing the price block and the liquidation mined (medians, ms). `detect` is the node's first sight
+ * of the block minus the bench's (both poll: ±50 ms).
+ */
+function sendBreakdown(
+  logs: LogLine[],
+  runOf: Map<string, { size: number; priceSeen: number; landed: Map<string, number> }>,
+  wC: Watcher,
+): Figure[] {
+  const steps: [string, string, string][] = [
+    ['detect (node saw the price block)', 'price', 'seen'],
+    ['screen (margin view flagged it)', 'seen', 'screened'],
+    ['pick (liquidator pass started)', 'screened', 'picked'],
+    ['simulate (rank, eth_call plan, balance)', 'picked', 'simulated'],
+    ['claim (journal write)', 'simulated', 'claimed'],
+    ['prepare (gas estimate, fees)', 'queued', 'prepared'],
+    ['nonce queue', 'prepared', 'nonce'],
+    ['sign + send', 'nonce', 'broadcast'],
+    ['price block seen -> broadcast', 'price', 'broadcast'],
+    ['broadcast -> liquidation block seen', 'broadcast', 'mined'],
+  ];
+  const figures: Figure[] = [];
+  for (const size of new Set([...runOf.values()].map((r) => r.size))) {
+    const d = new Map<string, number[]>(steps.map(([name]) => [name, []]));
+    let tip = 0;
+    let all = 0;
+    for (const l of logs) {
+      if (l.msg !== 'liquidation sent' || l.trace === undefined || l.subaccount === undefined) continue;
+      const run = runOf.get(l.subaccount);
+      if (run === undefined || run.size !== size) continue;
+      all++;
+      if (l.trace.tip === true) tip++;
+      const at: Record<string, number | undefined> = { price: run.priceSeen };
+      for (const [k, v] of Object.entries(l.trace)) if (typeof v === 'number') at[k] = v;
+      const block = run.landed.get(`0x${(l.account ?? '').slice(2).toLowerCase().padStart(64, '0')}`);
+      at.mined = block === undefined ? undefined : wC.seen.get(block);
+      for (const [name, from, to] of steps) {
+        const a = at[from];
+        const b = at[to];
+        if (a !== undefined && b !== undefined) d.get(name)?.push(b - a);
+      }
+    }
+    figures.push({
+      name: `liquidation (${size} at once) sends nominated by the tip screen`,
+      value: all === 0 ? 0 : Math.round((tip / all) * 1000) / 10,
+      unit: `% of ${all}`,
+    });
+    for (const [name] of steps) {
+      const xs = d.get(name) ?? [];
+      if (xs.length === 0) continue;
+      figures.push({
+        name: `liquidation (${size} at once) ${name} p50`,
+        value: quantile(xs, 0.5),
+        unit: 'ms',
+      });
+      if (name.includes('->'))
+        figures.push({
+          name: `liquidation (${size} at once) ${name} p95`,
+          value: quantile(xs, 0.95),
+          unit: 'ms',
+        });
+    }
+  }
+  return figures;
 }
 
 // ---------------------------------------------------------------------------- main
@@ -460,6 +538,12 @@ async function main(): Promise<void> {
     const feed = tokenOf(C, 'WETH').feed as string;
     const root = HDNodeWallet.fromPhrase(ANVIL_MNEMONIC, undefined, "m/44'/60'/1'/0");
     const maxN = Math.max(...sizes);
+    const head = await rpcCall<{ gasLimit: string }>(urlC, 'eth_getBlockByNumber', ['latest', false]);
+    const gasLimit = BigInt(head.gasLimit);
+    print(
+      `block gas limit on ${C.name}: ${gasLimit.toLocaleString('en-US')} (devnet --gas-limit): room for ${gasLimit / 281_000n} liquidations of ~281k gas per block`,
+    );
+    figures.push({ name: 'engine chain block gas limit', value: Number(gasLimit), unit: 'gas' });
     const traders = Array.from({ length: maxN }, (_, i) => new Sender(root.deriveChild(i), C));
     print(`funding ${maxN} traders on ${C.name} from the deployer ...`);
     await receipts(
@@ -500,6 +584,8 @@ async function main(): Promise<void> {
       return block;
     };
     const liqTopic = engineI.getEvent('Liquidated')?.topicHash as string;
+    /** Per run's sub-account id: when the bench saw its price block, and the blocks it landed in. */
+    const runOf = new Map<string, { size: number; priceSeen: number; landed: Map<string, number> }>();
     let sub = 0;
     for (const [k, n] of sizes.entries()) {
       const runs = runsArg[k] ?? (runsArg.at(-1) as number);
@@ -533,8 +619,9 @@ async function main(): Promise<void> {
           ).flat(),
           120_000,
         );
-        // Let the nodes see the healthy state before the drop.
-        await wC.waitFor(wC.head + 2);
+        // Let the nodes see the healthy state before the drop: the positions' block is confirmed
+        // (1 confirmation) once the next one is out, and the price tx lands in the one after.
+        await wC.waitFor(wC.head + 1);
         // 2,000 -> 1,830: health ~0.73, a partial liquidation for each.
         const priceBlock = await setPrice(1830n);
         const priceSeen = wC.seen.get(priceBlock) as number;
@@ -553,6 +640,7 @@ async function main(): Promise<void> {
           }
         }
         await wC.waitFor(Math.max(...landed.values(), priceBlock));
+        runOf.set(String(sub), { size: n, priceSeen, landed });
         missed += n - landed.size;
         const bs = [...landed.values()].map((b) => b - priceBlock);
         const ms = [...landed.values()].map((b) => (wC.seen.get(b) as number) - priceSeen);
@@ -611,6 +699,7 @@ async function main(): Promise<void> {
         },
       );
     }
+    figures.push(...sendBreakdown(nodeLogs(cluster.nodes.map((n) => n.logFile)), runOf, wC));
   } finally {
     await cluster.stopAll();
     for (const w of watchers.values()) await w.stop();

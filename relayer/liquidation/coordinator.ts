@@ -15,7 +15,7 @@ import { closeOpen } from '../store/journal.ts';
 import { ENGINE, TOPICS_LIQ } from './abi.ts';
 import { badDebtOf, followSeizures, seizuresOf } from './follow-up.ts';
 import { attemptId, type LiquidationJournal } from './journal.ts';
-import { type Plan, type PlanRequest, planLiquidation } from './planner.ts';
+import { type Plan, PlanCache, type PlanRequest, planLiquidation } from './planner.ts';
 import { describeRevert, type LiqRpc } from './rpc.ts';
 import type { SendHooks, SendResult, TxRequest } from './sender.ts';
 import { ClaimBook, heardClaim, isMyTurn } from './turn.ts';
@@ -26,6 +26,7 @@ import {
   type LiqStatus,
   type LiquidationClaim,
   type LiquidationRecord,
+  type LiquidationTrace,
   type LogFn,
   type SeizeFollowUp,
 } from './types.ts';
@@ -49,6 +50,12 @@ export interface CoordinatorOptions {
   followUpPollMs?: number;
   /** Sub-accounts considered (planned, sent, awaited) at the same time per engine chain. Default 32. */
   concurrency?: number;
+  /**
+   * First sights of sub-accounts ranked to others start this long after the pass (default 1 s, about
+   * a block): by then the first-ranked node's sends are out, and its simulations do not queue
+   * behind ours at the shared RPC node.
+   */
+  firstSightDelayMs?: number;
 }
 
 export interface CoordinatorModules {
@@ -63,6 +70,38 @@ export interface CoordinatorModules {
   plan?: (rpc: LiqRpc, req: PlanRequest) => Promise<Plan>;
   log?: LogFn;
   now?: () => number;
+}
+
+/** First-sight simulations (not ranked first) at the same time per engine chain. */
+const FIRST_SIGHT_CONCURRENCY = 4;
+
+/** A counting semaphore: at most `n` holders at a time, the others wait in order. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(n: number) {
+    this.free = n;
+  }
+  async take(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((r) => this.waiting.push(r));
+  }
+  give(): void {
+    const next = this.waiting.shift();
+    if (next === undefined) this.free++;
+    else next();
+  }
+}
+
+/** A sub-account to consider in a pass, with our rank for it and when the pass picked it up. */
+interface Todo {
+  c: Candidate;
+  key: string;
+  rank: number;
+  picked: number;
 }
 
 /** One sub-account's unhealthy episode as this node sees it. */
@@ -84,6 +123,10 @@ export interface LiquidatorStats {
 const subKey = (eid: number, account: Address, sub: bigint): string =>
   `${eid}:${account.toLowerCase()}:${sub}`;
 
+/** What a liquidation's gas depends on most: the engine chain and its seize orders, local or remote. */
+const gasShape = (eid: number, plan: Extract<Plan, { kind: 'liquidatable' }>): string =>
+  `${eid}:${plan.params.seizes.map((o) => (o.srcEid === eid ? 'L' : 'R')).join('')}`;
+
 /** The rendezvous key of a sub-account on an engine chain (each candidate's score hashes its signer in). */
 export function rankKey(engineEid: number, account: Address, subaccount: bigint): Hex {
   return solidityPackedKeccak256(['uint32', 'address', 'uint96'], [engineEid, account, subaccount]) as Hex;
@@ -96,6 +139,14 @@ export class Coordinator {
   private readonly claims = new ClaimBook<LiquidationClaim>();
   private readonly busy = new Set<string>();
   private readonly followUps = new Set<Promise<unknown>>();
+  /** Work in the background: sends awaiting their outcome, first-sight simulations. */
+  private readonly outcomes = new Set<Promise<unknown>>();
+  private readonly planCache = new PlanCache();
+  /** Bounds on sub-accounts considered at once, shared by passes that overlap. */
+  private readonly slots: Slots;
+  private readonly firstSightSlots = new Slots(FIRST_SIGHT_CONCURRENCY);
+  /** Most gas a landed liquidation used, per gasShape. */
+  private readonly gasUsed = new Map<string, bigint>();
   private stopped = false;
   readonly counters = { ticks: 0, claimsHeard: 0 };
   readonly byStatus = Object.fromEntries(LIQ_STATUS.map((s) => [s, 0])) as Record<LiqStatus, number>;
@@ -108,9 +159,11 @@ export class Coordinator {
       followUpTimeoutMs: 600_000,
       followUpPollMs: 1_000,
       concurrency: 32,
+      firstSightDelayMs: 1_000,
       ...options,
     };
     this.m = modules;
+    this.slots = new Slots(this.o.concurrency);
   }
 
   private now(): number {
@@ -128,6 +181,7 @@ export class Coordinator {
   /** Stops acting; resolves when running follow-ups noticed. */
   async stop(): Promise<void> {
     this.stopped = true;
+    await this.settled();
     await Promise.allSettled([...this.followUps]);
   }
 
@@ -139,38 +193,55 @@ export class Coordinator {
     this.counters.claimsHeard++;
   }
 
-  /** One pass over every engine chain's unhealthy sub-accounts. */
+  /** One pass over every engine chain's unhealthy sub-accounts, and the outcome of every send it made. */
   async tick(): Promise<void> {
+    await this.pass();
+    await this.settled();
+  }
+
+  /** Resolves once every send in flight has its outcome journaled and first sights are journaled. */
+  async settled(): Promise<void> {
+    while (this.outcomes.size > 0) await Promise.allSettled([...this.outcomes]);
+  }
+
+  /**
+   * One pass: decides for every unhealthy sub-account and returns once each send is broadcast; the
+   * receipts are awaited in the background (settled()), so the next pass is not held up by them.
+   */
+  async pass(): Promise<void> {
     if (this.stopped) return;
     this.counters.ticks++;
     for (const chain of this.m.engines.values()) {
       const current = this.m.candidates.unhealthy(chain.eid);
-      const seen = new Set<string>();
-      const todo: { c: (typeof current)[number]; key: string }[] = [];
+      const live = this.m.liveLiquidators(chain.eid);
+      const todo: Todo[] = [];
       for (const c of current) {
         const key = subKey(chain.eid, c.account, c.subaccount);
-        seen.add(key);
         if (this.busy.has(key) || this.stopped) continue;
         this.busy.add(key);
-        todo.push({ c, key });
+        const rank = rendezvousRank(rankKey(chain.eid, c.account, c.subaccount), this.m.self, live);
+        todo.push({ c, key, rank, picked: this.now() });
       }
-      // Sub-accounts are considered concurrently (bounded): with many unhealthy at once, each one's
-      // reads, simulation and send no longer wait for the previous one's receipt.
-      const worker = async (): Promise<void> => {
-        for (let next = todo.shift(); next !== undefined; next = todo.shift()) {
-          try {
-            if (!this.stopped) await this.consider(chain, next.c, next.key);
-          } catch (err) {
-            this.log('liquidation step failed', { key: next.key, err: String(err) });
-          } finally {
-            this.busy.delete(next.key);
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(this.o.concurrency, todo.length) }, worker));
-      // Sub-accounts that left the unhealthy set: close their episode and say why in the journal.
+      // What we are ranked first for (and takeovers of episodes under way) goes out first; first sight
+      // of the others only journals what we saw, so it runs after, in the background and slowly,
+      // and neither holds up the next pass nor loads the node the first-ranked ones send through.
+      const now: Todo[] = [];
+      const later: Todo[] = [];
+      for (const t of todo) (t.rank === 0 || this.rounds.has(t.key) ? now : later).push(t);
+      await this.run(chain, now, this.slots);
+      if (later.length > 0)
+        this.track(
+          new Promise((r) => setTimeout(r, this.o.firstSightDelayMs)).then(() =>
+            this.run(chain, later, this.firstSightSlots),
+          ),
+        );
+      // Sub-accounts that left the unhealthy set: close their episode and say why in the journal. The
+      // set is read again: a pass that started later may have opened an episode meanwhile.
+      const still = new Set(
+        this.m.candidates.unhealthy(chain.eid).map((c) => subKey(chain.eid, c.account, c.subaccount)),
+      );
       for (const [key, round] of this.rounds) {
-        if (!key.startsWith(`${chain.eid}:`) || seen.has(key) || this.busy.has(key)) continue;
+        if (!key.startsWith(`${chain.eid}:`) || still.has(key) || this.busy.has(key)) continue;
         this.rounds.delete(key);
         this.claims.delete(key);
         const [, account, sub] = key.split(':') as [string, Address, string];
@@ -184,25 +255,71 @@ export class Coordinator {
     }
   }
 
-  private async consider(chain: EngineChain, c: Candidate, key: string): Promise<void> {
+  /**
+   * Considers sub-accounts concurrently (bounded): each one's reads, simulation and broadcast do not
+   * wait for another's. A sub-account stays busy until its send's outcome is journaled.
+   */
+  private async run(chain: EngineChain, todo: Todo[], slots: Slots): Promise<void> {
+    await Promise.all(
+      todo.map(async (next) => {
+        const { key } = next;
+        let outcome: Promise<void> | undefined;
+        await slots.take();
+        try {
+          if (!this.stopped) outcome = (await this.consider(chain, next))?.outcome;
+        } catch (err) {
+          this.log('liquidation step failed', { key, err: String(err) });
+        } finally {
+          slots.give();
+        }
+        if (outcome === undefined) {
+          this.busy.delete(key);
+          return;
+        }
+        this.track(
+          outcome
+            .catch((err: unknown) => this.log('liquidation step failed', { key, err: String(err) }))
+            .finally(() => this.busy.delete(key)),
+        );
+      }),
+    );
+  }
+
+  /** Work that outlives the pass that started it; settled() and stop() wait for it. */
+  private track(p: Promise<unknown>): void {
+    const tracked = p.finally(() => this.outcomes.delete(tracked));
+    this.outcomes.add(tracked);
+  }
+
+  /** Decides for one sub-account; when it sends, returns (after the broadcast) its outcome's promise. */
+  private async consider(chain: EngineChain, t: Todo): Promise<{ outcome: Promise<void> } | undefined> {
+    const { c, key, rank } = t;
     let round = this.rounds.get(key);
     const fresh = round === undefined;
     if (round === undefined) {
-      round = { detectedAt: this.now(), detectedBlock: await chain.rpc.blockNumber(), records: new Set() };
+      round = {
+        detectedAt: this.now(),
+        detectedBlock: c.since?.block ?? (await chain.rpc.blockNumber()),
+        records: new Set(),
+      };
     }
-    const rank = rendezvousRank(
-      rankKey(chain.eid, c.account, c.subaccount),
-      this.m.self,
-      this.m.liveLiquidators(chain.eid),
-    );
     const claim = this.claims.get(key);
     const myTurn = isMyTurn(round.detectedAt, rank, this.o.deadlineMs, claim?.deadline, this.now());
 
     if (!myTurn) {
       if (!fresh) return;
-      // First sight: simulate once so the journal shows what we saw, then wait for our turn.
-      const plan = await this.plan(chain, c);
-      if (plan.kind === 'healthy') return; // the candidate source was behind the chain
+      // First sight: read the state once so the journal shows what we saw, then wait for our turn.
+      // Not simulated: the first-ranked node is simulating and sending now, through the same node.
+      const plan = await this.plan(chain, c, false);
+      if (plan.kind === 'healthy') {
+        // Either the candidate source was behind the chain, or the first-ranked node was quicker
+        // than our first look: then the journal says so.
+        if (await this.landedSince(chain, c.account, c.subaccount, round.detectedBlock))
+          await this.record(round, chain, c, plan.stateKey, rank, 'lost', {
+            error: 'liquidated by another node',
+          });
+        return;
+      }
       this.rounds.set(key, round);
       await this.record(round, chain, c, plan.stateKey, rank, 'detected', {
         ...(plan.health === undefined ? {} : { healthBefore: plan.health.health }),
@@ -219,10 +336,18 @@ export class Coordinator {
       this.claims.delete(key);
       return;
     }
-    const plan = await this.plan(chain, c);
+    // The simulation (eth_call at the latest block) decides; the balance is read alongside it.
+    const [plan, balance] = await Promise.all([
+      this.plan(chain, c),
+      chain.rpc.send<string>('eth_getBalance', [this.m.self, 'latest']).then(BigInt),
+    ]);
+    const simulated = this.now();
     const id = attemptId(chain.eid, c.account, c.subaccount, plan.stateKey);
     const existing = await this.m.journal.get(id);
-    if (existing !== undefined && existing.status !== 'detected') return; // this state was handled
+    // This state was handled, unless all that happened is a simulation or send that failed before
+    // anything went out (a transient revert, an RPC error): nothing was sent, so trying again is safe.
+    const retry = existing?.status === 'failed' && existing.txHash === undefined;
+    if (existing !== undefined && existing.status !== 'detected' && !retry) return;
     if (plan.kind === 'healthy') {
       await this.record(round, chain, c, plan.stateKey, rank, 'healthy', { error: plan.reason });
       this.rounds.delete(key);
@@ -235,8 +360,8 @@ export class Coordinator {
       });
       return;
     }
+    if (plan.kind !== 'liquidatable') return; // not simulated: only first sights ask for that
 
-    const balance = BigInt(await chain.rpc.send<string>('eth_getBalance', [this.m.self, 'latest']));
     if (balance < plan.value + this.o.gasReserveWei) {
       await this.record(round, chain, c, plan.stateKey, rank, 'failed', {
         error: `insufficient native: ${balance} < ${plan.value} fees + ${this.o.gasReserveWei} gas reserve`,
@@ -253,22 +378,67 @@ export class Coordinator {
       claimant: this.m.self,
       deadline: this.now() + this.o.deadlineMs,
     };
+    // Journaled before anything goes out: this state is never sent for twice, even across a restart.
     await this.record(round, chain, c, plan.stateKey, rank, 'claimed', { healthBefore: plan.health.health });
-    await this.m.gossip
+    const trace: LiquidationTrace = {
+      ...(c.since === undefined
+        ? {}
+        : {
+            block: c.since.block,
+            tip: c.since.tip,
+            seen: c.since.seenAt,
+            screened: c.since.screenedAt,
+          }),
+      picked: t.picked,
+      simulated,
+      claimed: this.now(),
+    };
+
+    let broadcast = (): void => {};
+    const out = new Promise<void>((r) => {
+      broadcast = r;
+    });
+    const outcome = this.send(chain, c, round, rank, plan, trace, broadcast).finally(broadcast);
+    await out;
+    // The claim only spares the next-ranked nodes a takeover: signing and gossiping it waits until
+    // our transaction is out, so it costs the send nothing.
+    void this.m.gossip
       .publish('claim', claimMsg)
       .catch((err: unknown) => this.log('claim not gossiped', { err: String(err) }));
+    return { outcome };
+  }
 
+  /** Sends a planned liquidation and journals its outcome; `broadcast` is called once it is out. */
+  private async send(
+    chain: EngineChain,
+    c: Candidate,
+    round: Round,
+    rank: number,
+    plan: Extract<Plan, { kind: 'liquidatable' }>,
+    trace: LiquidationTrace,
+    broadcast: () => void,
+  ): Promise<void> {
+    const key = subKey(chain.eid, c.account, c.subaccount);
+    const id = attemptId(chain.eid, c.account, c.subaccount, plan.stateKey);
     let result: SendResult;
     try {
+      const gasLimit = this.gasLimitFor(chain, plan);
       result = await chain.sender.send(
-        { to: chain.engine, data: plan.calldata, value: plan.value },
         {
-          onBroadcast: async (hash) => {
+          to: chain.engine,
+          data: plan.calldata,
+          value: plan.value,
+          ...(gasLimit === undefined ? {} : { gasLimit }),
+        },
+        {
+          onBroadcast: async (hash, _nonce, _fees, timing) => {
             const r = (await this.m.journal.get(id)) as LiquidationRecord;
             await this.record(round, chain, c, plan.stateKey, rank, 'sent', {
               txHash: hash,
               txHashes: [...(r.txHashes ?? []), hash],
+              trace: timing === undefined ? (r.trace ?? trace) : { ...trace, ...timing },
             });
+            broadcast();
           },
         },
       );
@@ -293,6 +463,9 @@ export class Coordinator {
       return;
     }
 
+    const shape = gasShape(chain.eid, plan);
+    if ((this.gasUsed.get(shape) ?? 0n) < result.receipt.gasUsed)
+      this.gasUsed.set(shape, result.receipt.gasUsed);
     const seizures = seizuresOf(result.receipt, chain.engine);
     const liq = result.receipt.logs
       .filter((l) => l.topics[0] === TOPICS_LIQ.Liquidated)
@@ -343,15 +516,29 @@ export class Coordinator {
     }
   }
 
-  private plan(chain: EngineChain, c: Candidate): Promise<Plan> {
+  private plan(chain: EngineChain, c: Candidate, simulate = true): Promise<Plan> {
     return (this.m.plan ?? planLiquidation)(chain.rpc, {
+      simulate,
       engineEid: chain.eid,
       engine: chain.engine,
       account: c.account,
       subaccount: c.subaccount,
       signer: this.m.self,
       seizeOptions: this.o.seizeOptions,
+      cache: this.planCache,
     });
+  }
+
+  /**
+   * The gas limit for a liquidation of this shape (local / remote seize orders): 1.5 × the most gas
+   * one of that shape used (+150k at least), so a burst does not pay an eth_estimateGas each (a
+   * binary search of executions on the node). Unknown shape: undefined, the queue estimates.
+   */
+  private gasLimitFor(chain: EngineChain, plan: Extract<Plan, { kind: 'liquidatable' }>): bigint | undefined {
+    const used = this.gasUsed.get(gasShape(chain.eid, plan));
+    if (used === undefined) return undefined;
+    const scaled = (used * 3n) / 2n;
+    return scaled > used + 150_000n ? scaled : used + 150_000n;
   }
 
   /** Whether any Liquidated event for the sub-account was emitted since `fromBlock`. */
@@ -407,6 +594,7 @@ export class Coordinator {
         account: c.account,
         subaccount: String(c.subaccount),
         ...(fields.error === undefined ? {} : { error: fields.error }),
+        ...(status === 'sent' && fields.trace !== undefined ? { trace: fields.trace } : {}),
       });
   }
 

@@ -18,7 +18,6 @@ import {
 import { type LiquidationJournal, levelJournal, memoryJournal } from './journal.ts';
 import type { LiqRpc } from './rpc.ts';
 import { TxQueue } from './sender.ts';
-import { createTicker } from './ticker.ts';
 import { type CandidateSource, LIQ_STATUS, type LiquidationRecord, type LogFn } from './types.ts';
 
 export { PollingCandidates } from './candidates.ts';
@@ -132,25 +131,53 @@ export function createLiquidator(p: LiquidatorParams): Liquidator {
     }
   };
 
+  // Overlapping passes share one approval in flight.
+  let allowing: Promise<void> | undefined;
+  const allow = (): Promise<void> =>
+    (allowing ??= ensureAllowances().finally(() => {
+      allowing = undefined;
+    }));
+
+  let timer: NodeJS.Timeout | undefined;
+  let scheduled = false;
   let started = false;
-  const ticker = createTicker(async () => {
-    await ensureAllowances();
-    await coordinator.tick().catch((err: unknown) => log('liquidator tick failed', { err: String(err) }));
-  }, o.tickMs ?? 1_000);
+  let stopped = false;
+  /** Passes still dispatching (a pass returns once its sends are out). */
+  const passes = new Set<Promise<void>>();
+  // A change starts a pass at once, even while an earlier one still waits for its broadcasts: the
+  // coordinator keeps each sub-account in one pass at a time and bounds the work shared by passes.
+  const runTick = (): void => {
+    if (scheduled || stopped) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      if (stopped) return;
+      const p = (async () => {
+        await allow();
+        await coordinator.pass().catch((err: unknown) => log('liquidator tick failed', { err: String(err) }));
+      })().finally(() => passes.delete(p));
+      passes.add(p);
+    });
+  };
+  const loop = (): void => {
+    if (stopped) return;
+    runTick();
+    timer = setTimeout(loop, o.tickMs ?? 1_000);
+  };
 
   return {
     async start() {
       if (started) return;
       started = true;
       coordinator.subscribe();
-      p.candidates.onChange(() => {
-        void ticker.wake();
-      });
-      await ensureAllowances();
-      ticker.start();
+      p.candidates.onChange(runTick);
+      await allow();
+      timer = setTimeout(loop, 0);
     },
     async stop() {
-      await ticker.stop();
+      stopped = true;
+      clearTimeout(timer);
+      await Promise.allSettled([...passes]);
       await coordinator.stop();
     },
     journal: () => journal.list(),

@@ -44,6 +44,35 @@ export interface PlanRequest {
   seizeOptions?: Hex;
   /** Head-room on the estimated need, basis points (the engine caps what it takes). Default 2000. */
   needBufferBps?: bigint;
+  /** Reuses the engine's risk configuration between plans (see PlanCache). */
+  cache?: PlanCache;
+  /** false: stop at the state key and health (kind 'unhealthy'), without sizing or simulating. */
+  simulate?: boolean;
+}
+
+/**
+ * The engine's configuration reads a plan needs (liquidation config, quote token, collateral sources,
+ * risk assets), kept for `ttlMs`. They change only by governance, and a stale one can only order or
+ * size the seize orders less well: the simulation at the latest block still decides. Prices, health,
+ * collaterals and LayerZero fees are read fresh for every plan.
+ */
+export class PlanCache {
+  private readonly ttlMs: number;
+  private readonly entries = new Map<string, { at: number; value: Promise<unknown> }>();
+  constructor(ttlMs = 60_000) {
+    this.ttlMs = ttlMs;
+  }
+  get<T>(key: string, read: () => Promise<T>): Promise<T> {
+    const now = Date.now();
+    const hit = this.entries.get(key);
+    if (hit !== undefined && now - hit.at <= this.ttlMs) return hit.value as Promise<T>;
+    const value = read();
+    this.entries.set(key, { at: now, value });
+    value.catch(() => {
+      if (this.entries.get(key)?.value === value) this.entries.delete(key);
+    });
+    return value;
+  }
 }
 
 export type Plan =
@@ -61,6 +90,8 @@ export type Plan =
       expected: { repaid: bigint; healthAfter: bigint; seized: bigint[] };
     }
   | { kind: 'healthy'; stateKey: Hex; health: HealthView; reason: string }
+  /** Below 1 on chain; not simulated (PlanRequest.simulate false). */
+  | { kind: 'unhealthy'; stateKey: Hex; health: HealthView }
   | { kind: 'failed'; stateKey: Hex; health: HealthView | undefined; reason: string };
 
 async function read(rpc: LiqRpc, to: Address, fn: string, args: unknown[]) {
@@ -112,13 +143,16 @@ export function stateKeyOf(
 export async function planLiquidation(rpc: LiqRpc, req: PlanRequest): Promise<Plan> {
   const { engine, engineEid, account, subaccount, signer } = req;
   const options = req.seizeOptions ?? '0x';
+  const cache = req.cache ?? new PlanCache(0);
+  const config = (fn: string, args: unknown[]) =>
+    cache.get(`${engine}:${fn}:${args.join(',')}`, () => read(rpc, engine, fn, args));
   // The independent reads go out together (one round trip instead of five).
   const [health, [srcEids, tokens, amounts], [cfg], [quoteToken], [quoteDecimals]] = await Promise.all([
     readHealth(rpc, engine, account, subaccount),
     read(rpc, engine, 'collateralsOf', [account, subaccount]),
-    read(rpc, engine, 'liquidationConfig', []),
-    read(rpc, engine, 'quoteToken', []),
-    read(rpc, engine, 'quoteDecimals', []),
+    config('liquidationConfig', []),
+    config('quoteToken', []),
+    config('quoteDecimals', []),
   ]);
   const collaterals = (srcEids as bigint[]).map((eid, i) => ({
     srcEid: Number(eid),
@@ -129,12 +163,23 @@ export async function planLiquidation(rpc: LiqRpc, req: PlanRequest): Promise<Pl
   if (health.health >= WAD) {
     return { kind: 'healthy', stateKey, health, reason: `health ${health.health} >= 1e18` };
   }
+  if (req.simulate === false) return { kind: 'unhealthy', stateKey, health };
 
-  // Value each collateral at the engine's own oracle, so the order matches what the engine will pay.
+  // The LayerZero fee of each remote chain holding collateral, read while the collaterals are valued.
+  const feeOf = new Map<number, Promise<bigint>>();
+  for (const c of collaterals) {
+    if (c.srcEid === engineEid || c.amount === 0n || feeOf.has(c.srcEid)) continue;
+    const fee = read(rpc, engine, 'quoteSeize', [c.srcEid, options]).then(([q]) => q.nativeFee as bigint);
+    fee.catch(() => undefined); // awaited below; a valuation failing first must not leave it unhandled
+    feeOf.set(c.srcEid, fee);
+  }
+  // Value each collateral at the engine's own oracle, so the order matches what the engine will pay
+  // (with one collateral there is nothing to order: no round trip for it).
+  const held = collaterals.filter((c) => c.amount !== 0n);
   const valued = await Promise.all(
-    collaterals.map(async (c) => {
-      const [source] = await read(rpc, engine, 'collateralSource', [c.srcEid, c.token]);
-      const [asset] = await read(rpc, engine, 'riskAsset', [source.assetId]);
+    (held.length <= 1 ? [] : collaterals).map(async (c) => {
+      const [source] = await config('collateralSource', [c.srcEid, c.token]);
+      const [asset] = await config('riskAsset', [source.assetId]);
       const priceData = await rpc.call({
         to: asset.oracle as Address,
         data: PRICE_ADAPTER.encodeFunctionData('price', []) as Hex,
@@ -162,14 +207,8 @@ export async function planLiquidation(rpc: LiqRpc, req: PlanRequest): Promise<Pl
   const unit = 10n ** (18n - BigInt(quoteDecimals as bigint));
   const maxRepay = needUsd / unit + 1n;
 
-  const orders = valued.filter((c) => c.amount !== 0n);
-  const fees = await Promise.all(
-    orders.map(async (c) =>
-      c.srcEid === engineEid
-        ? 0n
-        : ((await read(rpc, engine, 'quoteSeize', [c.srcEid, options]))[0].nativeFee as bigint),
-    ),
-  );
+  const orders = held.length <= 1 ? held : valued.filter((c) => c.amount !== 0n);
+  const fees = await Promise.all(orders.map((c) => feeOf.get(c.srcEid) ?? 0n));
   const value = fees.reduce((a, b) => a + b, 0n);
   const seizes: SeizeOrder[] = orders.map((c) => ({ srcEid: c.srcEid, token: c.token, maxRepay, options }));
   const params: LiquidateParams = { account, subaccount, seizes, recipient: signer };

@@ -9,6 +9,8 @@ export interface Candidate {
   account: Address;
   subaccount: bigint;
   health: bigint;
+  /** When and at which block the source found it unhealthy (`tip`: from an unconfirmed block's prices). */
+  since?: { block: number; seenAt: number; screenedAt: number; tip: boolean };
 }
 
 /**
@@ -74,7 +76,30 @@ export interface LiquidationRecord {
   error?: string;
   /** ms since epoch, per status reached. */
   timestamps: Partial<Record<LiqStatus, number>>;
+  /** Where the time went before our transaction was out (set when we sent). */
+  trace?: LiquidationTrace;
   updatedAt: number;
+}
+
+/**
+ * ms since epoch of each step from the block that made the sub-account unhealthy to our broadcast:
+ * the candidate source saw the block and flagged the sub-account, the coordinator picked it up,
+ * simulated it and journaled the claim, the transaction queue had gas and fees, our turn for a nonce,
+ * and the node accepted the raw transaction.
+ */
+export interface LiquidationTrace {
+  /** The block the candidate source flagged it at, and whether that block was unconfirmed. */
+  block?: number;
+  tip?: boolean;
+  seen?: number;
+  screened?: number;
+  picked: number;
+  simulated: number;
+  claimed: number;
+  queued?: number;
+  prepared?: number;
+  nonce?: number;
+  broadcast?: number;
 }
 
 /** The `claim` gossip payload for a liquidation. Bigints travel as decimal strings. */

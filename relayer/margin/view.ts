@@ -19,6 +19,7 @@ import { checkQuorum, type MarginObservation, type ObservationSignature } from '
 import { createMarginStore } from './persist.ts';
 import { type CallRpc, readAdapterFeed, resolveBlock } from './resolve.ts';
 import { chainOf, emptyState, inFlightOf, type MarginState, subKey } from './state.ts';
+import { TipScreen } from './tip.ts';
 import type {
   AccountMargin,
   BlockRecord,
@@ -30,7 +31,25 @@ import type {
 } from './types.ts';
 import { feedToWad, WAD } from './wad.ts';
 
-export type MarginRpc = FollowerRpc & CallRpc;
+export type MarginRpc = FollowerRpc & CallRpc & { blockNumber?(): Promise<number> };
+
+/** When and at which block the view found a sub-account unhealthy (for latency traces). */
+export interface UnhealthySince {
+  block: number;
+  /** ms since epoch: the block reached the view (the follower handed it over). */
+  seenAt: number;
+  /** ms since epoch: the view flagged the sub-account. */
+  screenedAt: number;
+  /** True when flagged from an unconfirmed block's prices (the tip screen, ./tip.ts). */
+  tip: boolean;
+}
+
+export interface UnhealthyEntry {
+  account: Address;
+  subaccount: bigint;
+  health: bigint;
+  since?: UnhealthySince;
+}
 
 export interface MarginViewOptions {
   /** Chains this node serves (has an RPC for). */
@@ -47,6 +66,11 @@ export interface MarginViewOptions {
   /** First block to index when the store has no cursor (default 0: from the contracts' deployment). */
   startBlock?: number;
   pollIntervalMs?: number;
+  /**
+   * Also poll eth_blockNumber this often and follow at once when it moves (0: off). A liquidator
+   * sets it short so a new block reaches the tip screen within this, not within pollIntervalMs.
+   */
+  headPollMs?: number;
 }
 
 export interface MarginStats {
@@ -72,7 +96,11 @@ export interface MarginView {
   account(account: Address, subaccount: bigint): AccountMargin | undefined;
   accounts(): { account: Address; subaccount: bigint }[];
   engineHealth(engineEid: number, account: Address, subaccount: bigint): HealthView | undefined;
-  unhealthy(engineEid: number): { account: Address; subaccount: bigint; health: bigint }[];
+  /**
+   * Sub-accounts below health 1 on an engine: the confirmed state's, then those the prices of
+   * unconfirmed blocks make unhealthy (the tip screen: nominations to simulate, not health figures).
+   */
+  unhealthy(engineEid: number): UnhealthyEntry[];
   /** Every price the view follows (WAD), keyed like LiquidationDistance.priceKey, as of its chain's block. */
   prices(): { key: PriceKey; price: bigint; timestamp: number }[];
   onChange(listener: ChangeListener): () => void;
@@ -98,6 +126,9 @@ export function createMarginView(options: MarginViewOptions): MarginView {
   const exposure = new ExposureIndex();
   const results = new Map<string, EngineComputation>();
   const unhealthyByEngine = new Map<number, Set<string>>();
+  /** When each confirmed-unhealthy entry became so. */
+  const unhealthySince = new Map<string, UnhealthySince>();
+  const tip = new TipScreen();
   /** Entries per engine, for a parameter change that concerns all of them. */
   const entriesByEngine = new Map<number, Set<string>>();
   const listeners = new Set<ChangeListener>();
@@ -122,9 +153,14 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     /** The tick in progress: ticks of one follower never overlap (its block list is not reentrant). */
     ticking: Promise<void>;
     timer?: NodeJS.Timeout;
+    headTimer?: NodeJS.Timeout;
+    /** A poll tick is in flight (the head watcher does not start a second one). */
+    polling?: boolean;
     lastError?: unknown;
   }[] = [];
   let running = false;
+  /** While a block is applied: when it reached the view (UnhealthySince.seenAt). */
+  let appliedAt = 0;
   const stats: MarginStats = {
     lastRecomputed: 0,
     totalRecomputed: 0,
@@ -165,8 +201,22 @@ export function createMarginView(options: MarginViewOptions): MarginView {
       bad = new Set();
       unhealthyByEngine.set(engineEid, bad);
     }
-    if (r.health !== undefined && r.health.health < WAD) bad.add(entry);
-    else bad.delete(entry);
+    if (r.health !== undefined && r.health.health < WAD) {
+      if (!bad.has(entry)) {
+        const at = Date.now();
+        const chain = chainOf(state, engineEid);
+        unhealthySince.set(entry, {
+          block: chain.block,
+          seenAt: appliedAt || at,
+          screenedAt: at,
+          tip: false,
+        });
+      }
+      bad.add(entry);
+    } else {
+      bad.delete(entry);
+      unhealthySince.delete(entry);
+    }
     return before?.health !== r.health?.health || before?.equity !== r.health?.equity;
   }
 
@@ -205,6 +255,38 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     return changed;
   }
 
+  /** Re-screens chain `eid`'s unconfirmed prices; returns the newly flagged entries as changes. */
+  function screenTip(eid: number, only?: Iterable<string>): ChangedSubaccount[] {
+    if (!engines.has(eid)) return [];
+    const bad = unhealthyByEngine.get(eid) ?? new Set<string>();
+    const added = tip.screen(eid, state, exposure, bad, Date.now(), only);
+    return added.flatMap((entry) => {
+      const sub = state.subs.get(entry.slice(entry.indexOf('|') + 1));
+      return sub === undefined ? [] : [{ engineEid: eid, account: sub.account, subaccount: sub.subaccount }];
+    });
+  }
+
+  /** An unconfirmed block: its price answers go to the tip screen (served chains with confirmations). */
+  function handleTip(
+    chain: ChainConfig,
+    roles: Map<string, Role>,
+    ev: Extract<FollowerEvent, { type: 'block' | 'reorg' }>,
+  ): void {
+    if (!engines.has(chain.eid)) return;
+    if (ev.type === 'reorg') {
+      if (tip.dropFrom(chain.eid, ev.fromBlock)) screenTip(chain.eid);
+      return;
+    }
+    if (ev.block.number <= chainOf(state, chain.eid).block) return;
+    const feeds = new Map<Address, bigint>();
+    for (const l of [...ev.logs].sort((a, b) => a.logIndex - b.logIndex)) {
+      if (roles.get(l.address.toLowerCase()) !== 'feed') continue;
+      const e = decodeLog('feed', l);
+      if (e?.type === 'AnswerUpdated') feeds.set(e.feed, e.answer);
+    }
+    if (tip.addBlock(chain.eid, ev.block.number, feeds, Date.now())) notify(screenTip(chain.eid));
+  }
+
   function notify(changed: ChangedSubaccount[]): void {
     if (changed.length === 0) return;
     for (const l of listeners) {
@@ -217,15 +299,21 @@ export function createMarginView(options: MarginViewOptions): MarginView {
   }
 
   /** Applies a block already committed (or being replayed) and recomputes what it touched. */
-  function applyRecord(record: BlockRecord): ChangedSubaccount[] {
+  function applyRecord(record: BlockRecord, seenAt = Date.now()): ChangedSubaccount[] {
     const c = contracts.get(record.eid);
     if (c === undefined) return [];
     const before = chainOf(state, record.eid).timestamp;
+    appliedAt = seenAt;
     const t = applyBlock(state, c, record, emptyTouched());
     stats.blocksApplied++;
     stats.eventsApplied += record.events.length;
     stats.chains[record.eid] = { block: record.number, timestamp: record.timestamp };
     const changed = propagate(t, record.timestamp !== before ? [record.eid] : []);
+    appliedAt = 0;
+    // The confirmed state now holds this block's prices: the tip screen re-screens what is newer,
+    // and when newer prices are held, the sub-accounts this block changed (a new position) too.
+    if (tip.confirmedUpTo(record.eid, record.number)) changed.push(...screenTip(record.eid));
+    else if (tip.holds(record.eid)) changed.push(...screenTip(record.eid, t.subs));
     for (const l of blockListeners) {
       try {
         l(record.eid, record);
@@ -245,6 +333,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     rpc: MarginRpc,
     ev: Extract<FollowerEvent, { type: 'confirmed' }>,
   ): Promise<void> {
+    const seenAt = Date.now();
     const cur = chainOf(state, chain.eid);
     if (ev.block.number <= cur.block) return; // already applied (replayed from the store)
     const events: MarginEvent[] = [];
@@ -271,7 +360,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     await serial(async () => {
       if (record.number <= chainOf(state, chain.eid).block) return; // applied meanwhile (observation)
       await mstore.commit(record);
-      notify(applyRecord(record));
+      notify(applyRecord(record, seenAt));
     });
   }
 
@@ -319,6 +408,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
         cursors,
         onEvent: async (ev) => {
           if (ev.type === 'confirmed') await handleConfirmed(chain, roles, addresses, rpc, ev);
+          else if (follower.options.confirmations > 0) handleTip(chain, roles, ev);
         },
       },
     );
@@ -371,11 +461,33 @@ export function createMarginView(options: MarginViewOptions): MarginView {
 
   function poll(f: (typeof followers)[number]): void {
     if (!running) return;
+    clearTimeout(f.timer);
+    f.polling = true;
     void tick(f)
       .catch(() => undefined)
       .finally(() => {
+        f.polling = false;
         if (running) f.timer = setTimeout(() => poll(f), options.pollIntervalMs ?? 500);
       });
+  }
+
+  /** The short head poll (headPollMs): a moved eth_blockNumber starts the follower's tick at once. */
+  function watchHead(f: (typeof followers)[number]): void {
+    const every = options.headPollMs ?? 0;
+    if (every <= 0 || !engines.has(f.chain.eid)) return;
+    const rpc = options.rpcFor(f.chain);
+    const loop = async (): Promise<void> => {
+      if (!running) return;
+      try {
+        const head =
+          rpc.blockNumber === undefined ? (await rpc.getBlock('latest'))?.number : await rpc.blockNumber();
+        if (running && !f.polling && head !== undefined && head > (f.follower.latestHead ?? -1)) poll(f);
+      } catch {
+        // the follower's own poll reports RPC trouble
+      }
+      if (running) f.headTimer = setTimeout(() => void loop(), every);
+    };
+    f.headTimer = setTimeout(() => void loop(), every);
   }
 
   // ------------------------------------------------------------------ queries
@@ -428,7 +540,10 @@ export function createMarginView(options: MarginViewOptions): MarginView {
       // 2. Follow the served chains from their cursors.
       for (const chain of options.chains) await startFollower(chain);
       running = true;
-      for (const f of followers) poll(f);
+      for (const f of followers) {
+        poll(f);
+        watchHead(f);
+      }
       log.info(
         { chains: options.chains.map((c) => c.name), subaccounts: state.subs.size },
         'margin view started',
@@ -436,7 +551,10 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     },
     async stop() {
       running = false;
-      for (const f of followers) clearTimeout(f.timer);
+      for (const f of followers) {
+        clearTimeout(f.timer);
+        clearTimeout(f.headTimer);
+      }
       await Promise.all(followers.map((f) => f.ticking));
       await queue;
       followers.length = 0;
@@ -484,13 +602,26 @@ export function createMarginView(options: MarginViewOptions): MarginView {
       return computeEngine(chainOf(state, engineEid), sub).health;
     },
     unhealthy(engineEid) {
-      const out: { account: Address; subaccount: bigint; health: bigint }[] = [];
-      for (const entry of unhealthyByEngine.get(engineEid) ?? []) {
+      const out: UnhealthyEntry[] = [];
+      const confirmed = unhealthyByEngine.get(engineEid) ?? new Set<string>();
+      for (const entry of confirmed) {
         const r = results.get(entry);
         const sub = state.subs.get(entry.slice(entry.indexOf('|') + 1));
         if (r?.health !== undefined && sub !== undefined) {
-          out.push({ account: sub.account, subaccount: sub.subaccount, health: r.health.health });
+          const since = unhealthySince.get(entry);
+          out.push({
+            account: sub.account,
+            subaccount: sub.subaccount,
+            health: r.health.health,
+            ...(since === undefined ? {} : { since }),
+          });
         }
+      }
+      for (const [entry, f] of tip.flagged(engineEid)) {
+        const sub = state.subs.get(entry.slice(entry.indexOf('|') + 1));
+        if (confirmed.has(entry) || sub === undefined) continue;
+        const since = { block: f.block, seenAt: f.seenAt, screenedAt: f.screenedAt, tip: true };
+        out.push({ account: sub.account, subaccount: sub.subaccount, health: f.health, since });
       }
       return out.sort((a, b) => (a.health < b.health ? -1 : a.health > b.health ? 1 : 0));
     },

@@ -36,6 +36,11 @@ export const NODE_VERSION = '0.1.0';
 
 /** A peer counts as live while its heartbeats keep arriving within this many intervals. */
 const LIVENESS_INTERVALS = 3;
+/**
+ * A liquidator's margin view polls eth_blockNumber this often on engine chains: a new block (and
+ * the price it moved) reaches the tip screen within this, so the liquidation makes the next block.
+ */
+const LIQUIDATOR_HEAD_POLL_MS = 100;
 
 export interface NodeOptions {
   /** The node config, already validated (loadNodeConfig). */
@@ -202,6 +207,7 @@ async function start(
     log: log.child({ module: 'margin' }),
     startBlock: 0,
     ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+    headPollMs: config.roles.includes('liquidator') ? LIQUIDATOR_HEAD_POLL_MS : 0,
   });
   await margin.start();
   shutdown.add('margin', () => margin.stop());

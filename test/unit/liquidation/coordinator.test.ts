@@ -49,7 +49,14 @@ function liquidatable(stateKey: Hex = STATE): Plan {
 function harness(self: Address, hub = new MemoryGossipHub()) {
   let now = 1_000_000;
   const sent: TxRequest[] = [];
-  const chain = { landed: false, plan: liquidatable() as Plan, sendError: undefined as unknown, status: 1 };
+  const chain = {
+    landed: false,
+    plan: liquidatable() as Plan,
+    sendError: undefined as unknown,
+    status: 1,
+    /** When set, receipts wait for it (a transaction broadcast and not mined yet). */
+    mined: undefined as Promise<void> | undefined,
+  };
   const rpc: LiqRpc = {
     call: async () => '0x',
     blockNumber: async () => 100,
@@ -67,6 +74,7 @@ function harness(self: Address, hub = new MemoryGossipHub()) {
         sent.push(tx);
         const hash = `0x${String(sent.length).padStart(64, '0')}` as Hex;
         await hooks?.onBroadcast?.(hash, 7, { maxFeePerGas: 1n, maxPriorityFeePerGas: 1n });
+        await chain.mined;
         const receipt = {
           status: chain.status,
           hash,
@@ -83,7 +91,7 @@ function harness(self: Address, hub = new MemoryGossipHub()) {
   gossip.subscribe<LiquidationClaim>('claim', (m) => void claims.push(m.payload));
   let unhealthy = [cand];
   const coordinator = new Coordinator(
-    { deadlineMs: 10_000 },
+    { deadlineMs: 10_000, firstSightDelayMs: 0 },
     {
       self,
       gossip,
@@ -299,5 +307,75 @@ describe('coordinator', () => {
     h.chain.landed = true;
     await h.coordinator.tick();
     expect((await h.journal.list())[0]).toMatchObject({ status: 'lost' });
+  });
+
+  it('a pass returns once the transaction is out; the outcome settles in the background', async () => {
+    const h = harness(byRank(0));
+    let mine = (): void => {};
+    h.chain.mined = new Promise((r) => {
+      mine = r;
+    });
+    h.setUnhealthy([{ ...cand, since: { block: 99, seenAt: 999_000, screenedAt: 999_500, tip: true } }]);
+    await h.coordinator.pass();
+    expect(h.sent).toHaveLength(1);
+    const [sent] = await h.journal.list();
+    expect(sent?.status).toBe('sent');
+    // Where the time went, from the block that made it unhealthy to the broadcast.
+    expect(sent?.trace).toMatchObject({ block: 99, tip: true, seen: 999_000, screened: 999_500 });
+    expect(sent?.trace?.claimed).toBeGreaterThanOrEqual(sent?.trace?.simulated ?? Number.POSITIVE_INFINITY);
+    // Still busy while in flight: a second pass does not send again.
+    await h.coordinator.pass();
+    expect(h.sent).toHaveLength(1);
+    mine();
+    await h.coordinator.settled();
+    expect((await h.journal.list())[0]?.status).toBe('landed');
+  });
+
+  it('sends what it is ranked first for before simulating the others', async () => {
+    const h = harness(byRank(0));
+    // Sub-accounts 0..5: rank 0 for some, not for others (rendezvous over the three signers).
+    const subs = [0n, 1n, 2n, 3n, 4n, 5n].map((subaccount) => ({ ...cand, subaccount }));
+    const mine = subs.filter(
+      (c) => rendezvousRank(rankKey(EID, ACCOUNT, c.subaccount), byRank(0), signers) === 0,
+    );
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.length).toBeLessThan(subs.length);
+    const order: string[] = [];
+    (
+      h.coordinator as unknown as { m: { plan: (r: unknown, req: { subaccount: bigint }) => Promise<Plan> } }
+    ).m.plan = async (_r, req) => {
+      order.push(String(req.subaccount));
+      return liquidatable(`0x${req.subaccount.toString(16).padStart(64, '0')}` as Hex);
+    };
+    h.setUnhealthy(subs);
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(mine.length);
+    expect(order.slice(0, mine.length).sort()).toEqual(mine.map((c) => String(c.subaccount)).sort());
+  });
+
+  it('a state whose simulation failed (nothing sent) is tried again; one that was sent is not', async () => {
+    const h = harness(byRank(0));
+    h.chain.plan = { kind: 'failed', stateKey: STATE, health: undefined, reason: 'Panic(17)' };
+    await h.coordinator.tick();
+    expect((await h.journal.list())[0]).toMatchObject({ status: 'failed', error: 'Panic(17)' });
+    h.chain.plan = liquidatable(); // same state, the revert was transient
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(1);
+    expect((await h.journal.list())[0]?.status).toBe('landed');
+    h.chain.status = 0; // a new state whose transaction reverts on chain: failed, with its hash
+    h.chain.plan = liquidatable(`0x${'44'.repeat(32)}` as Hex);
+    await h.coordinator.tick();
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(2);
+  });
+
+  it('a first look after the first-ranked node already liquidated journals the loss', async () => {
+    const h = harness(byRank(1));
+    h.chain.landed = true;
+    const { health } = liquidatable();
+    h.chain.plan = { kind: 'healthy', stateKey: STATE, health, reason: 'health 2e18' } as Plan;
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(0);
+    expect((await h.journal.list())[0]).toMatchObject({ status: 'lost', rank: 1 });
   });
 });

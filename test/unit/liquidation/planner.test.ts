@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Address, Hex } from '../../../relayer/config/types.ts';
 import { ENGINE, PRICE_ADAPTER } from '../../../relayer/liquidation/abi.ts';
-import { planLiquidation } from '../../../relayer/liquidation/planner.ts';
+import { PlanCache, planLiquidation } from '../../../relayer/liquidation/planner.ts';
 import type { LiqRpc } from '../../../relayer/liquidation/rpc.ts';
 
 const WAD = 10n ** 18n;
@@ -18,8 +18,8 @@ const ORACLE = '0x00000000000000000000000000000000000000f1' as Address;
 const ME = '0x00000000000000000000000000000000000000aa' as Address;
 const ACCOUNT = '0x00000000000000000000000000000000000000a1' as Address;
 
-function fakeEngine(opts: { health: bigint; simulate: (data: Hex) => Hex }) {
-  const calls: { data: Hex; value?: bigint; from?: Address }[] = [];
+function fakeEngine(opts: { health: bigint; simulate: (data: Hex) => Hex; single?: boolean }) {
+  const calls: { to: Address; data: Hex; value?: bigint; from?: Address }[] = [];
   const rpc: LiqRpc = {
     async call(tx) {
       calls.push(tx);
@@ -30,6 +30,12 @@ function fakeEngine(opts: { health: bigint; simulate: (data: Hex) => Hex }) {
         case 'health':
           return enc([[1600n * WAD, 500n * WAD, 650n * WAD, 1300n * WAD, 13_000n * WAD, opts.health]]);
         case 'collateralsOf':
+          if (opts.single === true)
+            return enc([
+              [40_101, LOCAL],
+              [WETH_A, WETH_B],
+              [WAD, 0n],
+            ]);
           // remote WETH 1, local WETH 0.5, remote WBTC 2 (priced by the same fake oracle)
           return enc([
             [40_101, LOCAL, 40_103],
@@ -106,6 +112,32 @@ describe('planLiquidation', () => {
     const { rpc, calls } = fakeEngine({ health: WAD, simulate: () => okResult });
     expect(await planLiquidation(rpc, req)).toMatchObject({ kind: 'healthy' });
     expect(calls.some((c) => ENGINE.parseTransaction({ data: c.data })?.name === 'liquidate')).toBe(false);
+  });
+
+  it('without simulation: the state key and health only; a cache answers the configuration reads', async () => {
+    const { rpc, calls } = fakeEngine({ health: 7n * 10n ** 17n, simulate: () => okResult });
+    const light = await planLiquidation(rpc, { ...req, simulate: false });
+    expect(light).toMatchObject({ kind: 'unhealthy', health: { health: 7n * 10n ** 17n } });
+    expect(light.stateKey).toBe((await planLiquidation(rpc, req)).stateKey);
+    const names = () => calls.map((c) => ENGINE.parseTransaction({ data: c.data })?.name);
+    expect(names().filter((n) => n === 'liquidate')).toHaveLength(1); // the full plan's only
+    const cache = new PlanCache();
+    calls.length = 0;
+    await planLiquidation(rpc, { ...req, cache });
+    const first = names().filter((n) => n === 'liquidationConfig' || n === 'collateralSource').length;
+    calls.length = 0;
+    await planLiquidation(rpc, { ...req, cache });
+    expect(first).toBe(4); // the config and three collateral sources
+    expect(names().filter((n) => n === 'liquidationConfig' || n === 'collateralSource')).toHaveLength(0);
+    expect(names().filter((n) => n === 'health' || n === 'liquidate')).toHaveLength(2); // always fresh
+  });
+
+  it('one collateral held: one seize order, no oracle read to order it', async () => {
+    const { rpc, calls } = fakeEngine({ health: 7n * 10n ** 17n, simulate: () => okResult, single: true });
+    const plan = await planLiquidation(rpc, req);
+    expect(plan.kind === 'liquidatable' && plan.params.seizes.map((o) => o.token)).toEqual([WETH_A]);
+    expect(plan.kind === 'liquidatable' && plan.value).toBe(1_000n); // its remote SEIZE fee
+    expect(calls.some((c) => c.to === ORACLE)).toBe(false);
   });
 
   it('the state key depends on the engine state only (the attempt id adds the sub-account)', async () => {

@@ -90,6 +90,77 @@ describe('TxQueue', () => {
     expect(chain.broadcasts.map((t) => t.data)).toEqual(['0x01', '0x02']);
   });
 
+  it('pipelines a burst: estimates at once, one pending-nonce read, broadcasts in call order', async () => {
+    const chain = fakeChain(() => true);
+    const counts = { nonce: 0, estimating: 0, maxEstimating: 0 };
+    const send = chain.rpc.send.bind(chain.rpc);
+    chain.rpc.send = async <T>(method: string, params: unknown[]): Promise<T> => {
+      if (method === 'eth_getTransactionCount') counts.nonce++;
+      if (method !== 'eth_estimateGas') return send<T>(method, params);
+      const data = (params[0] as { data: string }).data;
+      if (data === '0xdead') throw { data: '0x08c379a0' }; // reverts: nothing is sent for it
+      counts.estimating++;
+      counts.maxEstimating = Math.max(counts.maxEstimating, counts.estimating);
+      // The first send's estimate answers last: the order of broadcasts must not follow it.
+      await new Promise((r) => setTimeout(r, data === '0x01' ? 30 : 5));
+      counts.estimating--;
+      return '0x186a0' as T;
+    };
+    const q = new TxQueue(wallet, chain.rpc, { chainId: 1, label: 't', pollMs: 1, fees });
+    const results = await Promise.allSettled(
+      ['0x01', '0x02', '0xdead', '0x03'].map((data) => q.send({ to: TO, data: data as Hex })),
+    );
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(chain.broadcasts.map((t) => [t.data, t.nonce])).toEqual([
+      ['0x01', 5],
+      ['0x02', 6],
+      ['0x03', 7],
+    ]);
+    expect(chain.broadcasts[0]?.gasLimit).toBe(130_000n); // the estimate + 30 %
+    expect(counts.nonce).toBe(1);
+    expect(counts.maxEstimating).toBe(3);
+  });
+
+  it('a send refused for its nonce goes out in the next burst; another refusal gets its gap filled', async () => {
+    const chain = fakeChain(() => true);
+    let pending = 5;
+    let refusedOnce = false;
+    const send = chain.rpc.send.bind(chain.rpc);
+    chain.rpc.send = async <T>(method: string, params: unknown[]): Promise<T> => {
+      if (method === 'eth_getTransactionCount') return `0x${pending.toString(16)}` as T;
+      if (method === 'eth_sendRawTransaction') {
+        const tx = Transaction.from(params[0] as string);
+        if (tx.data === '0x02' && !refusedOnce) {
+          refusedOnce = true;
+          pending = 9; // another process of this key took nonces meanwhile
+          throw new Error('nonce too low');
+        }
+        if (tx.data === '0x04') throw new Error('insufficient funds for gas * price + value');
+      }
+      return send<T>(method, params);
+    };
+    const q = new TxQueue(wallet, chain.rpc, { chainId: 1, label: 't', pollMs: 1, fees });
+    const results = await Promise.allSettled(
+      ['0x01', '0x02', '0x03', '0x04', '0x05'].map((data) =>
+        q.send({ to: TO, data: data as Hex, gasLimit: 100_000n }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+    ]);
+    const nonceOf = (data: string) => chain.broadcasts.find((t) => t.data === data)?.nonce;
+    expect([nonceOf('0x01'), nonceOf('0x03'), nonceOf('0x05')]).toEqual([5, 7, 9]);
+    expect(nonceOf('0x02')).toBe(9 + 1); // re-sent with the chain's fresh count
+    // 0x04's nonce (8) was refused with 0x05 (9) out behind it: a 0-value transfer to ourselves fills it.
+    const filler = chain.broadcasts.find((t) => t.nonce === 8 && t.data === '0x');
+    expect(filler?.to).toBe(wallet.address);
+    expect(filler?.value).toBe(0n);
+  });
+
   it('waits for the configured confirmations', async () => {
     const chain = fakeChain(() => true);
     const q = new TxQueue(wallet, chain.rpc, { chainId: 1, label: 't', pollMs: 1, fees, confirmations: 3 });
