@@ -346,7 +346,9 @@ export class Coordinator {
     const existing = await this.m.journal.get(id);
     // This state was handled, unless all that happened is a simulation or send that failed before
     // anything went out (a transient revert, an RPC error): nothing was sent, so trying again is safe.
-    const retry = existing?.status === 'failed' && existing.txHash === undefined;
+    // Likewise a transaction that ran out of gas at a cached limit: it reverted, so nothing changed.
+    const retry =
+      existing?.status === 'failed' && (existing.txHash === undefined || existing.outOfGas === true);
     if (existing !== undefined && existing.status !== 'detected' && !retry) return;
     if (plan.kind === 'healthy') {
       await this.record(round, chain, c, plan.stateKey, rank, 'healthy', { error: plan.reason });
@@ -421,8 +423,8 @@ export class Coordinator {
     const key = subKey(chain.eid, c.account, c.subaccount);
     const id = attemptId(chain.eid, c.account, c.subaccount, plan.stateKey);
     let result: SendResult;
+    const gasLimit = this.gasLimitFor(chain, plan);
     try {
-      const gasLimit = this.gasLimitFor(chain, plan);
       result = await chain.sender.send(
         {
           to: chain.engine,
@@ -435,6 +437,7 @@ export class Coordinator {
             const r = (await this.m.journal.get(id)) as LiquidationRecord;
             await this.record(round, chain, c, plan.stateKey, rank, 'sent', {
               txHash: hash,
+              outOfGas: false,
               txHashes: [...(r.txHashes ?? []), hash],
               trace: timing === undefined ? (r.trace ?? trace) : { ...trace, ...timing },
             });
@@ -452,6 +455,17 @@ export class Coordinator {
     }
 
     if (result.receipt.status !== 1) {
+      // Out of gas at a limit guessed from earlier liquidations of this shape: forget the guess (the
+      // next send estimates) and leave the state open to a retry — the revert changed nothing.
+      if (gasLimit !== undefined && result.receipt.gasUsed * 32n >= gasLimit * 31n) {
+        this.gasUsed.delete(gasShape(chain.eid, plan));
+        await this.record(round, chain, c, plan.stateKey, rank, 'failed', {
+          txHash: result.hash,
+          outOfGas: true,
+          error: `out of gas at ${gasLimit}; the next pass sends again with an estimate`,
+        });
+        return;
+      }
       // Reverted on chain: ask the engine why now (HealthyAccount: we lost a race).
       const again = await this.plan(chain, c);
       const lost = again.kind === 'healthy';

@@ -74,6 +74,11 @@ export interface LiquidationRecord {
   /** The shortfall our liquidation settled (BadDebtSettled in its receipt), quote token units. */
   badDebt?: BadDebt;
   error?: string;
+  /**
+   * Our transaction ran out of gas at a limit taken from earlier liquidations of the same shape: it
+   * reverted, the state is unchanged, and the next pass may send this state again with an estimate.
+   */
+  outOfGas?: boolean;
   /** ms since epoch, per status reached. */
   timestamps: Partial<Record<LiqStatus, number>>;
   /** Where the time went before our transaction was out (set when we sent). */

@@ -54,6 +54,7 @@ function harness(self: Address, hub = new MemoryGossipHub()) {
     plan: liquidatable() as Plan,
     sendError: undefined as unknown,
     status: 1,
+    gasUsed: 200_000n,
     /** When set, receipts wait for it (a transaction broadcast and not mined yet). */
     mined: undefined as Promise<void> | undefined,
   };
@@ -77,6 +78,7 @@ function harness(self: Address, hub = new MemoryGossipHub()) {
         await chain.mined;
         const receipt = {
           status: chain.status,
+          gasUsed: chain.gasUsed,
           hash,
           logs: [],
           blockNumber: 101,
@@ -277,6 +279,45 @@ describe('coordinator', () => {
       plans[Math.min(i++, 1)] as Plan;
     await h.coordinator.tick();
     expect((await h.journal.list())[0]).toMatchObject({ status: 'lost' });
+  });
+
+  it('out of gas at a limit learned from earlier liquidations: the same state is sent again with an estimate', async () => {
+    const h = harness(byRank(0));
+    await h.coordinator.tick(); // lands at 200k gas: this shape's limit becomes 350k
+    expect((await h.journal.list())[0]).toMatchObject({ status: 'landed' });
+    expect(h.sent[0]?.gasLimit).toBeUndefined();
+
+    const next = `0x${'44'.repeat(32)}` as Hex;
+    h.chain.plan = liquidatable(next);
+    h.chain.status = 0;
+    h.chain.gasUsed = 349_000n; // >= 31/32 of 350k: ran out
+    await h.coordinator.tick();
+    expect(h.sent[1]?.gasLimit).toBe(350_000n);
+    const oog = (await h.journal.list()).find((r) => r.stateKey === next);
+    expect(oog).toMatchObject({ status: 'failed', outOfGas: true });
+
+    h.chain.status = 1;
+    h.chain.gasUsed = 420_000n;
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(3);
+    expect(h.sent[2]?.gasLimit).toBeUndefined(); // estimated this time
+    expect((await h.journal.list()).find((r) => r.stateKey === next)).toMatchObject({
+      status: 'landed',
+      outOfGas: false,
+    });
+  });
+
+  it('a revert that is not out of gas is not sent again for the same state', async () => {
+    const h = harness(byRank(0));
+    await h.coordinator.tick();
+    const next = `0x${'55'.repeat(32)}` as Hex;
+    h.chain.plan = liquidatable(next);
+    h.chain.status = 0;
+    h.chain.gasUsed = 120_000n; // well under the 350k limit: a plain revert
+    await h.coordinator.tick();
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(2);
+    expect((await h.journal.list()).find((r) => r.stateKey === next)).toMatchObject({ status: 'failed' });
   });
 
   it('a healthy simulation is recorded and nothing is sent; a failed one records the reason', async () => {
