@@ -49,6 +49,8 @@ export interface ClusterOptions {
    * others it then follows through observations) and its roles (default `roles`).
    */
   nodes?: ({ chains?: string[]; roles?: NodeRole[] } | undefined)[];
+  /** Extra `xmargin node` flags for every node (e.g. --rpc-timeout). */
+  nodeArgs?: string[];
 }
 
 export async function createCluster(options: ClusterOptions): Promise<Cluster> {
@@ -114,6 +116,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
       '250',
       '--heartbeat-interval',
       '1000',
+      ...(options.nodeArgs ?? []),
     ];
     const child = spawn(NODE_BIN, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.pipe(log);
