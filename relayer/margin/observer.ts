@@ -14,8 +14,8 @@
 // A peer that was cut off (a network partition, a restart of its side of the link) missed what was
 // published meanwhile, and one that connected late missed everything before; gossip replays neither.
 // So the observer keeps the blocks it published in the last `replayWindow` (at most 256 a chain, the
-// collector's window) and, on a new connection (`peerEvents`), publishes again those since the first
-// loss, or all of them when none was lost: a receiver missing a block gets the quorum it lacked; one
+// collector's window) and publishes again, when a peer subscribes after a connection loss, those
+// since the loss, and when a peer subscribes for the first time, all of them: a receiver missing a block gets the quorum it lacked; one
 // that has it ignores the repeat (same digest, block already applied).
 
 import type { Wallet } from 'ethers';
@@ -37,8 +37,8 @@ export interface ObserverOptions {
   log: Logger;
   /** Most empty blocks filled in for one gap (default 2048). */
   maxGapFill?: number;
-  /** Peer connections lost and (re)made (libp2p peer:disconnect / peer:connect). */
-  peerEvents?: (listener: (event: 'connect' | 'disconnect') => void) => void;
+  /** Peer connections lost (libp2p peer:disconnect) and peers (re)subscribing (gossipsub). */
+  peerEvents?: (listener: (event: 'subscribed' | 'disconnect', peerId: string) => void) => void;
   /** How far back a replay after a reconnect goes (default 10 min; at most 256 blocks a chain). */
   replayWindowMs?: number;
   /** Wait after a connection for the mesh to form before replaying (default 1 s). */
@@ -80,6 +80,7 @@ export function createObserver(options: ObserverOptions): MarginObserver {
   /** The first connection loss not yet followed by a replay. */
   let lostAt: number | undefined;
   let replayTimer: NodeJS.Timeout | undefined;
+  let newcomers = false;
   let queue: Promise<void> = Promise.resolve();
   let unsubscribe: (() => void) | undefined;
   let running = false;
@@ -157,19 +158,27 @@ export function createObserver(options: ObserverOptions): MarginObserver {
     }
   }
 
-  options.peerEvents?.((event) => {
+  /** Peers that subscribed since the start: a known one coming back only needs a replay after a loss. */
+  const known = new Set<string>();
+  options.peerEvents?.((event, peerId) => {
     if (!running) return;
     if (event === 'disconnect') {
       lostAt ??= now();
       return;
     }
-    // A connection: a peer back from a loss, or one that joined late (it missed everything before).
-    // A few connections usually come together: one replay once they have settled.
+    const newcomer = !known.has(peerId);
+    known.add(peerId);
+    // A peer back from a loss, or one that joined late (it missed everything before).
+    if (!newcomer && lostAt === undefined) return;
+    newcomers ||= newcomer;
+    // A few peers usually come together: one replay once they have settled.
     clearTimeout(replayTimer);
     replayTimer = setTimeout(() => {
-      // From a little before the loss: what was published just before it may not have got through.
-      const since = lostAt === undefined ? 0 : lostAt - REPLAY_MARGIN_MS;
+      // From a little before the loss (what was published just before it may not have got through);
+      // everything kept for a newcomer.
+      const since = newcomers || lostAt === undefined ? 0 : lostAt - REPLAY_MARGIN_MS;
       lostAt = undefined;
+      newcomers = false;
       queue = queue.then(() => replay(since)).catch(() => undefined);
     }, options.replayDelayMs ?? 1_000);
     replayTimer.unref();

@@ -224,9 +224,11 @@ async function start(
       getBlock: (eid, n) => (rpcs.get(eid) as ChainRpc).getBlock(n),
       log,
       peerEvents: (listener) => {
-        gossip.libp2p.addEventListener('peer:disconnect', () => listener('disconnect'));
+        gossip.libp2p.addEventListener('peer:disconnect', (e) => listener('disconnect', e.detail.toString()));
         // A peer's subscriptions arrive after its connection: what is published before is lost to it.
-        gossip.libp2p.services.pubsub.addEventListener('subscription-change', () => listener('connect'));
+        gossip.libp2p.services.pubsub.addEventListener('subscription-change', (e) =>
+          listener('subscribed', e.detail.peerId.toString()),
+        );
       },
     });
     observer.start();
