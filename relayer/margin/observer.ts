@@ -15,7 +15,8 @@
 // published meanwhile, and one that connected late missed everything before; gossip replays neither.
 // So the observer keeps the blocks it published in the last `replayWindow` (at most 256 a chain, the
 // collector's window) and publishes again, when a peer subscribes after a connection loss, those
-// since the loss, and when a peer subscribes for the first time, all of them: a receiver missing a block gets the quorum it lacked; one
+// since the loss, and when a peer subscribes for the first time, those of the last 15 s (a node's
+// first sync publishes its history in a burst, usually before any peer has subscribed): a receiver missing a block gets the quorum it lacked; one
 // that has it ignores the repeat (same digest, block already applied).
 
 import type { Wallet } from 'ethers';
@@ -66,6 +67,7 @@ export interface MarginObserver {
 /** The collector buffers 256 blocks ahead of its cursor; replaying more would not help it. */
 const REPLAY_MAX_BLOCKS = 256;
 const REPLAY_MARGIN_MS = 10_000;
+const NEWCOMER_WINDOW_MS = 15_000;
 
 export function createObserver(options: ObserverOptions): MarginObserver {
   const log = options.log.child({ module: 'observer' });
@@ -175,8 +177,11 @@ export function createObserver(options: ObserverOptions): MarginObserver {
     clearTimeout(replayTimer);
     replayTimer = setTimeout(() => {
       // From a little before the loss (what was published just before it may not have got through);
-      // everything kept for a newcomer.
-      const since = newcomers || lostAt === undefined ? 0 : lostAt - REPLAY_MARGIN_MS;
+      // for a newcomer, the last few seconds: a node's first sync publishes its whole history at once,
+      // typically before its peers' subscriptions arrived, while a peer joining a running network
+      // (or a sybil subscribing to make every node republish) gets only a short replay.
+      const since =
+        newcomers || lostAt === undefined ? now() - NEWCOMER_WINDOW_MS : lostAt - REPLAY_MARGIN_MS;
       lostAt = undefined;
       newcomers = false;
       queue = queue.then(() => replay(since)).catch(() => undefined);
