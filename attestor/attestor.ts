@@ -341,7 +341,12 @@ export class Attestor {
         continue;
       }
       const rank = rendezvousRank(record.guid, this.m.wallet.address as Address, this.liveAttestors());
-      if (this.now() < record.quorumAt + rank * this.opts.fallbackDelayMs) continue;
+      if (this.now() < record.quorumAt + rank * this.opts.fallbackDelayMs) {
+        // Not our turn (yet): close the record once the chain shows another attestor finished, rather
+        // than at our deadline (up to rank x 15 s later), so the store and /status agree with the chain.
+        if (republish && !this.busy.has(record.hash)) await this.markIfCommitted(record);
+        continue;
+      }
       if (this.busy.has(record.hash)) continue;
       this.busy.add(record.hash);
       // Packets advance concurrently: their transactions share blocks instead of one per block.

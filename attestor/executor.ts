@@ -198,6 +198,18 @@ export class Executor {
     await Promise.all(running);
   }
 
+  /**
+   * Delivered: the endpoint passed this nonce AND no longer holds its payload hash (a later nonce
+   * delivered first moves lazyInboundNonce past ours while ours stays deliverable). Then the record
+   * is closed.
+   */
+  private async closeIfDelivered(dst: LzChain, record: DeliveryRecord): Promise<boolean> {
+    if ((await dst.lazyInboundNonce(record)) < record.nonce || (await dst.holdsPayload(record))) return false;
+    await this.m.journal.put({ ...record, state: 'delivered' });
+    this.verifiedAt.delete(record.guid);
+    return true;
+  }
+
   private async consider(record: DeliveryRecord): Promise<void> {
     const dst = this.m.chains.get(record.dstEid) as LzChain;
     let since = this.verifiedAt.get(record.guid);
@@ -210,14 +222,16 @@ export class Executor {
       this.verifiedAt.set(record.guid, since);
     }
     const rank = rendezvousRank(record.guid, this.m.wallet.address as Address, this.m.liveExecutors());
-    if (this.now() < since + rank * this.opts.fallbackDelayMs) return;
-    // Delivered: the endpoint passed this nonce AND no longer holds its payload hash. A later nonce
-    // delivered first moves lazyInboundNonce past ours while ours stays deliverable.
-    if ((await dst.lazyInboundNonce(record)) >= record.nonce && !(await dst.holdsPayload(record))) {
-      await this.m.journal.put({ ...record, state: 'delivered' });
-      this.verifiedAt.delete(record.guid);
+    if (this.now() < since + rank * this.opts.fallbackDelayMs) {
+      // Not our turn (yet): close the record once the chain shows another executor delivered (asked
+      // every pollMs), rather than at our deadline, so the journal and /status agree with the chain.
+      const last = this.lastPoll.get(record.guid) ?? 0;
+      if (this.now() - last < this.opts.pollMs) return;
+      this.lastPoll.set(record.guid, this.now());
+      await this.closeIfDelivered(dst, record);
       return;
     }
+    if (await this.closeIfDelivered(dst, record)) return;
     const tx = { to: dst.config.layerZero.endpointV2, data: dst.lzReceiveData(record), value: record.value };
     // Simulate first: a revert then costs nothing and its reason is readable.
     await dst.rpc.call({ ...tx, from: this.m.wallet.address as Address });

@@ -17,7 +17,8 @@ export interface AttestorServiceOptions {
   chains: ChainConfig[];
   dvn: DvnConfig;
   roles: { attestor: boolean; executor: boolean };
-  rpc?: RpcOptions;
+  /** The same for every chain, or per chain (the node's configured limits). */
+  rpc?: RpcOptions | ((chain: ChainConfig) => RpcOptions);
   pollIntervalMs?: number;
   /** Where a follower with no stored cursor starts (default: the chain's head). */
   startBlock?: number;
@@ -40,13 +41,18 @@ export interface AttestorService {
   start(): Promise<void>;
   stop(): Promise<void>;
   readonly followers: BlockFollower[];
+  /** Index-aligned with `followers`: the RPC each one reads through. */
+  readonly rpcs: ChainRpc[];
 }
 
 export function createAttestorService(
   opts: AttestorServiceOptions,
   m: AttestorServiceModules,
 ): AttestorService {
-  const rpcs = opts.chains.map((c) => new ChainRpc(c, opts.rpc));
+  const rpcOptions = opts.rpc;
+  const rpcs = opts.chains.map(
+    (c) => new ChainRpc(c, typeof rpcOptions === 'function' ? rpcOptions(c) : rpcOptions),
+  );
   const chains = new Map(opts.chains.map((c, i) => [c.eid, new LzChain(c, rpcs[i] as ChainRpc)]));
   const log = m.log;
   const attestor = opts.roles.attestor
@@ -104,6 +110,7 @@ export function createAttestorService(
   );
   return {
     followers,
+    rpcs,
     async start() {
       for (const rpc of rpcs) await rpc.checkChainIds();
       attestor?.start();

@@ -162,6 +162,32 @@ export interface ObservedChainStatus {
   conflicts: number;
 }
 
+/** A vault token whose locked amount does not cover the engines' credit plus what is in flight. */
+export interface SolvencyAlert {
+  chain: string;
+  token: string;
+  symbol?: string;
+  /** Token units, decimal strings. */
+  locked: string;
+  credit: string;
+  inFlight: string;
+  shortfall: string;
+  /** ms since epoch: the first check that saw the shortfall. */
+  since: number;
+}
+
+/** The node's solvency watch (relayer/node/solvency.ts). */
+export interface SolvencyStatus {
+  /** false while any alert stands. */
+  ok: boolean;
+  checks: number;
+  /** ms since epoch of the last completed check; null before the first. */
+  checkedAt: number | null;
+  alerts: SolvencyAlert[];
+  /** Why the last check could not run (a vault chain unreadable). */
+  lastError?: string;
+}
+
 export interface NodeStatus {
   node: NodeInfo;
   peers: PeerStatus[];
@@ -175,4 +201,6 @@ export interface NodeStatus {
   liquidations: LiquidationEntry[];
   /** The rebalancer's moves, most recent first (present when the node runs the rebalancer role). */
   rebalances?: RebalanceEntry[];
+  /** Present when the node serves a vault chain. */
+  solvency?: SolvencyStatus;
 }

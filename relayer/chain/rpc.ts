@@ -24,7 +24,7 @@ export interface RpcChain {
 }
 
 export interface RpcOptions {
-  /** Per request. Default 10 s. */
+  /** Per request. Default 10 s (the node passes its own, configurable, default: rpcSettings). */
   timeoutMs?: number;
   /** Extra attempts after the first, for retryable errors only. Default 4. */
   retries?: number;
@@ -175,6 +175,8 @@ export class ChainRpc {
   /** Per-sender queue: one transaction at a time per key, so nonces never collide. */
   private readonly sendQueues = new Map<string, Promise<unknown>>();
   private readonly nextNonce = new Map<string, number>();
+  /** The last failed attempt since the last answer (see `trouble`). */
+  private failing: RpcError | undefined;
 
   constructor(chain: RpcChain, options: RpcOptions = {}) {
     if (chain.rpcUrls.length === 0) {
@@ -311,6 +313,15 @@ export class ChainRpc {
     for (const { provider } of this.providers) provider.destroy();
   }
 
+  /**
+   * The last attempt that failed (timed out, transport or server error) with no answer since, while
+   * its read may still be retrying. A hung RPC shows here after one `timeoutMs`, not after every
+   * attempt of the read has run out; the status reports it (relayer/node/status.ts).
+   */
+  trouble(): RpcError | undefined {
+    return this.failing;
+  }
+
   /** Tries the URLs in order; each one with retries. The last error wins. */
   private async read<T>(what: string, fn: (p: JsonRpcProvider) => Promise<T>): Promise<T> {
     let last: unknown;
@@ -344,9 +355,13 @@ export class ChainRpc {
   private async attempt<T>(url: string, fn: () => Promise<T>): Promise<T> {
     for (let i = 0; ; i++) {
       try {
-        return await this.withTimeout(url, fn());
+        const answer = await this.withTimeout(url, fn());
+        this.failing = undefined;
+        return answer;
       } catch (raw) {
         const err = toRpcError(raw, this.chain.name, url);
+        // A revert or a bad argument is an answer: the RPC itself is fine.
+        this.failing = shouldRetry(err) ? err : undefined;
         if (i >= this.retries || !shouldRetry(err)) throw err;
         const delay = this.backoffMs * 2 ** i;
         await sleep(delay / 2 + Math.random() * (delay / 2));

@@ -13,12 +13,21 @@ interface NodeFlags {
   pollInterval?: number;
   heartbeatInterval?: number;
   liquidationDeadline?: number;
+  rpcTimeout?: number;
+  rpcAttempts?: number;
 }
 
 function milliseconds(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 10)
     throw new InvalidArgumentError(`expected a number of milliseconds >= 10, got "${value}"`);
+  return n;
+}
+
+function attempts(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 20)
+    throw new InvalidArgumentError(`expected a number of attempts from 1 to 20, got "${value}"`);
   return n;
 }
 
@@ -34,7 +43,21 @@ export function nodeCommand(): Command {
       'how often the node gossips its signed heartbeat (default 3000)',
       milliseconds,
     )
-    .addHelpText('after', '\nExample:\n  xmargin node --config config/devnet/node-1.json --pretty\n')
+    .option(
+      '--rpc-timeout <ms>',
+      'per-request RPC timeout on every chain (default: the config\'s "rpc", else 5000)',
+      milliseconds,
+    )
+    .option(
+      '--rpc-attempts <n>',
+      'attempts of an RPC read on every chain, the first included (default: the config\'s "rpc", else 3)',
+      attempts,
+    )
+    .addHelpText(
+      'after',
+      '\nPeers listed in <dataDir>/denied-peers.txt (one peer id a line) are refused; SIGHUP re-reads it.\n' +
+        '\nExample:\n  xmargin node --config config/devnet/node-1.json --pretty\n',
+    )
     .action(async (flags: NodeFlags) => {
       const config = loadNodeConfig(flags.config);
       const log = createLogger({
@@ -46,6 +69,10 @@ export function nodeCommand(): Command {
         baseDir: path.dirname(path.resolve(flags.config)),
         log,
         ...(flags.pollInterval === undefined ? {} : { pollIntervalMs: flags.pollInterval }),
+        rpc: {
+          ...(flags.rpcTimeout === undefined ? {} : { timeoutMs: flags.rpcTimeout }),
+          ...(flags.rpcAttempts === undefined ? {} : { attempts: flags.rpcAttempts }),
+        },
         ...(flags.liquidationDeadline === undefined
           ? {}
           : { liquidationDeadlineMs: flags.liquidationDeadline }),
@@ -53,10 +80,18 @@ export function nodeCommand(): Command {
           ? {}
           : { heartbeatMs: flags.heartbeatInterval, gossipHeartbeatMs: 200 }),
       });
+      // SIGHUP: re-read the peer deny-list (<dataDir>/denied-peers.txt) without a restart.
+      const onHangup = (): void => {
+        node.reloadDeniedPeers().catch((err: unknown) => {
+          log.error({ err: err instanceof Error ? err.message : String(err) }, 'deny-list not applied');
+        });
+      };
+      process.on('SIGHUP', onHangup);
       await new Promise<void>((resolve) => {
         const onSignal = (signal: NodeJS.Signals): void => {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
+          process.off('SIGHUP', onHangup);
           log.info({ signal }, 'stopping');
           node.stop().then(resolve, resolve);
         };

@@ -486,6 +486,16 @@ export const networksFileSchema = z
     checkEngines(f.chains, ctx);
   });
 
+const rpcLimitsFields = {
+  timeoutMs: z
+    .int()
+    .min(100, { error: 'expected a timeout of at least 100 ms — e.g. "timeoutMs": 5000' })
+    .max(600_000)
+    .optional(),
+  attempts: z.int().min(1, { error: 'expected at least 1 attempt — e.g. "attempts": 3' }).max(20).optional(),
+};
+export const rpcLimitsSchema = z.strictObject(rpcLimitsFields);
+
 export const nodeConfigSchema = z.object({
   dataDir: z.string().min(1),
   listen: z.array(
@@ -515,6 +525,9 @@ export const nodeConfigSchema = z.object({
       }).optional(),
       deadlineMs: z.int().min(100).max(600_000).optional(),
     })
+    .optional(),
+  rpc: z
+    .strictObject({ ...rpcLimitsFields, chains: z.record(z.string(), rpcLimitsSchema).optional() })
     .optional(),
 });
 

@@ -158,6 +158,14 @@ export interface DevnetManifest {
 export const NODE_ROLES = ['attestor', 'executor', 'liquidator', 'rebalancer', 'watcher'] as const;
 export type NodeRole = (typeof NODE_ROLES)[number];
 
+/** How long a node waits for a chain's RPC and how often it asks before a read fails. */
+export interface RpcLimits {
+  /** Per request, ms (default 5000). */
+  timeoutMs?: number;
+  /** Attempts of a read, the first included (default 3). */
+  attempts?: number;
+}
+
 /** A node's own configuration file. */
 export interface NodeConfig {
   /** Directory of the node's LevelDB store and keys. */
@@ -177,6 +185,8 @@ export interface NodeConfig {
   networksFile: string;
   /** Status API / metrics port (127.0.0.1); 0 picks a free one. */
   apiPort: number;
+  /** RPC limits for every chain, and per chain name (`chains`) where one needs others. */
+  rpc?: RpcLimits & { chains?: Record<string, RpcLimits> };
   /** The rebalancer role's policy (relayer/rebalance); every field has a default. */
   rebalance?: RebalanceConfig;
 }

@@ -51,6 +51,8 @@ export interface ClusterOptions {
   nodes?: ({ chains?: string[]; roles?: NodeRole[] } | undefined)[];
   /** The rebalancer role's policy, written into every node's config. */
   rebalance?: RebalanceConfig;
+  /** Extra `xmargin node` flags for every node (e.g. --rpc-timeout). */
+  nodeArgs?: string[];
 }
 
 export async function createCluster(options: ClusterOptions): Promise<Cluster> {
@@ -117,6 +119,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
       '250',
       '--heartbeat-interval',
       '1000',
+      ...(options.nodeArgs ?? []),
     ];
     const child = spawn(NODE_BIN, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.pipe(log);

@@ -108,6 +108,11 @@ export interface MarginView {
   onBlockApplied(listener: BlockListener): () => void;
   /** The last applied block of a chain, -1 when none yet. */
   cursor(eid: number): number;
+  /**
+   * The chain's cursor as the store held it at start (-1: none), before anything was followed: the
+   * blocks after it are the ones onBlockApplied reports (an observer started before the view needs it).
+   */
+  startCursor(eid: number): number;
   stats(): MarginStats;
   applyObservation(
     obs: MarginObservation,
@@ -133,6 +138,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
   const entriesByEngine = new Map<number, Set<string>>();
   const listeners = new Set<ChangeListener>();
   const blockListeners = new Set<BlockListener>();
+  const startCursors = new Map<number, number>();
   const served = new Set(options.chains.map((c) => c.eid));
   const all = [...options.chains, ...(options.observedChains ?? [])];
   const contracts = new Map<number, ChainContracts>(
@@ -527,6 +533,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
         );
       for (const eid of contracts.keys()) {
         const cur = await mstore.cursor(eid);
+        startCursors.set(eid, cur?.number ?? -1);
         if (cur === undefined) continue;
         const chain = chainOf(state, eid);
         chain.block = cur.number;
@@ -650,6 +657,9 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     },
     cursor(eid) {
       return state.chains.get(eid)?.block ?? -1;
+    },
+    startCursor(eid) {
+      return startCursors.get(eid) ?? -1;
     },
     stats() {
       const errors: Record<string, string> = {};

@@ -10,7 +10,7 @@ import { type AttestorService, createAttestorService } from '../../attestor/serv
 import { createApiServer, createNodeMetrics, type NodeMetrics } from '../api/index.ts';
 import { ChainRpc } from '../chain/rpc.ts';
 import { loadDevnetManifest, loadNetworks, readJsonFile } from '../config/load.ts';
-import type { Address, ChainConfig, DvnConfig, NodeConfig } from '../config/types.ts';
+import type { Address, ChainConfig, DvnConfig, NodeConfig, RpcLimits } from '../config/types.ts';
 import { loadEvmKey, loadOrCreateP2pKey } from '../keys/index.ts';
 import { type CandidateSource, createLiquidator, type Liquidator, TxQueue } from '../liquidation/index.ts';
 import type { Logger } from '../log.ts';
@@ -26,9 +26,12 @@ import {
 import { createRebalancer, type Rebalancer, rebalancerOptions } from '../rebalance/index.ts';
 import { createRiskTracker } from '../risk/tracker.ts';
 import { openStore } from '../store/index.ts';
+import { applyDeniedPeers } from './denied-peers.ts';
 import { accountStatuses, liquidationEntries, rebalanceEntries } from './margin-status.ts';
 import { withPacketTiming } from './packet-timing.ts';
+import { checkRpcLimits, rpcOptionsFor } from './rpc-limits.ts';
 import { createShutdownRegistry, type ShutdownRegistry } from './shutdown.ts';
+import { createSolvencyWatch } from './solvency.ts';
 import { chainSamples, createStatusProvider, directorySize } from './status.ts';
 import { createNodeStores } from './stores.ts';
 
@@ -54,6 +57,8 @@ export interface NodeOptions {
   heartbeatMs?: number;
   pollIntervalMs?: number;
   gossipHeartbeatMs?: number;
+  /** RPC limits for every chain (the `xmargin node` flags): above the config's. */
+  rpc?: RpcLimits;
 }
 
 export interface RunningNode {
@@ -67,6 +72,8 @@ export interface RunningNode {
   readonly apiUrl: string;
   /** EVM signers of the attestors seen alive, this node included. */
   liveSigners(): Address[];
+  /** Re-reads `<dataDir>/denied-peers.txt` (./denied-peers.ts); returns how many peers are denied. */
+  reloadDeniedPeers(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -104,6 +111,8 @@ async function start(
   const startedAt = Date.now();
   const network = loadNetworkView(resolve(config.networksFile));
   const chains = selectChains(network.chains, config.chains, config.networksFile);
+  checkRpcLimits(config);
+  const rpcOptions = (c: ChainConfig) => rpcOptionsFor(c.name, config, options.rpc);
   const heartbeatMs = options.heartbeatMs ?? 3_000;
 
   const wallet: Wallet = await loadEvmKey(resolve(config.evmKeyFile));
@@ -144,6 +153,8 @@ async function start(
     ...(options.gossipHeartbeatMs === undefined ? {} : { gossipHeartbeatMs: options.gossipHeartbeatMs }),
   });
   shutdown.add('p2p', () => gossip.stop());
+  const reloadDeniedPeers = () => applyDeniedPeers(dataDir, gossip, log.child({ module: 'p2p' }));
+  await reloadDeniedPeers();
   gossip.subscribe<HeartbeatPayload>('heartbeat', (message) => {
     const signer = message.signer.toLowerCase() as Address;
     lastHeartbeat.set(signer, Date.now());
@@ -177,6 +188,7 @@ async function start(
       // A node with no cursor yet reads its chains from genesis: on a devnet that is seconds of logs,
       // and it means a packet sent before the node started is not missed.
       startBlock: 0,
+      rpc: rpcOptions,
       ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
     },
     {
@@ -193,7 +205,7 @@ async function start(
   // The unified margin view of every account: the chains this node serves from their RPC, the other
   // chains of the networks file from observations a quorum of attestors signed; and (liquidator
   // role) the coordinated liquidator that acts on what it finds unhealthy.
-  const rpcs = new Map(chains.map((c) => [c.eid, new ChainRpc(c, {})]));
+  const rpcs = new Map(chains.map((c) => [c.eid, new ChainRpc(c, rpcOptions(c))]));
   shutdown.add('rpc', () => {
     for (const rpc of rpcs.values()) rpc.destroy();
   });
@@ -209,8 +221,42 @@ async function start(
     ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
     headPollMs: config.roles.includes('liquidator') ? LIQUIDATOR_HEAD_POLL_MS : 0,
   });
+  // Attestors publish an observation of every block the view applies on their chains: started before
+  // the view, so the blocks of its first sync are published too.
+  let observer: MarginObserver | undefined;
+  if (config.roles.includes('attestor')) {
+    observer = createObserver({
+      view: margin,
+      chains,
+      gossip,
+      wallet,
+      getBlock: (eid, n) => (rpcs.get(eid) as ChainRpc).getBlock(n),
+      log,
+      peerEvents: (listener) => {
+        gossip.libp2p.addEventListener('peer:disconnect', (e) => listener('disconnect', e.detail.toString()));
+        // A peer's subscriptions arrive after its connection: what is published before is lost to it.
+        gossip.libp2p.services.pubsub.addEventListener('subscription-change', (e) =>
+          listener('subscribed', e.detail.peerId.toString()),
+        );
+      },
+    });
+    observer.start();
+    shutdown.add('observer', () => observer?.stop());
+  }
+
   await margin.start();
   shutdown.add('margin', () => margin.stop());
+  // Every applied block: do the served vaults lock what the engines credit plus what is in flight?
+  const solvency = createSolvencyWatch({
+    view: margin,
+    vaults: chains.map((chain) => ({
+      chain,
+      call: (tx: { to: Address; data: `0x${string}` }) => (rpcs.get(chain.eid) as ChainRpc).call(tx),
+    })),
+    registry: metrics.registry,
+    log: log.child({ module: 'solvency' }),
+  });
+  shutdown.add('solvency', () => solvency.stop());
   // Predictive risk: EWMA volatility of the followed prices, VaR and breach probability per engine.
   const risk = createRiskTracker({ prices: () => margin.prices(), store, log });
   await risk.start();
@@ -234,20 +280,6 @@ async function start(
       );
     }
   });
-  let observer: MarginObserver | undefined;
-  if (config.roles.includes('attestor')) {
-    observer = createObserver({
-      view: margin,
-      chains,
-      gossip,
-      wallet,
-      getBlock: (eid, n) => (rpcs.get(eid) as ChainRpc).getBlock(n),
-      log,
-    });
-    observer.start();
-    shutdown.add('observer', () => observer?.stop());
-  }
-
   // One transaction queue per chain for this node's key: the liquidator and the rebalancer share it,
   // so their transactions never take the same nonce.
   const txQueues = new Map<number, TxQueue>();
@@ -318,6 +350,7 @@ async function start(
   }
 
   const followers = () => service?.followers ?? [];
+  const rpcTrouble = () => (service?.rpcs ?? []).map((r) => r.trouble());
   const status = createStatusProvider({
     version: NODE_VERSION,
     signer: wallet.address,
@@ -326,6 +359,7 @@ async function start(
     startedAt,
     chains,
     followers,
+    rpcTrouble,
     peers: () => connectedPeers(gossip),
     peerScore: (peerId) => gossip.peerScore(peerId),
     boundSigner: (peerId) => gossip.boundSigner(peerId),
@@ -344,13 +378,14 @@ async function start(
         conflicts: stats[c.eid]?.conflicts ?? 0,
       }));
     },
+    solvency: () => solvency.status(),
     liquidations: async () => liquidationEntries((await liquidator?.journal()) ?? [], chains),
     ...(rebalancer === undefined
       ? {}
       : { rebalances: async () => rebalanceEntries((await rebalancer?.journal()) ?? [], network.chains) }),
   });
   metrics.bindSources({
-    chains: () => chainSamples({ chains, followers }),
+    chains: () => chainSamples({ chains, followers, rpcTrouble }),
     peers: () => connectedPeers(gossip).length,
     storeSizeBytes: () => directorySize(storeDir),
   });
@@ -384,6 +419,7 @@ async function start(
     metrics,
     apiUrl,
     liveSigners,
+    reloadDeniedPeers,
     stop: () => shutdown.shutdown(),
   };
 }

@@ -18,6 +18,7 @@ import type {
   PacketFailure,
   PeerStatus,
   RebalanceEntry,
+  SolvencyStatus,
 } from '../api/types.ts';
 
 /** What a BlockFollower exposes that the status needs. */
@@ -42,6 +43,11 @@ export interface StatusSources {
   chains: readonly { name: string; eid: number }[];
   /** Index-aligned with `chains`; an entry may be missing while the service is not built yet. */
   followers: () => readonly (FollowerView | undefined)[];
+  /**
+   * Index-aligned with `chains`: the RPC's failed attempt with no answer since (ChainRpc.trouble), so
+   * a hung RPC shows after one request timeout rather than once the follower's read gave up.
+   */
+  rpcTrouble?: () => readonly (unknown | undefined)[];
   peers: () => ConnectedPeer[];
   peerScore: (peerId: string) => number;
   boundSigner: (peerId: string) => string | undefined;
@@ -55,6 +61,7 @@ export interface StatusSources {
   rebalances?: () => RebalanceEntry[] | Promise<RebalanceEntry[]>;
   /** Chains followed through observations. */
   observed?: () => ObservedChainStatus[];
+  solvency?: () => SolvencyStatus | undefined;
   now?: () => number;
 }
 
@@ -123,6 +130,8 @@ export function createStatusProvider(sources: StatusSources): () => Promise<Node
     if (rebalances !== undefined) status.rebalances = rebalances;
     const observed = sources.observed?.();
     if (observed !== undefined && observed.length > 0) status.observed = observed;
+    const solvency = sources.solvency?.();
+    if (solvency !== undefined) status.solvency = solvency;
     return status;
   };
 }
@@ -139,13 +148,16 @@ function peerStatuses(sources: StatusSources): PeerStatus[] {
   });
 }
 
-export function chainStatuses(sources: Pick<StatusSources, 'chains' | 'followers'>): ChainStatus[] {
+export function chainStatuses(
+  sources: Pick<StatusSources, 'chains' | 'followers' | 'rpcTrouble'>,
+): ChainStatus[] {
   const followers = sources.followers();
+  const trouble = sources.rpcTrouble?.() ?? [];
   return sources.chains.map((chain, i) => {
     const f = followers[i];
     const head = f?.tip?.number ?? null;
     const latest = f?.latestHead;
-    const error = f?.lastError;
+    const error = f?.lastError ?? trouble[i];
     return {
       name: chain.name,
       eid: chain.eid,
@@ -158,7 +170,9 @@ export function chainStatuses(sources: Pick<StatusSources, 'chains' | 'followers
 }
 
 /** Chain heads and lags for the Prometheus gauges. */
-export function chainSamples(sources: Pick<StatusSources, 'chains' | 'followers'>): ChainSample[] {
+export function chainSamples(
+  sources: Pick<StatusSources, 'chains' | 'followers' | 'rpcTrouble'>,
+): ChainSample[] {
   return chainStatuses(sources).map((c) => ({ chain: c.name, head: c.head, lag: c.lag }));
 }
 

@@ -28,6 +28,7 @@ import { createLibp2p } from 'libp2p';
 import type { Address } from '../config/types.ts';
 import { PeerBindings } from './bindings.ts';
 import { startBootstrapDialer } from './bootstrap.ts';
+import { PeerDenyList } from './deny.ts';
 import { parseEnvelope, sealEnvelope } from './envelope.ts';
 import type { Logger } from './log.ts';
 import { type HeartbeatPayload, TOPIC_PAYLOADS } from './payloads.ts';
@@ -84,6 +85,12 @@ export interface Libp2pGossipNetwork extends GossipNetwork {
   multiaddrs(): string[];
   /** Dials missing bootstrap peers now (also done on a timer). */
   dialBootstrap(): Promise<void>;
+  /**
+   * Replaces the deny-list (./deny.ts): no connection to or from these peer ids from now on, and
+   * those open are closed. An empty list lets every peer back (the bootstrap timer redials).
+   */
+  setDeniedPeers(peerIds: readonly string[]): Promise<void>;
+  deniedPeers(): string[];
   /** The underlying node; for tests that need to speak raw gossipsub. */
   readonly libp2p: Libp2p<{ identify: Identify; ping: Ping; pubsub: GossipSub }>;
 }
@@ -142,8 +149,10 @@ export async function createGossipNetwork(options: GossipNetworkOptions): Promis
     options.metrics,
   );
 
+  const denyList = new PeerDenyList();
   const libp2p = await createLibp2p({
     privateKey: options.privateKey,
+    connectionGater: denyList.gater(),
     addresses: { listen: options.listen },
     transports: [tcp()],
     connectionEncrypters: [noise()],
@@ -284,6 +293,21 @@ export async function createGossipNetwork(options: GossipNetworkOptions): Promis
     meshPeers: (topic) => internals.getMeshPeers(TOPICS[topic]),
     multiaddrs: () => libp2p.getMultiaddrs().map(String),
     dialBootstrap: () => dialer.dialMissing(),
+    async setDeniedPeers(peerIds) {
+      const added = denyList.set(peerIds);
+      const open = new Set(libp2p.getConnections().map((c) => c.remotePeer.toString()));
+      await Promise.all(
+        libp2p
+          .getConnections()
+          .filter((c) => added.includes(c.remotePeer.toString()))
+          .map((c) => c.close().catch(() => c.abort(new Error('peer denied')))),
+      );
+      log.info({ denied: denyList.list(), closed: added.filter((p) => open.has(p)) }, 'peer deny-list set');
+      // A peer let back in is dialled now rather than at the next bootstrap round (denied ones are
+      // refused by the gater before any packet leaves).
+      void dialer.dialMissing();
+    },
+    deniedPeers: () => denyList.list(),
     stop() {
       stopping ??= (async () => {
         for (const stop of stoppers.reverse()) {

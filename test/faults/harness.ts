@@ -9,7 +9,7 @@ import { Contract, JsonRpcProvider, NonceManager, Wallet } from 'ethers';
 import type { NodeStatus } from '../../relayer/api/types.ts';
 import { ensureArtifacts, readArtifact } from '../../relayer/chain/artifacts.ts';
 import type { Address, ChainConfig, DevnetManifest, NodeRole } from '../../relayer/config/types.ts';
-import { type Cluster, createCluster } from '../../relayer/devnet/cluster.ts';
+import { type Cluster, type ClusterOptions, createCluster } from '../../relayer/devnet/cluster.ts';
 import { type Devnet, type DevnetOptions, startDevnet } from '../../relayer/devnet/index.ts';
 import {
   auditPackets,
@@ -38,6 +38,15 @@ export async function bootNet(
      * a fault proxy. The test's own providers keep the devnet's URLs.
      */
     nodeManifest?: (manifest: DevnetManifest) => Promise<DevnetManifest>;
+    /** Per-node chains and roles (relayer/devnet/cluster.ts). */
+    nodeOverrides?: ClusterOptions['nodes'];
+    /** Extra `xmargin node` flags for every node. */
+    nodeArgs?: string[];
+    /**
+     * Nodes started (API up) before the others: a node that follows a chain through observations
+     * has to hear them from the chain's first block on.
+     */
+    startFirst?: number[];
   } = {},
 ): Promise<Net> {
   await ensureArtifacts(['CollateralVault', 'MarginEngine', 'PerpMarket', 'MockERC20', 'SettableAggregator']);
@@ -67,8 +76,18 @@ export async function bootNet(
       dir,
       roles: options.roles ?? ['attestor', 'executor'],
       ...(options.nodes === undefined ? {} : { count: options.nodes }),
+      ...(options.nodeOverrides === undefined ? {} : { nodes: options.nodeOverrides }),
+      ...(options.nodeArgs === undefined ? {} : { nodeArgs: options.nodeArgs }),
     });
-    await Promise.all(cluster.nodes.map((n) => cluster?.start(n.index)));
+    const first = options.startFirst ?? [];
+    await Promise.all(first.map((i) => cluster?.start(i)));
+    for (const i of first) {
+      const url = cluster.nodes[i]?.apiUrl;
+      await waitFor(`node ${i + 1} API`, async () => ((await fetch(`${url}/healthz`)).ok ? true : undefined));
+    }
+    await Promise.all(
+      cluster.nodes.filter((n) => !first.includes(n.index)).map((n) => cluster?.start(n.index)),
+    );
   } catch (err) {
     await cluster?.stopAll();
     await devnet.stop();
@@ -77,13 +96,20 @@ export async function bootNet(
   const c = cluster;
   const status = async (i: number): Promise<NodeStatus> =>
     (await (await fetch(`${c.nodes[i]?.apiUrl}/status`)).json()) as NodeStatus;
-  await waitFor('every node API and mesh', async () => {
-    for (let i = 0; i < c.nodes.length; i++) {
-      const s = await status(i);
-      if (s.peers.filter((p) => p.signer !== undefined).length < c.nodes.length - 1) return undefined;
-    }
-    return true;
-  });
+  try {
+    await waitFor('every node API and mesh', async () => {
+      for (let i = 0; i < c.nodes.length; i++) {
+        const s = await status(i);
+        if (s.peers.filter((p) => p.signer !== undefined).length < c.nodes.length - 1) return undefined;
+      }
+      return true;
+    });
+  } catch (err) {
+    // Nothing left running when the boot fails (afterAll sees no net to stop).
+    await c.stopAll();
+    await devnet.stop();
+    throw err;
+  }
   return {
     devnet,
     cluster: c,

@@ -132,6 +132,40 @@ describe('Attestor gossip intake', () => {
   });
 });
 
+describe('Attestor tick', () => {
+  it('closes a packet another attestor committed before its own turn comes', async () => {
+    const { guid } = packetFields();
+    // The signer ranked second for this packet: it would act 15 s after quorum.
+    const second = rendezvousOrder(guid, signers)[1] as string;
+    const wallet = wallets.find((w) => w.address.toLowerCase() === second) as Wallet;
+    let committed = false;
+    const records = new MemoryAttestStore();
+    const attestor = new Attestor(
+      { dvn: { signers, quorum: 2 } },
+      {
+        wallet,
+        gossip,
+        chains: new Map([[40102, { ...dst, committed: async () => committed } as unknown as LzChain]]),
+        liveSigners: () => signers,
+        signatures: new MemorySignatureStore(),
+        records,
+        now: () => 10_000,
+      },
+    );
+    const others = wallets.slice(0, 3).filter((w) => w !== wallet);
+    for (const w of others) await attestor.onSignature(msg(w.address as Address, await payloadFrom(w)));
+    expect(await records.open()).toHaveLength(1);
+    await attestor.tick();
+    expect(await records.open()).toHaveLength(1); // not committed yet: still open, and not our turn
+    committed = true;
+    await attestor.tick(); // the republish interval has not passed: the chain is not asked again yet
+    expect(await records.open()).toHaveLength(1);
+    (attestor as unknown as { lastRepublish: number }).lastRepublish = 0;
+    await attestor.tick();
+    expect(await records.open()).toEqual([]);
+  });
+});
+
 describe('rendezvous', () => {
   it('gives every node the same order, and a node’s rank ignores the order of the live list', () => {
     const key = `0x${'ab'.repeat(32)}` as Hex;

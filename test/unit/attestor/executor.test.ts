@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ENDPOINT } from '../../../attestor/abi.ts';
 import { Executor } from '../../../attestor/executor.ts';
 import type { LzChain } from '../../../attestor/lz.ts';
+import { rendezvousOrder } from '../../../attestor/rendezvous.ts';
 import { type DeliveryRecord, MemoryPacketJournal } from '../../../attestor/stores.ts';
 import type { Hex } from '../../../relayer/config/types.ts';
 
@@ -199,5 +200,37 @@ describe('Executor', () => {
       if (state.sends.length > before) sent.push(reason.split(' ')[0] as string);
     }
     expect(sent).toEqual(['execution']);
+  });
+
+  it('closes a packet another executor delivered before its own turn comes', async () => {
+    let now = 10_000;
+    const journal = new MemoryPacketJournal();
+    await journal.put(record());
+    const { dst, state } = fakeDestination();
+    // Another live executor ranks first for the packet: this one would act 15 s after verification.
+    const other = new Wallet(`0x${'02'.padStart(64, '0')}`);
+    const executors = [wallet.address, other.address] as `0x${string}`[];
+    const first = rendezvousOrder(GUID, executors)[0];
+    const me = first === wallet.address.toLowerCase() ? other : wallet;
+    const executor = new Executor(
+      { pollMs: 1_000 },
+      {
+        wallet: me,
+        chains: new Map([[40102, dst]]),
+        liveExecutors: () => executors,
+        journal,
+        now: () => now,
+      },
+    );
+    await executor.tick(); // verified (committed), not delivered: waits for its turn
+    expect(await journal.open()).toHaveLength(1);
+    state.delivered = 1n;
+    now = 10_500;
+    await executor.tick(); // within pollMs of the last look: not asked again
+    expect(await journal.open()).toHaveLength(1);
+    now = 11_500;
+    await executor.tick();
+    expect(state.sends).toHaveLength(0);
+    expect(await journal.open()).toEqual([]);
   });
 });

@@ -102,6 +102,20 @@ describe('ChainRpc', () => {
     expect((err as RpcError).code).toBe(RPC_ERROR.timeout);
   });
 
+  it('reports a timed-out attempt as trouble while it retries, and clears it on the next answer', async () => {
+    let slow = true;
+    const { url } = await serve(() => ({ result: '0x2', delayMs: slow ? 500 : 0 }));
+    const rpc = new ChainRpc(chain([url]), { retries: 3, timeoutMs: 50, backoffMs: 100 });
+    const read = rpc.blockNumber();
+    await new Promise((r) => setTimeout(r, 80));
+    // The read has not given up yet (3 retries left), but the hung RPC already shows.
+    expect(rpc.trouble()?.code).toBe(RPC_ERROR.timeout);
+    slow = false;
+    expect(await read).toBe(2);
+    expect(rpc.trouble()).toBeUndefined();
+    rpc.destroy();
+  });
+
   it('falls over to the next URL for a single read', async () => {
     const { url: dead } = await serve(() => ({ status: 502, result: null }));
     const { url: good } = await serve(() => ({ result: '0x7' }));

@@ -125,6 +125,20 @@ describe('node status', () => {
     ]);
   });
 
+  it('reports a chain whose RPC attempt failed while its read still retries', async () => {
+    const healthy: FollowerView = { tip: { number: 7 }, latestHead: 7, lastError: undefined };
+    const status = await createStatusProvider(
+      sources({
+        followers: () => [healthy, healthy],
+        rpcTrouble: () => [new Error('devnet-a (http://x): timed out'), undefined],
+      }),
+    )();
+    expect(status.chains.map((c) => [c.rpcOk, c.lastError])).toEqual([
+      [false, 'devnet-a (http://x): timed out'],
+      [true, undefined],
+    ]);
+  });
+
   it('lists open packets once per guid, with failures and counters', async () => {
     const records = new MemoryAttestStore();
     const journal = new MemoryPacketJournal();
