@@ -18,6 +18,7 @@ import type {
   PacketFailure,
   PeerStatus,
   RebalanceEntry,
+  WeightsStatus,
 } from '../api/types.ts';
 
 /** What a BlockFollower exposes that the status needs. */
@@ -55,6 +56,8 @@ export interface StatusSources {
   rebalances?: () => RebalanceEntry[] | Promise<RebalanceEntry[]>;
   /** Chains followed through observations. */
   observed?: () => ObservedChainStatus[];
+  /** The weight proposer's proposals and rounds; absent unless it runs. */
+  weights?: () => Promise<WeightsStatus>;
   now?: () => number;
 }
 
@@ -65,12 +68,13 @@ const MAX_ERROR_CHARS = 240;
 export function createStatusProvider(sources: StatusSources): () => Promise<NodeStatus> {
   const now = sources.now ?? Date.now;
   return async () => {
-    const [records, deliveries, accounts, liquidations, rebalances] = await Promise.all([
+    const [records, deliveries, accounts, liquidations, rebalances, weights] = await Promise.all([
       sources.records.open(),
       sources.journal.open(),
       sources.accounts?.(),
       sources.liquidations?.(),
       sources.rebalances?.(),
+      sources.weights?.(),
     ]);
 
     // One line per packet: the attestor's stage while it is still being verified, then the delivery.
@@ -121,6 +125,7 @@ export function createStatusProvider(sources: StatusSources): () => Promise<Node
     };
     if (accounts !== undefined) status.accounts = accounts;
     if (rebalances !== undefined) status.rebalances = rebalances;
+    if (weights !== undefined) status.weights = weights;
     const observed = sources.observed?.();
     if (observed !== undefined && observed.length > 0) status.observed = observed;
     return status;
