@@ -181,7 +181,7 @@ export interface NodeConfig {
   rebalance?: RebalanceConfig;
   /** The risk tracker's sampling (relayer/risk); every field has a default. */
   risk?: RiskConfig;
-  /** The attestors' dynamic haircut proposals to the WeightGovernor (relayer/weights). */
+  /** The attestors' dynamic haircut proposals to the WeightGovernor (relayer/weights); present (`{}`: defaults) turns them on. */
   weights?: WeightsConfig;
 }
 

@@ -319,9 +319,9 @@ async function start(
   }
 
   // Dynamic haircuts: attestors propose volatility-based weights to each served engine's
-  // WeightGovernor, sign them and submit a quorum (relayer/weights).
+  // WeightGovernor, sign them and submit a quorum (relayer/weights). Opt-in with a `weights` section.
   let weights: WeightProposer | undefined;
-  if (config.roles.includes('attestor')) {
+  if (config.roles.includes('attestor') && config.weights !== undefined) {
     const wLog = log.child({ module: 'weights' });
     weights = createWeightProposer({
       chains,
