@@ -129,8 +129,9 @@ describe('dynamic haircuts (devnet, 3 attestor nodes)', () => {
     // The transaction was updateWeight with a quorum of distinct attestor signatures over this update.
     const tx = await pool.provider(C).getTransaction(event?.transactionHash as string);
     const call = GOVERNOR.parseTransaction({ data: tx?.data as string });
-    expect(call?.name).toBe('updateWeight');
-    const [, weight, deadline, signatures] = call?.args as unknown as [bigint, bigint, bigint, Hex[]];
+    if (call === null) throw new Error('not a governor call');
+    expect(call.name).toBe('updateWeight');
+    const [, weight, deadline, signatures] = call.args as unknown as [bigint, bigint, bigint, Hex[]];
     expect(weight).toBe(after);
     const signers = signatures.map((s) =>
       recoverWeightSigner(
