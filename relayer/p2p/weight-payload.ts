@@ -8,18 +8,12 @@ import { z } from 'zod';
 import type { Address } from '../config/types.ts';
 import { recoverWeightSigner, type WeightUpdate } from '../weights/eip712.ts';
 import { GossipValidationError } from './errors.ts';
+import { address, signature } from './observation-payload.ts';
 
 const uint = z
   .string()
   .regex(/^(0|[1-9][0-9]{0,77})$/, 'expected a decimal integer string')
   .transform((s) => BigInt(s));
-const address = z
-  .string()
-  .regex(/^0x[0-9a-fA-F]{40}$/, 'expected an address') as unknown as z.ZodType<`0x${string}`>;
-const signature = z
-  .string()
-  .regex(/^0x[0-9a-fA-F]{130}$/, 'expected a 65-byte signature') as unknown as z.ZodType<`0x${string}`>;
-
 export const weightSignaturePayload = z.object({
   /** Engine chain (LayerZero eid) the governor lives on. */
   eid: z.number().int().min(0).max(0xffff_ffff),

@@ -15,6 +15,7 @@ import { rendezvousRank } from '../../attestor/rendezvous.ts';
 import type { Address, DvnConfig, Hex } from '../config/types.ts';
 import { describeRevert, type LiqRpc } from '../liquidation/rpc.ts';
 import type { SendHooks, SendResult, TxRequest } from '../liquidation/sender.ts';
+import { createTicker, type Ticker } from '../liquidation/ticker.ts';
 import type { GossipNetwork, SignedMessage } from '../p2p/types.ts';
 import { type WeightSignaturePayload, weightUpdateOf } from '../p2p/weight-payload.ts';
 import { type Round, WeightSignatureBook } from './book.ts';
@@ -113,41 +114,34 @@ export class WeightProposer {
   private readonly own = new Map<Hex, WeightSignaturePayload>();
   private readonly latest = new Map<string, LatestProposal>();
   private readonly busy = new Set<Hex>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly ticker: Ticker;
+  private readonly now: () => number;
+  private readonly log: NonNullable<WeightProposerModules['log']>;
   private lastProposal = 0;
-  private running: Promise<void> | undefined;
-  private again = false;
   private stopped = true;
 
   constructor(options: Partial<WeightProposerOptions>, modules: WeightProposerModules) {
     this.o = { ...DEFAULT_WEIGHT_PROPOSER, ...options };
     this.m = modules;
+    this.now = modules.now ?? Date.now;
+    this.log = modules.log ?? (() => {});
     this.book = new WeightSignatureBook(modules.dvn.signers, modules.dvn.quorum);
-  }
-
-  private now(): number {
-    return this.m.now?.() ?? Date.now();
-  }
-
-  private log(msg: string, fields?: Record<string, unknown>): void {
-    this.m.log?.(msg, fields);
+    // One pass at a time: a quorum heard during a pass runs one more right after it.
+    this.ticker = createTicker(
+      () => this.tick().catch((err: unknown) => this.log('weight tick failed', { err: String(err) })),
+      this.o.tickMs,
+    );
   }
 
   start(): void {
     this.stopped = false;
     this.m.gossip.subscribe<WeightSignaturePayload>('weightSignature', (msg) => this.onSignature(msg));
-    const loop = async (): Promise<void> => {
-      this.kick();
-      await this.running;
-      if (!this.stopped) this.timer = setTimeout(loop, this.o.tickMs);
-    };
-    this.timer = setTimeout(loop, 0);
+    this.ticker.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.ticker.stop();
   }
 
   /** The latest proposal of every governed asset, for the status. */
@@ -158,23 +152,6 @@ export class WeightProposer {
   /** The journal's rounds, for the status. */
   updates(): Promise<WeightRecord[]> {
     return this.m.journal.list();
-  }
-
-  /** Runs a tick now, or once more right after the running one. */
-  private kick(): void {
-    if (this.stopped) return;
-    if (this.running !== undefined) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        await this.tick().catch((err: unknown) => this.log('weight tick failed', { err: String(err) }));
-      } while (this.again && !this.stopped);
-    })().finally(() => {
-      this.running = undefined;
-    });
   }
 
   /** Proposals when due, then re-gossip and the submissions whose turn it is. */
@@ -296,7 +273,7 @@ export class WeightProposer {
         weight: p.weight.toString(),
       });
       // Rank 0 submits at once rather than on the next tick.
-      setImmediate(() => this.kick());
+      if (!this.stopped) setImmediate(() => void this.ticker.wake());
     } else {
       await this.touch(round.digest, { signers });
     }
