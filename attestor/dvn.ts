@@ -67,22 +67,22 @@ export class QuorumError extends Error {
 }
 
 /**
- * Picks exactly `quorum` signatures by distinct signers of `signers`, ordered strictly ascending
- * by recovered address, and concatenates them: what MultiSig.verifySignatures accepts. A signature
- * that does not recover to a listed signer is dropped, never passed on.
+ * Picks exactly `quorum` signatures by distinct signers of `signers`, ordered strictly ascending by
+ * the address `recover` finds for each (the order MultiSig.verifySignatures and the WeightGovernor
+ * both require). A signature that does not recover to a listed signer is dropped, never passed on.
  */
-export function combineSignatures(
-  hash: Hex,
+export function pickQuorum(
   signatures: readonly Hex[],
   quorum: number,
   signers: readonly Address[],
-): Hex {
+  recover: (signature: Hex) => Address,
+): Hex[] {
   const allowed = new Set(signers.map((s) => s.toLowerCase()));
   const bySigner = new Map<bigint, Hex>();
   for (const sig of signatures) {
     let signer: Address;
     try {
-      signer = recoverDvnSigner(hash, sig);
+      signer = recover(sig);
     } catch {
       continue;
     }
@@ -91,8 +91,20 @@ export function combineSignatures(
   if (bySigner.size < quorum) {
     throw new QuorumError(`${bySigner.size} valid signatures, quorum is ${quorum}`);
   }
-  const ordered = [...bySigner].sort((a, b) => (a[0] < b[0] ? -1 : 1)).slice(0, quorum);
-  return concat(ordered.map(([, sig]) => sig)) as Hex;
+  return [...bySigner]
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    .slice(0, quorum)
+    .map(([, sig]) => sig);
+}
+
+/** The DVN's `signatures` argument: a quorum of signatures of `hash`, concatenated (see pickQuorum). */
+export function combineSignatures(
+  hash: Hex,
+  signatures: readonly Hex[],
+  quorum: number,
+  signers: readonly Address[],
+): Hex {
+  return concat(pickQuorum(signatures, quorum, signers, (sig) => recoverDvnSigner(hash, sig))) as Hex;
 }
 
 export function executeCallData(params: readonly ExecuteParam[]): Hex {

@@ -8,6 +8,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import { ERROR_OUTCOMES } from '../p2p/errors.ts';
 import type { GossipMetrics, ValidationOutcome } from '../p2p/stats.ts';
 import { TOPICS, type TopicName, VERDICT } from '../p2p/types.ts';
+import { WEIGHT_FINAL, type WeightFinal } from '../weights/journal.ts';
 
 export const METRIC_PREFIX = 'xmargin_';
 
@@ -22,6 +23,7 @@ export const METRIC_NAMES = {
   packetDelivery: 'xmargin_packet_delivery_seconds',
   liquidation: 'xmargin_liquidation_seconds',
   rebalance: 'xmargin_rebalance_seconds',
+  weightUpdates: 'xmargin_weight_updates_total',
   chainLag: 'xmargin_chain_lag_blocks',
   chainHead: 'xmargin_chain_head',
   storeSize: 'xmargin_store_size_bytes',
@@ -52,6 +54,8 @@ export interface NodeMetrics {
   liquidation(seconds: number): void;
   /** Rescue wanted -> the moved credit credited on the engine that needed it. */
   rebalance(seconds: number): void;
+  /** A weight update (relayer/weights) this node signed or saw at quorum ended: applied, stale, expired, failed. */
+  weightUpdate(outcome: WeightFinal): void;
   /** The sink the gossip network reports validation outcomes and publishes to. */
   readonly gossipSink: GossipMetrics;
   bindSources(sources: MetricSources): void;
@@ -103,6 +107,13 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
     buckets: PACKET_BUCKETS,
     registers,
   });
+  const weightUpdates = new Counter({
+    name: METRIC_NAMES.weightUpdates,
+    help: 'WeightGovernor update rounds this node signed or saw at quorum, by how they ended',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  for (const outcome of WEIGHT_FINAL) weightUpdates.inc({ outcome }, 0);
   new Gauge({
     name: METRIC_NAMES.chainHead,
     help: 'Highest block the node holds per chain',
@@ -147,6 +158,7 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
     packetDelivered: (s) => packetDelivery.observe(s),
     liquidation: (s) => liquidation.observe(s),
     rebalance: (s) => rebalance.observe(s),
+    weightUpdate: (outcome) => weightUpdates.inc({ outcome }),
     gossipSink: {
       onValidation: (topic, outcome) => gossip(topic, validationDirection(outcome)),
       onPublish: (topic) => gossip(topic, 'out'),

@@ -148,6 +148,50 @@ export interface RebalanceEntry {
   detail?: string;
 }
 
+/** The latest weight proposal for one governed asset (relayer/weights). WAD values as decimal strings. */
+export interface WeightProposalEntry {
+  chain: string;
+  assetId: number;
+  symbol: string;
+  /** The engine's weight when proposed. */
+  current: string;
+  /** The volatility weight before grid and step, as a fraction. */
+  target?: number;
+  /** The weight this node signed or would sign (absent: no change called for). */
+  proposed?: string;
+  /** Why nothing was signed. */
+  reason?: string;
+  /** Log-return σ over the horizon. */
+  sigmaHorizon?: number;
+  /** ms since epoch. */
+  at: number;
+}
+
+/** One WeightGovernor update round this node signed or saw at quorum. */
+export interface WeightUpdateEntry {
+  id: string;
+  chain: string;
+  assetId: number;
+  symbol: string;
+  /** WAD; absent when this node only heard the round. */
+  from?: string;
+  to: string;
+  nonce: string;
+  state: string;
+  signers: string[];
+  submittedByUs: boolean;
+  txHash?: string;
+  detail?: string;
+  /** ms since epoch. */
+  at: number;
+}
+
+/** Dynamic haircuts: the latest proposal per asset and the update rounds, most recent first. */
+export interface WeightsStatus {
+  proposals: WeightProposalEntry[];
+  updates: WeightUpdateEntry[];
+}
+
 /** A chain this node has no RPC for, followed through attested observations. */
 export interface ObservedChainStatus {
   chain: string;
@@ -203,4 +247,6 @@ export interface NodeStatus {
   rebalances?: RebalanceEntry[];
   /** Present when the node serves a vault chain. */
   solvency?: SolvencyStatus;
+  /** Dynamic haircut proposals and updates (present when the node is an attestor on a governed engine chain). */
+  weights?: WeightsStatus;
 }

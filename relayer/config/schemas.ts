@@ -529,6 +529,27 @@ export const nodeConfigSchema = z.object({
   rpc: z
     .strictObject({ ...rpcLimitsFields, chains: z.record(z.string(), rpcLimitsSchema).optional() })
     .optional(),
+  risk: z
+    .strictObject({
+      sampleIntervalSec: z.number().gt(0).max(3600).optional(),
+      minSamples: z.int().min(1).max(10_000).optional(),
+    })
+    .optional(),
+  weights: z
+    .strictObject({
+      intervalSec: z.number().gt(0).max(86_400).optional(),
+      threshold: decimal('threshold', '0.02', 'the smallest weight change worth an update', {
+        max: ['1', 'incl'],
+      }).optional(),
+      grid: decimal('grid', '0.01', 'the step of the weight grid', {
+        min: ['0', 'excl'],
+        max: ['1', 'incl'],
+      }).optional(),
+      horizonSec: z.number().gt(0).max(86_400).optional(),
+      epochSec: z.int().min(1).max(86_400).optional(),
+      deadlineMs: z.int().min(100).max(600_000).optional(),
+    })
+    .optional(),
 });
 
 export type NetworkChainInput = z.output<typeof networkChainSchema>;

@@ -189,6 +189,34 @@ export interface NodeConfig {
   rpc?: RpcLimits & { chains?: Record<string, RpcLimits> };
   /** The rebalancer role's policy (relayer/rebalance); every field has a default. */
   rebalance?: RebalanceConfig;
+  /** The risk tracker's sampling (relayer/risk); every field has a default. */
+  risk?: RiskConfig;
+  /** The attestors' dynamic haircut proposals to the WeightGovernor (relayer/weights); present (`{}`: defaults) turns them on. */
+  weights?: WeightsConfig;
+}
+
+/** The EWMA sampling of the followed prices (relayer/risk/ewma.ts). */
+export interface RiskConfig {
+  /** Seconds between samples (default 10). */
+  sampleIntervalSec?: number;
+  /** Samples before a volatility counts (default 10). */
+  minSamples?: number;
+}
+
+/** When attestors propose a new collateral weight and how it reaches the chain. */
+export interface WeightsConfig {
+  /** Seconds between proposals (default 30). */
+  intervalSec?: number;
+  /** Smallest weight change worth an update, e.g. "0.02". */
+  threshold?: string;
+  /** Proposals are multiples of this, e.g. "0.01" (so honest nodes propose the same value). */
+  grid?: string;
+  /** Horizon of the volatility, seconds (default 120). */
+  horizonSec?: number;
+  /** Window of the shared signature deadline, seconds (default 60). */
+  epochSec?: number;
+  /** Before the next-ranked attestor submits a quorum, ms (default 15000). */
+  deadlineMs?: number;
 }
 
 /** When the rebalancer moves credit and how much. Decimal fractions are strings ("1.25"). */

@@ -9,7 +9,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { freePort } from '../chain/anvil.ts';
-import type { DevnetManifest, NodeConfig, NodeRole, RebalanceConfig } from '../config/types.ts';
+import type {
+  DevnetManifest,
+  NodeConfig,
+  NodeRole,
+  RebalanceConfig,
+  RiskConfig,
+  WeightsConfig,
+} from '../config/types.ts';
 import { createP2pKey } from '../keys/index.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -53,6 +60,9 @@ export interface ClusterOptions {
   rebalance?: RebalanceConfig;
   /** Extra `xmargin node` flags for every node (e.g. --rpc-timeout). */
   nodeArgs?: string[];
+  /** The risk tracker's sampling and the weight proposals, written into every node's config. */
+  risk?: RiskConfig;
+  weights?: WeightsConfig;
 }
 
 export async function createCluster(options: ClusterOptions): Promise<Cluster> {
@@ -97,6 +107,8 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
       networksFile: options.manifestFile,
       apiPort,
       ...(options.rebalance === undefined ? {} : { rebalance: options.rebalance }),
+      ...(options.risk === undefined ? {} : { risk: options.risk }),
+      ...(options.weights === undefined ? {} : { weights: options.weights }),
     };
     await writeFile(node.configFile, `${JSON.stringify(config, null, 2)}\n`);
   }

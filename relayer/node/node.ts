@@ -26,6 +26,7 @@ import {
 import { createRebalancer, type Rebalancer, rebalancerOptions } from '../rebalance/index.ts';
 import { createRiskTracker } from '../risk/tracker.ts';
 import { openStore } from '../store/index.ts';
+import { createWeightProposer, type WeightProposer, weightProposerOptions } from '../weights/index.ts';
 import { applyDeniedPeers } from './denied-peers.ts';
 import { accountStatuses, liquidationEntries, rebalanceEntries } from './margin-status.ts';
 import { withPacketTiming } from './packet-timing.ts';
@@ -34,6 +35,7 @@ import { createShutdownRegistry, type ShutdownRegistry } from './shutdown.ts';
 import { createSolvencyWatch } from './solvency.ts';
 import { chainSamples, createStatusProvider, directorySize } from './status.ts';
 import { createNodeStores } from './stores.ts';
+import { weightsStatus } from './weights-status.ts';
 
 export const NODE_VERSION = '0.1.0';
 
@@ -258,7 +260,12 @@ async function start(
   });
   shutdown.add('solvency', () => solvency.stop());
   // Predictive risk: EWMA volatility of the followed prices, VaR and breach probability per engine.
-  const risk = createRiskTracker({ prices: () => margin.prices(), store, log });
+  const risk = createRiskTracker({
+    prices: () => margin.prices(),
+    store,
+    log,
+    ...(config.risk === undefined ? {} : { ewma: config.risk }),
+  });
   await risk.start();
   shutdown.add('risk', () => risk.stop());
 
@@ -349,6 +356,29 @@ async function start(
     shutdown.add('rebalancer', () => rebalancer?.stop());
   }
 
+  // Dynamic haircuts: attestors propose volatility-based weights to each served engine's
+  // WeightGovernor, sign them and submit a quorum (relayer/weights). Opt-in with a `weights` section.
+  let weights: WeightProposer | undefined;
+  if (config.roles.includes('attestor') && config.weights !== undefined) {
+    const wLog = log.child({ module: 'weights' });
+    weights = createWeightProposer({
+      chains,
+      wallet,
+      gossip,
+      dvn: network.dvn,
+      store,
+      rpcFor: (eid) => rpcs.get(eid),
+      senderFor: txQueueFor,
+      liveSigners,
+      sigma: (key, horizonSec) => (risk.model().ready(key) ? risk.model().sigma(key, horizonSec) : undefined),
+      onOutcome: (outcome) => metrics.weightUpdate(outcome),
+      log: (msg, fields) => wLog.info(fields ?? {}, msg),
+      options: weightProposerOptions(config.weights),
+    });
+    weights?.start();
+    shutdown.add('weights', () => weights?.stop());
+  }
+
   const followers = () => service?.followers ?? [];
   const rpcTrouble = () => (service?.rpcs ?? []).map((r) => r.trouble());
   const status = createStatusProvider({
@@ -383,6 +413,7 @@ async function start(
     ...(rebalancer === undefined
       ? {}
       : { rebalances: async () => rebalanceEntries((await rebalancer?.journal()) ?? [], network.chains) }),
+    ...(weights === undefined ? {} : { weights: () => weightsStatus(weights as WeightProposer) }),
   });
   metrics.bindSources({
     chains: () => chainSamples({ chains, followers, rpcTrouble }),

@@ -19,6 +19,7 @@ import type {
   PeerStatus,
   RebalanceEntry,
   SolvencyStatus,
+  WeightsStatus,
 } from '../api/types.ts';
 
 /** What a BlockFollower exposes that the status needs. */
@@ -62,6 +63,8 @@ export interface StatusSources {
   /** Chains followed through observations. */
   observed?: () => ObservedChainStatus[];
   solvency?: () => SolvencyStatus | undefined;
+  /** The weight proposer's proposals and rounds; absent unless it runs. */
+  weights?: () => Promise<WeightsStatus>;
   now?: () => number;
 }
 
@@ -72,12 +75,13 @@ const MAX_ERROR_CHARS = 240;
 export function createStatusProvider(sources: StatusSources): () => Promise<NodeStatus> {
   const now = sources.now ?? Date.now;
   return async () => {
-    const [records, deliveries, accounts, liquidations, rebalances] = await Promise.all([
+    const [records, deliveries, accounts, liquidations, rebalances, weights] = await Promise.all([
       sources.records.open(),
       sources.journal.open(),
       sources.accounts?.(),
       sources.liquidations?.(),
       sources.rebalances?.(),
+      sources.weights?.(),
     ]);
 
     // One line per packet: the attestor's stage while it is still being verified, then the delivery.
@@ -128,6 +132,7 @@ export function createStatusProvider(sources: StatusSources): () => Promise<Node
     };
     if (accounts !== undefined) status.accounts = accounts;
     if (rebalances !== undefined) status.rebalances = rebalances;
+    if (weights !== undefined) status.weights = weights;
     const observed = sources.observed?.();
     if (observed !== undefined && observed.length > 0) status.observed = observed;
     const solvency = sources.solvency?.();

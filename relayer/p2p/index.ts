@@ -9,3 +9,4 @@ export * from './payloads.ts';
 export { SCORE_THRESHOLDS } from './scoring.ts';
 export * from './stats.ts';
 export * from './types.ts';
+export * from './weight-payload.ts';

@@ -22,13 +22,13 @@ const int = z
 const u32 = z.number().int().min(0).max(0xffff_ffff);
 const blockNumber = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const small = z.number().int().min(0).max(255);
-const address = z
+export const address = z
   .string()
   .regex(/^0x[0-9a-fA-F]{40}$/, 'expected an address') as unknown as z.ZodType<`0x${string}`>;
 const bytes32 = z
   .string()
   .regex(/^0x[0-9a-fA-F]{64}$/, 'expected 32 bytes of hex') as unknown as z.ZodType<`0x${string}`>;
-const signature = z
+export const signature = z
   .string()
   .regex(/^0x[0-9a-fA-F]{130}$/, 'expected a 65-byte signature') as unknown as z.ZodType<`0x${string}`>;
 

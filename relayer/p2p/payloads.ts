@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { NODE_ROLES } from '../config/types.ts';
 import { observationPayload } from './observation-payload.ts';
 import type { TopicName } from './types.ts';
+import { weightSignaturePayload } from './weight-payload.ts';
 
 /** A uint256 as canonical JSON carries it (decimal string), parsed back to bigint. */
 const uintString = z
@@ -45,6 +46,7 @@ export const TOPIC_PAYLOADS = {
   dvnSignature: jsonObject,
   claim: jsonObject,
   observation: observationPayload,
+  weightSignature: weightSignaturePayload,
 } as const satisfies { readonly [T in TopicName]: z.ZodType };
 
 /** What a subscriber of each topic receives. */

@@ -29,6 +29,7 @@ const TOPIC_WEIGHTS: { readonly [T in TopicName]: number } = {
   dvnSignature: 1,
   claim: 1,
   observation: 1,
+  weightSignature: 1,
 };
 
 function topicParams(weight: number): TopicScoreParams {

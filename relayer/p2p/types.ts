@@ -15,6 +15,8 @@ export const TOPICS = {
   claim: 'xmargin/claim/1',
   /** Signed observations of chains that other nodes do not serve. */
   observation: 'xmargin/observation/1',
+  /** An attestor's signature of a WeightGovernor update (relayer/weights). */
+  weightSignature: 'xmargin/weight-signature/1',
 } as const;
 export type TopicName = keyof typeof TOPICS;
 

@@ -16,6 +16,7 @@ import type { SeenCache } from './seen-cache.ts';
 import { emptyStats, type GossipMetrics, type ValidationOutcome, type ValidationStats } from './stats.ts';
 import { type SignedMessage, TOPICS, type TopicName, VERDICT, type Verdict } from './types.ts';
 import { SignatureVerifier } from './verifier.ts';
+import { requireWeightSigner, type WeightSignaturePayload } from './weight-payload.ts';
 
 export interface ValidationContext {
   /** The attestor set; read on every message because it may change at runtime. */
@@ -125,6 +126,12 @@ export function createTopicValidators(ctx: ValidationContext): TopicValidators {
     dvnSignature: attested('dvnSignature'),
     claim: attested('claim'),
     observation: attested('observation'),
+    // Attested, and the update's own EIP-712 signature must be the envelope signer's.
+    weightSignature: (message) => {
+      const accepted = attested('weightSignature')(message);
+      requireWeightSigner(accepted.payload as WeightSignaturePayload, accepted.signer);
+      return accepted;
+    },
   };
 }
 

@@ -39,6 +39,8 @@ export const BUCKETS = {
   rebalanceAuth: 40,
   /** Rebalancer: its journal, one record per (destination eid, account, subaccount, state key) attempt. */
   rebalanceJournal: 41,
+  /** Weight proposer: one record per WeightGovernor update signed or seen at quorum, by its digest. */
+  weightJournal: 50,
 } as const;
 export type BucketName = keyof typeof BUCKETS;
 export type BucketId = (typeof BUCKETS)[BucketName];

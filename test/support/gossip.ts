@@ -1,9 +1,13 @@
 // An in-memory GossipNetwork for tests: every joined node receives every message (its own too, as
 // the real one does); a stopped node neither sends nor receives. The envelope "signature" is the
-// joining wallet's address, which is what the real network recovers from its signed envelopes.
+// joining wallet's address, which is what the real network recovers from its signed envelopes. A
+// payload travels as the real network carries it: canonical JSON (bigints as decimal strings), then
+// the topic's schema (which turns them back into bigints).
 
 import { keccak256, toUtf8Bytes } from 'ethers';
 import type { Address, Hex } from '../../relayer/config/types.ts';
+import { canonicalJson } from '../../relayer/p2p/envelope.ts';
+import { TOPIC_PAYLOADS } from '../../relayer/p2p/payloads.ts';
 import type { GossipNetwork, SignedMessage, TopicName } from '../../relayer/p2p/types.ts';
 
 type AnyHandler = (message: SignedMessage<unknown>) => void | Promise<void>;
@@ -24,10 +28,12 @@ export class MemoryGossipHub {
 
   deliver(from: MemoryGossip, topic: TopicName, payload: unknown): void {
     const sentAt = Date.now();
-    // A JSON round trip, as on the wire: catches payloads that would not survive serialisation.
-    const wire = JSON.parse(JSON.stringify(payload)) as unknown;
+    // A round trip as on the wire: catches payloads that would not survive serialisation or the schema.
+    const parsed = TOPIC_PAYLOADS[topic].safeParse(JSON.parse(canonicalJson(payload)));
+    if (!parsed.success) throw new Error(`payload for ${topic} does not match its schema`);
+    const wire = parsed.data as unknown;
     const id = keccak256(
-      toUtf8Bytes(`${from.peerId}:${sentAt}:${this.counter++}:${JSON.stringify(wire)}`),
+      toUtf8Bytes(`${from.peerId}:${sentAt}:${this.counter++}:${canonicalJson(wire)}`),
     ) as Hex;
     for (const node of this.nodes) {
       const message: SignedMessage<unknown> = {

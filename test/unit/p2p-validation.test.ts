@@ -21,17 +21,45 @@ import { ACTION_COST, PeerPenalties } from '../../relayer/p2p/penalties.ts';
 import { SCORE_THRESHOLDS } from '../../relayer/p2p/scoring.ts';
 import { SeenCache } from '../../relayer/p2p/seen-cache.ts';
 import { GossipValidator } from '../../relayer/p2p/validation.ts';
+import { signWeightUpdate, type WeightUpdate } from '../../relayer/weights/eip712.ts';
 
 const attestor = new EthersWallet(`0x${'01'.repeat(32)}`);
 
 /** A payload the topic's schema accepts; observations have a real one, the others any object. */
-async function samplePayload(topic: 'dvnSignature' | 'claim' | 'observation', n: number): Promise<unknown> {
+async function samplePayload(
+  topic: 'dvnSignature' | 'claim' | 'observation' | 'weightSignature',
+  n: number,
+  by: Wallet = attestor,
+): Promise<unknown> {
+  if (topic === 'weightSignature') return weightPayload(BigInt(n), by);
   if (topic !== 'observation') return { n };
   const hash = `0x${n.toString(16).padStart(64, '0')}` as Hex;
   const obs = buildObservation(30101, n, [{ eid: 30101, number: n, hash, timestamp: 1000 + n, events: [] }]);
   return { observation: obs, signature: await signObservation(obs, attestor) };
 }
 const outsider = new EthersWallet(`0x${'02'.repeat(32)}`);
+
+/** A weightSignature payload as it travels: bigints as decimal strings, signed by `by`. */
+async function weightPayload(nonce: bigint, by: Wallet, tamper: Partial<WeightUpdate> = {}) {
+  const update: WeightUpdate = {
+    chainId: 40103,
+    governor: '0x5f3f1dBD7B74C6B46e8c44f98792A1dAf8d69154',
+    assetId: 1,
+    weight: 75n * 10n ** 16n,
+    nonce,
+    deadline: 2_000_000_000n,
+  };
+  const signature = await signWeightUpdate(by, update);
+  const sent = { ...update, ...tamper };
+  return {
+    eid: 40103,
+    ...sent,
+    weight: sent.weight.toString(),
+    nonce: sent.nonce.toString(),
+    deadline: sent.deadline.toString(),
+    signature,
+  };
+}
 const PEER = 'peer-a';
 const RELAY = 'peer-relay';
 const T0 = 1_700_000_000_000;
@@ -120,7 +148,7 @@ describe('topic validators', () => {
     expect(t.bindings.signerOf(PEER)).toBe(attestor.address);
   });
 
-  it.each(['dvnSignature', 'claim', 'observation'] as const)(
+  it.each(['dvnSignature', 'claim', 'observation', 'weightSignature'] as const)(
     '%s: ignores unbound peers, accepts bound attestors',
     async (topic) => {
       const t = setup();
@@ -136,12 +164,12 @@ describe('topic validators', () => {
     },
   );
 
-  it.each(['dvnSignature', 'claim', 'observation'] as const)(
+  it.each(['dvnSignature', 'claim', 'observation', 'weightSignature'] as const)(
     '%s: rejects signers outside the attestor set',
     async (topic) => {
       const t = setup();
       await t.send('heartbeat', heartbeat, { by: outsider });
-      expect(await t.send(topic, await samplePayload(topic, 1), { by: outsider })).toMatchObject({
+      expect(await t.send(topic, await samplePayload(topic, 1, outsider), { by: outsider })).toMatchObject({
         verdict: 'reject',
         outcome: 'UNKNOWN_SIGNER',
       });
@@ -261,5 +289,49 @@ describe('observation payload', () => {
     expect(await t.send('observation', bad)).toMatchObject({ verdict: 'reject', outcome: 'INVALID_PAYLOAD' });
     expect(await t.send('observation', { head: 9 })).toMatchObject({ outcome: 'INVALID_PAYLOAD' });
     expect((await t.send('observation', good)).outcome).toBe('ACCEPT');
+  });
+});
+
+describe('weightSignature payload', () => {
+  it('accepts an attestor its own EIP-712 signature, with bigints back as bigints', async () => {
+    const t = setup();
+    await t.send('heartbeat', heartbeat);
+    const accepted = await t.send('weightSignature', await weightPayload(4n, attestor));
+    expect(accepted.verdict).toBe('accept');
+    expect(accepted.message?.payload).toMatchObject({ assetId: 1, weight: 75n * 10n ** 16n, nonce: 4n });
+  });
+
+  it('rejects, as a bad signature with the fatal penalty, a signature that is not the envelope signer’s', async () => {
+    const t = setup();
+    await t.send('heartbeat', heartbeat);
+    // An attestor relaying an outsider's signature as its own.
+    expect(await t.send('weightSignature', await weightPayload(1n, outsider))).toMatchObject({
+      verdict: 'reject',
+      outcome: 'BAD_SIGNATURE',
+    });
+    expect(t.penalties.score(RELAY)).toBe(ACTION_COST.fatal);
+    // Its own signature, over another weight than the payload names.
+    const tampered = await weightPayload(2n, attestor, { weight: 70n * 10n ** 16n });
+    expect((await t.send('weightSignature', tampered)).outcome).toBe('BAD_SIGNATURE');
+  });
+
+  it('refuses malformed updates (schema), penalising the sender', async () => {
+    const t = setup();
+    await t.send('heartbeat', heartbeat);
+    const good = await weightPayload(3n, attestor);
+    for (const bad of [
+      { ...good, weight: (2n * 10n ** 18n).toString() }, // above 1
+      { ...good, assetId: 70_000 },
+      { ...good, nonce: -1 },
+      { ...good, signature: '0x1234' },
+      { ...good, governor: 'nope' },
+    ]) {
+      expect(await t.send('weightSignature', bad)).toMatchObject({
+        verdict: 'reject',
+        outcome: 'INVALID_PAYLOAD',
+      });
+    }
+    expect(t.penalties.score(RELAY)).toBeLessThan(0);
+    expect((await t.send('weightSignature', good)).outcome).toBe('ACCEPT');
   });
 });

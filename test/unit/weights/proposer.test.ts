@@ -1,0 +1,208 @@
+// The weight proposer with a faked engine chain (a governor that checks nonce, deadline, quorum and
+// ascending signers like WeightGovernor.updateWeight) and attestors on the in-memory gossip, with a
+// manual clock: the first-ranked attestor submits once the quorum is there and the others record the
+// update as applied; when the first-ranked is gone the next takes over after the deadline; a round
+// whose nonce the governor moved past is dropped as stale and never sent.
+
+import { type TransactionReceipt, Wallet } from 'ethers';
+import { describe, expect, it } from 'vitest';
+import { rendezvousOrder } from '../../../attestor/rendezvous.ts';
+import type { Address, Hex } from '../../../relayer/config/types.ts';
+import { ENGINE } from '../../../relayer/liquidation/abi.ts';
+import type { SendResult, TxRequest } from '../../../relayer/liquidation/sender.ts';
+import { memoryRecords } from '../../../relayer/store/journal.ts';
+import { GOVERNOR } from '../../../relayer/weights/chain.ts';
+import { deadlineFor, recoverWeightSigner, weightDigest } from '../../../relayer/weights/eip712.ts';
+import type { WeightRecord } from '../../../relayer/weights/journal.ts';
+import { WAD } from '../../../relayer/weights/propose.ts';
+import { WeightProposer } from '../../../relayer/weights/proposer.ts';
+import { MemoryGossipHub } from '../../support/gossip.ts';
+
+const EID = 40_103;
+const ENGINE_C = '0x00000000000000000000000000000000000000cc' as Address;
+const GOV = '0x00000000000000000000000000000000000000c9' as Address;
+const WETH = 1;
+const DEADLINE_MS = 5_000;
+const T0 = 1_800_000_000_000;
+const wallets = [1, 2, 3].map((i) => new Wallet(`0x${i.toString(16).padStart(64, '0')}`));
+const signers = wallets.map((w) => w.address as Address);
+const pct = (x: number): bigint => (BigInt(x) * WAD) / 100n;
+/** Lets gossip deliveries, the quorum's kick and the sends run (timers and immediates). */
+const flush = async () => {
+  for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 5));
+};
+
+/** A governor + engine for one asset, checking what WeightGovernor checks. */
+function fakeChain(now: () => number) {
+  const s = { weight: pct(80), nonce: 0n, lastUpdate: 0n, sends: [] as { by: Address; hash: Hex }[] };
+  const bounds = [pct(50), pct(95), pct(5), 60n];
+  const rpc = {
+    async call(tx: { to: Address; data: Hex }): Promise<Hex> {
+      if (tx.to === ENGINE_C)
+        return ENGINE.encodeFunctionResult('riskAsset', [[ENGINE_C, s.weight, true]]) as Hex;
+      const f = GOVERNOR.parseTransaction({ data: tx.data });
+      if (f?.name === 'bounds') return GOVERNOR.encodeFunctionResult('bounds', [bounds]) as Hex;
+      if (f?.name === 'nonces') return GOVERNOR.encodeFunctionResult('nonces', [s.nonce]) as Hex;
+      return GOVERNOR.encodeFunctionResult('lastUpdate', [s.lastUpdate]) as Hex;
+    },
+  };
+  const senderOf = (by: Address) => ({
+    async send(tx: TxRequest): Promise<SendResult> {
+      const [assetId, weight, deadline, sigs] = GOVERNOR.decodeFunctionData(
+        'updateWeight',
+        tx.data,
+      ) as unknown as [bigint, bigint, bigint, Hex[]];
+      const update = {
+        chainId: EID,
+        governor: GOV,
+        assetId: Number(assetId),
+        weight,
+        nonce: s.nonce,
+        deadline,
+      };
+      if (deadline < BigInt(Math.floor(now() / 1000))) throw new Error('DeadlinePassed');
+      if (sigs.length < 2) throw new Error('QuorumNotMet');
+      let previous = 0n;
+      for (const sig of sigs) {
+        const signer = BigInt(recoverWeightSigner(update, sig)); // over the *current* nonce
+        if (!signers.some((a) => BigInt(a) === signer)) throw new Error('UnknownSigner');
+        if (signer <= previous) throw new Error('SignersNotAscending');
+        previous = signer;
+      }
+      s.weight = weight;
+      s.nonce++;
+      s.lastUpdate = BigInt(Math.floor(now() / 1000));
+      const hash = `0x${String(s.sends.length + 1).padStart(64, '0')}` as Hex;
+      s.sends.push({ by, hash });
+      return { receipt: { status: 1 } as TransactionReceipt, hash, hashes: [hash], nonce: 0, bumps: 0 };
+    },
+  });
+  return { state: s, rpc, senderOf };
+}
+
+function network(running: number[]) {
+  let clock = T0;
+  const now = () => clock;
+  const chain = fakeChain(now);
+  const hub = new MemoryGossipHub();
+  const nodes = running.map((i) => {
+    const wallet = wallets[i] as Wallet;
+    const journal = memoryRecords<WeightRecord>();
+    const proposer = new WeightProposer(
+      { intervalMs: 2_000, tickMs: 3_600_000, deadlineMs: DEADLINE_MS, epochSec: 60 },
+      {
+        wallet,
+        gossip: hub.join(wallet.address as Address),
+        dvn: { signers, quorum: 2 },
+        chains: [
+          {
+            eid: EID,
+            name: 'devnet-c',
+            chainId: EID,
+            engine: ENGINE_C,
+            governor: GOV,
+            rpc: chain.rpc,
+            sender: chain.senderOf(wallet.address as Address),
+            assets: [{ assetId: WETH, symbol: 'WETH', priceKey: 'weth' }],
+          },
+        ],
+        // A volatility jump: every node proposes one step down.
+        sigma: () => 0.5,
+        // All three count as live (heartbeats), whether they run or not.
+        liveSigners: () => signers,
+        journal,
+        now,
+      },
+    );
+    return { index: i, signer: wallet.address.toLowerCase(), proposer, journal };
+  });
+  return {
+    chain,
+    nodes,
+    advance: (ms: number) => {
+      clock += ms;
+    },
+    /** The update every node signs first, and its submitters' order. */
+    firstOrder: () => {
+      const deadline = deadlineFor(Math.floor(T0 / 1000), 60);
+      const digest = weightDigest({
+        chainId: EID,
+        governor: GOV,
+        assetId: WETH,
+        weight: pct(75),
+        nonce: 0n,
+        deadline,
+      });
+      return { digest, order: rendezvousOrder(digest, signers) };
+    },
+    async tickAll() {
+      for (const n of nodes) await n.proposer.tick();
+      await flush();
+    },
+    async stop() {
+      for (const n of nodes) await n.proposer.stop();
+    },
+  };
+}
+
+describe('weight proposer', () => {
+  it('the first-ranked attestor submits the quorum once; the others record it applied', async () => {
+    const net = network([0, 1, 2]);
+    for (const n of net.nodes) n.proposer.start();
+    await flush();
+    const { digest, order } = net.firstOrder();
+    expect(net.chain.state.sends.map((s) => s.by.toLowerCase())).toEqual([order[0]]);
+    expect(net.chain.state).toMatchObject({ weight: pct(75), nonce: 1n });
+    // The next proposal round: every node sees the nonce moved with its weight.
+    net.advance(2_000);
+    await net.tickAll();
+    for (const n of net.nodes) {
+      const r = await n.journal.get(digest);
+      expect(r?.status).toBe('applied');
+      expect(r?.submittedByUs === true).toBe(n.signer === order[0]);
+    }
+    // Within the governor's min interval nothing more is signed.
+    expect(net.chain.state.sends).toHaveLength(1);
+    expect(net.nodes[0]?.proposer.proposals()[0]).toMatchObject({
+      current: pct(75),
+      proposed: pct(70),
+      reason: 'governor min interval not passed',
+    });
+    await net.stop();
+  });
+
+  it('the next-ranked attestor takes over after the deadline when the first is gone', async () => {
+    const order = network([]).firstOrder().order;
+    const missing = signers.findIndex((s) => s.toLowerCase() === order[0]);
+    const net = network([0, 1, 2].filter((i) => i !== missing));
+    for (const n of net.nodes) n.proposer.start();
+    await flush();
+    expect(net.chain.state.sends).toEqual([]); // rank 1 waits one deadline
+    net.advance(DEADLINE_MS - 1);
+    await net.tickAll();
+    expect(net.chain.state.sends).toEqual([]);
+    net.advance(1);
+    await net.tickAll();
+    expect(net.chain.state.sends.map((s) => s.by.toLowerCase())).toEqual([order[1]]);
+    expect(net.chain.state.weight).toBe(pct(75));
+    await net.stop();
+  });
+
+  it('drops a round whose nonce the governor moved past, and sends nothing', async () => {
+    const net0 = network([]);
+    const { digest, order } = net0.firstOrder();
+    const missing = signers.findIndex((s) => s.toLowerCase() === order[0]);
+    const net = network([0, 1, 2].filter((i) => i !== missing));
+    for (const n of net.nodes) n.proposer.start();
+    await flush();
+    // The owner sets the weight while rank 1 waits for its turn.
+    net.chain.state.nonce = 1n;
+    net.chain.state.weight = pct(70);
+    net.advance(DEADLINE_MS);
+    for (const n of net.nodes) await n.proposer.tick();
+    await flush();
+    expect(net.chain.state.sends).toEqual([]);
+    for (const n of net.nodes) expect((await n.journal.get(digest))?.status).toBe('stale');
+    await net.stop();
+  });
+});
