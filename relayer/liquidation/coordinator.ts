@@ -7,7 +7,7 @@
 // keeps nodes from wasting gas on races. A node never sends twice for one sub-account state: the
 // journal record of an attempt is keyed by that state.
 
-import { solidityPackedKeccak256, toBeHex, zeroPadValue } from 'ethers';
+import { solidityPackedKeccak256, type TransactionReceipt, toBeHex, zeroPadValue } from 'ethers';
 import { rendezvousRank } from '../../attestor/rendezvous.ts';
 import type { Address, Hex } from '../config/types.ts';
 import type { GossipNetwork, SignedMessage } from '../p2p/types.ts';
@@ -480,26 +480,46 @@ export class Coordinator {
     const shape = gasShape(chain.eid, plan);
     if ((this.gasUsed.get(shape) ?? 0n) < result.receipt.gasUsed)
       this.gasUsed.set(shape, result.receipt.gasUsed);
-    const seizures = seizuresOf(result.receipt, chain.engine);
-    const liq = result.receipt.logs
-      .filter((l) => l.topics[0] === TOPICS_LIQ.Liquidated)
-      .map((l) => ENGINE.parseLog({ topics: [...l.topics], data: l.data }))[0];
-    const badDebt = badDebtOf(result.receipt, chain.engine);
-    const landedAt = this.now();
     await this.record(round, chain, c, plan.stateKey, rank, 'landed', {
       txHash: result.hash,
+      ...this.landedFields(chain, result.receipt),
+    });
+    this.rounds.delete(key);
+    this.claims.delete(key);
+    this.afterLanding(chain, id, c.account, c.subaccount, result.receipt);
+  }
+
+  /** What a landed liquidation's receipt tells the journal: seizures, health after, bad debt. */
+  private landedFields(chain: EngineChain, receipt: TransactionReceipt): Partial<LiquidationRecord> {
+    const seizures = seizuresOf(receipt, chain.engine);
+    const liq = receipt.logs
+      .filter((l) => l.topics[0] === TOPICS_LIQ.Liquidated)
+      .map((l) => ENGINE.parseLog({ topics: [...l.topics], data: l.data }))[0];
+    const badDebt = badDebtOf(receipt, chain.engine);
+    return {
       seizeIds: seizures.map((s) => s.id),
       seizures,
       ...(liq == null ? {} : { healthAfter: liq.args.healthAfter as bigint }),
       ...(badDebt === undefined ? {} : { badDebt }),
-    });
-    this.rounds.delete(key);
-    this.claims.delete(key);
+    };
+  }
+
+  /** Logs a landed liquidation and follows its remote seizures to their payout. */
+  private afterLanding(
+    chain: EngineChain,
+    id: Hex,
+    account: Address,
+    subaccount: bigint,
+    receipt: TransactionReceipt,
+  ): void {
+    const landedAt = this.now();
+    const seizures = seizuresOf(receipt, chain.engine);
+    const badDebt = badDebtOf(receipt, chain.engine);
     this.log('liquidated', {
       engineEid: chain.eid,
-      account: c.account,
-      subaccount: String(c.subaccount),
-      tx: result.hash,
+      account,
+      subaccount: String(subaccount),
+      tx: receipt.hash,
       // An operator wants to see a shortfall the insurance fund or the LP pool had to absorb.
       ...(badDebt === undefined
         ? {}
@@ -527,6 +547,56 @@ export class Coordinator {
         .catch((err: unknown) => this.log('seizure follow-up failed', { id, err: String(err) }));
       this.followUps.add(p);
       void p.finally(() => this.followUps.delete(p));
+    }
+  }
+
+  /**
+   * After a restart: every record left 'sent' (the process died between the broadcast and the
+   * receipt) is closed from the chain. Its transactions are looked up by hash until one is mined;
+   * nothing is sent again (consider() skips a state whose record is past 'detected'). Runs in the
+   * background; settled() and stop() wait for it.
+   */
+  async recover(): Promise<number> {
+    const open = (await this.m.journal.list()).filter(
+      (r) => r.status === 'sent' && this.m.engines.has(r.engineEid),
+    );
+    for (const r of open) this.track(this.closeSent(r));
+    return open.length;
+  }
+
+  private async closeSent(r: LiquidationRecord): Promise<void> {
+    const chain = this.m.engines.get(r.engineEid) as EngineChain;
+    const hashes = r.txHashes ?? (r.txHash === undefined ? [] : [r.txHash]);
+    const round: Round = { detectedAt: this.now(), detectedBlock: 0, records: new Set() };
+    const c: Candidate = { account: r.account, subaccount: BigInt(r.subaccount), health: 0n };
+    const started = this.now();
+    while (!this.stopped) {
+      for (const hash of hashes) {
+        const receipt = await chain.rpc.getReceipt(hash).catch(() => null);
+        if (receipt === null) continue;
+        if (receipt.status === 1) {
+          await this.record(round, chain, c, r.stateKey, r.rank, 'landed', {
+            txHash: hash,
+            error: 'receipt found after a restart',
+            ...this.landedFields(chain, receipt),
+          });
+          this.afterLanding(chain, r.id, c.account, c.subaccount, receipt);
+        } else {
+          // Reverted: the state is unchanged, or someone else was first; either way not retried.
+          await this.record(round, chain, c, r.stateKey, r.rank, 'failed', {
+            txHash: hash,
+            error: 'reverted (receipt found after a restart)',
+          });
+        }
+        return;
+      }
+      if (this.now() - started >= this.o.followUpTimeoutMs) {
+        await this.record(round, chain, c, r.stateKey, r.rank, 'failed', {
+          error: `no receipt for ${hashes.join(', ')} within ${this.o.followUpTimeoutMs} ms after a restart`,
+        });
+        return;
+      }
+      await new Promise((res) => setTimeout(res, this.o.followUpPollMs));
     }
   }
 

@@ -8,7 +8,7 @@ import { rendezvousOrder, rendezvousRank } from '../../../attestor/rendezvous.ts
 import type { Address, Hex } from '../../../relayer/config/types.ts';
 import { ENGINE } from '../../../relayer/liquidation/abi.ts';
 import { Coordinator, type EngineChain, rankKey } from '../../../relayer/liquidation/coordinator.ts';
-import { memoryJournal } from '../../../relayer/liquidation/journal.ts';
+import { attemptId, memoryJournal } from '../../../relayer/liquidation/journal.ts';
 import type { Plan } from '../../../relayer/liquidation/planner.ts';
 import type { LiqRpc } from '../../../relayer/liquidation/rpc.ts';
 import type { SendResult, TxRequest } from '../../../relayer/liquidation/sender.ts';
@@ -57,12 +57,14 @@ function harness(self: Address, hub = new MemoryGossipHub()) {
     gasUsed: 200_000n,
     /** When set, receipts wait for it (a transaction broadcast and not mined yet). */
     mined: undefined as Promise<void> | undefined,
+    /** Receipts the chain answers by hash (transactions a crashed process sent). */
+    receipts: new Map<string, TransactionReceipt>(),
   };
   const rpc: LiqRpc = {
     call: async () => '0x',
     blockNumber: async () => 100,
     getLogs: async () => (chain.landed ? [{} as never] : []),
-    getReceipt: async () => null,
+    getReceipt: async (hash) => chain.receipts.get(hash) ?? null,
     send: async <T>(method: string) => (method === 'eth_getBalance' ? '0xde0b6b3a7640000' : '0x0') as T,
   };
   const engine: EngineChain = {
@@ -93,7 +95,7 @@ function harness(self: Address, hub = new MemoryGossipHub()) {
   gossip.subscribe<LiquidationClaim>('claim', (m) => void claims.push(m.payload));
   let unhealthy = [cand];
   const coordinator = new Coordinator(
-    { deadlineMs: 10_000, firstSightDelayMs: 0 },
+    { deadlineMs: 10_000, firstSightDelayMs: 0, followUpPollMs: 5 },
     {
       self,
       gossip,
@@ -418,5 +420,62 @@ describe('coordinator', () => {
     await h.coordinator.tick();
     expect(h.sent).toHaveLength(0);
     expect((await h.journal.list())[0]).toMatchObject({ status: 'lost', rank: 1 });
+  });
+});
+
+describe('coordinator after a restart', () => {
+  const HASH = `0x${'ab'.repeat(32)}` as Hex;
+  /** The journal a process killed right after its broadcast leaves behind: claimed, then sent. */
+  async function crashedAfterBroadcast(h: ReturnType<typeof harness>): Promise<void> {
+    await h.journal.put({
+      id: attemptId(EID, ACCOUNT, 0n, STATE),
+      engineEid: EID,
+      account: ACCOUNT,
+      subaccount: 0n,
+      stateKey: STATE,
+      status: 'sent',
+      rank: 0,
+      txHash: HASH,
+      txHashes: [HASH],
+      timestamps: { claimed: 1, sent: 2 },
+      updatedAt: 2,
+    });
+  }
+  const minedReceipt = (status: number) =>
+    ({ status, gasUsed: 1n, hash: HASH, logs: [], blockNumber: 101 }) as unknown as TransactionReceipt;
+
+  it('a record left sent is closed landed from its receipt, and the state is not sent again', async () => {
+    const h = harness(byRank(0));
+    await crashedAfterBroadcast(h);
+    // Still pending: the sub-account still looks unhealthy at the same state, and nothing goes out.
+    expect(await h.coordinator.recover()).toBe(1);
+    await h.coordinator.pass();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(h.sent).toHaveLength(0);
+    expect((await h.journal.list())[0]?.status).toBe('sent');
+    h.chain.receipts.set(HASH, minedReceipt(1));
+    await h.coordinator.settled();
+    const [r] = await h.journal.list();
+    expect(r).toMatchObject({ status: 'landed', txHash: HASH, rank: 0 });
+    expect(Object.keys(r?.timestamps ?? {}).sort()).toEqual(['claimed', 'landed', 'sent']);
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(0);
+  });
+
+  it('a record left sent whose transaction reverted is closed failed and not retried', async () => {
+    const h = harness(byRank(0));
+    await crashedAfterBroadcast(h);
+    h.chain.receipts.set(HASH, minedReceipt(0));
+    await h.coordinator.recover();
+    await h.coordinator.settled();
+    expect((await h.journal.list())[0]).toMatchObject({ status: 'failed', txHash: HASH });
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(0);
+  });
+
+  it('nothing to recover in a journal without open sends', async () => {
+    const h = harness(byRank(0));
+    await h.coordinator.tick();
+    expect(await h.coordinator.recover()).toBe(0);
   });
 });
