@@ -381,7 +381,10 @@ export class Coordinator {
       deadline: this.now() + this.o.deadlineMs,
     };
     // Journaled before anything goes out: this state is never sent for twice, even across a restart.
-    await this.record(round, chain, c, plan.stateKey, rank, 'claimed', { healthBefore: plan.health.health });
+    await this.record(round, chain, c, plan.stateKey, rank, 'claimed', {
+      healthBefore: plan.health.health,
+      fromBlock: round.detectedBlock,
+    });
     const trace: LiquidationTrace = {
       ...(c.since === undefined
         ? {}
@@ -551,53 +554,105 @@ export class Coordinator {
   }
 
   /**
-   * After a restart: every record left 'sent' (the process died between the broadcast and the
-   * receipt) is closed from the chain. Its transactions are looked up by hash until one is mined;
-   * nothing is sent again (consider() skips a state whose record is past 'detected'). Runs in the
-   * background; settled() and stop() wait for it.
+   * After a restart: records a crash left open are closed from the chain, and nothing is sent again
+   * for their state (consider() skips a state whose record is past 'detected'). 'sent' (the process
+   * died between the broadcast and the receipt): its transactions are looked up by hash until one is
+   * mined. 'claimed' (it died between the claim and journaling the broadcast, so a transaction may be
+   * out): once none of ours is pending, a Liquidated event of ours closes it landed; otherwise nothing
+   * went out and it is closed failed without a hash, which leaves the state open to a new attempt.
+   * Runs in the background; settled() and stop() wait for it.
    */
   async recover(): Promise<number> {
     const open = (await this.m.journal.list()).filter(
-      (r) => r.status === 'sent' && this.m.engines.has(r.engineEid),
+      (r) => (r.status === 'sent' || r.status === 'claimed') && this.m.engines.has(r.engineEid),
     );
-    for (const r of open) this.track(this.closeSent(r));
+    for (const r of open) this.track(r.status === 'sent' ? this.closeSent(r) : this.closeClaimed(r));
     return open.length;
   }
 
-  private async closeSent(r: LiquidationRecord): Promise<void> {
+  /** Closes a recovered record from its landed or reverted receipt. */
+  private async closeFromReceipt(r: LiquidationRecord, receipt: TransactionReceipt): Promise<void> {
     const chain = this.m.engines.get(r.engineEid) as EngineChain;
-    const hashes = r.txHashes ?? (r.txHash === undefined ? [] : [r.txHash]);
-    const round: Round = { detectedAt: this.now(), detectedBlock: 0, records: new Set() };
+    const round: Round = { detectedAt: this.now(), detectedBlock: r.fromBlock ?? 0, records: new Set() };
     const c: Candidate = { account: r.account, subaccount: BigInt(r.subaccount), health: 0n };
+    const hash = receipt.hash as Hex;
+    if (receipt.status === 1) {
+      await this.record(round, chain, c, r.stateKey, r.rank, 'landed', {
+        txHash: hash,
+        error: 'receipt found after a restart',
+        ...this.landedFields(chain, receipt),
+      });
+      this.afterLanding(chain, r.id, c.account, c.subaccount, receipt);
+      return;
+    }
+    // Reverted: the state is unchanged, or someone else was first; either way not retried.
+    await this.record(round, chain, c, r.stateKey, r.rank, 'failed', {
+      txHash: hash,
+      error: 'reverted (receipt found after a restart)',
+    });
+  }
+
+  /** Closes a recovered record as failed with `why` (no hash unless it has one). */
+  private async closeFailed(r: LiquidationRecord, why: string): Promise<void> {
+    const chain = this.m.engines.get(r.engineEid) as EngineChain;
+    const round: Round = { detectedAt: this.now(), detectedBlock: r.fromBlock ?? 0, records: new Set() };
+    const c: Candidate = { account: r.account, subaccount: BigInt(r.subaccount), health: 0n };
+    await this.record(round, chain, c, r.stateKey, r.rank, 'failed', { error: why });
+  }
+
+  /** Polls `check` until it settles the record, the coordinator stops or the follow-up timeout passes. */
+  private async untilClosed(
+    r: LiquidationRecord,
+    what: string,
+    check: () => Promise<boolean>,
+  ): Promise<void> {
     const started = this.now();
     while (!this.stopped) {
-      for (const hash of hashes) {
-        const receipt = await chain.rpc.getReceipt(hash).catch(() => null);
-        if (receipt === null) continue;
-        if (receipt.status === 1) {
-          await this.record(round, chain, c, r.stateKey, r.rank, 'landed', {
-            txHash: hash,
-            error: 'receipt found after a restart',
-            ...this.landedFields(chain, receipt),
-          });
-          this.afterLanding(chain, r.id, c.account, c.subaccount, receipt);
-        } else {
-          // Reverted: the state is unchanged, or someone else was first; either way not retried.
-          await this.record(round, chain, c, r.stateKey, r.rank, 'failed', {
-            txHash: hash,
-            error: 'reverted (receipt found after a restart)',
-          });
-        }
-        return;
-      }
+      if (await check().catch(() => false)) return;
       if (this.now() - started >= this.o.followUpTimeoutMs) {
-        await this.record(round, chain, c, r.stateKey, r.rank, 'failed', {
-          error: `no receipt for ${hashes.join(', ')} within ${this.o.followUpTimeoutMs} ms after a restart`,
-        });
+        await this.closeFailed(r, `${what} within ${this.o.followUpTimeoutMs} ms after a restart`);
         return;
       }
       await new Promise((res) => setTimeout(res, this.o.followUpPollMs));
     }
+  }
+
+  private closeSent(r: LiquidationRecord): Promise<void> {
+    const chain = this.m.engines.get(r.engineEid) as EngineChain;
+    const hashes = r.txHashes ?? (r.txHash === undefined ? [] : [r.txHash]);
+    return this.untilClosed(r, `no receipt for ${hashes.join(', ')}`, async () => {
+      for (const hash of hashes) {
+        const receipt = await chain.rpc.getReceipt(hash);
+        if (receipt === null) continue;
+        await this.closeFromReceipt(r, receipt);
+        return true;
+      }
+      return false;
+    });
+  }
+
+  private closeClaimed(r: LiquidationRecord): Promise<void> {
+    const chain = this.m.engines.get(r.engineEid) as EngineChain;
+    const count = (tag: string) =>
+      chain.rpc.send<string>('eth_getTransactionCount', [this.m.self, tag]).then(Number);
+    return this.untilClosed(r, 'our transactions still pending', async () => {
+      // A transaction of ours the crash left in the mempool may be this liquidation: wait for it.
+      if ((await count('pending')) > (await count('latest'))) return false;
+      const logs = await chain.rpc.getLogs({
+        address: chain.engine,
+        topics: [
+          TOPICS_LIQ.Liquidated,
+          zeroPadValue(r.account, 32) as Hex,
+          toBeHex(BigInt(r.subaccount), 32) as Hex,
+          zeroPadValue(this.m.self, 32) as Hex,
+        ],
+        fromBlock: r.fromBlock ?? 0,
+      });
+      const receipt = logs.length === 0 ? null : await chain.rpc.getReceipt(logs[0]?.transactionHash as Hex);
+      if (receipt !== null) await this.closeFromReceipt(r, receipt);
+      else await this.closeFailed(r, 'interrupted before its broadcast (restart): nothing of ours landed');
+      return true;
+    });
   }
 
   private plan(chain: EngineChain, c: Candidate, simulate = true): Promise<Plan> {

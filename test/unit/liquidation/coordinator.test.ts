@@ -12,7 +12,7 @@ import { attemptId, memoryJournal } from '../../../relayer/liquidation/journal.t
 import type { Plan } from '../../../relayer/liquidation/planner.ts';
 import type { LiqRpc } from '../../../relayer/liquidation/rpc.ts';
 import type { SendResult, TxRequest } from '../../../relayer/liquidation/sender.ts';
-import type { Candidate, LiquidationClaim } from '../../../relayer/liquidation/types.ts';
+import type { Candidate, LiquidationClaim, LiquidationRecord } from '../../../relayer/liquidation/types.ts';
 import { MemoryGossipHub } from '../../support/gossip.ts';
 
 const EID = 40_102;
@@ -63,7 +63,7 @@ function harness(self: Address, hub = new MemoryGossipHub()) {
   const rpc: LiqRpc = {
     call: async () => '0x',
     blockNumber: async () => 100,
-    getLogs: async () => (chain.landed ? [{} as never] : []),
+    getLogs: async () => (chain.landed ? [{ transactionHash: `0x${'ab'.repeat(32)}` } as never] : []),
     getReceipt: async (hash) => chain.receipts.get(hash) ?? null,
     send: async <T>(method: string) => (method === 'eth_getBalance' ? '0xde0b6b3a7640000' : '0x0') as T,
   };
@@ -427,18 +427,29 @@ describe('coordinator after a restart', () => {
   const HASH = `0x${'ab'.repeat(32)}` as Hex;
   /** The journal a process killed right after its broadcast leaves behind: claimed, then sent. */
   async function crashedAfterBroadcast(h: ReturnType<typeof harness>): Promise<void> {
+    await crashedAfterClaim(h);
+    const r = await h.journal.get(attemptId(EID, ACCOUNT, 0n, STATE));
+    await h.journal.put({
+      ...(r as LiquidationRecord),
+      status: 'sent',
+      txHash: HASH,
+      txHashes: [HASH],
+      timestamps: { claimed: 1, sent: 2 },
+    });
+  }
+  /** Killed between journaling the claim and journaling the broadcast. */
+  async function crashedAfterClaim(h: ReturnType<typeof harness>): Promise<void> {
     await h.journal.put({
       id: attemptId(EID, ACCOUNT, 0n, STATE),
       engineEid: EID,
       account: ACCOUNT,
       subaccount: 0n,
       stateKey: STATE,
-      status: 'sent',
+      status: 'claimed',
       rank: 0,
-      txHash: HASH,
-      txHashes: [HASH],
-      timestamps: { claimed: 1, sent: 2 },
-      updatedAt: 2,
+      fromBlock: 100,
+      timestamps: { claimed: 1 },
+      updatedAt: 1,
     });
   }
   const minedReceipt = (status: number) =>
@@ -471,6 +482,31 @@ describe('coordinator after a restart', () => {
     expect((await h.journal.list())[0]).toMatchObject({ status: 'failed', txHash: HASH });
     await h.coordinator.tick();
     expect(h.sent).toHaveLength(0);
+  });
+
+  it('a record left claimed whose transaction landed is closed landed from the Liquidated log', async () => {
+    const h = harness(byRank(0));
+    await crashedAfterClaim(h);
+    h.chain.landed = true;
+    h.chain.receipts.set(HASH, minedReceipt(1));
+    await h.coordinator.recover();
+    await h.coordinator.settled();
+    expect((await h.journal.list())[0]).toMatchObject({ status: 'landed', txHash: HASH });
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(0);
+  });
+
+  it('a record left claimed with nothing of ours pending or landed is failed without a hash, then sent once', async () => {
+    const h = harness(byRank(0));
+    await crashedAfterClaim(h);
+    await h.coordinator.recover();
+    await h.coordinator.settled();
+    const [r] = await h.journal.list();
+    expect(r).toMatchObject({ status: 'failed' });
+    expect(r?.txHash).toBeUndefined();
+    await h.coordinator.tick();
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(1);
   });
 
   it('nothing to recover in a journal without open sends', async () => {
