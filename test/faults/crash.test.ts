@@ -17,6 +17,7 @@
 // after a 4 s liquidation deadline, so the backup acts by the deadline, not because the frozen node
 // left the live set. Every scenario ends with the DESIGN.md invariants checked on chain.
 
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { formatUnits, parseUnits } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,7 +118,7 @@ describe('faults: a liquidator killed or frozen mid-liquidation, a store killed 
         );
         if (e !== undefined) {
           if (e.state === 'sent') await cluster.stop(first, { kill: true });
-          return { state: e.state, txHash: e.txHash, at: Date.now() };
+          return { id: e.id, state: e.state, txHash: e.txHash, at: Date.now() };
         }
         await sleep(20);
       }
@@ -136,7 +137,7 @@ describe('faults: a liquidator killed or frozen mid-liquidation, a store killed 
     await cluster.start(first);
     const closed = await waitFor(
       'the restarted node to close its record',
-      async () => (await entriesOf(first, trader)).find((e) => e.state !== 'sent' && e.state !== 'claimed'),
+      async () => (await entriesOf(first, trader)).find((e) => e.id === atKill.id && e.state !== 'sent'),
       45_000,
       200,
     );
@@ -253,8 +254,7 @@ describe('faults: a liquidator killed or frozen mid-liquidation, a store killed 
     const [A, B] = net.chains as [ChainConfig, ChainConfig];
     await d().setEthPrice(2000n);
     await cluster.stop(victim);
-    // While it is down: trades on B, deposits A -> B (packets to verify), and 400 empty blocks on each
-    // chain, so its catch-up writes hundreds of store batches.
+    // While it is down: trades on B and deposits A -> B (packets to verify).
     const traders = await d().openTraders(
       23,
       Array.from({ length: 40 }, (_, i) => ({ usdc: USDC(1_000 + i), size: parseUnits('0.1', 18) })),
@@ -263,10 +263,26 @@ describe('faults: a liquidator killed or frozen mid-liquidation, a store killed 
     const creditBefore = await depositor.credit();
     await depositor.deposit(10n ** 17n);
     await depositor.deposit(2n * 10n ** 17n);
-    for (const c of [A, B]) await net.rpc(c).send('anvil_mine', ['0x190']);
-    await d().setEthPrice(1990n);
-
+    /** What the node has to catch up on before each restart: 300 blocks on each chain, trades, a price. */
+    const backlog = async (round: number): Promise<void> => {
+      for (const c of [A, B]) await net.rpc(c).send('anvil_mine', ['0x12c']);
+      const more = await d().openTraders(
+        30 + round,
+        Array.from({ length: 10 }, () => ({ usdc: USDC(2_000), size: parseUnits('0.2', 18) })),
+      );
+      traders.push(...more);
+      await d().setEthPrice(1990n - BigInt(round));
+    };
     const storeDir = path.join(node.dir, 'data', 'db');
+    /** The store's newest write-ahead log and its size. */
+    const wal = (): { name: string; size: number } | undefined => {
+      const name = readdirSync(storeDir)
+        .filter((f) => /^\d+\.log$/.test(f))
+        .sort()
+        .at(-1);
+      return name === undefined ? undefined : { name, size: statSync(path.join(storeDir, name)).size };
+    };
+
     const cursorsAt = async (): Promise<number[]> => {
       const store = await openStore(storeDir);
       try {
@@ -276,15 +292,37 @@ describe('faults: a liquidator killed or frozen mid-liquidation, a store killed 
         await store.close();
       }
     };
-    const kills: { afterMs: number; cursors: number[]; heads: number[] }[] = [];
+    const kills: { afterMs: number; from: number; to: number; head: number }[] = [];
     for (let k = 0; k < 3; k++) {
-      const afterMs = 1_500 + Math.floor(Math.random() * 3_000);
+      await backlog(k);
+      const from = (await cursorsAt())[1] ?? -1;
+      const walBefore = wal();
+      const startedAt = Date.now();
       await cluster.start(victim);
-      await sleep(afterMs);
+      // LevelDB appends every batch to its write-ahead log (the newest NNNNNN.log, a new one per
+      // open): once that log of this run has grown by a random 3-30 KB (a cursor batch is ~150 B),
+      // the node is writing its catch-up, and the kill lands among batch writes.
+      const grown = 3_072 + Math.floor(Math.random() * 27_648);
+      await waitFor(
+        'the store to take the catch-up',
+        async () => {
+          const log = wal();
+          return log !== undefined && log.name !== walBefore?.name && log.size >= grown ? true : undefined;
+        },
+        60_000,
+        10,
+      );
       await cluster.stop(victim, { kill: true });
       // The store opens after the crash: what the view committed is there.
-      kills.push({ afterMs, cursors: await cursorsAt(), heads: await heads(net) });
+      kills.push({
+        afterMs: Date.now() - startedAt,
+        from,
+        to: (await cursorsAt())[1] ?? -1,
+        head: (await heads(net))[1] ?? 0,
+      });
     }
+    // A kill lands mid-write when the view had committed some of the backlog and not all of it.
+    const midway = kills.filter((k) => k.to > k.from && k.to < k.head).length;
 
     const restartedAt = Date.now();
     await cluster.start(victim);
@@ -322,12 +360,21 @@ describe('faults: a liquidator killed or frozen mid-liquidation, a store killed 
       45_000,
     );
     const { failed, summary } = await checkInvariants(net, [depositor.address, ...traders]);
-    const ok = mismatches.length === 0 && same.length >= traders.length && credited && failed.length === 0;
+    const ok =
+      midway >= 2 &&
+      mismatches.length === 0 &&
+      same.length >= traders.length &&
+      credited &&
+      failed.length === 0;
     result(
       'crash-store-write',
       ok,
-      `node ${victim + 1} killed ${kills.length}x during catch-up (${kills.map((k) => `${(k.afterMs / 1000).toFixed(1)} s after start, store cursor B ${k.cursors[1]}/${k.heads[1]}`).join('; ')}); the store opened each time; caught up ${(catchUpMs / 1000).toFixed(1)} s after the last restart; its ${same.length} accounts equal node 1's and ${traders.length - mismatches.length}/${traders.length} equal engine.health to the wei; both deposits credited once; ${summary}`,
+      `node ${victim + 1} killed ${kills.length}x during catch-ups of 300+ blocks, ${midway} of them mid-way (${kills.map((k) => `${(k.afterMs / 1000).toFixed(1)} s after start, B's store cursor ${k.from} -> ${k.to} of ${k.head}`).join('; ')}); the store opened each time; caught up ${(catchUpMs / 1000).toFixed(1)} s after the last restart; its ${same.length} accounts equal node 1's and ${traders.length - mismatches.length}/${traders.length} equal engine.health to the wei; both deposits credited once; ${summary}`,
     );
+    expect(
+      midway,
+      'kills that hit a catch-up under way (the cursor had moved, not to the end)',
+    ).toBeGreaterThanOrEqual(2);
     expect(mismatches).toEqual([]);
     expect(same.length).toBeGreaterThanOrEqual(traders.length);
     expect(failed).toEqual([]);

@@ -452,6 +452,14 @@ describe('coordinator after a restart', () => {
       updatedAt: 1,
     });
   }
+  /** Recovers, lets the recovery settle and runs one pass: the record then, and the sends so far. */
+  async function afterRestart(h: ReturnType<typeof harness>) {
+    await h.coordinator.recover();
+    await h.coordinator.settled();
+    const record = (await h.journal.list())[0];
+    await h.coordinator.tick();
+    return { record, sends: h.sent.length };
+  }
   const minedReceipt = (status: number) =>
     ({ status, gasUsed: 1n, hash: HASH, logs: [], blockNumber: 101 }) as unknown as TransactionReceipt;
 
@@ -473,38 +481,31 @@ describe('coordinator after a restart', () => {
     expect(h.sent).toHaveLength(0);
   });
 
-  it('a record left sent whose transaction reverted is closed failed and not retried', async () => {
-    const h = harness(byRank(0));
-    await crashedAfterBroadcast(h);
-    h.chain.receipts.set(HASH, minedReceipt(0));
-    await h.coordinator.recover();
-    await h.coordinator.settled();
-    expect((await h.journal.list())[0]).toMatchObject({ status: 'failed', txHash: HASH });
-    await h.coordinator.tick();
-    expect(h.sent).toHaveLength(0);
-  });
-
-  it('a record left claimed whose transaction landed is closed landed from the Liquidated log', async () => {
-    const h = harness(byRank(0));
-    await crashedAfterClaim(h);
-    h.chain.landed = true;
-    h.chain.receipts.set(HASH, minedReceipt(1));
-    await h.coordinator.recover();
-    await h.coordinator.settled();
-    expect((await h.journal.list())[0]).toMatchObject({ status: 'landed', txHash: HASH });
-    await h.coordinator.tick();
-    expect(h.sent).toHaveLength(0);
-  });
+  it.each([
+    // A reverted transaction changed nothing, or someone else was first: not retried either way.
+    { left: 'sent', receipt: 0, closed: 'failed' },
+    // Its transaction went out before the crash could journal it: found by our Liquidated log.
+    { left: 'claimed', receipt: 1, closed: 'landed' },
+  ] as const)(
+    'a record left $left whose transaction was mined (status $receipt) is closed $closed, not sent again',
+    async ({ left, receipt, closed }) => {
+      const h = harness(byRank(0));
+      await (left === 'sent' ? crashedAfterBroadcast(h) : crashedAfterClaim(h));
+      h.chain.landed = receipt === 1;
+      h.chain.receipts.set(HASH, minedReceipt(receipt));
+      const { record, sends } = await afterRestart(h);
+      expect(record).toMatchObject({ status: closed, txHash: HASH });
+      expect(sends).toBe(0);
+    },
+  );
 
   it('a record left claimed with nothing of ours pending or landed is failed without a hash, then sent once', async () => {
     const h = harness(byRank(0));
     await crashedAfterClaim(h);
-    await h.coordinator.recover();
-    await h.coordinator.settled();
-    const [r] = await h.journal.list();
-    expect(r).toMatchObject({ status: 'failed' });
-    expect(r?.txHash).toBeUndefined();
-    await h.coordinator.tick();
+    const { record, sends } = await afterRestart(h);
+    expect(record).toMatchObject({ status: 'failed' });
+    expect(record?.txHash).toBeUndefined();
+    expect(sends).toBe(1);
     await h.coordinator.tick();
     expect(h.sent).toHaveLength(1);
   });
