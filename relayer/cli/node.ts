@@ -44,6 +44,11 @@ export function nodeCommand(): Command {
       milliseconds,
     )
     .option(
+      '--liquidation-deadline <ms>',
+      'how long the first-ranked liquidator has before the next-ranked takes over (default 15000)',
+      milliseconds,
+    )
+    .option(
       '--rpc-timeout <ms>',
       'per-request RPC timeout on every chain (default: the config\'s "rpc", else 5000)',
       milliseconds,

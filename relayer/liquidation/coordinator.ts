@@ -7,7 +7,7 @@
 // keeps nodes from wasting gas on races. A node never sends twice for one sub-account state: the
 // journal record of an attempt is keyed by that state.
 
-import { solidityPackedKeccak256, toBeHex, zeroPadValue } from 'ethers';
+import { solidityPackedKeccak256, type TransactionReceipt, toBeHex, zeroPadValue } from 'ethers';
 import { rendezvousRank } from '../../attestor/rendezvous.ts';
 import type { Address, Hex } from '../config/types.ts';
 import type { GossipNetwork, SignedMessage } from '../p2p/types.ts';
@@ -381,7 +381,10 @@ export class Coordinator {
       deadline: this.now() + this.o.deadlineMs,
     };
     // Journaled before anything goes out: this state is never sent for twice, even across a restart.
-    await this.record(round, chain, c, plan.stateKey, rank, 'claimed', { healthBefore: plan.health.health });
+    await this.record(round, chain, c, plan.stateKey, rank, 'claimed', {
+      healthBefore: plan.health.health,
+      fromBlock: round.detectedBlock,
+    });
     const trace: LiquidationTrace = {
       ...(c.since === undefined
         ? {}
@@ -480,26 +483,46 @@ export class Coordinator {
     const shape = gasShape(chain.eid, plan);
     if ((this.gasUsed.get(shape) ?? 0n) < result.receipt.gasUsed)
       this.gasUsed.set(shape, result.receipt.gasUsed);
-    const seizures = seizuresOf(result.receipt, chain.engine);
-    const liq = result.receipt.logs
-      .filter((l) => l.topics[0] === TOPICS_LIQ.Liquidated)
-      .map((l) => ENGINE.parseLog({ topics: [...l.topics], data: l.data }))[0];
-    const badDebt = badDebtOf(result.receipt, chain.engine);
-    const landedAt = this.now();
     await this.record(round, chain, c, plan.stateKey, rank, 'landed', {
       txHash: result.hash,
+      ...this.landedFields(chain, result.receipt),
+    });
+    this.rounds.delete(key);
+    this.claims.delete(key);
+    this.afterLanding(chain, id, c.account, c.subaccount, result.receipt);
+  }
+
+  /** What a landed liquidation's receipt tells the journal: seizures, health after, bad debt. */
+  private landedFields(chain: EngineChain, receipt: TransactionReceipt): Partial<LiquidationRecord> {
+    const seizures = seizuresOf(receipt, chain.engine);
+    const liq = receipt.logs
+      .filter((l) => l.topics[0] === TOPICS_LIQ.Liquidated)
+      .map((l) => ENGINE.parseLog({ topics: [...l.topics], data: l.data }))[0];
+    const badDebt = badDebtOf(receipt, chain.engine);
+    return {
       seizeIds: seizures.map((s) => s.id),
       seizures,
       ...(liq == null ? {} : { healthAfter: liq.args.healthAfter as bigint }),
       ...(badDebt === undefined ? {} : { badDebt }),
-    });
-    this.rounds.delete(key);
-    this.claims.delete(key);
+    };
+  }
+
+  /** Logs a landed liquidation and follows its remote seizures to their payout. */
+  private afterLanding(
+    chain: EngineChain,
+    id: Hex,
+    account: Address,
+    subaccount: bigint,
+    receipt: TransactionReceipt,
+  ): void {
+    const landedAt = this.now();
+    const seizures = seizuresOf(receipt, chain.engine);
+    const badDebt = badDebtOf(receipt, chain.engine);
     this.log('liquidated', {
       engineEid: chain.eid,
-      account: c.account,
-      subaccount: String(c.subaccount),
-      tx: result.hash,
+      account,
+      subaccount: String(subaccount),
+      tx: receipt.hash,
       // An operator wants to see a shortfall the insurance fund or the LP pool had to absorb.
       ...(badDebt === undefined
         ? {}
@@ -528,6 +551,108 @@ export class Coordinator {
       this.followUps.add(p);
       void p.finally(() => this.followUps.delete(p));
     }
+  }
+
+  /**
+   * After a restart: records a crash left open are closed from the chain, and nothing is sent again
+   * for their state (consider() skips a state whose record is past 'detected'). 'sent' (the process
+   * died between the broadcast and the receipt): its transactions are looked up by hash until one is
+   * mined. 'claimed' (it died between the claim and journaling the broadcast, so a transaction may be
+   * out): once none of ours is pending, a Liquidated event of ours closes it landed; otherwise nothing
+   * went out and it is closed failed without a hash, which leaves the state open to a new attempt.
+   * Runs in the background; settled() and stop() wait for it.
+   */
+  async recover(): Promise<number> {
+    const open = (await this.m.journal.list()).filter(
+      (r) => (r.status === 'sent' || r.status === 'claimed') && this.m.engines.has(r.engineEid),
+    );
+    for (const r of open) this.track(r.status === 'sent' ? this.closeSent(r) : this.closeClaimed(r));
+    return open.length;
+  }
+
+  /** Closes a recovered record from its landed or reverted receipt. */
+  private async closeFromReceipt(r: LiquidationRecord, receipt: TransactionReceipt): Promise<void> {
+    const chain = this.m.engines.get(r.engineEid) as EngineChain;
+    const round: Round = { detectedAt: this.now(), detectedBlock: r.fromBlock ?? 0, records: new Set() };
+    const c: Candidate = { account: r.account, subaccount: BigInt(r.subaccount), health: 0n };
+    const hash = receipt.hash as Hex;
+    if (receipt.status === 1) {
+      await this.record(round, chain, c, r.stateKey, r.rank, 'landed', {
+        txHash: hash,
+        error: 'receipt found after a restart',
+        ...this.landedFields(chain, receipt),
+      });
+      this.afterLanding(chain, r.id, c.account, c.subaccount, receipt);
+      return;
+    }
+    // Reverted: the state is unchanged, or someone else was first; either way not retried.
+    await this.record(round, chain, c, r.stateKey, r.rank, 'failed', {
+      txHash: hash,
+      error: 'reverted (receipt found after a restart)',
+    });
+  }
+
+  /** Closes a recovered record as failed with `why` (no hash unless it has one). */
+  private async closeFailed(r: LiquidationRecord, why: string): Promise<void> {
+    const chain = this.m.engines.get(r.engineEid) as EngineChain;
+    const round: Round = { detectedAt: this.now(), detectedBlock: r.fromBlock ?? 0, records: new Set() };
+    const c: Candidate = { account: r.account, subaccount: BigInt(r.subaccount), health: 0n };
+    await this.record(round, chain, c, r.stateKey, r.rank, 'failed', { error: why });
+  }
+
+  /** Polls `check` until it settles the record, the coordinator stops or the follow-up timeout passes. */
+  private async untilClosed(
+    r: LiquidationRecord,
+    what: string,
+    check: () => Promise<boolean>,
+  ): Promise<void> {
+    const started = this.now();
+    while (!this.stopped) {
+      if (await check().catch(() => false)) return;
+      if (this.now() - started >= this.o.followUpTimeoutMs) {
+        await this.closeFailed(r, `${what} within ${this.o.followUpTimeoutMs} ms after a restart`);
+        return;
+      }
+      await new Promise((res) => setTimeout(res, this.o.followUpPollMs));
+    }
+  }
+
+  private closeSent(r: LiquidationRecord): Promise<void> {
+    const chain = this.m.engines.get(r.engineEid) as EngineChain;
+    const hashes = r.txHashes ?? (r.txHash === undefined ? [] : [r.txHash]);
+    return this.untilClosed(r, `no receipt for ${hashes.join(', ')}`, async () => {
+      for (const hash of hashes) {
+        const receipt = await chain.rpc.getReceipt(hash);
+        if (receipt === null) continue;
+        await this.closeFromReceipt(r, receipt);
+        return true;
+      }
+      return false;
+    });
+  }
+
+  private closeClaimed(r: LiquidationRecord): Promise<void> {
+    const chain = this.m.engines.get(r.engineEid) as EngineChain;
+    const count = (tag: string) =>
+      chain.rpc.send<string>('eth_getTransactionCount', [this.m.self, tag]).then(Number);
+    return this.untilClosed(r, 'our transactions still pending', async () => {
+      // A transaction of ours the crash left in the mempool may be this liquidation: wait for it.
+      if ((await count('pending')) > (await count('latest'))) return false;
+      const logs = await chain.rpc.getLogs({
+        address: chain.engine,
+        topics: [
+          TOPICS_LIQ.Liquidated,
+          zeroPadValue(r.account, 32) as Hex,
+          toBeHex(BigInt(r.subaccount), 32) as Hex,
+          zeroPadValue(this.m.self, 32) as Hex,
+        ],
+        fromBlock: r.fromBlock ?? 0,
+      });
+      const receipt = logs.length === 0 ? null : await chain.rpc.getReceipt(logs[0]?.transactionHash as Hex);
+      if (receipt !== null) await this.closeFromReceipt(r, receipt);
+      else await this.closeFailed(r, 'interrupted before its broadcast (restart): nothing of ours landed');
+      return true;
+    });
   }
 
   private plan(chain: EngineChain, c: Candidate, simulate = true): Promise<Plan> {

@@ -171,6 +171,9 @@ export function createLiquidator(p: LiquidatorParams): Liquidator {
       started = true;
       coordinator.subscribe();
       p.candidates.onChange(runTick);
+      // Sends a crash interrupted are closed from their receipts, never sent again.
+      const reopened = await coordinator.recover();
+      if (reopened > 0) log('liquidations sent before a restart: awaiting their receipts', { reopened });
       await allow();
       timer = setTimeout(loop, 0);
     },

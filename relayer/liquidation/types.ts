@@ -64,6 +64,8 @@ export interface LiquidationRecord {
   status: LiqStatus;
   /** Our rank for this sub-account when the record was made (0 = first). */
   rank: number;
+  /** The block the episode was detected at: a landing of this attempt shows in Liquidated logs from it. */
+  fromBlock?: number;
   healthBefore?: bigint;
   healthAfter?: bigint;
   txHash?: Hex;

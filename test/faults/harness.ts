@@ -262,3 +262,17 @@ export async function checkInvariants(
     summary: `invariants ${all.length - failed.length}/${all.length} held (${audit.delivered}/${audit.sent} packets delivered once)`,
   };
 }
+
+/** Every chain's latest block number, in the order of `net.chains`. */
+export async function heads(net: Net): Promise<number[]> {
+  return Promise.all(net.chains.map((c) => net.rpc(c).getBlockNumber()));
+}
+
+/** Node `i` holds at least block `heads[k]` of each chain, with its RPC up and a lag of at most 1. */
+export async function caughtUp(net: Net, i: number, heads: number[]): Promise<boolean> {
+  const s = await net.status(i);
+  return net.chains.every((c, k) => {
+    const st = s.chains.find((x) => x.eid === c.eid);
+    return st?.rpcOk === true && (st.head ?? -1) >= (heads[k] ?? 0) && (st.lag ?? 99) <= 1;
+  });
+}

@@ -20,32 +20,34 @@
 import {
   Contract,
   ContractFactory,
-  getAddress,
   type JsonRpcProvider,
   MaxUint256,
-  NonceManager,
+  type NonceManager,
   parseUnits,
-  toBeHex,
   toQuantity,
-  Wallet,
-  zeroPadValue,
 } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArtifact } from '../../relayer/chain/artifacts.ts';
 import { decodeRevert, revertData } from '../../relayer/chain/revert.ts';
-import type { Address, ChainConfig, Hex } from '../../relayer/config/types.ts';
-import { KIND_SEIZE } from '../../relayer/liquidation/abi.ts';
-import { bootNet, checkInvariants, type Net, result, sleep, tokenOf, waitFor } from './harness.ts';
+import type { Address, ChainConfig } from '../../relayer/config/types.ts';
+import { checkInvariants, type Net, result, sleep, waitFor } from './harness.ts';
+import {
+  ETH_PERP,
+  inPool,
+  MarketDesk,
+  perAccount,
+  type Spec,
+  traderAddress,
+  USDC,
+  WAD,
+} from './market-harness.ts';
 
-const WAD = 10n ** 18n;
-const USDC = (n: number | string): bigint => parseUnits(String(n), 6);
-const ETH_PERP = 1;
 const MAX_UINT128 = (1n << 128n) - 1n;
 const ZERO = '0x0000000000000000000000000000000000000000';
 /** The devnet's ETH-PERP trading fee (relayer/devnet/index.ts): 5 bp of the notional. */
 const TRADING_FEE = (5n * WAD) / 10_000n;
 
-let net: Net | undefined;
+let desk: MarketDesk | undefined;
 let B: ChainConfig;
 let p: JsonRpcProvider;
 let deployer: NonceManager;
@@ -53,137 +55,21 @@ let engine: Contract;
 let vault: Contract;
 let market: Contract;
 let usdc: Address;
-const erc20 = readArtifact('MockERC20').abi;
 
 function n(): Net {
-  if (net === undefined) throw new Error('no devnet');
-  return net;
+  if (desk === undefined) throw new Error('no devnet');
+  return desk.net;
 }
 
-/** Runs `fn` over `items`, `width` at a time. */
-async function inPool<T, R>(items: readonly T[], width: number, fn: (item: T, i: number) => Promise<R>) {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
-  return out;
+function d(): MarketDesk {
+  if (desk === undefined) throw new Error('no devnet');
+  return desk;
 }
 
-/** A fresh trader address per (scenario, index); anvil impersonates it, so no key is needed. */
-function traderAddress(scenario: number, i: number): Address {
-  return getAddress(
-    zeroPadValue(toBeHex((0xfa17n << 64n) + (BigInt(scenario) << 32n) + BigInt(i)), 20),
-  ) as Address;
-}
-
-/** eth_sendTransaction from an impersonated `from` with an explicit nonce and gas (no estimation:
- *  its earlier transactions are not mined yet). */
-async function sendAs(from: Address, nonce: number, to: Address, data: string, gas: bigint): Promise<Hex> {
-  return p.send('eth_sendTransaction', [{ from, to, data, nonce: toQuantity(nonce), gas: toQuantity(gas) }]);
-}
-
-interface Spec {
-  /** USDC deposited on B's own vault (credited at once). */
-  usdc: bigint;
-  /** ETH-PERP long, WAD. */
-  size: bigint;
-}
-
-/** Funds and opens every spec in parallel: mint, approve, deposit, trade; throws unless all landed. */
-async function openTraders(scenario: number, specs: readonly Spec[]): Promise<Address[]> {
-  const token = new Contract(usdc, erc20);
-  const addrs = specs.map((_, i) => traderAddress(scenario, i));
-  const hashes = await inPool(specs, 48, async (s, i) => {
-    const who = addrs[i] as Address;
-    await p.send('anvil_setBalance', [who, toQuantity(10n ** 19n)]);
-    await sendAs(who, 0, usdc, token.interface.encodeFunctionData('mint', [who, s.usdc]), 100_000n);
-    await sendAs(
-      who,
-      1,
-      usdc,
-      token.interface.encodeFunctionData('approve', [B.xmargin.vault, s.usdc]),
-      100_000n,
-    );
-    await sendAs(
-      who,
-      2,
-      B.xmargin.vault,
-      vault.interface.encodeFunctionData('deposit', [usdc, s.usdc, 0n, B.eid, '0x']),
-      600_000n,
-    );
-    return sendAs(
-      who,
-      3,
-      B.xmargin.market as Address,
-      market.interface.encodeFunctionData('trade', [0n, ETH_PERP, s.size, 10n ** 30n]),
-      1_500_000n,
-    );
-  });
-  const receipts = await inPool(hashes, 48, (h) => p.waitForTransaction(h, 1, 120_000));
-  const failed = receipts.filter((r) => r?.status !== 1).length;
-  if (failed > 0) throw new Error(`${failed} of ${specs.length} traders' trades did not land`);
-  return addrs;
-}
-
-/** ETH / USD on B's feed, in whole dollars, as one transaction; returns its block. */
-async function setEthPrice(usd: bigint, fees: { maxFeePerGas?: bigint } = {}): Promise<number> {
-  const feed = new Contract(
-    B.tokens.find((t) => t.symbol === 'WETH')?.feed as Address,
-    readArtifact('SettableAggregator').abi,
-    deployer,
-  );
-  const tx = await feed.getFunction('setAnswer')(usd * 10n ** 8n, fees);
-  return (await tx.wait())?.blockNumber ?? 0;
-}
-
-interface Liquidation {
-  account: string;
-  subaccount: bigint;
-  liquidator: string;
-  repaid: bigint;
-  block: number;
-  tx: string;
-  /** SEIZE debits of the same transaction, token units. */
-  seized: { token: string; amount: bigint }[];
-}
-
-/** Every Liquidated event on B since `fromBlock`, with the seizures of its transaction. */
-async function liquidations(fromBlock: number): Promise<Liquidation[]> {
-  const events = await engine.queryFilter(engine.getEvent('Liquidated'), fromBlock);
-  const debits = await engine.queryFilter(engine.getEvent('Debited'), fromBlock);
-  return events.map((e) => {
-    const ev = e as unknown as {
-      args: Record<string, unknown>;
-      blockNumber: number;
-      transactionHash: string;
-    };
-    const seized = debits
-      .map((d) => d as unknown as { args: Record<string, unknown>; transactionHash: string })
-      .filter((d) => d.transactionHash === ev.transactionHash && Number(d.args.kind) === KIND_SEIZE)
-      .map((d) => ({ token: String(d.args.token), amount: d.args.amount as bigint }));
-    return {
-      account: String(ev.args.account),
-      subaccount: ev.args.subaccount as bigint,
-      liquidator: String(ev.args.liquidator),
-      repaid: ev.args.repaid as bigint,
-      block: ev.blockNumber,
-      tx: ev.transactionHash,
-      seized,
-    };
-  });
-}
-
-/** Liquidated events per account (subaccount 0). */
-function perAccount(list: Liquidation[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const l of list) out.set(l.account.toLowerCase(), (out.get(l.account.toLowerCase()) ?? 0) + 1);
-  return out;
-}
+const openTraders = (scenario: number, specs: readonly Spec[]) => d().openTraders(scenario, specs);
+const setEthPrice = (usd: bigint, fees: { maxFeePerGas?: bigint } = {}) => d().setEthPrice(usd, fees);
+const liquidations = (fromBlock: number) => d().liquidations(fromBlock);
+const healthOf = (account: Address, blockTag?: number) => d().healthOf(account, blockTag);
 
 async function badDebt(
   fromBlock: number,
@@ -197,15 +83,6 @@ async function badDebt(
     writtenOff += a.writtenOff as bigint;
   }
   return { covered, writtenOff, accounts: events.length };
-}
-
-async function healthOf(account: Address, blockTag?: number) {
-  return (await engine.getFunction('health')(account, 0n, blockTag === undefined ? {} : { blockTag })) as {
-    equity: bigint;
-    health: bigint;
-    notional: bigint;
-    collateralValue: bigint;
-  };
 }
 
 /** The custom error an eth_call from `from` reverts with (name and args), or 'ok'. */
@@ -222,27 +99,13 @@ async function simulate(from: Address, to: Address, data: string): Promise<strin
 
 describe('faults: market crashes, a thin-collateral pump, 1,000 traders', () => {
   beforeAll(async () => {
-    net = await bootNet({ chains: 2, roles: ['attestor', 'executor', 'liquidator'] });
-    B = net.chains[1] as ChainConfig;
-    p = net.rpc(B);
-    deployer = new NonceManager(new Wallet(net.manifest.accounts[0]?.privateKey as string, p));
-    const abi = (name: string) => readArtifact(name).abi;
-    engine = new Contract(B.xmargin.engine as string, abi('MarginEngine'), deployer);
-    vault = new Contract(B.xmargin.vault, abi('CollateralVault'), deployer);
-    market = new Contract(B.xmargin.market as string, abi('PerpMarket'), deployer);
-    usdc = tokenOf(B, 'USDC');
-    const token = new Contract(usdc, erc20, deployer);
     // The nodes repay liquidations in B's USDC; the insurance fund starts with 2,000 USDC.
-    for (const node of net.cluster.nodes)
-      await (await token.getFunction('mint')(node.signer, USDC(10_000_000))).wait();
-    await (await token.getFunction('mint')(await deployer.getAddress(), USDC(2_000))).wait();
-    await (await token.getFunction('approve')(B.xmargin.engine, USDC(2_000))).wait();
-    await (await engine.getFunction('fundInsurance')(USDC(2_000))).wait();
-    await p.send('anvil_autoImpersonateAccount', [true]);
+    desk = await MarketDesk.boot({ insurance: USDC(2_000) });
+    ({ B, p, deployer, engine, vault, market, usdc } = desk);
   }, 240_000);
 
   afterAll(async () => {
-    await net?.stop();
+    await desk?.net.stop();
   }, 60_000);
 
   it('black-thursday: base fee x10 and ETH -50% in one block; liquidations clear, bonus within config, bad debt bounded', async () => {

@@ -48,8 +48,10 @@ import {
 import { encodeMessage, MSG_TYPE } from '../../relayer/protocol/index.ts';
 import {
   bootNet,
+  caughtUp as caughtUpOf,
   checkInvariants,
   Depositor,
+  heads as headsOf,
   keyOf,
   type Net,
   result,
@@ -77,18 +79,8 @@ function n(): Net {
   return net;
 }
 
-/** Highest block the node holds on each chain is at least `heads`, and its lag is at most 1. */
-async function caughtUp(i: number, heads: number[]): Promise<boolean> {
-  const s = await n().status(i);
-  return n().chains.every((c, k) => {
-    const st = s.chains.find((x) => x.eid === c.eid);
-    return st?.rpcOk === true && (st.head ?? -1) >= (heads[k] ?? 0) && (st.lag ?? 99) <= 1;
-  });
-}
-
-async function heads(): Promise<number[]> {
-  return Promise.all(n().chains.map((c) => n().rpc(c).getBlockNumber()));
-}
+const caughtUp = (i: number, at: number[]): Promise<boolean> => caughtUpOf(n(), i, at);
+const heads = (): Promise<number[]> => headsOf(n());
 
 /**
  * Deposit -> credit latency of `count` sequential honest deposits: ms from the deposit's receipt on A

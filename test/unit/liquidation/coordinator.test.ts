@@ -8,11 +8,11 @@ import { rendezvousOrder, rendezvousRank } from '../../../attestor/rendezvous.ts
 import type { Address, Hex } from '../../../relayer/config/types.ts';
 import { ENGINE } from '../../../relayer/liquidation/abi.ts';
 import { Coordinator, type EngineChain, rankKey } from '../../../relayer/liquidation/coordinator.ts';
-import { memoryJournal } from '../../../relayer/liquidation/journal.ts';
+import { attemptId, memoryJournal } from '../../../relayer/liquidation/journal.ts';
 import type { Plan } from '../../../relayer/liquidation/planner.ts';
 import type { LiqRpc } from '../../../relayer/liquidation/rpc.ts';
 import type { SendResult, TxRequest } from '../../../relayer/liquidation/sender.ts';
-import type { Candidate, LiquidationClaim } from '../../../relayer/liquidation/types.ts';
+import type { Candidate, LiquidationClaim, LiquidationRecord } from '../../../relayer/liquidation/types.ts';
 import { MemoryGossipHub } from '../../support/gossip.ts';
 
 const EID = 40_102;
@@ -57,12 +57,14 @@ function harness(self: Address, hub = new MemoryGossipHub()) {
     gasUsed: 200_000n,
     /** When set, receipts wait for it (a transaction broadcast and not mined yet). */
     mined: undefined as Promise<void> | undefined,
+    /** Receipts the chain answers by hash (transactions a crashed process sent). */
+    receipts: new Map<string, TransactionReceipt>(),
   };
   const rpc: LiqRpc = {
     call: async () => '0x',
     blockNumber: async () => 100,
-    getLogs: async () => (chain.landed ? [{} as never] : []),
-    getReceipt: async () => null,
+    getLogs: async () => (chain.landed ? [{ transactionHash: `0x${'ab'.repeat(32)}` } as never] : []),
+    getReceipt: async (hash) => chain.receipts.get(hash) ?? null,
     send: async <T>(method: string) => (method === 'eth_getBalance' ? '0xde0b6b3a7640000' : '0x0') as T,
   };
   const engine: EngineChain = {
@@ -93,7 +95,7 @@ function harness(self: Address, hub = new MemoryGossipHub()) {
   gossip.subscribe<LiquidationClaim>('claim', (m) => void claims.push(m.payload));
   let unhealthy = [cand];
   const coordinator = new Coordinator(
-    { deadlineMs: 10_000, firstSightDelayMs: 0 },
+    { deadlineMs: 10_000, firstSightDelayMs: 0, followUpPollMs: 5 },
     {
       self,
       gossip,
@@ -418,5 +420,99 @@ describe('coordinator', () => {
     await h.coordinator.tick();
     expect(h.sent).toHaveLength(0);
     expect((await h.journal.list())[0]).toMatchObject({ status: 'lost', rank: 1 });
+  });
+});
+
+describe('coordinator after a restart', () => {
+  const HASH = `0x${'ab'.repeat(32)}` as Hex;
+  /** The journal a process killed right after its broadcast leaves behind: claimed, then sent. */
+  async function crashedAfterBroadcast(h: ReturnType<typeof harness>): Promise<void> {
+    await crashedAfterClaim(h);
+    const r = await h.journal.get(attemptId(EID, ACCOUNT, 0n, STATE));
+    await h.journal.put({
+      ...(r as LiquidationRecord),
+      status: 'sent',
+      txHash: HASH,
+      txHashes: [HASH],
+      timestamps: { claimed: 1, sent: 2 },
+    });
+  }
+  /** Killed between journaling the claim and journaling the broadcast. */
+  async function crashedAfterClaim(h: ReturnType<typeof harness>): Promise<void> {
+    await h.journal.put({
+      id: attemptId(EID, ACCOUNT, 0n, STATE),
+      engineEid: EID,
+      account: ACCOUNT,
+      subaccount: 0n,
+      stateKey: STATE,
+      status: 'claimed',
+      rank: 0,
+      fromBlock: 100,
+      timestamps: { claimed: 1 },
+      updatedAt: 1,
+    });
+  }
+  /** Recovers, lets the recovery settle and runs one pass: the record then, and the sends so far. */
+  async function afterRestart(h: ReturnType<typeof harness>) {
+    await h.coordinator.recover();
+    await h.coordinator.settled();
+    const record = (await h.journal.list())[0];
+    await h.coordinator.tick();
+    return { record, sends: h.sent.length };
+  }
+  const minedReceipt = (status: number) =>
+    ({ status, gasUsed: 1n, hash: HASH, logs: [], blockNumber: 101 }) as unknown as TransactionReceipt;
+
+  it('a record left sent is closed landed from its receipt, and the state is not sent again', async () => {
+    const h = harness(byRank(0));
+    await crashedAfterBroadcast(h);
+    // Still pending: the sub-account still looks unhealthy at the same state, and nothing goes out.
+    expect(await h.coordinator.recover()).toBe(1);
+    await h.coordinator.pass();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(h.sent).toHaveLength(0);
+    expect((await h.journal.list())[0]?.status).toBe('sent');
+    h.chain.receipts.set(HASH, minedReceipt(1));
+    await h.coordinator.settled();
+    const [r] = await h.journal.list();
+    expect(r).toMatchObject({ status: 'landed', txHash: HASH, rank: 0 });
+    expect(Object.keys(r?.timestamps ?? {}).sort()).toEqual(['claimed', 'landed', 'sent']);
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(0);
+  });
+
+  it.each([
+    // A reverted transaction changed nothing, or someone else was first: not retried either way.
+    { left: 'sent', receipt: 0, closed: 'failed' },
+    // Its transaction went out before the crash could journal it: found by our Liquidated log.
+    { left: 'claimed', receipt: 1, closed: 'landed' },
+  ] as const)(
+    'a record left $left whose transaction was mined (status $receipt) is closed $closed, not sent again',
+    async ({ left, receipt, closed }) => {
+      const h = harness(byRank(0));
+      await (left === 'sent' ? crashedAfterBroadcast(h) : crashedAfterClaim(h));
+      h.chain.landed = receipt === 1;
+      h.chain.receipts.set(HASH, minedReceipt(receipt));
+      const { record, sends } = await afterRestart(h);
+      expect(record).toMatchObject({ status: closed, txHash: HASH });
+      expect(sends).toBe(0);
+    },
+  );
+
+  it('a record left claimed with nothing of ours pending or landed is failed without a hash, then sent once', async () => {
+    const h = harness(byRank(0));
+    await crashedAfterClaim(h);
+    const { record, sends } = await afterRestart(h);
+    expect(record).toMatchObject({ status: 'failed' });
+    expect(record?.txHash).toBeUndefined();
+    expect(sends).toBe(1);
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(1);
+  });
+
+  it('nothing to recover in a journal without open sends', async () => {
+    const h = harness(byRank(0));
+    await h.coordinator.tick();
+    expect(await h.coordinator.recover()).toBe(0);
   });
 });
