@@ -449,6 +449,14 @@ export class Coordinator {
         },
       );
     } catch (err) {
+      // Out, but waiting for the receipt failed (an RPC error or timeout): the transaction's fate is on
+      // chain, so follow its hashes as after a restart rather than calling the attempt failed.
+      const out = await this.m.journal.get(id);
+      if (out?.status === 'sent' && out.txHash !== undefined) {
+        this.log('receipt wait failed; following the transaction', { tx: out.txHash, err: String(err) });
+        this.track(this.closeSent(out, 'after the receipt wait failed'));
+        return;
+      }
       // Estimation reverted (someone landed between our simulation and our send) or the send failed.
       const why = describeRevert(err);
       const status: LiqStatus = why.name === 'HealthyAccount' ? 'lost' : 'failed';
@@ -571,7 +579,11 @@ export class Coordinator {
   }
 
   /** Closes a recovered record from its landed or reverted receipt. */
-  private async closeFromReceipt(r: LiquidationRecord, receipt: TransactionReceipt): Promise<void> {
+  private async closeFromReceipt(
+    r: LiquidationRecord,
+    receipt: TransactionReceipt,
+    when = 'after a restart',
+  ): Promise<void> {
     const chain = this.m.engines.get(r.engineEid) as EngineChain;
     const round: Round = { detectedAt: this.now(), detectedBlock: r.fromBlock ?? 0, records: new Set() };
     const c: Candidate = { account: r.account, subaccount: BigInt(r.subaccount), health: 0n };
@@ -579,7 +591,7 @@ export class Coordinator {
     if (receipt.status === 1) {
       await this.record(round, chain, c, r.stateKey, r.rank, 'landed', {
         txHash: hash,
-        error: 'receipt found after a restart',
+        error: `receipt found ${when}`,
         ...this.landedFields(chain, receipt),
       });
       this.afterLanding(chain, r.id, c.account, c.subaccount, receipt);
@@ -588,7 +600,7 @@ export class Coordinator {
     // Reverted: the state is unchanged, or someone else was first; either way not retried.
     await this.record(round, chain, c, r.stateKey, r.rank, 'failed', {
       txHash: hash,
-      error: 'reverted (receipt found after a restart)',
+      error: `reverted (receipt found ${when})`,
     });
   }
 
@@ -610,21 +622,21 @@ export class Coordinator {
     while (!this.stopped) {
       if (await check().catch(() => false)) return;
       if (this.now() - started >= this.o.followUpTimeoutMs) {
-        await this.closeFailed(r, `${what} within ${this.o.followUpTimeoutMs} ms after a restart`);
+        await this.closeFailed(r, `${what} within ${this.o.followUpTimeoutMs} ms`);
         return;
       }
       await new Promise((res) => setTimeout(res, this.o.followUpPollMs));
     }
   }
 
-  private closeSent(r: LiquidationRecord): Promise<void> {
+  private closeSent(r: LiquidationRecord, when = 'after a restart'): Promise<void> {
     const chain = this.m.engines.get(r.engineEid) as EngineChain;
     const hashes = r.txHashes ?? (r.txHash === undefined ? [] : [r.txHash]);
     return this.untilClosed(r, `no receipt for ${hashes.join(', ')}`, async () => {
       for (const hash of hashes) {
         const receipt = await chain.rpc.getReceipt(hash);
         if (receipt === null) continue;
-        await this.closeFromReceipt(r, receipt);
+        await this.closeFromReceipt(r, receipt, when);
         return true;
       }
       return false;

@@ -57,6 +57,8 @@ function harness(self: Address, hub = new MemoryGossipHub()) {
     gasUsed: 200_000n,
     /** When set, receipts wait for it (a transaction broadcast and not mined yet). */
     mined: undefined as Promise<void> | undefined,
+    /** Thrown after the broadcast, instead of a receipt (an RPC failing while the queue waits). */
+    receiptError: undefined as unknown,
     /** Receipts the chain answers by hash (transactions a crashed process sent). */
     receipts: new Map<string, TransactionReceipt>(),
   };
@@ -77,6 +79,7 @@ function harness(self: Address, hub = new MemoryGossipHub()) {
         sent.push(tx);
         const hash = `0x${String(sent.length).padStart(64, '0')}` as Hex;
         await hooks?.onBroadcast?.(hash, 7, { maxFeePerGas: 1n, maxPriorityFeePerGas: 1n });
+        if (chain.receiptError !== undefined) throw chain.receiptError;
         await chain.mined;
         const receipt = {
           status: chain.status,
@@ -420,6 +423,33 @@ describe('coordinator', () => {
     await h.coordinator.tick();
     expect(h.sent).toHaveLength(0);
     expect((await h.journal.list())[0]).toMatchObject({ status: 'lost', rank: 1 });
+  });
+});
+
+describe('coordinator when the receipt wait fails', () => {
+  it('follows the broadcast transaction to its receipt instead of calling the attempt failed', async () => {
+    const h = harness(byRank(0));
+    h.chain.receiptError = new Error('devnet-b (http://127.0.0.1:1): timed out');
+    await h.coordinator.pass();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(h.sent).toHaveLength(1);
+    const hash = `0x${'1'.padStart(64, '0')}` as Hex;
+    expect((await h.journal.list())[0]).toMatchObject({ status: 'sent', txHash: hash });
+    h.chain.receipts.set(hash, {
+      status: 1,
+      gasUsed: 1n,
+      hash,
+      logs: [],
+      blockNumber: 101,
+    } as unknown as TransactionReceipt);
+    await h.coordinator.settled();
+    expect((await h.journal.list())[0]).toMatchObject({
+      status: 'landed',
+      txHash: hash,
+      error: 'receipt found after the receipt wait failed',
+    });
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(1); // the same state is never sent again
   });
 });
 
