@@ -29,7 +29,8 @@ export interface AttestorServiceOptions {
 export interface AttestorServiceModules {
   wallet: Wallet;
   gossip: GossipNetwork;
-  liveSigners: () => Address[];
+  /** Live attestor-set signers running `role` (the submitter and executor rankings are over these). */
+  liveSigners: (role: 'attestor' | 'executor') => Address[];
   cursors: CursorStore;
   signatures: SignatureStore;
   records: AttestStore;
@@ -62,7 +63,7 @@ export function createAttestorService(
           wallet: m.wallet,
           gossip: m.gossip,
           chains,
-          liveSigners: m.liveSigners,
+          liveSigners: () => m.liveSigners('attestor'),
           signatures: m.signatures,
           records: m.records,
           ...(log === undefined ? {} : { log }),
@@ -73,7 +74,7 @@ export function createAttestorService(
     ? new Executor(opts.executor ?? {}, {
         wallet: m.wallet,
         chains,
-        liveExecutors: m.liveSigners,
+        liveExecutors: () => m.liveSigners('executor'),
         journal: m.journal,
         ...(log === undefined ? {} : { log }),
       })

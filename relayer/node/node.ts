@@ -72,7 +72,7 @@ export interface RunningNode {
   readonly metrics: NodeMetrics;
   /** The status API and dashboard, http://127.0.0.1:<apiPort>. */
   readonly apiUrl: string;
-  /** EVM signers of the attestors seen alive, this node included. */
+  /** EVM signers of the attestors seen alive (running the attestor role), this node included. */
   liveSigners(): Address[];
   /** Re-reads `<dataDir>/denied-peers.txt` (./denied-peers.ts); returns how many peers are denied. */
   reloadDeniedPeers(): Promise<number>;
@@ -135,11 +135,20 @@ async function start(
   /** What each peer's last heartbeat said it runs: liquidator liveness is per role and chain. */
   const peerRoles = new Map<Address, { roles: readonly string[]; eids: Set<number> }>();
   const self = wallet.address.toLowerCase() as Address;
-  const liveSigners = (): Address[] => {
+  /**
+   * Attestor-set signers seen alive that run `role` (this node included when it does). Ranking only
+   * over nodes that run the role matters: a watcher holding an attestor key but not submitting would
+   * otherwise rank first for some packets and hold their verification up by a whole deadline.
+   */
+  const liveSigners = (role: 'attestor' | 'executor'): Address[] => {
     const cutoff = Date.now() - LIVENESS_INTERVALS * heartbeatMs;
-    const live = [...lastHeartbeat].filter(([, at]) => at >= cutoff).map(([signer]) => signer);
-    return [...new Set([self, ...live])].filter((s) => attestors.has(s));
+    const live = [...lastHeartbeat]
+      .filter(([signer, at]) => at >= cutoff && (peerRoles.get(signer)?.roles.includes(role) ?? false))
+      .map(([signer]) => signer);
+    const me = config.roles.includes(role) ? [self] : [];
+    return [...new Set([...me, ...live])].filter((s) => attestors.has(s));
   };
+  const liveAttestors = (): Address[] => liveSigners('attestor');
 
   // The service is created before the gossip network starts publishing heartbeats, which read it.
   let service: AttestorService | undefined;
@@ -369,7 +378,7 @@ async function start(
       store,
       rpcFor: (eid) => rpcs.get(eid),
       senderFor: txQueueFor,
-      liveSigners,
+      liveSigners: liveAttestors,
       sigma: (key, horizonSec) => (risk.model().ready(key) ? risk.model().sigma(key, horizonSec) : undefined),
       onOutcome: (outcome) => metrics.weightUpdate(outcome),
       log: (msg, fields) => wLog.info(fields ?? {}, msg),
@@ -449,7 +458,7 @@ async function start(
     chains,
     metrics,
     apiUrl,
-    liveSigners,
+    liveSigners: liveAttestors,
     reloadDeniedPeers,
     stop: () => shutdown.shutdown(),
   };
