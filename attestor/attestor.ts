@@ -332,21 +332,19 @@ export class Attestor {
     if (republish) this.lastRepublish = this.now();
     const advancing: Promise<void>[] = [];
     for (const record of await this.m.records.open()) {
-      if (record.quorumAt === undefined) {
-        if (republish) {
-          // Before re-gossiping, ask the chain: someone may have finished without us hearing.
-          if (await this.markIfCommitted(record)) continue;
-          await this.publish(record);
-        }
-        continue;
+      // Re-gossip our signature until the chain shows the packet verified — also once we hold a
+      // quorum ourselves: the attestor ranked first may not (after a partition heals, nodes that had
+      // their quorum stopped re-gossiping, the first-ranked never got their signatures, and the
+      // packet waited a whole fallback deadline). Before re-gossiping, ask the chain: someone may have
+      // finished without us hearing; that also closes the record rather than at our deadline (up to
+      // rank x 15 s later), so the store and /status agree with the chain.
+      if (republish && !this.busy.has(record.hash)) {
+        if (await this.markIfCommitted(record)) continue;
+        await this.publish(record);
       }
+      if (record.quorumAt === undefined) continue;
       const rank = rendezvousRank(record.guid, this.m.wallet.address as Address, this.liveAttestors());
-      if (this.now() < record.quorumAt + rank * this.opts.fallbackDelayMs) {
-        // Not our turn (yet): close the record once the chain shows another attestor finished, rather
-        // than at our deadline (up to rank x 15 s later), so the store and /status agree with the chain.
-        if (republish && !this.busy.has(record.hash)) await this.markIfCommitted(record);
-        continue;
-      }
+      if (this.now() < record.quorumAt + rank * this.opts.fallbackDelayMs) continue;
       if (this.busy.has(record.hash)) continue;
       this.busy.add(record.hash);
       // Packets advance concurrently: their transactions share blocks instead of one per block.

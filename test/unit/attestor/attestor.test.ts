@@ -166,6 +166,54 @@ describe('Attestor tick', () => {
   });
 });
 
+describe('Attestor republish', () => {
+  it('keeps re-gossiping its own signature after it holds a quorum, until the chain shows the packet', async () => {
+    const { guid } = packetFields();
+    // Ranked second: with a quorum it waits, and the first-ranked may still lack our signature.
+    const second = rendezvousOrder(guid, signers)[1] as string;
+    const wallet = wallets.find((w) => w.address.toLowerCase() === second) as Wallet;
+    const published: DvnSignaturePayload[] = [];
+    let committed = false;
+    const records = new MemoryAttestStore();
+    const attestor = new Attestor(
+      { dvn: { signers, quorum: 2 } },
+      {
+        wallet,
+        gossip: {
+          ...gossip,
+          publish: async (_topic: string, payload: unknown) => {
+            published.push(payload as DvnSignaturePayload);
+            return undefined;
+          },
+        } as GossipNetwork,
+        chains: new Map([[40102, { ...dst, committed: async () => committed } as unknown as LzChain]]),
+        liveSigners: () => signers,
+        signatures: new MemorySignatureStore(),
+        records,
+        now: () => 10_000,
+      },
+    );
+    const own = await payloadFrom(wallet);
+    for (const w of wallets.slice(0, 3).filter((x) => x !== wallet))
+      await attestor.onSignature(msg(w.address as Address, await payloadFrom(w)));
+    const [open] = await records.open();
+    expect(open?.quorumAt).toBeDefined();
+    await records.put({ ...(open as NonNullable<typeof open>), ownSignature: own.signature });
+
+    const republishNow = () => {
+      (attestor as unknown as { lastRepublish: number }).lastRepublish = 0;
+    };
+    republishNow();
+    await attestor.tick();
+    expect(published.map((p) => p.signature)).toEqual([own.signature]);
+    committed = true;
+    republishNow();
+    await attestor.tick(); // the chain shows it: closed, not re-gossiped
+    expect(published).toHaveLength(1);
+    expect(await records.open()).toEqual([]);
+  });
+});
+
 describe('rendezvous', () => {
   it('gives every node the same order, and a node’s rank ignores the order of the live list', () => {
     const key = `0x${'ab'.repeat(32)}` as Hex;
