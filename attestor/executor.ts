@@ -11,6 +11,7 @@
 import type { Wallet } from 'ethers';
 import type { FollowerEvent } from '../relayer/chain/follower.ts';
 import type { Address, Hex } from '../relayer/config/types.ts';
+import { coalesce } from '../relayer/liquidation/ticker.ts';
 import { ENDPOINT, TOPIC } from './abi.ts';
 import type { LzChain } from './lz.ts';
 import { lzReceiveOption } from './options.ts';
@@ -163,23 +164,15 @@ export class Executor {
   }
 
   private readonly retryNow = new Set<Hex>();
+  /** Ticks never overlap: a kick during one runs one more right after it. */
+  private readonly coalescedTick = coalesce(
+    () => this.tick().catch((err: unknown) => this.m.log?.('executor tick failed', { err: String(err) })),
+    () => this.stopped,
+  );
   private ticking: Promise<void> | undefined;
-  private tickAgain = false;
   /** Runs a tick now, or once more right after the running one. */
   private kick(): void {
-    if (this.stopped) return;
-    if (this.ticking !== undefined) {
-      this.tickAgain = true;
-      return;
-    }
-    this.ticking = (async () => {
-      do {
-        this.tickAgain = false;
-        await this.tick().catch((err: unknown) => this.m.log?.('executor tick failed', { err: String(err) }));
-      } while (this.tickAgain && !this.stopped);
-    })().finally(() => {
-      this.ticking = undefined;
-    });
+    this.ticking = this.coalescedTick();
   }
 
   async tick(): Promise<void> {

@@ -10,13 +10,15 @@ export interface Ticker {
   stop(): Promise<void>;
 }
 
-export function createTicker(pass: () => Promise<void>, intervalMs: number): Ticker {
-  let timer: NodeJS.Timeout | undefined;
+/**
+ * `pass` made non-overlapping: calling the result runs a pass now, or — when one is running — once
+ * more right after it; it resolves when that run is done. Nothing runs once `stopped()` is true.
+ */
+export function coalesce(pass: () => Promise<void>, stopped: () => boolean): () => Promise<void> {
   let running: Promise<void> | undefined;
   let again = false;
-  let stopped = false;
-  const wake = (): Promise<void> => {
-    if (stopped) return Promise.resolve();
+  return () => {
+    if (stopped()) return Promise.resolve();
     if (running !== undefined) {
       again = true;
       return running;
@@ -25,10 +27,21 @@ export function createTicker(pass: () => Promise<void>, intervalMs: number): Tic
       do {
         again = false;
         await pass();
-      } while (again && !stopped);
+      } while (again && !stopped());
     })().finally(() => {
       running = undefined;
     });
+    return running;
+  };
+}
+
+export function createTicker(pass: () => Promise<void>, intervalMs: number): Ticker {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let running: Promise<void> | undefined;
+  const run = coalesce(pass, () => stopped);
+  const wake = (): Promise<void> => {
+    running = run();
     return running;
   };
   const loop = async (): Promise<void> => {
