@@ -11,7 +11,7 @@ import { solidityPackedKeccak256, type TransactionReceipt, toBeHex, zeroPadValue
 import { rendezvousRank } from '../../attestor/rendezvous.ts';
 import type { Address, Hex } from '../config/types.ts';
 import type { GossipNetwork, SignedMessage } from '../p2p/types.ts';
-import { closeOpen } from '../store/journal.ts';
+import { closeOpen, recordLocks } from '../store/journal.ts';
 import { ENGINE, TOPICS_LIQ } from './abi.ts';
 import { badDebtOf, followSeizures, seizuresOf } from './follow-up.ts';
 import { attemptId, type LiquidationJournal } from './journal.ts';
@@ -139,6 +139,8 @@ export class Coordinator {
   private readonly claims = new ClaimBook<LiquidationClaim>();
   private readonly busy = new Set<string>();
   private readonly followUps = new Set<Promise<unknown>>();
+  /** Read-modify-writes of one journal record run one at a time (the seizure follow-up runs beside the ticks). */
+  private readonly locked = recordLocks();
   /** Work in the background: sends awaiting their outcome, first-sight simulations. */
   private readonly outcomes = new Set<Promise<unknown>>();
   private readonly planCache = new PlanCache();
@@ -542,8 +544,10 @@ export class Coordinator {
 
     if (seizures.some((s) => s.status === 'pending')) {
       const update = async (list: SeizeFollowUp[]) => {
-        const r = await this.m.journal.get(id);
-        if (r !== undefined) await this.m.journal.put({ ...r, seizures: list, updatedAt: this.now() });
+        await this.locked(id, async () => {
+          const r = await this.m.journal.get(id);
+          if (r !== undefined) await this.m.journal.put({ ...r, seizures: list, updatedAt: this.now() });
+        });
       };
       const p = followSeizures(seizures, {
         vaultOf: this.m.vaultOf,
@@ -719,23 +723,26 @@ export class Coordinator {
   ): Promise<void> {
     const id = attemptId(chain.eid, c.account, c.subaccount, stateKey);
     const now = this.now();
-    const prev = await this.m.journal.get(id);
     const clean = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
-    const next: LiquidationRecord = {
-      id,
-      engineEid: chain.eid,
-      account: c.account,
-      subaccount: c.subaccount,
-      stateKey,
-      rank,
-      timestamps: {},
-      ...prev,
-      ...clean,
-      status,
-      updatedAt: now,
-    };
-    next.timestamps = { ...next.timestamps, [status]: next.timestamps[status] ?? now };
-    await this.m.journal.put(next);
+    const prev = await this.locked(id, async () => {
+      const prev = await this.m.journal.get(id);
+      const next: LiquidationRecord = {
+        id,
+        engineEid: chain.eid,
+        account: c.account,
+        subaccount: c.subaccount,
+        stateKey,
+        rank,
+        timestamps: {},
+        ...prev,
+        ...clean,
+        status,
+        updatedAt: now,
+      };
+      next.timestamps = { ...next.timestamps, [status]: next.timestamps[status] ?? now };
+      await this.m.journal.put(next);
+      return prev;
+    });
     round.records.add(id);
     if (prev?.status !== status) this.byStatus[status]++;
     if (prev?.status !== status)

@@ -75,3 +75,23 @@ export async function closeOpen<S extends string, R extends StatusRecord<S>>(
   }
   return closed;
 }
+
+/**
+ * Runs read-modify-write passes over one record one after another. A journal's get and put are two
+ * awaits: a gossip handler touching a record between a submitter's get and put would otherwise put
+ * back the status it read and lose the submitter's.
+ */
+export function recordLocks(): <T>(id: Hex, pass: () => Promise<T>) => Promise<T> {
+  const tails = new Map<string, Promise<unknown>>();
+  return (id, pass) => {
+    const key = id.toLowerCase();
+    const run = (tails.get(key) ?? Promise.resolve()).then(pass, pass);
+    const tail = run.catch(() => {});
+    tails.set(key, tail);
+    // Forget the key once nothing is queued behind this pass.
+    void tail.then(() => {
+      if (tails.get(key) === tail) tails.delete(key);
+    });
+    return run;
+  };
+}

@@ -18,6 +18,7 @@ import type { SendHooks, SendResult, TxRequest } from '../liquidation/sender.ts'
 import { createTicker, type Ticker } from '../liquidation/ticker.ts';
 import type { GossipNetwork, SignedMessage } from '../p2p/types.ts';
 import { type WeightSignaturePayload, weightUpdateOf } from '../p2p/weight-payload.ts';
+import { recordLocks } from '../store/journal.ts';
 import { type Round, WeightSignatureBook } from './book.ts';
 import { type AssetState, GOVERNOR, readAssetState, updateWeightCallData } from './chain.ts';
 import {
@@ -114,6 +115,8 @@ export class WeightProposer {
   private readonly own = new Map<Hex, WeightSignaturePayload>();
   private readonly latest = new Map<string, LatestProposal>();
   private readonly busy = new Set<Hex>();
+  /** Read-modify-writes of one journal record run one at a time (gossip touches race the submitter). */
+  private readonly locked = recordLocks();
   private readonly ticker: Ticker;
   private readonly now: () => number;
   private readonly log: NonNullable<WeightProposerModules['log']>;
@@ -375,7 +378,8 @@ export class WeightProposer {
     status: WeightStatus,
     fields: { symbol: string; previousWeight?: bigint; target?: number; signers?: Address[] },
   ): Promise<void> {
-    if ((await this.m.journal.get(digest)) === undefined) {
+    await this.locked(digest, async () => {
+      if ((await this.m.journal.get(digest)) !== undefined) return;
       await this.m.journal.put({
         id: digest,
         eid,
@@ -391,27 +395,34 @@ export class WeightProposer {
         timestamps: {},
         updatedAt: this.now(),
       });
-    }
+    });
     await this.setStatus(digest, status, fields.signers === undefined ? {} : { signers: fields.signers });
   }
 
   private async setStatus(digest: Hex, status: WeightStatus, fields: Partial<WeightRecord>): Promise<void> {
-    const prev = await this.m.journal.get(digest);
-    if (prev === undefined) return;
-    const now = this.now();
-    await this.m.journal.put({
-      ...prev,
-      ...fields,
-      status,
-      timestamps: { ...prev.timestamps, [status]: prev.timestamps[status] ?? now },
-      updatedAt: now,
+    const prev = await this.locked(digest, async () => {
+      const prev = await this.m.journal.get(digest);
+      if (prev === undefined) return undefined;
+      const now = this.now();
+      // A late quorum heard from gossip never moves a round back from submitted or an outcome.
+      const next = status === 'quorum' && prev.status !== 'signed' ? prev.status : status;
+      await this.m.journal.put({
+        ...prev,
+        ...fields,
+        status: next,
+        timestamps: { ...prev.timestamps, [next]: prev.timestamps[next] ?? now },
+        updatedAt: now,
+      });
+      return prev;
     });
     const final = WEIGHT_FINAL.find((f) => f === status);
-    if (prev.status !== status && final !== undefined) this.m.onOutcome?.(final);
+    if (prev !== undefined && prev.status !== status && final !== undefined) this.m.onOutcome?.(final);
   }
 
   private async touch(digest: Hex, fields: Partial<WeightRecord>): Promise<void> {
-    const prev = await this.m.journal.get(digest);
-    if (prev !== undefined) await this.m.journal.put({ ...prev, ...fields, updatedAt: this.now() });
+    await this.locked(digest, async () => {
+      const prev = await this.m.journal.get(digest);
+      if (prev !== undefined) await this.m.journal.put({ ...prev, ...fields, updatedAt: this.now() });
+    });
   }
 }

@@ -10,7 +10,7 @@ import { rendezvousOrder } from '../../../attestor/rendezvous.ts';
 import type { Address, Hex } from '../../../relayer/config/types.ts';
 import { ENGINE } from '../../../relayer/liquidation/abi.ts';
 import type { SendResult, TxRequest } from '../../../relayer/liquidation/sender.ts';
-import { memoryRecords } from '../../../relayer/store/journal.ts';
+import { type Journal, memoryRecords } from '../../../relayer/store/journal.ts';
 import { GOVERNOR } from '../../../relayer/weights/chain.ts';
 import { deadlineFor, recoverWeightSigner, weightDigest } from '../../../relayer/weights/eip712.ts';
 import type { WeightRecord } from '../../../relayer/weights/journal.ts';
@@ -80,14 +80,28 @@ function fakeChain(now: () => number) {
   return { state: s, rpc, senderOf };
 }
 
-function network(running: number[]) {
+/** A journal whose reads take a few milliseconds, like a store under load. */
+function slowRecords(): Journal<WeightRecord> {
+  const inner = memoryRecords<WeightRecord>();
+  return {
+    get: async (id) => {
+      const r = await inner.get(id);
+      await new Promise((resolve) => setTimeout(resolve, 3));
+      return r;
+    },
+    put: (r) => inner.put(r),
+    list: () => inner.list(),
+  };
+}
+
+function network(running: number[], journalOf: () => Journal<WeightRecord> = memoryRecords) {
   let clock = T0;
   const now = () => clock;
   const chain = fakeChain(now);
   const hub = new MemoryGossipHub();
   const nodes = running.map((i) => {
     const wallet = wallets[i] as Wallet;
-    const journal = memoryRecords<WeightRecord>();
+    const journal = journalOf();
     const proposer = new WeightProposer(
       { intervalMs: 2_000, tickMs: 3_600_000, deadlineMs: DEADLINE_MS, epochSec: 60 },
       {
@@ -203,6 +217,24 @@ describe('weight proposer', () => {
     await flush();
     expect(net.chain.state.sends).toEqual([]);
     for (const n of net.nodes) expect((await n.journal.get(digest))?.status).toBe('stale');
+    await net.stop();
+  });
+
+  it('signatures gossiped while the submitter records its transaction do not undo the record', async () => {
+    const net = network([0, 1, 2], slowRecords);
+    for (const n of net.nodes) n.proposer.start();
+    const { digest, order } = net.firstOrder();
+    // Every node re-gossips its own signature each tick, so the submitter hears them while it writes.
+    for (let i = 0; i < 20 && net.chain.state.sends.length === 0; i++) await net.tickAll();
+    for (let i = 0; i < 3; i++) await net.tickAll();
+    await flush();
+    const submitter = net.nodes.find((n) => n.signer === order[0]);
+    const r = await submitter?.journal.get(digest);
+    expect(r).toMatchObject({
+      status: 'applied',
+      submittedByUs: true,
+      txHash: net.chain.state.sends[0]?.hash,
+    });
     await net.stop();
   });
 });
