@@ -38,7 +38,7 @@ export function weightProposerOptions(c: WeightsConfig = {}): Partial<WeightProp
  */
 export function governedChains(
   chains: ChainConfig[],
-  rpcFor: (eid: number) => Pick<LiqRpc, 'call'> | undefined,
+  rpcFor: (eid: number) => Pick<LiqRpc, 'call' | 'getReceipt'> | undefined,
   senderFor: (eid: number) => WeightChain['sender'] | undefined,
 ): WeightChain[] {
   const out: WeightChain[] = [];
@@ -78,7 +78,7 @@ export interface WeightProposerParams extends Omit<WeightProposerModules, 'journ
   gossip: GossipNetwork;
   dvn: DvnConfig;
   store?: Store;
-  rpcFor: (eid: number) => Pick<LiqRpc, 'call'> | undefined;
+  rpcFor: (eid: number) => Pick<LiqRpc, 'call' | 'getReceipt'> | undefined;
   senderFor: (eid: number) => WeightChain['sender'] | undefined;
   liveSigners: () => Address[];
   options?: Partial<WeightProposerOptions>;

@@ -44,7 +44,7 @@ export interface WeightChain {
   chainId: number;
   engine: Address;
   governor: Address;
-  rpc: Pick<LiqRpc, 'call'>;
+  rpc: Pick<LiqRpc, 'call' | 'getReceipt'>;
   sender: { send(tx: TxRequest, hooks?: SendHooks): Promise<SendResult> };
   /** The engine's risk assets and the price key (relayer/risk series) that values each. */
   assets: { assetId: number; symbol: string; priceKey: string }[];
@@ -115,6 +115,8 @@ export class WeightProposer {
   private readonly own = new Map<Hex, WeightSignaturePayload>();
   private readonly latest = new Map<string, LatestProposal>();
   private readonly busy = new Set<Hex>();
+  /** Rounds whose transaction went out but was not followed to a receipt: they end in dropEnded. */
+  private readonly unfollowed = new Set<Hex>();
   /** Read-modify-writes of one journal record run one at a time (gossip touches race the submitter). */
   private readonly locked = recordLocks();
   private readonly ticker: Ticker;
@@ -182,7 +184,7 @@ export class WeightProposer {
     for (const round of this.book.ready()) {
       const rank = rendezvousRank(round.digest, this.m.wallet.address as Address, this.m.liveSigners());
       if (this.now() < (round.quorumAt as number) + rank * this.o.deadlineMs) continue;
-      if (this.busy.has(round.digest)) continue;
+      if (this.busy.has(round.digest) || this.unfollowed.has(round.digest)) continue;
       this.busy.add(round.digest);
       turns.push(
         this.submit(round, rank)
@@ -300,12 +302,26 @@ export class WeightProposer {
     );
     await this.setStatus(round.digest, 'submitted', { rank });
     let result: SendResult;
+    let broadcast = false;
     try {
       result = await chain.sender.send(
         { to: chain.governor, data: updateWeightCallData(u.assetId, u.weight, u.deadline, signatures) },
-        { onBroadcast: (hash) => this.touch(round.digest, { txHash: hash }) },
+        {
+          onBroadcast: (hash) => {
+            broadcast = true;
+            return this.addSent(round.digest, hash);
+          },
+        },
       );
     } catch (err) {
+      if (broadcast) {
+        // Sent, but the wait for its receipt failed (timeout, RPC errors): it may still land. The
+        // round is not sent again; it ends when the nonce moves or the deadline passes (dropEnded),
+        // which then reads our transactions' receipts to say whether it was ours that landed.
+        this.unfollowed.add(round.digest);
+        this.log('weight update sent, receipt not seen', { digest: round.digest, err: String(err) });
+        return;
+      }
       // A revert at estimation: most often another node's update landed first (the nonce moved).
       const after = await readAssetState(chain.rpc, chain.engine, chain.governor, u.assetId);
       if (after.nonce !== u.nonce) {
@@ -364,9 +380,15 @@ export class WeightProposer {
       // Applied: the nonce moved by exactly this update and the engine holds its weight.
       const applied = state.nonce === u.nonce + 1n && state.weight === u.weight;
       const status: WeightStatus = applied ? 'applied' : u.nonce < state.nonce ? 'stale' : 'expired';
+      this.unfollowed.delete(r.digest);
       const current = await this.m.journal.get(r.digest);
       if (current === undefined || current.status === 'applied' || current.status === 'failed') continue;
-      await this.setStatus(r.digest, status, applied ? {} : { error: `nonce now ${state.nonce}` });
+      if (!applied) {
+        await this.setStatus(r.digest, status, { error: `nonce now ${state.nonce}` });
+        continue;
+      }
+      const ours = await this.landedOf(chain, current.sentHashes ?? []);
+      await this.setStatus(r.digest, status, ours === undefined ? {} : { txHash: ours, submittedByUs: true });
     }
   }
 
@@ -417,6 +439,25 @@ export class WeightProposer {
     });
     const final = WEIGHT_FINAL.find((f) => f === status);
     if (prev !== undefined && prev.status !== status && final !== undefined) this.m.onOutcome?.(final);
+  }
+
+  /** Remembers a transaction hash this node broadcast for the round (a fee bump adds one). */
+  private async addSent(digest: Hex, hash: Hex): Promise<void> {
+    await this.locked(digest, async () => {
+      const prev = await this.m.journal.get(digest);
+      if (prev === undefined) return;
+      const sentHashes = [...(prev.sentHashes ?? []), hash];
+      await this.m.journal.put({ ...prev, txHash: hash, sentHashes, updatedAt: this.now() });
+    });
+  }
+
+  /** Which of our broadcast hashes, if any, landed successfully. */
+  private async landedOf(chain: WeightChain, hashes: Hex[]): Promise<Hex | undefined> {
+    for (const hash of hashes) {
+      const receipt = await chain.rpc.getReceipt(hash).catch(() => null);
+      if (receipt?.status === 1) return hash;
+    }
+    return undefined;
   }
 
   private async touch(digest: Hex, fields: Partial<WeightRecord>): Promise<void> {

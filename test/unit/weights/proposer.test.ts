@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { rendezvousOrder } from '../../../attestor/rendezvous.ts';
 import type { Address, Hex } from '../../../relayer/config/types.ts';
 import { ENGINE } from '../../../relayer/liquidation/abi.ts';
-import type { SendResult, TxRequest } from '../../../relayer/liquidation/sender.ts';
+import type { SendHooks, SendResult, TxRequest } from '../../../relayer/liquidation/sender.ts';
 import { type Journal, memoryRecords } from '../../../relayer/store/journal.ts';
 import { GOVERNOR } from '../../../relayer/weights/chain.ts';
 import { deadlineFor, recoverWeightSigner, weightDigest } from '../../../relayer/weights/eip712.ts';
@@ -34,7 +34,14 @@ const flush = async () => {
 
 /** A governor + engine for one asset, checking what WeightGovernor checks. */
 function fakeChain(now: () => number) {
-  const s = { weight: pct(80), nonce: 0n, lastUpdate: 0n, sends: [] as { by: Address; hash: Hex }[] };
+  const s = {
+    weight: pct(80),
+    nonce: 0n,
+    lastUpdate: 0n,
+    sends: [] as { by: Address; hash: Hex }[],
+    /** The next send lands but its receipt wait fails (an RPC timeout after the broadcast). */
+    loseNextReceipt: false,
+  };
   const bounds = [pct(50), pct(95), pct(5), 60n];
   const rpc = {
     async call(tx: { to: Address; data: Hex }): Promise<Hex> {
@@ -45,9 +52,12 @@ function fakeChain(now: () => number) {
       if (f?.name === 'nonces') return GOVERNOR.encodeFunctionResult('nonces', [s.nonce]) as Hex;
       return GOVERNOR.encodeFunctionResult('lastUpdate', [s.lastUpdate]) as Hex;
     },
+    async getReceipt(hash: Hex): Promise<TransactionReceipt | null> {
+      return s.sends.some((x) => x.hash === hash) ? ({ status: 1 } as TransactionReceipt) : null;
+    },
   };
   const senderOf = (by: Address) => ({
-    async send(tx: TxRequest): Promise<SendResult> {
+    async send(tx: TxRequest, hooks?: SendHooks): Promise<SendResult> {
       const [assetId, weight, deadline, sigs] = GOVERNOR.decodeFunctionData(
         'updateWeight',
         tx.data,
@@ -74,6 +84,11 @@ function fakeChain(now: () => number) {
       s.lastUpdate = BigInt(Math.floor(now() / 1000));
       const hash = `0x${String(s.sends.length + 1).padStart(64, '0')}` as Hex;
       s.sends.push({ by, hash });
+      await hooks?.onBroadcast?.(hash, 0, { maxFeePerGas: 1n, maxPriorityFeePerGas: 1n });
+      if (s.loseNextReceipt) {
+        s.loseNextReceipt = false;
+        throw new Error('no receipt after 60000 ms');
+      }
       return { receipt: { status: 1 } as TransactionReceipt, hash, hashes: [hash], nonce: 0, bumps: 0 };
     },
   });
@@ -235,6 +250,33 @@ describe('weight proposer', () => {
       submittedByUs: true,
       txHash: net.chain.state.sends[0]?.hash,
     });
+    await net.stop();
+  });
+
+  it('a sent update whose receipt wait failed is not sent again, and ends applied as ours', async () => {
+    const net = network([0, 1, 2]);
+    net.chain.state.loseNextReceipt = true;
+    for (const n of net.nodes) n.proposer.start();
+    await flush();
+    const { digest, order } = net.firstOrder();
+    expect(net.chain.state.sends.map((s) => s.by.toLowerCase())).toEqual([order[0]]);
+    const submitter = net.nodes.find((n) => n.signer === order[0]);
+    expect((await submitter?.journal.get(digest))?.status).toBe('submitted');
+    // Ticks before the next proposal round: the round is neither re-sent nor taken over by rank 1.
+    net.advance(DEADLINE_MS);
+    await net.tickAll();
+    expect(net.chain.state.sends).toHaveLength(1);
+    // The next proposal round sees the nonce moved and finds our transaction's receipt.
+    net.advance(2_000);
+    await net.tickAll();
+    expect(await submitter?.journal.get(digest)).toMatchObject({
+      status: 'applied',
+      submittedByUs: true,
+      txHash: net.chain.state.sends[0]?.hash,
+    });
+    for (const n of net.nodes.filter((x) => x !== submitter))
+      expect(await n.journal.get(digest)).toMatchObject({ status: 'applied' });
+    expect(net.chain.state.sends).toHaveLength(1);
     await net.stop();
   });
 });
