@@ -208,8 +208,11 @@ describe('liquidator (devnet, local collateral)', () => {
     expect(events[0]?.healthAfter as bigint).toBeGreaterThanOrEqual(WAD);
 
     // The chain shows the liquidation before the node has awaited its confirmations and journaled it.
-    const landed = await waitFor('the liquidation journaled as landed', async () =>
-      (await first.liq.journal()).find((r) => r.subaccount === 0n && r.status === 'landed'),
+    // A loaded machine can hold the receipt wait up for several RPC timeouts: be generous.
+    const landed = await waitFor(
+      'the liquidation journaled as landed',
+      async () => (await first.liq.journal()).find((r) => r.subaccount === 0n && r.status === 'landed'),
+      60_000,
     );
     expect(landed?.txHash).toBeDefined();
     expect(landed?.seizures?.[0]).toMatchObject({ srcEid: chain.eid, status: 'paid', latencyMs: 0 });
@@ -227,7 +230,7 @@ describe('liquidator (devnet, local collateral)', () => {
       const rs = (await other.liq.journal()).filter((r) => r.subaccount === 0n);
       expect(rs.some((r) => r.txHash !== undefined)).toBe(false);
     }
-  });
+  }, 120_000);
 
   it('with the first-ranked node stopped, the next-ranked one takes over after the deadline', async () => {
     watched = [];
