@@ -6,7 +6,7 @@ import {MessagingFee} from "@layerzerolabs/oapp-evm/contracts/oapp/OApp.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {TransientReentrancyGuard} from "../common/TransientReentrancyGuard.sol";
 
 import {XmarginOApp} from "../common/XmarginOApp.sol";
 import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
@@ -23,7 +23,7 @@ import {WadMath} from "../libraries/WadMath.sol";
 ///         that holds it. The vault stays the single source of truth of what is locked.
 /// @dev Credit is debited before any message leaves, so what the engine credits is never more than what
 ///      the vault has it down for (invariant 1). Every LOCK carries a unique id applied at most once.
-contract MarginEngine is XmarginOApp, ReentrancyGuard, IMarginEngine {
+contract MarginEngine is XmarginOApp, TransientReentrancyGuard, IMarginEngine {
     using SafeERC20 for IERC20;
     using RateLimiter for RateLimiter.Bucket;
     using WadMath for uint256;

@@ -150,5 +150,7 @@ interface ICollateralVault {
     function locked(address account, uint96 subaccount, address token) external view returns (uint256);
     function credit(uint32 engineEid, address account, uint96 subaccount, address token) external view returns (uint256);
     function totalLocked(address token) external view returns (uint256);
+    /// @notice Whether the RELEASE, SEIZE or MOVE `id` was applied. The local engine's RELEASEs and SEIZEs are
+    ///         direct calls in its own transaction and are not recorded here (watch `PaidOut`).
     function processed(bytes32 id) external view returns (bool);
 }

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IMarginEngine} from "../interfaces/IMarginEngine.sol";
 import {IRebalancer} from "../interfaces/IRebalancer.sol";
@@ -13,7 +13,7 @@ import {WadMath} from "../libraries/WadMath.sol";
 ///         an executor (a relayer node) asks and only within the limits the trader granted: destination
 ///         engines, USD value per move, health left behind, expiry. It holds no funds and no credit: the
 ///         engine's `moveFor` does the move under the same margin rules as the trader's own `move`.
-contract Rebalancer is IRebalancer, Ownable2Step, ReentrancyGuard {
+contract Rebalancer is IRebalancer, Ownable2Step, ReentrancyGuardTransient {
     using WadMath for uint256;
 
     uint256 internal constant WAD = 1e18;

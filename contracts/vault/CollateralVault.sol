@@ -5,7 +5,7 @@ import {Origin, MessagingFee} from "@layerzerolabs/oapp-evm/contracts/oapp/OApp.
 import {MessagingParams} from "@layerzerolabs/lz-evm-protocol-v2/contracts/interfaces/ILayerZeroEndpointV2.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {XmarginOApp} from "../common/XmarginOApp.sol";
 import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
@@ -19,7 +19,7 @@ import {RateLimiter} from "../libraries/RateLimiter.sol";
 /// @dev Solvency: per token, `balanceOf(vault) >= totalLocked + totalQueued` (queued payouts have left the
 ///      books but not the vault). Per (account, subaccount, token): Σ credit over engines == locked.
 ///      Inbound messages are applied at most once per id; delivery order is never assumed.
-contract CollateralVault is XmarginOApp, ReentrancyGuard, ICollateralVault {
+contract CollateralVault is XmarginOApp, ReentrancyGuardTransient, ICollateralVault {
     using SafeERC20 for IERC20;
     using RateLimiter for RateLimiter.Bucket;
 
@@ -239,7 +239,12 @@ contract CollateralVault is XmarginOApp, ReentrancyGuard, ICollateralVault {
     {
         uint8 msgType = MsgCodec.msgType(message);
         if (msgType == MsgCodec.RELEASE || msgType == MsgCodec.SEIZE) {
-            _payout(origin.srcEid, msgType, MsgCodec.decodePayout(message));
+            MsgCodec.Payout memory payout = MsgCodec.decodePayout(message);
+            // A replayed id is ignored without effects or events: LayerZero already refuses a nonce twice, so
+            // this is defence in depth, and reverting would only turn a harmless duplicate into a stuck packet.
+            if (processed[payout.id]) return;
+            processed[payout.id] = true;
+            _payout(origin.srcEid, msgType, payout);
         } else if (msgType == MsgCodec.MOVE) {
             // No caller options on this path: the enforced options for LOCK apply (empty calldata slice).
             // The executor's native value (lzReceive option) is the fee budget of the next hop; any excess is
@@ -253,17 +258,16 @@ contract CollateralVault is XmarginOApp, ReentrancyGuard, ICollateralVault {
 
     // ------------------------------------------------------------------ internal
 
-    /// @dev RELEASE or SEIZE out of `engineEid`'s credit. A replayed id is ignored without effects or events:
-    ///      LayerZero already refuses a nonce twice, so this is defence in depth, and reverting would only turn
-    ///      a harmless duplicate into a stuck packet.
+    /// @dev RELEASE or SEIZE out of `engineEid`'s credit. Message ids are recorded by the caller that can see a
+    ///      replay (_lzReceive): the local engine's payouts are direct calls in its own transaction, so a
+    ///      record per local payout (a fresh storage slot, ~22k gas in every local liquidation) would guard
+    ///      nothing; they stay bounded by the engine's credit here.
     function _payout(uint32 engineEid, uint8 kind, MsgCodec.Payout memory payout) internal {
-        if (processed[payout.id]) return;
         if (payout.amount == 0) revert ZeroAmount();
         if (payout.recipient == address(0)) revert ZeroAddress();
         uint256 available = credit[engineEid][payout.account][payout.subaccount][payout.token];
         if (payout.amount > available) revert InsufficientCredit(engineEid, available, payout.amount);
 
-        processed[payout.id] = true;
         credit[engineEid][payout.account][payout.subaccount][payout.token] = available - payout.amount;
         locked[payout.account][payout.subaccount][payout.token] -= payout.amount;
         totalLocked[payout.token] -= payout.amount;

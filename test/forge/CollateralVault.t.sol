@@ -695,9 +695,13 @@ contract CollateralVaultTest is TestHelperOz5 {
         assertEq(token.balanceOf(stranger), 60e18);
         assertEq(vault.credit(A, alice, 0, address(token)), 40e18);
 
-        // Same id again: nothing.
+        // Local payouts are direct calls: no replay record, and whatever the local engine asks stays bounded by
+        // its credit.
+        assertFalse(vault.processed(id));
+        vm.expectRevert(abi.encodeWithSelector(ICollateralVault.InsufficientCredit.selector, A, 40e18, 60e18));
         localEngine.payout(MsgCodec.SEIZE, MsgCodec.Payout(id, alice, 0, address(token), 60e18, stranger));
         assertEq(token.balanceOf(stranger), 60e18);
+        assertEq(vault.locked(alice, 0, address(token)), 40e18);
     }
 
     function test_payoutFromLocalEngine_revertsBeyondCredit() public {
