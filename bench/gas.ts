@@ -8,7 +8,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Contract, Interface, JsonRpcProvider, NonceManager, type TransactionReceipt, Wallet } from 'ethers';
+import {
+  Contract,
+  Interface,
+  JsonRpcProvider,
+  MaxUint256,
+  NonceManager,
+  type TransactionReceipt,
+  Wallet,
+} from 'ethers';
 import { ensureArtifacts, readArtifact, readLzArtifact } from '../relayer/chain/artifacts.ts';
 import { lzReceiveOptions } from '../relayer/client/index.ts';
 import type { ChainConfig } from '../relayer/config/types.ts';
@@ -164,7 +172,8 @@ async function main(): Promise<void> {
     const liqB = signer(B, liq);
     const liqAddr = new Wallet(liq).address;
     const usdcB = new Contract(tokenOf(B, 'USDC').address, erc20Abi, liqB);
-    await (await usdcB.getFunction('approve')(B.xmargin.engine, 2n ** 255n)).wait();
+    // As the node's liquidator does (relayer/liquidation/index.ts): one unlimited approval of the quote token.
+    await (await usdcB.getFunction('approve')(B.xmargin.engine, MaxUint256)).wait();
     const engineL = new Contract(B.xmargin.engine as string, engineAbi, liqB);
     await (await feedB.getFunction('setAnswer')(1800n * 10n ** 8n)).wait();
     const local = await (
