@@ -172,6 +172,47 @@ async function verificationsOf(header: Hex): Promise<{ from: string; tx: string 
   return out;
 }
 
+/**
+ * Runs `start` (which restarts node `i`) and times, from then, node `i` back in the mesh (bound to
+ * both other nodes) and caught up with every chain's head as it was at the restart.
+ */
+async function restart(
+  i: number,
+  start: () => Promise<void>,
+): Promise<{ restartedAt: number; meshMs: number; caughtUpMs: number }> {
+  const headsAtRestart = await heads();
+  const restartedAt = Date.now();
+  await start();
+  const meshMs = await waitFor(
+    `node ${i + 1} back in the mesh`,
+    async () => {
+      const s = await n().status(i);
+      return s.peers.filter((p) => p.signer !== undefined).length >= 2 ? Date.now() - restartedAt : undefined;
+    },
+    30_000,
+    100,
+  );
+  const caughtUpMs = await waitFor(
+    `node ${i + 1} caught up`,
+    async () => ((await caughtUp(i, headsAtRestart)) ? Date.now() - restartedAt : undefined),
+    30_000,
+    100,
+  );
+  return { restartedAt, meshMs, caughtUpMs };
+}
+
+/** Waits for the first verification of `header` on B: who sent it, and when it was seen. */
+async function firstVerification(what: string, header: Hex): Promise<{ from: string; at: number }> {
+  return waitFor(
+    what,
+    async () => {
+      const [v] = await verificationsOf(header);
+      return v === undefined ? undefined : { from: v.from, at: Date.now() };
+    },
+    60_000,
+  );
+}
+
 /** The nodes' libp2p listen addresses, by cluster index. */
 function bootstrapAddrs(): string[] {
   return n().cluster.nodes.map(
@@ -259,26 +300,9 @@ describe('faults: node crashes, a stopped submitter, keys below quorum', () => {
     await sleep(1_500);
     expect(await trader.credit()).toBe(before);
 
-    const headsAtRestart = await heads();
-    const restartedAt = Date.now();
-    await Promise.all([cluster.start(0), cluster.start(1), cluster.start(2)]);
-    const meshMs = await waitFor(
-      'the killed node back in the mesh',
-      async () => {
-        const s = await n().status(0);
-        return s.peers.filter((p) => p.signer !== undefined).length >= 2
-          ? Date.now() - restartedAt
-          : undefined;
-      },
-      30_000,
-      100,
-    );
-    const caughtUpMs = await waitFor(
-      'the killed node caught up',
-      async () => ((await caughtUp(0, headsAtRestart)) ? Date.now() - restartedAt : undefined),
-      30_000,
-      100,
-    );
+    const { restartedAt, meshMs, caughtUpMs } = await restart(0, async () => {
+      await Promise.all([cluster.start(0), cluster.start(1), cluster.start(2)]);
+    });
     const landedMs = await waitFor(
       'both deposits credited on B',
       async () =>
@@ -309,14 +333,7 @@ describe('faults: node crashes, a stopped submitter, keys below quorum', () => {
     const sentBlock = await trader.deposit(10n ** 17n);
     const sentAt = Date.now();
     // The verification on B: who submitted it, and when.
-    const verified = await waitFor(
-      'a backup to verify the packet on B',
-      async () => {
-        const [v] = await verificationsOf(header);
-        return v === undefined ? undefined : { from: v.from, at: Date.now() };
-      },
-      60_000,
-    );
+    const verified = await firstVerification('a backup to verify the packet on B', header);
     const verifyMs = verified.at - sentAt;
     await waitFor('the deposit credited on B', async () =>
       (await trader.credit()) === before + 10n ** 17n ? true : undefined,
@@ -376,39 +393,13 @@ describe('faults: node crashes, a stopped submitter, keys below quorum', () => {
       const killedAt = Date.now();
       // The backup (rank 2; rank 1 once the killed node misses its heartbeats) takes over one
       // fallback deadline after its own quorum.
-      const verified = await waitFor(
-        'the backup to verify the packet on B',
-        async () => {
-          const [v] = await verificationsOf(header);
-          return v === undefined ? undefined : { from: v.from, at: Date.now() };
-        },
-        60_000,
-      );
+      const verified = await firstVerification('the backup to verify the packet on B', header);
       await waitFor('the deposit credited on B', async () =>
         (await trader.credit()) === before + amount ? true : undefined,
       );
 
       // Restart the killed node: its store still holds the record with the quorum.
-      const headsAtRestart = await heads();
-      const restartedAt = Date.now();
-      await cluster.start(holder);
-      const meshMs = await waitFor(
-        'the killed node back in the mesh',
-        async () => {
-          const s = await n().status(holder);
-          return s.peers.filter((p) => p.signer !== undefined).length >= 2
-            ? Date.now() - restartedAt
-            : undefined;
-        },
-        30_000,
-        100,
-      );
-      const caughtUpMs = await waitFor(
-        'the killed node caught up',
-        async () => ((await caughtUp(holder, headsAtRestart)) ? Date.now() - restartedAt : undefined),
-        30_000,
-        100,
-      );
+      const { restartedAt, meshMs, caughtUpMs } = await restart(holder, () => cluster.start(holder));
       const closedMs = await waitFor(
         'the restarted node to close its record from the chain',
         async () => ((await openRecord(holder, guid)) === undefined ? Date.now() - restartedAt : undefined),
