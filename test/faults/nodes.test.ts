@@ -367,9 +367,10 @@ describe('faults: node crashes, a stopped submitter, keys below quorum', () => {
     const signerOf = (i: number): string => (cluster.nodes[i]?.signer ?? '').toLowerCase();
     const nonceOnB = (i: number): Promise<number> => n().rpc(B).getTransactionCount(signerOf(i), 'latest');
     // The first-ranked attestor hangs: alive (it heartbeats, so the others keep ranking it first) but
-    // it never signs or submits. (Frozen with SIGSTOP it would leave the live set after 3 missed 1 s
-    // heartbeats and the rank-1 node would submit at once.) So the rank-1 node, once it holds a
-    // quorum, waits one fallback deadline for it: the window in which it is killed.
+    // it never signs or submits. (Frozen with SIGSTOP it would leave the live set after 6 s of
+    // silence, relayer/node/liveness.ts, and the rank-1 node would submit then.) So the rank-1 node,
+    // once it holds a quorum, waits one whole fallback deadline for it: the window in which it is
+    // killed.
     const hung = await standIn(first);
     try {
       await waitFor('the hung first-ranked node bound as live at the other two', async () => {
@@ -391,8 +392,8 @@ describe('faults: node crashes, a stopped submitter, keys below quorum', () => {
       const verifiedAtKill = (await verificationsOf(header)).length;
       await cluster.stop(holder, { kill: true });
       const killedAt = Date.now();
-      // The backup (rank 2; rank 1 once the killed node misses its heartbeats) takes over one
-      // fallback deadline after its own quorum.
+      // The backup (rank 2; rank 1 once the killed node is silent for 6 s) takes over one fallback
+      // deadline after its own quorum.
       const verified = await firstVerification('the backup to verify the packet on B', header);
       await waitFor('the deposit credited on B', async () =>
         (await trader.credit()) === before + amount ? true : undefined,
