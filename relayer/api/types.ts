@@ -89,6 +89,11 @@ export interface OpenPacket {
   nonce: string;
   /** collecting / verified / committed: attestor side; waiting: the executor owes the delivery. */
   stage: 'collecting' | 'verified' | 'committed' | 'waiting';
+  /**
+   * ms since epoch when this node first held a quorum of attestor signatures of the packet (its
+   * submitter deadline counts from it); absent while it holds fewer.
+   */
+  quorumAt?: number;
   attempts?: number;
 }
 

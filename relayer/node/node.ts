@@ -28,6 +28,7 @@ import { createRiskTracker } from '../risk/tracker.ts';
 import { openStore } from '../store/index.ts';
 import { createWeightProposer, type WeightProposer, weightProposerOptions } from '../weights/index.ts';
 import { applyDeniedPeers } from './denied-peers.ts';
+import { livenessCutoff } from './liveness.ts';
 import { accountStatuses, liquidationEntries, rebalanceEntries } from './margin-status.ts';
 import { withPacketTiming } from './packet-timing.ts';
 import { checkRpcLimits, rpcOptionsFor } from './rpc-limits.ts';
@@ -39,8 +40,6 @@ import { weightsStatus } from './weights-status.ts';
 
 export const NODE_VERSION = '0.1.0';
 
-/** A peer counts as live while its heartbeats keep arriving within this many intervals. */
-const LIVENESS_INTERVALS = 3;
 /**
  * A liquidator's margin view polls eth_blockNumber this often on engine chains: a new block (and
  * the price it moved) reaches the tip screen within this, so the liquidation makes the next block.
@@ -141,7 +140,7 @@ async function start(
    * otherwise rank first for some packets and hold their verification up by a whole deadline.
    */
   const liveSigners = (role: 'attestor' | 'executor'): Address[] => {
-    const cutoff = Date.now() - LIVENESS_INTERVALS * heartbeatMs;
+    const cutoff = livenessCutoff(Date.now(), heartbeatMs, role);
     const live = [...lastHeartbeat]
       .filter(([signer, at]) => at >= cutoff && (peerRoles.get(signer)?.roles.includes(role) ?? false))
       .map(([signer]) => signer);
@@ -178,7 +177,7 @@ async function start(
   const liveWithRole =
     (role: 'liquidator' | 'rebalancer') =>
     (engineEid: number): Address[] => {
-      const cutoff = Date.now() - LIVENESS_INTERVALS * heartbeatMs;
+      const cutoff = livenessCutoff(Date.now(), heartbeatMs, role);
       const live = [...lastHeartbeat]
         .filter(([signer, at]) => {
           const said = peerRoles.get(signer);

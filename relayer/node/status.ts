@@ -94,6 +94,7 @@ export function createStatusProvider(sources: StatusSources): () => Promise<Node
         dstEid: r.dstEid,
         nonce: r.nonce.toString(),
         stage: r.state,
+        ...(r.quorumAt === undefined ? {} : { quorumAt: r.quorumAt }),
       });
       if (r.lastError !== undefined) failed.push({ guid: r.guid, reason: oneLine(r.lastError) });
     }

@@ -144,20 +144,26 @@ describe('node status', () => {
     const journal = new MemoryPacketJournal();
     await records.put(attest(1, 'collecting'));
     await records.put(attest(2, 'verified', 'execute reverted: quorum'));
+    await records.put({ ...attest(6, 'collecting'), quorumAt: 1_700_000_000_000 });
     await records.put(attest(3, 'committed'));
     await journal.put(delivery(2, 'waiting'));
     await journal.put(delivery(4, 'waiting', ['first', 'lzReceive reverted: InsufficientCredit']));
     await journal.put(delivery(5, 'delivered'));
     const status = await createStatusProvider(sources({ records, journal }))();
-    expect(status.packets.inFlight).toBe(3);
+    expect(status.packets.inFlight).toBe(4);
     expect(status.packets.verified).toBe(3);
     expect(status.packets.delivered).toBe(2);
     expect(status.packets.open?.map((p) => [p.guid, p.stage])).toEqual([
       [guid(1), 'collecting'],
       [guid(2), 'verified'],
+      [guid(6), 'collecting'],
       [guid(4), 'waiting'],
     ]);
-    expect(status.packets.open?.[2]).toMatchObject({ nonce: '4', attempts: 2, srcEid: 40101, dstEid: 40102 });
+    expect(status.packets.open?.[3]).toMatchObject({ nonce: '4', attempts: 2, srcEid: 40101, dstEid: 40102 });
+    // A record holding a quorum says since when (the submitter deadlines count from it); one below
+    // quorum has no such field.
+    expect(status.packets.open?.[2]?.quorumAt).toBe(1_700_000_000_000);
+    expect(status.packets.open?.[0]).not.toHaveProperty('quorumAt');
     expect(status.packets.failed).toEqual([
       { guid: guid(2), reason: 'execute reverted: quorum' },
       { guid: guid(4), reason: 'lzReceive reverted: InsufficientCredit' },
