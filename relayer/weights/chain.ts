@@ -2,7 +2,7 @@
 // nonce, last update and quorum and the engine's current weight of an asset (eth_call), and the
 // `updateWeight` call. Human-readable ABI, so the node does not depend on forge's out/ directory.
 
-import { Interface } from 'ethers';
+import { Interface, toBeHex, zeroPadValue } from 'ethers';
 import type { Address, Hex } from '../config/types.ts';
 import { ENGINE } from '../liquidation/abi.ts';
 import type { LiqRpc } from '../liquidation/rpc.ts';
@@ -66,4 +66,45 @@ export function updateWeightCallData(
   signatures: Hex[],
 ): Hex {
   return GOVERNOR.encodeFunctionData('updateWeight', [assetId, weight, deadline, signatures]) as Hex;
+}
+
+/** The update a WeightUpdated event recorded: its transaction, its sender and the deadline it carried. */
+export interface LandedUpdate {
+  txHash: Hex;
+  submitter: Address;
+  deadline: bigint;
+}
+
+/** How far back (blocks) the landing of a round that just ended is looked for. */
+const LANDED_LOOKBACK_BLOCKS = 10_000;
+
+/**
+ * The `updateWeight` that moved `assetId`'s nonce past `nonce`, read from its WeightUpdated event and
+ * its calldata; undefined when not found in the lookback. Rounds signed in different deadline windows
+ * can carry the same weight at the same nonce: only the deadline tells which one landed.
+ */
+export async function findLandedUpdate(
+  rpc: Pick<LiqRpc, 'blockNumber' | 'getLogs' | 'send'>,
+  governor: Address,
+  assetId: number,
+  nonce: bigint,
+): Promise<LandedUpdate | undefined> {
+  const head = await rpc.blockNumber();
+  const logs = await rpc.getLogs({
+    address: governor,
+    topics: [GOVERNOR.getEvent('WeightUpdated')?.topicHash as Hex, zeroPadValue(toBeHex(assetId), 32) as Hex],
+    fromBlock: Math.max(0, head - LANDED_LOOKBACK_BLOCKS),
+  });
+  for (const log of logs) {
+    const event = GOVERNOR.parseLog({ topics: [...log.topics], data: log.data });
+    if (event === null || BigInt(event.args.nonce) !== nonce) continue;
+    const tx = await rpc.send<{ input: Hex; from: Address } | null>('eth_getTransactionByHash', [
+      log.transactionHash,
+    ]);
+    if (tx === null) return undefined;
+    const call = GOVERNOR.parseTransaction({ data: tx.input });
+    if (call?.name !== 'updateWeight') return undefined;
+    return { txHash: log.transactionHash, submitter: tx.from, deadline: BigInt(call.args.deadline) };
+  }
+  return undefined;
 }

@@ -4,7 +4,6 @@
 import type { Wallet } from 'ethers';
 import { parseWad } from '../config/schemas.ts';
 import type { Address, ChainConfig, DvnConfig, WeightsConfig } from '../config/types.ts';
-import type { LiqRpc } from '../liquidation/rpc.ts';
 import type { GossipNetwork } from '../p2p/types.ts';
 import type { Store } from '../store/controller.ts';
 import { levelRecords, memoryRecords } from '../store/journal.ts';
@@ -38,7 +37,7 @@ export function weightProposerOptions(c: WeightsConfig = {}): Partial<WeightProp
  */
 export function governedChains(
   chains: ChainConfig[],
-  rpcFor: (eid: number) => Pick<LiqRpc, 'call' | 'getReceipt'> | undefined,
+  rpcFor: (eid: number) => WeightChain['rpc'] | undefined,
   senderFor: (eid: number) => WeightChain['sender'] | undefined,
 ): WeightChain[] {
   const out: WeightChain[] = [];
@@ -78,7 +77,7 @@ export interface WeightProposerParams extends Omit<WeightProposerModules, 'journ
   gossip: GossipNetwork;
   dvn: DvnConfig;
   store?: Store;
-  rpcFor: (eid: number) => Pick<LiqRpc, 'call' | 'getReceipt'> | undefined;
+  rpcFor: (eid: number) => WeightChain['rpc'] | undefined;
   senderFor: (eid: number) => WeightChain['sender'] | undefined;
   liveSigners: () => Address[];
   options?: Partial<WeightProposerOptions>;

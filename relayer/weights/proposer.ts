@@ -20,7 +20,13 @@ import type { GossipNetwork, SignedMessage } from '../p2p/types.ts';
 import { type WeightSignaturePayload, weightUpdateOf } from '../p2p/weight-payload.ts';
 import { recordLocks } from '../store/journal.ts';
 import { type Round, WeightSignatureBook } from './book.ts';
-import { type AssetState, GOVERNOR, readAssetState, updateWeightCallData } from './chain.ts';
+import {
+  type AssetState,
+  findLandedUpdate,
+  GOVERNOR,
+  readAssetState,
+  updateWeightCallData,
+} from './chain.ts';
 import {
   deadlineFor,
   recoverWeightSigner,
@@ -44,7 +50,7 @@ export interface WeightChain {
   chainId: number;
   engine: Address;
   governor: Address;
-  rpc: Pick<LiqRpc, 'call' | 'getReceipt'>;
+  rpc: Pick<LiqRpc, 'call' | 'getReceipt' | 'blockNumber' | 'getLogs' | 'send'>;
   sender: { send(tx: TxRequest, hooks?: SendHooks): Promise<SendResult> };
   /** The engine's risk assets and the price key (relayer/risk series) that values each. */
   assets: { assetId: number; symbol: string; priceKey: string }[];
@@ -375,18 +381,35 @@ export class WeightProposer {
           ended.push({ digest, eid: p.eid, update: weightUpdateOf(p), signatures: new Map() });
       }
     }
+    // Rounds that carry exactly what the chain now holds (the nonce moved by one, the engine has the
+    // weight). Several can (signed in different deadline windows): the landed calldata says which.
+    const sameAsChain = ended.filter(
+      (r) => state.nonce === r.update.nonce + 1n && state.weight === r.update.weight,
+    );
+    const landed =
+      sameAsChain.length === 0
+        ? undefined
+        : await findLandedUpdate(chain.rpc, chain.governor, assetId, state.nonce - 1n).catch(() => undefined);
     for (const r of ended) {
       const u = r.update;
-      // Applied: the nonce moved by exactly this update and the engine holds its weight.
-      const applied = state.nonce === u.nonce + 1n && state.weight === u.weight;
+      const applied = sameAsChain.includes(r) && (landed === undefined || landed.deadline === u.deadline);
       const status: WeightStatus = applied ? 'applied' : u.nonce < state.nonce ? 'stale' : 'expired';
       this.unfollowed.delete(r.digest);
       const current = await this.m.journal.get(r.digest);
       if (current === undefined || current.status === 'applied' || current.status === 'failed') continue;
       if (!applied) {
-        await this.setStatus(r.digest, status, { error: `nonce now ${state.nonce}` });
+        const why = sameAsChain.includes(r)
+          ? `the same weight landed under another deadline (${landed?.txHash})`
+          : `nonce now ${state.nonce}`;
+        await this.setStatus(r.digest, status, { error: why });
         continue;
       }
+      if (landed !== undefined) {
+        const ours = landed.submitter.toLowerCase() === this.m.wallet.address.toLowerCase();
+        await this.setStatus(r.digest, status, { txHash: landed.txHash, submittedByUs: ours });
+        continue;
+      }
+      // The landing was not found (RPC trouble, beyond the lookback): our own receipts still tell ours.
       const ours = await this.landedOf(chain, current.sentHashes ?? []);
       await this.setStatus(r.digest, status, ours === undefined ? {} : { txHash: ours, submittedByUs: true });
     }

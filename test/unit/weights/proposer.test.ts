@@ -7,6 +7,7 @@
 import { type TransactionReceipt, Wallet } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import { rendezvousOrder } from '../../../attestor/rendezvous.ts';
+import type { ChainLog } from '../../../relayer/chain/rpc.ts';
 import type { Address, Hex } from '../../../relayer/config/types.ts';
 import { ENGINE } from '../../../relayer/liquidation/abi.ts';
 import type { SendHooks, SendResult, TxRequest } from '../../../relayer/liquidation/sender.ts';
@@ -38,7 +39,7 @@ function fakeChain(now: () => number) {
     weight: pct(80),
     nonce: 0n,
     lastUpdate: 0n,
-    sends: [] as { by: Address; hash: Hex }[],
+    sends: [] as { by: Address; hash: Hex; data: Hex; nonce: bigint; weight: bigint; previous: bigint }[],
     /** The next send lands but its receipt wait fails (an RPC timeout after the broadcast). */
     loseNextReceipt: false,
   };
@@ -54,6 +55,30 @@ function fakeChain(now: () => number) {
     },
     async getReceipt(hash: Hex): Promise<TransactionReceipt | null> {
       return s.sends.some((x) => x.hash === hash) ? ({ status: 1 } as TransactionReceipt) : null;
+    },
+    async blockNumber(): Promise<number> {
+      return 100 + s.sends.length;
+    },
+    /** WeightUpdated logs of the landed sends (the assetId topic is WETH's in these tests). */
+    async getLogs(): Promise<ChainLog[]> {
+      return s.sends.map((x, i) => {
+        const log = GOVERNOR.encodeEventLog('WeightUpdated', [WETH, x.previous, x.weight, x.nonce, x.by]);
+        return {
+          address: GOV,
+          topics: log.topics as Hex[],
+          data: log.data as Hex,
+          blockNumber: 100 + i,
+          blockHash: x.hash,
+          transactionHash: x.hash,
+          transactionIndex: 0,
+          logIndex: 0,
+        };
+      });
+    },
+    async send<T>(method: string, params: unknown[]): Promise<T> {
+      const x = s.sends.find((y) => y.hash === params[0]);
+      if (method !== 'eth_getTransactionByHash') throw new Error(`unexpected ${method}`);
+      return (x === undefined ? null : { input: x.data, from: x.by }) as T;
     },
   };
   const senderOf = (by: Address) => ({
@@ -79,11 +104,12 @@ function fakeChain(now: () => number) {
         if (signer <= previous) throw new Error('SignersNotAscending');
         previous = signer;
       }
+      const previousWeight = s.weight;
       s.weight = weight;
       s.nonce++;
       s.lastUpdate = BigInt(Math.floor(now() / 1000));
       const hash = `0x${String(s.sends.length + 1).padStart(64, '0')}` as Hex;
-      s.sends.push({ by, hash });
+      s.sends.push({ by, hash, data: tx.data, nonce: s.nonce - 1n, weight, previous: previousWeight });
       await hooks?.onBroadcast?.(hash, 0, { maxFeePerGas: 1n, maxPriorityFeePerGas: 1n });
       if (s.loseNextReceipt) {
         s.loseNextReceipt = false;
@@ -277,6 +303,33 @@ describe('weight proposer', () => {
     for (const n of net.nodes.filter((x) => x !== submitter))
       expect(await n.journal.get(digest)).toMatchObject({ status: 'applied' });
     expect(net.chain.state.sends).toHaveLength(1);
+    await net.stop();
+  });
+
+  it('of two rounds with the same weight and nonce, only the one whose deadline landed is applied', async () => {
+    const net = network([0, 1, 2]);
+    const [early, ...rest] = net.nodes as [(typeof net.nodes)[0], ...typeof net.nodes];
+    // One node signs alone in the first deadline window: no quorum.
+    early.proposer.start();
+    await flush();
+    const [first] = await early.journal.list();
+    expect(first?.status).toBe('signed');
+    // A window later everyone signs the same weight under the next deadline, which reaches a quorum.
+    net.advance(60_000);
+    for (const n of rest) n.proposer.start();
+    await net.tickAll();
+    expect(net.chain.state.sends).toHaveLength(1);
+    net.advance(2_000);
+    await net.tickAll();
+    const records = await early.journal.list();
+    expect(records).toHaveLength(2);
+    const landed = records.find((r) => r.deadline !== first?.deadline);
+    expect(landed).toMatchObject({ status: 'applied', txHash: net.chain.state.sends[0]?.hash });
+    expect(landed?.weight).toBe(first?.weight);
+    expect(records.find((r) => r.id === first?.id)).toMatchObject({
+      status: 'stale',
+      error: expect.stringContaining('another deadline'),
+    });
     await net.stop();
   });
 });
