@@ -99,11 +99,7 @@ function delivered(topic: TopicName, author: string, envelope: OpenedEnvelope): 
 
 export function createTopicValidators(ctx: ValidationContext): TopicValidators {
   const verifier =
-    ctx.verifier ??
-    new SignatureVerifier({
-      boundKey: (peerId) => ctx.bindings.keyOf(peerId),
-      precomputeFor: (signer) => isAllowedSigner(ctx, signer),
-    });
+    ctx.verifier ?? new SignatureVerifier({ boundKey: (peerId) => ctx.bindings.keyOf(peerId) });
   /** Topics whose messages count only when an attestor signed them and its peer binding matches. */
   const attested =
     (topic: TopicName): TopicValidator =>

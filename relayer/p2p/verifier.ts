@@ -1,28 +1,22 @@
-// Who signed a gossip envelope, cheaply. Recovering the signer from an EIP-191 signature costs ~2 ms
-// of pure-JS secp256k1 per message (ethers); checking it against a public key we already hold costs
-// ~0.6 ms when that key's multiples are precomputed, and nothing when the same signature was checked
-// before. So:
+// Who signed a gossip envelope, cheaply. Every message's EVM signature (EIP-191) is attributed by
+// public-key recovery in libsecp256k1 (bitcoin-core's C library, compiled to WebAssembly by
+// tiny-secp256k1): ~0.26 ms per signature, where ethers' pure-JS recovery costs ~2 ms and checking
+// against a bound key with precomputed tables in pure JS ~0.6 ms. So:
 //   1. a signature already checked (a replay, a copy under another gossipsub id) is looked up;
-//   2. when the author peer is bound to a key (its heartbeats), the signature is verified against that
-//      key, and the answer is the bound signer;
-//   3. otherwise, or when that check fails, the signer is recovered as before.
-// Step 2 accepts exactly what step 3 would attribute to the bound signer: it recomputes the point R the
-// recovery would lift from (r, yParity) and requires both its x and its y parity to match (see
-// `verifyWithKey`), and it reads the signature with the same parser (ethers' Signature.from). Any
-// doubt falls through to recovery, so every rejection keeps its code.
+//   2. otherwise the signer's public key is recovered; when the author peer is bound to that key (its
+//      heartbeats), the bound signer is the answer without deriving the address again;
+//   3. otherwise the address is derived from the recovered key.
+// The signature is read with ethers' parser (Signature.from: 65 bytes, v 27/28 or 0/1, a high s
+// refused), as ethers' recovery reads it, so both attribute exactly the same signatures; anything
+// that does not recover is BAD_SIGNATURE.
 //
-// node:crypto cannot do step 2 natively: crypto.verify(null, digest, secp256k1Key, sig) hashes its
-// input with SHA-256 first (there is no prehashed ECDSA, and this OpenSSL has no Keccak-256), and its
-// secp256k1 is the generic constant-time code (~0.45 ms per verify), no faster than this.
+// node:crypto cannot do this natively: crypto.verify(null, digest, secp256k1Key, sig) hashes its
+// input with SHA-256 first (there is no prehashed ECDSA, and this OpenSSL has no Keccak-256).
 
-import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { computeAddress, getBytes, hashMessage, Signature, SigningKey } from 'ethers';
+import { computeAddress, getBytes, hashMessage, hexlify, Signature } from 'ethers';
+import { recover } from 'tiny-secp256k1';
 import type { Address, Hex } from '../config/types.ts';
 import { GossipValidationError } from './errors.ts';
-
-type Point = InstanceType<typeof secp256k1.Point>;
-const Point = secp256k1.Point;
-const Fn = Point.Fn;
 
 /** A signer and the public key it recovered from (uncompressed, 0x04…). */
 export interface SignerKey {
@@ -30,87 +24,37 @@ export interface SignerKey {
   publicKey: Hex;
 }
 
-/** Recovery: the address and public key that signed `digest` (EIP-191); BAD_SIGNATURE if none. */
-export function recoverSignerKey(digest: Hex, signature: Hex): SignerKey {
+/** The uncompressed public key (0x04…, lowercase) that signed `digest` (EIP-191), if any. */
+export function recoverKey(digest: Hex, signature: Hex): Hex | undefined {
+  let compact: Uint8Array;
+  let yParity: 0 | 1;
   try {
-    const publicKey = SigningKey.recoverPublicKey(hashMessage(getBytes(digest)), signature) as Hex;
-    return { signer: computeAddress(publicKey) as Address, publicKey };
-  } catch {
-    throw new GossipValidationError('BAD_SIGNATURE', 'signature does not recover');
-  }
-}
-
-/**
- * Whether `signature` over `digest` (EIP-191) recovers to `key`. Recovery lifts R = (r, y of parity v)
- * and returns r⁻¹(s·R − h·G); that equals Q iff R = h·s⁻¹·G + r·s⁻¹·Q, which is what is checked here
- * (x and parity), with the generator's and Q's multiples from precomputed tables.
- */
-export function verifyWithKey(key: Point, digest: Hex, signature: Hex): boolean {
-  let r: bigint;
-  let s: bigint;
-  let yParity: number;
-  try {
-    // Read as the recovery reads it: ethers' `s` getter refuses a high s (top bit set) by throwing.
+    // Read as ethers' recovery reads it: its `s` getter refuses a high s (top bit set) by throwing.
     const sig = Signature.from(signature);
-    r = BigInt(sig.r);
-    s = BigInt(sig.s);
+    compact = getBytes(`${sig.r}${sig.s.slice(2)}`);
     yParity = sig.yParity;
   } catch {
-    return false;
+    return undefined;
   }
-  // The recovery refuses these too (noble's fromCompact: 1 <= r, s < n).
-  if (!Fn.isValidNot0(r) || !Fn.isValidNot0(s)) return false;
-  const h = Fn.create(BigInt(hashMessage(getBytes(digest))));
-  const sInv = Fn.inv(s);
-  const R = baseTable()
-    .multiplyUnsafe(Fn.mul(h, sInv))
-    .add(key.multiplyUnsafe(Fn.mul(r, sInv)));
-  if (R.is0()) return false;
-  const { x, y } = R.toAffine();
-  // v = 27/28 means r is R's x itself (not r + n) and yParity its y's low bit.
-  return x === r && Number(y & 1n) === yParity;
+  try {
+    // Throws for r or s of zero or at least n, and for an r that is no point's x coordinate.
+    const key = recover(getBytes(hashMessage(getBytes(digest))), compact, yParity, false);
+    return key === null ? undefined : (hexlify(key) as Hex);
+  } catch {
+    return undefined;
+  }
 }
 
-let baseReady = false;
-/** The generator with 8-bit windows (the library's default is 6): ~40 ms once per process. */
-function baseTable(): Point {
-  if (!baseReady) {
-    Point.BASE.precompute(8, false);
-    baseReady = true;
-  }
-  return Point.BASE;
+/** Recovery: the address and public key that signed `digest` (EIP-191); BAD_SIGNATURE if none. */
+export function recoverSignerKey(digest: Hex, signature: Hex): SignerKey {
+  const publicKey = recoverKey(digest, signature);
+  if (publicKey === undefined) throw new GossipValidationError('BAD_SIGNATURE', 'signature does not recover');
+  return { signer: computeAddress(publicKey) as Address, publicKey };
 }
 
-/** Parsed public keys; precomputed tables (~1 MB, ~50 ms each) only for keys that asked for them. */
-export class KeyTable {
-  readonly #max: number;
-  readonly #points = new Map<Hex, { point: Point; precomputed: boolean }>();
-
-  constructor(maxKeys = 256) {
-    this.#max = maxKeys;
-  }
-
-  pointOf(publicKey: Hex, precompute: boolean): Point {
-    let entry = this.#points.get(publicKey);
-    if (entry === undefined) {
-      entry = { point: Point.fromHex(publicKey.slice(2)), precomputed: false };
-      if (this.#points.size >= this.#max) {
-        const oldest = this.#points.keys().next().value;
-        if (oldest !== undefined) this.#points.delete(oldest);
-      }
-    } else this.#points.delete(publicKey); // re-inserted below: the map stays in use order
-    if (precompute && !entry.precomputed) {
-      // Points are immutable; the table lives in the library's per-point cache.
-      entry.point.precompute(8, true);
-      entry.precomputed = true;
-    }
-    this.#points.set(publicKey, entry);
-    return entry.point;
-  }
-
-  get size(): number {
-    return this.#points.size;
-  }
+/** Whether `signature` over `digest` (EIP-191) recovers to `publicKey` (uncompressed, 0x04…). */
+export function verifyWithKey(publicKey: Hex, digest: Hex, signature: Hex): boolean {
+  return recoverKey(digest, signature) === publicKey.toLowerCase();
 }
 
 /** Signatures already attributed, so a second copy costs a map lookup. */
@@ -135,24 +79,15 @@ class CheckedSignatures {
   }
 }
 
-/**
- * One table per process: a key's multiples do not depend on who verifies with it, and a process that
- * runs several nodes (tests, benches) would otherwise build each attestor's table once per node.
- */
-const sharedKeys = new KeyTable();
-
 export interface SignatureVerifierOptions {
   /** The signer and public key bound to a peer, if its heartbeats bound one. */
   boundKey: (peerId: string) => { signer: Address; publicKey?: Hex } | undefined;
-  /** Whether a signer earns a precomputed table (the attestor set: few, and on every message). */
-  precomputeFor: (signer: Address) => boolean;
   /** Signatures remembered. Default 16,384 (~6 MB). */
   maxChecked?: number;
 }
 
 export class SignatureVerifier {
   readonly #options: SignatureVerifierOptions;
-  readonly #keys = sharedKeys;
   readonly #checked: CheckedSignatures;
   /** How each signature was attributed, for benches and tests. */
   readonly counts = { cached: 0, bound: 0, recovered: 0 };
@@ -162,24 +97,23 @@ export class SignatureVerifier {
     this.#checked = new CheckedSignatures(options.maxChecked ?? 16_384);
   }
 
-  /** The signer of `digest`, as recovery would say; BAD_SIGNATURE if nobody signed it. */
+  /** The signer of `digest`, as recovery says; BAD_SIGNATURE if nobody signed it. */
   signerOf(author: string, digest: Hex, signature: Hex): SignerKey {
     const cached = this.#checked.get(digest, signature);
     if (cached !== undefined) {
       this.counts.cached++;
       return cached;
     }
-    let result: SignerKey | undefined;
+    const publicKey = recoverKey(digest, signature);
+    if (publicKey === undefined)
+      throw new GossipValidationError('BAD_SIGNATURE', 'signature does not recover');
+    let result: SignerKey;
     const bound = this.#options.boundKey(author);
-    if (bound?.publicKey !== undefined) {
-      const point = this.#keys.pointOf(bound.publicKey, this.#options.precomputeFor(bound.signer));
-      if (verifyWithKey(point, digest, signature)) {
-        result = { signer: bound.signer, publicKey: bound.publicKey };
-        this.counts.bound++;
-      }
-    }
-    if (result === undefined) {
-      result = recoverSignerKey(digest, signature);
+    if (bound?.publicKey !== undefined && bound.publicKey.toLowerCase() === publicKey) {
+      result = { signer: bound.signer, publicKey: bound.publicKey };
+      this.counts.bound++;
+    } else {
+      result = { signer: computeAddress(publicKey) as Address, publicKey };
       this.counts.recovered++;
     }
     this.#checked.set(digest, signature, result);
