@@ -238,6 +238,12 @@ async function publishRound(r: Round, rate: number, seconds: number, startAt: nu
   r.publishing = false;
 }
 
+async function stop(): Promise<never> {
+  clearInterval(watching);
+  await Promise.all([...local.values()].map(({ node }) => node.stop()));
+  process.exit(0);
+}
+
 process.on('message', async (m: ToWorker) => {
   if (m.type === 'status') send(status());
   else if (m.type === 'watch') {
@@ -267,10 +273,8 @@ process.on('message', async (m: ToWorker) => {
       rawCopies: sum((x) => x.raw.count) - r.rawBefore,
       accepted: sum((x) => x.node.stats().observation.ACCEPT) - r.acceptedBefore,
     });
-  } else if (m.type === 'stop') {
-    clearInterval(watching);
-    await Promise.all([...local.values()].map(({ node }) => node.stop()));
-    process.exit(0);
-  }
+  } else if (m.type === 'stop') await stop();
 });
+// A parent that dies without sending 'stop' (a killed test run) takes its workers with it.
+process.on('disconnect', () => void stop());
 send({ type: 'ready' });
