@@ -23,6 +23,10 @@ export interface RoundResult {
   duplicatesPerUnique: number;
   /** CPU the worker processes spent per delivery (one node taking in one message), ms. */
   cpuPerDelivery: number;
+  /** Every delivery: when its message was published (shared clock) and its latency, ms. */
+  samples: { publishedAt: number; ms: number }[];
+  /** Messages some node never got by the end of the drain: published when (ms into the round), by whom, missed by whom. */
+  lost: { publishedAt: number; from: number; missedBy: number[] }[];
 }
 
 export interface GossipCluster {
@@ -151,14 +155,24 @@ export async function round(
     { type: 'collected' }
   >[];
   const publishedAt = new Map<number, number>(collected.flatMap((c) => c.published));
-  const latencies: number[] = [];
+  const samples: RoundResult['samples'] = [];
+  const receivers = new Map<number, Set<number>>();
   for (const c of collected) {
-    for (const [seq, at] of c.delivered) {
+    for (const [seq, at, node] of c.delivered) {
       const t0 = publishedAt.get(seq);
-      if (t0 !== undefined) latencies.push(at - t0);
+      if (t0 !== undefined) samples.push({ publishedAt: t0, ms: at - t0 });
+      receivers.set(seq, (receivers.get(seq) ?? new Set()).add(node));
     }
   }
-  latencies.sort((a, b) => a - b);
+  // Message k of a round comes from node k % N (the workers' schedule).
+  const lost: RoundResult['lost'] = [];
+  for (const [seq, t0] of publishedAt) {
+    const from = (seq - seqBase) % N;
+    const got = receivers.get(seq) ?? new Set<number>();
+    const missedBy = Array.from({ length: N }, (_, i) => i).filter((i) => i !== from && !got.has(i));
+    if (missedBy.length > 0) lost.push({ publishedAt: t0 - startAt, from, missedBy });
+  }
+  const latencies = samples.map((x) => x.ms).sort((a, b) => a - b);
   // Lost deliveries count as infinitely late: a percentile that falls on them is Infinity.
   const withLost = [
     ...latencies,
@@ -175,5 +189,7 @@ export async function round(
     p99: percentile(withLost, 99),
     duplicatesPerUnique: accepted === 0 ? Number.NaN : (rawCopies - accepted) / accepted,
     cpuPerDelivery: cpuSpent / Math.max(1, latencies.length),
+    samples,
+    lost,
   };
 }

@@ -79,9 +79,9 @@ export type FromWorker =
     }
   | {
       type: 'collected';
-      /** [seq, publish time] of this worker's publishes; [seq, delivery time] of every delivery. */
+      /** [seq, publish time] of this worker's publishes; [seq, delivery time, node] of every delivery. */
       published: [number, number][];
-      delivered: [number, number][];
+      delivered: [number, number, number][];
       rawCopies: number;
       accepted: number;
     };
@@ -90,7 +90,7 @@ interface Round {
   seqBase: number;
   publishing: boolean;
   published: [number, number][];
-  delivered: [number, number][];
+  delivered: [number, number, number][];
   rawBefore: number;
   acceptedBefore: number;
 }
@@ -180,7 +180,7 @@ for (let i = index; i < N; i += procs) {
     if (seen.has(seq)) duplicateDeliveries++;
     else {
       seen.add(seq);
-      round.delivered.push([seq, clock()]);
+      round.delivered.push([seq, clock(), i]);
     }
   });
   local.set(i, { node, raw: countRawReceives(node) });
