@@ -60,8 +60,9 @@ const GRAYLIST_TARGET_MS = 5000;
 const SYBIL_KEY = 'sybil';
 /**
  * The honest processes' CPU per delivery during the attack, at most this × the baseline's. Latency is
- * printed but not asserted: on the shared 2-core machine it swings with other work (0.2x–19x seen)
- * far more than with the attack, while CPU time is each process's own (1.0x–1.5x seen).
+ * printed but not asserted: on the shared 2-core machine it swings with other work (0.2x–19x seen),
+ * and the sybils' own process takes 20–30 % of a core from the same two; CPU time is each process's
+ * own (0.9x–1.5x seen).
  */
 const CPU_RATIO_BOUND = 3;
 /** Honest nodes each sybil dials: sybil k the nodes 4k, 4k+1, 4k+2 (both worker processes). */
