@@ -23,149 +23,46 @@
 
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { getBytes, type Wallet } from 'ethers';
 import type { Address } from '../relayer/config/types.ts';
 import { canonicalJson, type Libp2pGossipNetwork, sealEnvelope } from '../relayer/p2p/index.ts';
 import { openStore } from '../relayer/store/controller.ts';
 import {
+  loadNote,
+  nodeAddrs,
+  paced,
+  round,
+  startGossipCluster,
+  statuses,
+  total,
+  type Worker,
+} from './lib/gossip-cluster.ts';
+import {
   arg,
-  clock,
   N,
   nodeLabel,
   observationShape,
-  peerIdOf,
+  signedFlood,
   sleep,
   startNode,
   WIRE,
   waitFor,
   walletOf,
 } from './lib/gossip-nodes.ts';
-import type { FromWorker, ToWorker, WorkerStatus } from './lib/gossip-worker.ts';
-import { type Channel, channel } from './lib/ipc.ts';
-import { type Figure, fmt, output, percentile, progress } from './lib/report.ts';
+import { channel } from './lib/ipc.ts';
+import { type Figure, fmt, output, progress } from './lib/report.ts';
 
 // ------------------------------------------------------------------ 1. propagation (worker processes)
 
-type Worker = Channel<ToWorker, FromWorker>;
-
-interface RoundResult {
-  sent: number;
-  achievedRate: number;
-  deliveries: number;
-  expected: number;
-  p50: number;
-  p99: number;
-  duplicatesPerUnique: number;
-  /** CPU the worker processes spent per delivery (one node taking in one message), ms. */
-  cpuPerDelivery: number;
-}
-
-/** `n` TCP ports free right now on 127.0.0.1 (the workers listen on them; identities are fixed). */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve) => {
-          const server = createServer();
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((x) => (x.address() as { port: number }).port);
-  await Promise.all(servers.map((x) => new Promise((r) => x.close(r))));
-  return ports;
-}
-
-const statuses = (workers: Worker[]) =>
-  Promise.all(workers.map(async (w) => (await w.ask({ type: 'status' })) as WorkerStatus));
-const total = (st: WorkerStatus[], f: (s: WorkerStatus) => number) => st.reduce((a, s) => a + f(s), 0);
-
-/**
- * One round: every worker publishes its share at `rate` for `seconds` from a common start, then
- * deliveries drain (until all arrived, nothing arrived for 3 s, or 15 s passed).
- */
-async function round(
-  workers: Worker[],
-  rate: number,
-  seconds: number,
-  seqBase: number,
-): Promise<RoundResult> {
-  const startAt = clock() + 500;
-  const cpuBefore = total(await statuses(workers), (s) => s.cpuMs);
-  await Promise.all(workers.map((w) => w.ask({ type: 'run', rate, seconds, startAt, seqBase })));
-  let st = await statuses(workers);
-  while (st.some((s) => s.publishing)) {
-    await sleep(100);
-    st = await statuses(workers);
-  }
-  const sent = total(st, (s) => s.published);
-  const expected = sent * (N - 1);
-  const drainStart = Date.now();
-  let last = total(st, (s) => s.delivered);
-  let lastChange = Date.now();
-  while (last < expected && Date.now() - drainStart < 15_000 && Date.now() - lastChange < 3_000) {
-    await sleep(100);
-    const delivered = total(await statuses(workers), (s) => s.delivered);
-    if (delivered !== last) {
-      last = delivered;
-      lastChange = Date.now();
-    }
-  }
-  const cpuSpent = total(await statuses(workers), (s) => s.cpuMs) - cpuBefore;
-  const collected = (await Promise.all(workers.map((w) => w.ask({ type: 'collect' })))) as Extract<
-    FromWorker,
-    { type: 'collected' }
-  >[];
-  const publishedAt = new Map<number, number>(collected.flatMap((c) => c.published));
-  const latencies: number[] = [];
-  for (const c of collected) {
-    for (const [seq, at] of c.delivered) {
-      const t0 = publishedAt.get(seq);
-      if (t0 !== undefined) latencies.push(at - t0);
-    }
-  }
-  latencies.sort((a, b) => a - b);
-  // Lost deliveries count as infinitely late: a percentile that falls on them is Infinity.
-  const withLost = [
-    ...latencies,
-    ...new Array<number>(Math.max(0, expected - latencies.length)).fill(Infinity),
-  ];
-  const rawCopies = collected.reduce((a, c) => a + c.rawCopies, 0);
-  const accepted = collected.reduce((a, c) => a + c.accepted, 0);
-  return {
-    sent,
-    achievedRate: sent / seconds,
-    deliveries: latencies.length,
-    expected,
-    p50: percentile(withLost, 50),
-    p99: percentile(withLost, 99),
-    duplicatesPerUnique: accepted === 0 ? Number.NaN : (rawCopies - accepted) / accepted,
-    cpuPerDelivery: cpuSpent / Math.max(1, latencies.length),
-  };
-}
-
-const loadNote = () => `load average ${fmt(loadavg()[0] ?? 0)} on ${availableParallelism()} cores`;
-
 async function propagationBench(figures: Figure[]): Promise<void> {
   const procs = Number(arg('--procs') ?? Math.max(1, Math.min(2, availableParallelism())));
-  const ports = await freePorts(N);
-  const workers: Worker[] = Array.from({ length: procs }, (_, k) =>
-    channel<ToWorker, FromWorker>(
-      fork(
-        path.join(import.meta.dirname, 'lib', 'gossip-worker.ts'),
-        ['--index', String(k), '--procs', String(procs), '--ports', ports.join(',')],
-        { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
-      ),
-    ),
+  const cluster = await startGossipCluster(procs, () =>
+    progress(`gossip: ${N} nodes started in ${procs} processes; waiting for heartbeat bindings and meshes`),
   );
+  const { workers } = cluster;
   try {
-    for (const w of workers) await w.next(); // 'ready': its nodes are started
-    progress(`gossip: ${N} nodes started in ${procs} processes; waiting for heartbeat bindings and meshes`);
-    await waitFor('bindings and meshes', async () => (await statuses(workers)).every((s) => s.ready), 60_000);
     await sleep(1000);
     const rates = (arg('--rates') ?? '20,200').split(',').map(Number);
     let seqBase = 0;
@@ -206,13 +103,11 @@ async function propagationBench(figures: Figure[]): Promise<void> {
       progress(`  p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms, dup ${fmt(r.duplicatesPerUnique)}x; ${note}`);
     }
     if (!process.argv.includes('--no-spam')) {
-      const addrs = await Promise.all(
-        [0, 1, 2].map(async (i) => `/ip4/127.0.0.1/tcp/${ports[i]}/p2p/${await peerIdOf(nodeLabel(i))}`),
-      );
+      const addrs = await nodeAddrs(cluster, [0, 1, 2]);
       await spamBench(workers, figures, seqBase + 1_000_000, addrs);
     }
   } finally {
-    await Promise.all(workers.map((w) => w.stop({ type: 'stop' })));
+    await cluster.stop();
   }
 }
 
@@ -234,39 +129,20 @@ async function spamBench(
   const honest = new Set(Array.from({ length: N }, (_, i) => walletOf(nodeLabel(i)).address as Address));
   const sybil = await startNode('sybil', { bootstrap, allowed: honest });
   try {
-    await Promise.all(workers.map((w) => w.ask({ type: 'watch', sybil: sybil.peerId })));
+    await Promise.all(workers.map((w) => w.ask({ type: 'watch', sybils: [sybil.peerId] })));
     await waitFor(
       'the sybil connected to 3 nodes',
       async () => total(await statuses(workers), (s) => s.sybilPeers) >= 3,
       30_000,
     );
     await sleep(3500); // one heartbeat: every node it reached binds it
-    const wallet = walletOf('sybil');
-    const payloadOf = await observationShape(wallet);
-    const flood: Uint8Array[] = [];
-    for (let k = 0; k < spamRate * seconds; k++) {
-      const sealed = await sealEnvelope(wallet, {
-        topic: WIRE,
-        sentAt: Date.now(),
-        payload: payloadOf(99, 90_000_000 + k),
-      });
-      flood.push(sealed.bytes);
-    }
+    const flood = await signedFlood(walletOf('sybil'), spamRate * seconds);
     progress(`gossip spam: ${rate} msg/s honest while the sybil floods ${spamRate} msg/s ...`);
-    let floodStart = 0;
-    const flooding = (async () => {
-      floodStart = clock();
-      let k = 0;
-      while (k < flood.length) {
-        const due = Math.min(flood.length, Math.floor(((clock() - floodStart) / 1000) * spamRate) + 1);
-        for (; k < due; k++) {
-          void sybil.libp2p.services.pubsub.publish(WIRE, flood[k] as Uint8Array).catch(() => undefined);
-        }
-        await sleep(5);
-      }
-    })();
+    const flooding = paced(flood.length, spamRate, (k) => {
+      void sybil.libp2p.services.pubsub.publish(WIRE, flood[k] as Uint8Array).catch(() => undefined);
+    });
     const during = await round(workers, rate, seconds, seqBase + 1_000_000);
-    await flooding;
+    const floodStart = (await flooding).startedAt;
     // Each worker noted when its nodes went below the threshold (checked every 25 ms in-process).
     const st = await statuses(workers);
     const reached = total(st, (s) => s.sybilPeers);

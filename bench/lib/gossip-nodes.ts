@@ -40,20 +40,24 @@ export function arg(name: string): string | undefined {
 export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`bench/gossip: timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`gossip nodes: timed out waiting for ${what}`);
     await sleep(50);
   }
 }
 
+/**
+ * A bench node: libp2p identity and (unless `signer` names another label's) EVM key from `label`.
+ * Several sybil peers share one EVM key by naming the same `signer`.
+ */
 export async function startNode(
   label: string,
-  options: { listen?: string; bootstrap: string[]; allowed: ReadonlySet<Address> },
+  options: { listen?: string; bootstrap: string[]; allowed: ReadonlySet<Address>; signer?: string },
 ) {
   return createGossipNetwork({
     listen: [options.listen ?? '/ip4/127.0.0.1/tcp/0'],
     bootstrap: options.bootstrap,
     privateKey: await p2pKeyOf(label),
-    evmWallet: walletOf(label),
+    evmWallet: walletOf(options.signer ?? label),
     allowedSigners: () => options.allowed,
     log,
     // The node's default heartbeat interval (relayer/node: 3 s).
@@ -120,4 +124,22 @@ export async function observationShape(
   const spare = ENVELOPE_BYTES - (await size(events, '1'));
   const answer = `1${'0'.repeat(Math.min(77, spare))}`;
   return (from, seq) => observationOf(from, seq, events, answer);
+}
+
+/**
+ * `count` valid-looking observation envelopes (ENVELOPE_BYTES each) signed by `wallet`, pre-signed so
+ * a flood is not paced by its signing: eid 99 (no bench node's) and block numbers from 90,000,000.
+ */
+export async function signedFlood(wallet: Wallet, count: number): Promise<Uint8Array[]> {
+  const payloadOf = await observationShape(wallet);
+  const flood: Uint8Array[] = [];
+  for (let k = 0; k < count; k++) {
+    const sealed = await sealEnvelope(wallet, {
+      topic: WIRE,
+      sentAt: Date.now(),
+      payload: payloadOf(99, 90_000_000 + k),
+    });
+    flood.push(sealed.bytes);
+  }
+  return flood;
 }

@@ -6,7 +6,7 @@
 //   node bench/lib/gossip-worker.ts --index k --procs p --ports 4001,4002,...
 
 import type { Address } from '../../relayer/config/types.ts';
-import { type Libp2pGossipNetwork, SCORE_THRESHOLDS } from '../../relayer/p2p/index.ts';
+import { type Libp2pGossipNetwork, SCORE_THRESHOLDS, type TopicName } from '../../relayer/p2p/index.ts';
 import {
   arg,
   type BenchObservation,
@@ -23,8 +23,10 @@ import {
 
 export type ToWorker =
   | { type: 'status' }
-  /** From now on, note when each local node connects to / graylists this peer. */
-  | { type: 'watch'; sybil: string }
+  /** From now on, note when each local node connects to, binds and graylists each of these peers. */
+  | { type: 'watch'; sybils: string[] }
+  /** Every (local node, watched peer) pair that has been connected, with its current score. */
+  | { type: 'sybils' }
   | { type: 'run'; rate: number; seconds: number; startAt: number; seqBase: number }
   | { type: 'collect' }
   | { type: 'stop' };
@@ -36,13 +38,32 @@ export interface WorkerStatus {
   publishing: boolean;
   published: number;
   delivered: number;
-  /** Local nodes that have been connected to the sybil / score it below the graylist threshold. */
+  /** (Local node, sybil) pairs that have been connected / where the node scored it below the graylist threshold. */
   sybilPeers: number;
   graylisted: number;
+  /** Pairs where the node holds a heartbeat binding for the sybil. */
+  sybilsBound: number;
   /** When the last of them went below the threshold (shared clock), 0 if none has. */
   lastGraylistAt: number;
   /** CPU time this process has used (user + system), ms. */
   cpuMs: number;
+  /**
+   * Messages handed to a local node's subscriber of an attested topic that no bench node sent (author
+   * or signer outside the 16), or heartbeats with a bench node's key from another peer (a stolen
+   * binding); and honest messages handed to the same node's subscriber twice.
+   */
+  foreign: number;
+  duplicateDeliveries: number;
+}
+
+/** One local node's view of one watched peer (times on the shared clock, 0 if not yet). */
+export interface SybilPair {
+  node: number;
+  sybil: string;
+  connectedAt: number;
+  boundAt: number;
+  graylistedAt: number;
+  score: number;
 }
 
 export type FromWorker =
@@ -51,10 +72,16 @@ export type FromWorker =
   | { type: 'started' }
   | { type: 'watching' }
   | {
+      type: 'sybils';
+      pairs: SybilPair[];
+      /** Validation outcomes at the local nodes, summed over nodes and topics (ACCEPT included). */
+      outcomes: Record<string, number>;
+    }
+  | {
       type: 'collected';
-      /** [seq, publish time] of this worker's publishes; [seq, delivery time] of every delivery. */
+      /** [seq, publish time] of this worker's publishes; [seq, delivery time, node] of every delivery. */
       published: [number, number][];
-      delivered: [number, number][];
+      delivered: [number, number, number][];
       rawCopies: number;
       accepted: number;
     };
@@ -63,7 +90,7 @@ interface Round {
   seqBase: number;
   publishing: boolean;
   published: [number, number][];
-  delivered: [number, number][];
+  delivered: [number, number, number][];
   rawBefore: number;
   acceptedBefore: number;
 }
@@ -80,24 +107,53 @@ const allowed = new Set<Address>(
 );
 const local = new Map<number, { node: Libp2pGossipNetwork; raw: { count: number } }>();
 let round: Round | undefined;
-const sawSybil = new Set<number>();
-const graylistedAt = new Map<number, number>();
+/** Watched (node, sybil) pairs by `${node} ${sybil}`, from the node's first connection to it. */
+const pairs = new Map<string, SybilPair>();
+let foreign = 0;
+let duplicateDeliveries = 0;
+const honestPeers = new Set(peerIds);
 
-/** Checks every 25 ms in this process, so the time does not depend on how fast the parent polls. */
-function watch(sybil: string): ReturnType<typeof setInterval> {
+/** Checks every 25 ms in this process, so the times do not depend on how fast the parent polls. */
+function watch(sybils: readonly string[]): ReturnType<typeof setInterval> {
   return setInterval(() => {
+    const now = clock();
     for (const [i, { node }] of local) {
-      if (node.libp2p.getPeers().some((p) => p.toString() === sybil)) sawSybil.add(i);
-      if (
-        sawSybil.has(i) &&
-        !graylistedAt.has(i) &&
-        node.peerScore(sybil) < SCORE_THRESHOLDS.graylistThreshold
-      ) {
-        graylistedAt.set(i, clock());
+      const connected = new Set(node.libp2p.getPeers().map(String));
+      for (const sybil of sybils) {
+        const key = `${i} ${sybil}`;
+        let pair = pairs.get(key);
+        if (pair === undefined) {
+          if (!connected.has(sybil)) continue;
+          pair = { node: i, sybil, connectedAt: now, boundAt: 0, graylistedAt: 0, score: 0 };
+          pairs.set(key, pair);
+        }
+        if (pair.boundAt === 0 && node.boundSigner(sybil) !== undefined) pair.boundAt = now;
+        if (pair.graylistedAt === 0 && node.peerScore(sybil) < SCORE_THRESHOLDS.graylistThreshold) {
+          pair.graylistedAt = now;
+        }
       }
     }
   }, 25);
 }
+
+const sybilPairs = (): SybilPair[] =>
+  [...pairs.values()].map((p) => ({
+    ...p,
+    score: local.get(p.node)?.node.peerScore(p.sybil) ?? Number.NaN,
+  }));
+
+function outcomes(): Record<string, number> {
+  const sums: Record<string, number> = {};
+  for (const { node } of local.values()) {
+    for (const perTopic of Object.values(node.stats())) {
+      for (const [outcome, n] of Object.entries(perTopic)) sums[outcome] = (sums[outcome] ?? 0) + n;
+    }
+  }
+  return sums;
+}
+
+/** Topics whose messages only attestors may author: nothing from outside the 16 may reach these. */
+const ATTESTED: TopicName[] = ['observation', 'dvnSignature', 'claim', 'weightSignature'];
 let watching: ReturnType<typeof setInterval> | undefined;
 
 for (let i = index; i < N; i += procs) {
@@ -107,10 +163,25 @@ for (let i = index; i < N; i += procs) {
     bootstrap: Array.from({ length: Math.min(3, i) }, (_, j) => addrOf(i - 1 - j)),
     allowed,
   });
+  const seen = new Set<number>();
+  for (const topic of ATTESTED) {
+    node.subscribe(topic, (m) => {
+      if (!honestPeers.has(m.fromPeer) || !allowed.has(m.signer)) foreign++;
+    });
+  }
+  // Anyone may heartbeat (it binds the author to its own key), but never under one of the 16 keys.
+  node.subscribe('heartbeat', (m) => {
+    if (allowed.has(m.signer) && !honestPeers.has(m.fromPeer)) foreign++;
+  });
   node.subscribe<BenchObservation>('observation', (m) => {
     const seq = m.payload.observation.block.number;
     if (m.payload.observation.eid === i || round === undefined) return; // own publishes are local
-    if (seq >= round.seqBase && seq < round.seqBase + 1_000_000) round.delivered.push([seq, clock()]);
+    if (seq < round.seqBase || seq >= round.seqBase + 1_000_000) return;
+    if (seen.has(seq)) duplicateDeliveries++;
+    else {
+      seen.add(seq);
+      round.delivered.push([seq, clock(), i]);
+    }
   });
   local.set(i, { node, raw: countRawReceives(node) });
 }
@@ -135,10 +206,13 @@ function status(): WorkerStatus {
     publishing: round?.publishing ?? false,
     published: round?.published.length ?? 0,
     delivered: round?.delivered.length ?? 0,
-    sybilPeers: sawSybil.size,
-    graylisted: graylistedAt.size,
-    lastGraylistAt: Math.max(0, ...graylistedAt.values()),
+    sybilPeers: pairs.size,
+    graylisted: [...pairs.values()].filter((p) => p.graylistedAt > 0).length,
+    sybilsBound: [...pairs.values()].filter((p) => p.boundAt > 0).length,
+    lastGraylistAt: Math.max(0, ...[...pairs.values()].map((p) => p.graylistedAt)),
     cpuMs: cpuMs(),
+    foreign,
+    duplicateDeliveries,
   };
 }
 
@@ -164,11 +238,19 @@ async function publishRound(r: Round, rate: number, seconds: number, startAt: nu
   r.publishing = false;
 }
 
+async function stop(): Promise<never> {
+  clearInterval(watching);
+  await Promise.all([...local.values()].map(({ node }) => node.stop()));
+  process.exit(0);
+}
+
 process.on('message', async (m: ToWorker) => {
   if (m.type === 'status') send(status());
   else if (m.type === 'watch') {
-    watching ??= watch(m.sybil);
+    watching ??= watch(m.sybils);
     send({ type: 'watching' });
+  } else if (m.type === 'sybils') {
+    send({ type: 'sybils', pairs: sybilPairs(), outcomes: outcomes() });
   } else if (m.type === 'run') {
     const r: Round = {
       seqBase: m.seqBase,
@@ -191,10 +273,8 @@ process.on('message', async (m: ToWorker) => {
       rawCopies: sum((x) => x.raw.count) - r.rawBefore,
       accepted: sum((x) => x.node.stats().observation.ACCEPT) - r.acceptedBefore,
     });
-  } else if (m.type === 'stop') {
-    clearInterval(watching);
-    await Promise.all([...local.values()].map(({ node }) => node.stop()));
-    process.exit(0);
-  }
+  } else if (m.type === 'stop') await stop();
 });
+// A parent that dies without sending 'stop' (a killed test run) takes its workers with it.
+process.on('disconnect', () => void stop());
 send({ type: 'ready' });
