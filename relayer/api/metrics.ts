@@ -5,7 +5,8 @@
 // bound once the node has built them.
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { ERROR_OUTCOMES } from '../p2p/errors.ts';
+import { REFUSAL_REASONS, type RefusalReason } from '../../attestor/refusals.ts';
+import { ERROR_OUTCOMES, GOSSIP_ERROR, type GossipErrorCode } from '../p2p/errors.ts';
 import type { GossipMetrics, ValidationOutcome } from '../p2p/stats.ts';
 import { TOPICS, type TopicName, VERDICT } from '../p2p/types.ts';
 import { WEIGHT_FINAL, type WeightFinal } from '../weights/journal.ts';
@@ -19,6 +20,8 @@ export type GossipDirection = (typeof GOSSIP_DIRECTIONS)[number];
 /** Every documented metric name (tests check that /metrics exposes each of them). */
 export const METRIC_NAMES = {
   gossipMessages: 'xmargin_gossip_messages_total',
+  gossipRejections: 'xmargin_gossip_rejections_total',
+  attestorRefusals: 'xmargin_attestor_refusals_total',
   packetVerification: 'xmargin_packet_verification_seconds',
   packetDelivery: 'xmargin_packet_delivery_seconds',
   liquidation: 'xmargin_liquidation_seconds',
@@ -54,6 +57,8 @@ export interface NodeMetrics {
   liquidation(seconds: number): void;
   /** Rescue wanted -> the moved credit credited on the engine that needed it. */
   rebalance(seconds: number): void;
+  /** The attestor refused to sign a packet (attestor/refusals.ts). */
+  attestorRefusal(reason: RefusalReason): void;
   /** A weight update (relayer/weights) this node signed or saw at quorum ended: applied, stale, expired, failed. */
   weightUpdate(outcome: WeightFinal): void;
   /** The sink the gossip network reports validation outcomes and publishes to. */
@@ -83,6 +88,23 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
   for (const topic of Object.keys(TOPICS) as TopicName[]) {
     for (const direction of GOSSIP_DIRECTIONS) gossipMessages.inc({ topic, direction }, 0);
   }
+  const gossipRejections = new Counter({
+    name: METRIC_NAMES.gossipRejections,
+    help: 'Gossip messages that failed validation, per topic and code (e.g. UNKNOWN_SIGNER: a key outside the attestor set)',
+    labelNames: ['topic', 'code'] as const,
+    registers,
+  });
+  for (const topic of Object.keys(TOPICS) as TopicName[]) {
+    for (const code of Object.keys(GOSSIP_ERROR) as GossipErrorCode[])
+      gossipRejections.inc({ topic, code }, 0);
+  }
+  const attestorRefusals = new Counter({
+    name: METRIC_NAMES.attestorRefusals,
+    help: 'Packets the attestor refused to sign, by reason (rpc_disagreement: its RPCs of the source chain disagreed)',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  for (const reason of REFUSAL_REASONS) attestorRefusals.inc({ reason }, 0);
   const packetVerification = new Histogram({
     name: METRIC_NAMES.packetVerification,
     help: 'Seconds from PacketSent seen by this node to the verification committed on the destination',
@@ -159,8 +181,12 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
     liquidation: (s) => liquidation.observe(s),
     rebalance: (s) => rebalance.observe(s),
     weightUpdate: (outcome) => weightUpdates.inc({ outcome }),
+    attestorRefusal: (reason) => attestorRefusals.inc({ reason }),
     gossipSink: {
-      onValidation: (topic, outcome) => gossip(topic, validationDirection(outcome)),
+      onValidation: (topic, outcome) => {
+        gossip(topic, validationDirection(outcome));
+        if (outcome !== 'ACCEPT') gossipRejections.inc({ topic, code: outcome });
+      },
       onPublish: (topic) => gossip(topic, 'out'),
     },
     bindSources(next) {
