@@ -78,33 +78,39 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
   let sources: MetricSources = {};
   const registers = [registry];
 
-  const gossipMessages = new Counter({
-    name: METRIC_NAMES.gossipMessages,
-    help: 'Gossip messages per topic: in (accepted), out (published), rejected, ignored',
-    labelNames: ['topic', 'direction'] as const,
-    registers,
-  });
-  // Every label pair exists from the start: a zero is distinguishable from "never counted".
-  for (const topic of Object.keys(TOPICS) as TopicName[]) {
-    for (const direction of GOSSIP_DIRECTIONS) gossipMessages.inc({ topic, direction }, 0);
-  }
-  const gossipRejections = new Counter({
-    name: METRIC_NAMES.gossipRejections,
-    help: 'Gossip messages that failed validation, per topic and code (e.g. UNKNOWN_SIGNER: a key outside the attestor set)',
-    labelNames: ['topic', 'code'] as const,
-    registers,
-  });
-  for (const topic of Object.keys(TOPICS) as TopicName[]) {
-    for (const code of Object.keys(GOSSIP_ERROR) as GossipErrorCode[])
-      gossipRejections.inc({ topic, code }, 0);
-  }
-  const attestorRefusals = new Counter({
-    name: METRIC_NAMES.attestorRefusals,
-    help: 'Packets the attestor refused to sign, by reason (rpc_disagreement: its RPCs of the source chain disagreed)',
-    labelNames: ['reason'] as const,
-    registers,
-  });
-  for (const reason of REFUSAL_REASONS) attestorRefusals.inc({ reason }, 0);
+  // Every label combination a counter has exists from the start, at zero: a zero is distinguishable
+  // from "never counted".
+  const counter = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    zeros: Record<L, string>[],
+  ): Counter<L> => {
+    const c = new Counter<L>({ name, help, labelNames, registers });
+    for (const labels of zeros) c.inc(labels, 0);
+    return c;
+  };
+  const topics = Object.keys(TOPICS) as TopicName[];
+  const gossipMessages = counter(
+    METRIC_NAMES.gossipMessages,
+    'Gossip messages per topic: in (accepted), out (published), rejected, ignored',
+    ['topic', 'direction'],
+    topics.flatMap((topic) => GOSSIP_DIRECTIONS.map((direction) => ({ topic, direction }))),
+  );
+  const gossipRejections = counter(
+    METRIC_NAMES.gossipRejections,
+    'Gossip messages that failed validation, per topic and code (e.g. UNKNOWN_SIGNER: a key outside the attestor set)',
+    ['topic', 'code'],
+    topics.flatMap((topic) =>
+      (Object.keys(GOSSIP_ERROR) as GossipErrorCode[]).map((code) => ({ topic, code })),
+    ),
+  );
+  const attestorRefusals = counter(
+    METRIC_NAMES.attestorRefusals,
+    'Packets the attestor refused to sign, by reason (rpc_disagreement: its RPCs of the source chain disagreed)',
+    ['reason'],
+    REFUSAL_REASONS.map((reason) => ({ reason })),
+  );
   const packetVerification = new Histogram({
     name: METRIC_NAMES.packetVerification,
     help: 'Seconds from PacketSent seen by this node to the verification committed on the destination',
@@ -129,13 +135,12 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
     buckets: PACKET_BUCKETS,
     registers,
   });
-  const weightUpdates = new Counter({
-    name: METRIC_NAMES.weightUpdates,
-    help: 'WeightGovernor update rounds this node signed or saw at quorum, by how they ended',
-    labelNames: ['outcome'] as const,
-    registers,
-  });
-  for (const outcome of WEIGHT_FINAL) weightUpdates.inc({ outcome }, 0);
+  const weightUpdates = counter(
+    METRIC_NAMES.weightUpdates,
+    'WeightGovernor update rounds this node signed or saw at quorum, by how they ended',
+    ['outcome'],
+    WEIGHT_FINAL.map((outcome) => ({ outcome })),
+  );
   new Gauge({
     name: METRIC_NAMES.chainHead,
     help: 'Highest block the node holds per chain',
