@@ -21,6 +21,7 @@ import {
 } from './dvn.ts';
 import { DEST_STATE, type LzChain, type PacketRef } from './lz.ts';
 import { decodePacket, HEADER_LENGTH, type PacketJob, parsePacketJobs } from './packets.ts';
+import { NotConfirmedError, RefusalLog, type RefusalReason, type RefusalsSnapshot } from './refusals.ts';
 import { rendezvousRank } from './rendezvous.ts';
 import type { AttestRecord, AttestStore, SignatureStore } from './stores.ts';
 
@@ -57,6 +58,8 @@ export interface AttestorModules {
   records: AttestStore;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   now?: () => number;
+  /** Called on every packet the attestor refuses to sign (the node counts it in /metrics). */
+  onRefusal?: (reason: RefusalReason) => void;
 }
 
 const HEX = /^0x[0-9a-fA-F]*$/;
@@ -79,6 +82,7 @@ export class Attestor {
   /** Highest block seen per source eid. */
   private readonly tips = new Map<number, number>();
   private readonly busy = new Set<Hex>();
+  private readonly refused: RefusalLog;
   private timer: NodeJS.Timeout | undefined;
   private lastRepublish = 0;
   private stopped = true;
@@ -87,6 +91,15 @@ export class Attestor {
     this.opts = { fallbackDelayMs: 15_000, republishMs: 5_000, tickMs: 500, ...options };
     this.m = modules;
     this.signers = new Set(options.dvn.signers.map((s) => s.toLowerCase()));
+    this.refused = new RefusalLog({
+      now: () => this.now(),
+      ...(modules.onRefusal === undefined ? {} : { onRefusal: modules.onRefusal }),
+    });
+  }
+
+  /** Packets this attestor refused to sign since start, per reason, and the latest ones. */
+  refusals(): RefusalsSnapshot {
+    return this.refused.snapshot();
   }
 
   /** Record writes are read-modify-write; one queue keeps gossip, signing and ticks from clobbering each other. */
@@ -191,7 +204,8 @@ export class Attestor {
       try {
         await this.sign(w);
       } catch (err) {
-        this.log('not signing', { guid, err: String(err) });
+        const reason = this.refused.record(guid, err);
+        this.log('not signing', { guid, reason, err: String(err) });
       }
     }
   }
@@ -210,7 +224,8 @@ export class Attestor {
     const seen = parsePacketJobs(agreed, src.config.layerZero).jobs.find(
       (j) => j.packet.guid === packet.guid && j.packet.payloadHash === packet.payloadHash && j.dvnAssigned,
     );
-    if (seen === undefined) throw new Error(`PacketSent ${packet.guid} not confirmed by every RPC`);
+    if (seen === undefined)
+      throw new NotConfirmedError(`PacketSent ${packet.guid} not confirmed by every RPC`);
     const expiration = expirationFor(blockTimestamp);
     const hash = dvnHash(
       await dst.vid(),

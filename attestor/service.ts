@@ -11,6 +11,7 @@ import { TOPIC } from './abi.ts';
 import { Attestor, type AttestorOptions } from './attestor.ts';
 import { Executor, type ExecutorOptions } from './executor.ts';
 import { LzChain } from './lz.ts';
+import type { RefusalReason, RefusalsSnapshot } from './refusals.ts';
 import type { AttestStore, PacketJournal, SignatureStore } from './stores.ts';
 
 export interface AttestorServiceOptions {
@@ -36,6 +37,8 @@ export interface AttestorServiceModules {
   records: AttestStore;
   journal: PacketJournal;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Every packet the attestor refuses to sign (for the node's metrics). */
+  onRefusal?: (reason: RefusalReason) => void;
 }
 
 export interface AttestorService {
@@ -44,6 +47,8 @@ export interface AttestorService {
   readonly followers: BlockFollower[];
   /** Index-aligned with `followers`: the RPC each one reads through. */
   readonly rpcs: ChainRpc[];
+  /** What the attestor refused to sign; undefined when the node does not run the attestor role. */
+  refusals(): RefusalsSnapshot | undefined;
 }
 
 export function createAttestorService(
@@ -67,6 +72,7 @@ export function createAttestorService(
           signatures: m.signatures,
           records: m.records,
           ...(log === undefined ? {} : { log }),
+          ...(m.onRefusal === undefined ? {} : { onRefusal: m.onRefusal }),
         },
       )
     : undefined;
@@ -112,6 +118,7 @@ export function createAttestorService(
   return {
     followers,
     rpcs,
+    refusals: () => attestor?.refusals(),
     async start() {
       for (const rpc of rpcs) await rpc.checkChainIds();
       attestor?.start();

@@ -5,7 +5,8 @@
 // bound once the node has built them.
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { ERROR_OUTCOMES } from '../p2p/errors.ts';
+import { REFUSAL_REASONS, type RefusalReason } from '../../attestor/refusals.ts';
+import { ERROR_OUTCOMES, GOSSIP_ERROR, type GossipErrorCode } from '../p2p/errors.ts';
 import type { GossipMetrics, ValidationOutcome } from '../p2p/stats.ts';
 import { TOPICS, type TopicName, VERDICT } from '../p2p/types.ts';
 import { WEIGHT_FINAL, type WeightFinal } from '../weights/journal.ts';
@@ -19,6 +20,8 @@ export type GossipDirection = (typeof GOSSIP_DIRECTIONS)[number];
 /** Every documented metric name (tests check that /metrics exposes each of them). */
 export const METRIC_NAMES = {
   gossipMessages: 'xmargin_gossip_messages_total',
+  gossipRejections: 'xmargin_gossip_rejections_total',
+  attestorRefusals: 'xmargin_attestor_refusals_total',
   packetVerification: 'xmargin_packet_verification_seconds',
   packetDelivery: 'xmargin_packet_delivery_seconds',
   liquidation: 'xmargin_liquidation_seconds',
@@ -54,6 +57,8 @@ export interface NodeMetrics {
   liquidation(seconds: number): void;
   /** Rescue wanted -> the moved credit credited on the engine that needed it. */
   rebalance(seconds: number): void;
+  /** The attestor refused to sign a packet (attestor/refusals.ts). */
+  attestorRefusal(reason: RefusalReason): void;
   /** A weight update (relayer/weights) this node signed or saw at quorum ended: applied, stale, expired, failed. */
   weightUpdate(outcome: WeightFinal): void;
   /** The sink the gossip network reports validation outcomes and publishes to. */
@@ -73,16 +78,39 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
   let sources: MetricSources = {};
   const registers = [registry];
 
-  const gossipMessages = new Counter({
-    name: METRIC_NAMES.gossipMessages,
-    help: 'Gossip messages per topic: in (accepted), out (published), rejected, ignored',
-    labelNames: ['topic', 'direction'] as const,
-    registers,
-  });
-  // Every label pair exists from the start: a zero is distinguishable from "never counted".
-  for (const topic of Object.keys(TOPICS) as TopicName[]) {
-    for (const direction of GOSSIP_DIRECTIONS) gossipMessages.inc({ topic, direction }, 0);
-  }
+  // Every label combination a counter has exists from the start, at zero: a zero is distinguishable
+  // from "never counted".
+  const counter = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    zeros: Record<L, string>[],
+  ): Counter<L> => {
+    const c = new Counter<L>({ name, help, labelNames, registers });
+    for (const labels of zeros) c.inc(labels, 0);
+    return c;
+  };
+  const topics = Object.keys(TOPICS) as TopicName[];
+  const gossipMessages = counter(
+    METRIC_NAMES.gossipMessages,
+    'Gossip messages per topic: in (accepted), out (published), rejected, ignored',
+    ['topic', 'direction'],
+    topics.flatMap((topic) => GOSSIP_DIRECTIONS.map((direction) => ({ topic, direction }))),
+  );
+  const gossipRejections = counter(
+    METRIC_NAMES.gossipRejections,
+    'Gossip messages that failed validation, per topic and code (e.g. UNKNOWN_SIGNER: a key outside the attestor set)',
+    ['topic', 'code'],
+    topics.flatMap((topic) =>
+      (Object.keys(GOSSIP_ERROR) as GossipErrorCode[]).map((code) => ({ topic, code })),
+    ),
+  );
+  const attestorRefusals = counter(
+    METRIC_NAMES.attestorRefusals,
+    'Packets the attestor refused to sign, by reason (rpc_disagreement: its RPCs of the source chain disagreed)',
+    ['reason'],
+    REFUSAL_REASONS.map((reason) => ({ reason })),
+  );
   const packetVerification = new Histogram({
     name: METRIC_NAMES.packetVerification,
     help: 'Seconds from PacketSent seen by this node to the verification committed on the destination',
@@ -107,13 +135,12 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
     buckets: PACKET_BUCKETS,
     registers,
   });
-  const weightUpdates = new Counter({
-    name: METRIC_NAMES.weightUpdates,
-    help: 'WeightGovernor update rounds this node signed or saw at quorum, by how they ended',
-    labelNames: ['outcome'] as const,
-    registers,
-  });
-  for (const outcome of WEIGHT_FINAL) weightUpdates.inc({ outcome }, 0);
+  const weightUpdates = counter(
+    METRIC_NAMES.weightUpdates,
+    'WeightGovernor update rounds this node signed or saw at quorum, by how they ended',
+    ['outcome'],
+    WEIGHT_FINAL.map((outcome) => ({ outcome })),
+  );
   new Gauge({
     name: METRIC_NAMES.chainHead,
     help: 'Highest block the node holds per chain',
@@ -159,8 +186,12 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
     liquidation: (s) => liquidation.observe(s),
     rebalance: (s) => rebalance.observe(s),
     weightUpdate: (outcome) => weightUpdates.inc({ outcome }),
+    attestorRefusal: (reason) => attestorRefusals.inc({ reason }),
     gossipSink: {
-      onValidation: (topic, outcome) => gossip(topic, validationDirection(outcome)),
+      onValidation: (topic, outcome) => {
+        gossip(topic, validationDirection(outcome));
+        if (outcome !== 'ACCEPT') gossipRejections.inc({ topic, code: outcome });
+      },
       onPublish: (topic) => gossip(topic, 'out'),
     },
     bindSources(next) {

@@ -23,6 +23,11 @@ export interface PeerStatus {
   score: number;
   /** Remote addresses of the open connections to it. */
   addrs: string[];
+  /**
+   * Gossip messages it sent us that failed validation, per code (e.g. UNKNOWN_SIGNER: signed by a key
+   * outside the attestor set); absent when none did.
+   */
+  rejected?: Record<string, number>;
 }
 
 export interface ChainStatus {
@@ -97,6 +102,24 @@ export interface OpenPacket {
   attempts?: number;
 }
 
+/** One packet the attestor refused to sign. */
+export interface RefusalEntry {
+  guid: string;
+  /** rpc_disagreement / not_confirmed / rpc_error / error (attestor/refusals.ts). */
+  reason: string;
+  detail: string;
+  /** ms since epoch. */
+  at: number;
+}
+
+/** What the attestor refused to sign since the node started. */
+export interface RefusalsStatus {
+  total: number;
+  byReason: Record<string, number>;
+  /** Most recent first, at most ten. */
+  recent: RefusalEntry[];
+}
+
 export interface PacketsStatus {
   /** Packets open on this node (not yet committed or not yet delivered). */
   inFlight: number;
@@ -108,6 +131,11 @@ export interface PacketsStatus {
   failed: PacketFailure[];
   /** The open packets themselves, oldest first, at most a few dozen. */
   open?: OpenPacket[];
+  /**
+   * Packets this node refused to sign (present on attestors): e.g. its RPCs of the source chain
+   * disagreed about the block, so it would not vouch for it.
+   */
+  refused?: RefusalsStatus;
 }
 
 /** One entry of the liquidation journal. */

@@ -53,9 +53,10 @@ export interface ClusterOptions {
   roles?: NodeRole[];
   /**
    * Per-node overrides, by index: the chains it serves (names; default every manifest chain — the
-   * others it then follows through observations) and its roles (default `roles`).
+   * others it then follows through observations), its roles (default `roles`) and the networks file
+   * it reads (default `manifestFile`; e.g. other RPC URLs for one node).
    */
-  nodes?: ({ chains?: string[]; roles?: NodeRole[] } | undefined)[];
+  nodes?: ({ chains?: string[]; roles?: NodeRole[]; networksFile?: string } | undefined)[];
   /** The rebalancer role's policy, written into every node's config. */
   rebalance?: RebalanceConfig;
   /** Extra `xmargin node` flags for every node (e.g. --rpc-timeout). */
@@ -104,7 +105,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
       p2pKeyFile: 'p2p.key',
       roles: override?.roles ?? options.roles ?? ['attestor', 'executor'],
       chains: override?.chains ?? options.manifest.chains.map((c) => c.name),
-      networksFile: options.manifestFile,
+      networksFile: override?.networksFile ?? options.manifestFile,
       apiPort,
       ...(options.rebalance === undefined ? {} : { rebalance: options.rebalance }),
       ...(options.risk === undefined ? {} : { risk: options.risk }),

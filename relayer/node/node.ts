@@ -207,6 +207,7 @@ async function start(
       liveSigners,
       ...stores,
       log: (msg, fields) => serviceLog.info(fields ?? {}, msg),
+      onRefusal: (reason) => metrics.attestorRefusal(reason),
     },
   );
   await service.start();
@@ -401,6 +402,8 @@ async function start(
     peers: () => connectedPeers(gossip),
     peerScore: (peerId) => gossip.peerScore(peerId),
     boundSigner: (peerId) => gossip.boundSigner(peerId),
+    peerRejections: (peerId) => gossip.peerRejections(peerId),
+    refusals: () => service?.refusals(),
     records: stores.records,
     journal: stores.journal,
     packetCounts: timing.counts,

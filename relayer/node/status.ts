@@ -18,6 +18,7 @@ import type {
   PacketFailure,
   PeerStatus,
   RebalanceEntry,
+  RefusalsStatus,
   SolvencyStatus,
   WeightsStatus,
 } from '../api/types.ts';
@@ -52,6 +53,10 @@ export interface StatusSources {
   peers: () => ConnectedPeer[];
   peerScore: (peerId: string) => number;
   boundSigner: (peerId: string) => string | undefined;
+  /** Gossip from a peer that failed validation, per code. */
+  peerRejections?: (peerId: string) => Record<string, number>;
+  /** The attestor's refusals to sign; absent (or undefined) when the node is no attestor. */
+  refusals?: () => RefusalsStatus | undefined;
   records: Pick<AttestStore, 'open'>;
   journal: Pick<PacketJournal, 'open'>;
   packetCounts: () => { verified: number; delivered: number };
@@ -131,6 +136,8 @@ export function createStatusProvider(sources: StatusSources): () => Promise<Node
       },
       liquidations: liquidations ?? [],
     };
+    const refused = sources.refusals?.();
+    if (refused !== undefined) status.packets.refused = refused;
     if (accounts !== undefined) status.accounts = accounts;
     if (rebalances !== undefined) status.rebalances = rebalances;
     if (weights !== undefined) status.weights = weights;
@@ -145,11 +152,13 @@ export function createStatusProvider(sources: StatusSources): () => Promise<Node
 function peerStatuses(sources: StatusSources): PeerStatus[] {
   return sources.peers().map((p) => {
     const signer = sources.boundSigner(p.peerId);
+    const rejected = sources.peerRejections?.(p.peerId) ?? {};
     return {
       peerId: p.peerId,
       ...(signer === undefined ? {} : { signer }),
       score: sources.peerScore(p.peerId),
       addrs: p.addrs,
+      ...(Object.keys(rejected).length === 0 ? {} : { rejected }),
     };
   });
 }

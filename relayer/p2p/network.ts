@@ -44,7 +44,7 @@ import {
   VERDICT,
   type Verdict,
 } from './types.ts';
-import { GossipValidator } from './validation.ts';
+import { GossipValidator, type PeerRejections } from './validation.ts';
 
 export interface GossipNetworkOptions {
   /** Listen multiaddrs, e.g. /ip4/127.0.0.1/tcp/0. */
@@ -76,6 +76,8 @@ export interface Libp2pGossipNetwork extends GossipNetwork {
   peerScore(peerId: string): number;
   /** Validation outcomes per topic and code. */
   stats(): ValidationStats;
+  /** Messages from a peer (the one that sent them to us) we rejected or ignored, per code. */
+  peerRejections(peerId: string): PeerRejections;
   /** EVM signer bound to a peer by its heartbeats, if any. */
   boundSigner(peerId: string): Address | undefined;
   /** Peers known to be subscribed to a topic / in our mesh for it. */
@@ -288,6 +290,7 @@ export async function createGossipNetwork(options: GossipNetworkOptions): Promis
     },
     peerScore: (peerId) => internals.getScore(peerId),
     stats: () => validator.stats(),
+    peerRejections: (peerId) => validator.rejectionsOf(peerId),
     boundSigner: (peerId) => bindings.signerOf(peerId),
     subscribers: (topic) => pubsub.getSubscribers(TOPICS[topic]).map(String),
     meshPeers: (topic) => internals.getMeshPeers(TOPICS[topic]),

@@ -9,7 +9,7 @@
 import type { Address, Hex } from '../config/types.ts';
 import type { PeerBindings } from './bindings.ts';
 import { messageId, type OpenedEnvelope, parseEnvelope } from './envelope.ts';
-import { ERROR_OUTCOMES, GossipValidationError } from './errors.ts';
+import { ERROR_OUTCOMES, type GossipErrorCode, GossipValidationError } from './errors.ts';
 import { TOPIC_PAYLOADS } from './payloads.ts';
 import type { PeerPenalties } from './penalties.ts';
 import type { SeenCache } from './seen-cache.ts';
@@ -140,6 +140,12 @@ export interface ValidationResult {
   detail?: string;
 }
 
+/** Failed validations of what one peer sent us, per code (codes never seen are absent). */
+export type PeerRejections = Partial<Record<GossipErrorCode, number>>;
+
+/** Peers whose rejections are remembered; beyond it the one first counted is forgotten. */
+const MAX_PEERS_COUNTED = 1024;
+
 /** Runs validators and applies their consequences; the only place verdicts are decided. */
 export class GossipValidator {
   readonly #validators: TopicValidators;
@@ -147,6 +153,7 @@ export class GossipValidator {
   readonly #penalties: PeerPenalties;
   readonly #metrics: GossipMetrics | undefined;
   readonly #stats = emptyStats();
+  readonly #byPeer = new Map<string, PeerRejections>();
 
   constructor(ctx: ValidationContext, penalties: PeerPenalties, metrics?: GossipMetrics) {
     this.#ctx = ctx;
@@ -169,12 +176,34 @@ export class GossipValidator {
       const { verdict, action } = ERROR_OUTCOMES[code];
       if (action !== null) this.#penalties.apply(propagationSource, action);
       this.#count(topic, code);
+      this.#countPeer(propagationSource, code);
       return { verdict, outcome: code, detail: err instanceof Error ? err.message : String(err) };
     }
   }
 
   stats(): ValidationStats {
     return structuredClone(this.#stats);
+  }
+
+  /**
+   * What we refused from `peerId` (as the peer that sent it to us), per code: an operator sees which
+   * peer sends, say, UNKNOWN_SIGNER messages (a key removed from the attestor set still in use).
+   */
+  rejectionsOf(peerId: string): PeerRejections {
+    return { ...this.#byPeer.get(peerId) };
+  }
+
+  #countPeer(peerId: string, code: GossipErrorCode): void {
+    let counts = this.#byPeer.get(peerId);
+    if (counts === undefined) {
+      if (this.#byPeer.size >= MAX_PEERS_COUNTED) {
+        const oldest = this.#byPeer.keys().next().value;
+        if (oldest !== undefined) this.#byPeer.delete(oldest);
+      }
+      counts = {};
+      this.#byPeer.set(peerId, counts);
+    }
+    counts[code] = (counts[code] ?? 0) + 1;
   }
 
   #count(topic: TopicName, outcome: ValidationOutcome): void {

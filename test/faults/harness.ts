@@ -38,6 +38,11 @@ export async function bootNet(
      * a fault proxy. The test's own providers keep the devnet's URLs.
      */
     nodeManifest?: (manifest: DevnetManifest) => Promise<DevnetManifest>;
+    /**
+     * Per-node manifests, index-aligned with the nodes (undefined: the shared one): e.g. one node
+     * reading a chain through two RPC URLs.
+     */
+    nodeManifests?: (manifest: DevnetManifest) => Promise<(DevnetManifest | undefined)[]>;
     /** Per-node chains and roles (relayer/devnet/cluster.ts). */
     nodeOverrides?: ClusterOptions['nodes'];
     /** Extra `xmargin node` flags for every node. */
@@ -70,13 +75,21 @@ export async function bootNet(
       nodeManifestFile = path.join(dir, 'nodes-manifest.json');
       writeFileSync(nodeManifestFile, `${JSON.stringify(await options.nodeManifest(manifest), null, 2)}\n`);
     }
+    const overrides = [...(options.nodeOverrides ?? [])];
+    const perNode = (await options.nodeManifests?.(manifest)) ?? [];
+    perNode.forEach((m, i) => {
+      if (m === undefined) return;
+      const file = path.join(dir, `node-${i + 1}-manifest.json`);
+      writeFileSync(file, `${JSON.stringify(m, null, 2)}\n`);
+      overrides[i] = { ...overrides[i], networksFile: file };
+    });
     cluster = await createCluster({
       manifest,
       manifestFile: nodeManifestFile,
       dir,
       roles: options.roles ?? ['attestor', 'executor'],
       ...(options.nodes === undefined ? {} : { count: options.nodes }),
-      ...(options.nodeOverrides === undefined ? {} : { nodes: options.nodeOverrides }),
+      ...(overrides.length === 0 ? {} : { nodes: overrides }),
       ...(options.nodeArgs === undefined ? {} : { nodeArgs: options.nodeArgs }),
     });
     const first = options.startFirst ?? [];

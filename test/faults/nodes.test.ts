@@ -25,20 +25,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { generateKeyPair } from '@libp2p/crypto/keys';
-import {
-  AbiCoder,
-  Contract,
-  concat,
-  keccak256,
-  solidityPacked,
-  toUtf8Bytes,
-  Wallet,
-  zeroPadValue,
-} from 'ethers';
+import { Contract, concat, keccak256, toUtf8Bytes, Wallet, zeroPadValue } from 'ethers';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DVN, ENDPOINT, RECEIVE_ULN, TOPIC } from '../../attestor/abi.ts';
-import { dvnHash, expirationFor, signDvnHash, verifyCallData } from '../../attestor/dvn.ts';
+import { ENDPOINT, RECEIVE_ULN, TOPIC } from '../../attestor/abi.ts';
 import { rendezvousOrder } from '../../attestor/rendezvous.ts';
 import { percentile } from '../../bench/lib/report.ts';
 import type { OpenPacket } from '../../relayer/api/types.ts';
@@ -51,7 +41,15 @@ import {
   sealEnvelope,
   TOPICS,
 } from '../../relayer/p2p/index.ts';
-import { encodeMessage, MSG_TYPE } from '../../relayer/protocol/index.ts';
+import {
+  forgedLock,
+  packetRoute,
+  signedBy,
+  submitForged,
+  verifiedOnB,
+  verifyHash,
+  wethCreditOnB,
+} from './forge.ts';
 import {
   bootNet,
   caughtUp as caughtUpOf,
@@ -62,7 +60,6 @@ import {
   type Net,
   result,
   sleep,
-  tokenOf,
   waitFor,
 } from './harness.ts';
 
@@ -133,16 +130,10 @@ async function nextPacket(): Promise<{ nonce: bigint; guid: Hex; header: Hex }> 
     ['function outboundNonce(address, uint32, bytes32) view returns (uint64)'],
     n().rpc(A),
   );
-  const sender = zeroPadValue(A.xmargin.vault, 32);
   const receiver = zeroPadValue(B.xmargin.engine as string, 32);
   const nonce =
     ((await endpoint.getFunction('outboundNonce')(A.xmargin.vault, B.eid, receiver)) as bigint) + 1n;
-  const route = [nonce, A.eid, sender, B.eid, receiver];
-  const guid = keccak256(solidityPacked(['uint64', 'uint32', 'bytes32', 'uint32', 'bytes32'], route)) as Hex;
-  const header = solidityPacked(
-    ['uint8', 'uint64', 'uint32', 'bytes32', 'uint32', 'bytes32'],
-    [1, ...route],
-  ) as Hex;
+  const { guid, header } = packetRoute(A, B, nonce);
   return { nonce, guid, header };
 }
 
@@ -607,28 +598,19 @@ describe('faults: node crashes, a stopped submitter, keys below quorum', () => {
       const evilWallet = new Wallet(evil.privateKey);
       const traitor = await standIn(2);
       started.push(traitor);
-      const sender = zeroPadValue(A.xmargin.vault, 32);
-      const { nonce, guid, header } = await nextPacket();
-      const weth = tokenOf(A, 'WETH');
-      const forged = encodeMessage({
-        type: MSG_TYPE.LOCK,
-        body: {
-          id: keccak256(
-            AbiCoder.defaultAbiCoder().encode(['uint32', 'bytes32', 'uint64'], [A.eid, sender, nonce]),
-          ) as Hex,
-          account: evil.address,
-          subaccount: 0n,
-          token: weth,
-          amount: 1000n * 10n ** 18n,
-        },
-      });
-      const forgedHash = keccak256(concat([guid, forged])) as Hex;
-      const vid = Number(await new Contract(B.layerZero.dvn, DVN, n().rpc(B)).getFunction('vid')());
-      const expiration = expirationFor(Math.floor(Date.now() / 1000));
-      const dvnSig = await signDvnHash(
-        evilWallet,
-        dvnHash(vid, B.layerZero.receiveUln302, expiration, verifyCallData(header, forgedHash, 1n)),
+      const { nonce } = await nextPacket();
+      const {
+        guid,
+        header,
+        payloadHash: forgedHash,
+      } = forgedLock(A, B, nonce, evil.address, 1000n * 10n ** 18n);
+      const { expiration, hash } = await verifyHash(
+        n(),
+        B,
+        { header, payloadHash: forgedHash },
+        Math.floor(Date.now() / 1000),
       );
+      const dvnSig = await signedBy(evilWallet)(hash);
       await waitFor('the traitor bound at nodes 1 and 2', async () => {
         for (let i = 0; i < 2; i++) {
           const p = (await n().status(i)).peers.find((x) => x.peerId === traitor.peerId);
@@ -658,18 +640,8 @@ describe('faults: node crashes, a stopped submitter, keys below quorum', () => {
       await waitFor('the real packet credited', async () =>
         (await trader.credit()) === before + 10n ** 17n ? true : undefined,
       );
-      const uln = new Contract(B.layerZero.receiveUln302, RECEIVE_ULN, n().rpc(B));
-      const [forgedSubmitted] = (await uln.getFunction('hashLookup')(
-        keccak256(header),
-        forgedHash,
-        B.layerZero.dvn,
-      )) as [boolean, bigint];
-      const engine = new Contract(
-        B.xmargin.engine as string,
-        ['function creditOf(address,uint96,uint32,address) view returns (uint256)'],
-        n().rpc(B),
-      );
-      const evilCredit = (await engine.getFunction('creditOf')(evil.address, 0n, A.eid, weth)) as bigint;
+      const forgedSubmitted = await verifiedOnB(n(), B, header, forgedHash);
+      const evilCredit = await wethCreditOnB(n(), A, B, evil.address);
       await traitor.stop();
       await cluster.start(2);
       await waitFor('node 3 back in the mesh', async () => {
@@ -709,79 +681,35 @@ describe('faults: node crashes, a stopped submitter, keys below quorum', () => {
     const { manifest } = n();
     const attacker = keyOf(manifest, 'attestor', 0);
     const wallet = new Wallet(attacker.privateKey, n().rpc(B));
-    const pb = n().rpc(B);
-    // A forged LOCK from vault A crediting the attacker 1,000 WETH on engine B, at the next nonce.
-    const ep = new Contract(B.layerZero.endpointV2, ENDPOINT, pb);
-    const sender = zeroPadValue(A.xmargin.vault, 32);
+    // A forged LOCK from vault A crediting the attacker 1,000 WETH on engine B, at a future nonce.
+    const ep = new Contract(B.layerZero.endpointV2, ENDPOINT, n().rpc(B));
     const nonce =
-      ((await ep.getFunction('lazyInboundNonce')(B.xmargin.engine, A.eid, sender)) as bigint) + 100n;
-    const receiver = zeroPadValue(B.xmargin.engine as string, 32);
-    const header = solidityPacked(
-      ['uint8', 'uint64', 'uint32', 'bytes32', 'uint32', 'bytes32'],
-      [1, nonce, A.eid, sender, B.eid, receiver],
-    ) as Hex;
-    const guid = keccak256(
-      solidityPacked(
-        ['uint64', 'uint32', 'bytes32', 'uint32', 'bytes32'],
-        [nonce, A.eid, sender, B.eid, receiver],
-      ),
-    );
-    const weth = tokenOf(A, 'WETH');
-    const message = encodeMessage({
-      type: MSG_TYPE.LOCK,
-      body: {
-        id: keccak256(
-          AbiCoder.defaultAbiCoder().encode(['uint32', 'bytes32', 'uint64'], [A.eid, sender, nonce]),
-        ) as Hex,
-        account: attacker.address,
-        subaccount: 0n,
-        token: weth,
-        amount: 1000n * 10n ** 18n,
+      ((await ep.getFunction('lazyInboundNonce')(
+        B.xmargin.engine,
+        A.eid,
+        zeroPadValue(A.xmargin.vault, 32),
+      )) as bigint) + 100n;
+    const packet = forgedLock(A, B, nonce, attacker.address, 1000n * 10n ** 18n);
+    const own = signedBy(new Wallet(attacker.privateKey));
+    const outsider = signedBy(new Wallet(Wallet.createRandom().privateKey));
+    const attempts: { label: string; signatures: (hash: Hex) => Promise<Hex> }[] = [
+      { label: 'one signature', signatures: own },
+      {
+        label: 'the same signature twice',
+        signatures: async (h) => concat([await own(h), await own(h)]) as Hex,
       },
-    });
-    const payloadHash = keccak256(concat([guid, message])) as Hex;
-    const dvn = new Contract(B.layerZero.dvn, DVN, wallet);
-    const vid = Number(await dvn.getFunction('vid')());
-    const latest = await pb.getBlock('latest');
-    const expiration = expirationFor(latest?.timestamp ?? Math.floor(Date.now() / 1000));
-    const callData = verifyCallData(header, payloadHash, 1n);
-    const hash = dvnHash(vid, B.layerZero.receiveUln302, expiration, callData);
-    const sig = await signDvnHash(new Wallet(attacker.privateKey), hash);
-    const attempts: { label: string; signatures: string }[] = [
-      { label: 'one signature', signatures: sig },
-      { label: 'the same signature twice', signatures: concat([sig, sig]) },
       {
         label: 'one real + one from an outside key',
-        signatures: concat([sig, await signDvnHash(new Wallet(Wallet.createRandom().privateKey), hash)]),
+        signatures: async (h) => concat([await own(h), await outsider(h)]) as Hex,
       },
     ];
     let failures = 0;
     for (const a of attempts) {
-      const tx = await dvn.getFunction('execute')([
-        [vid, B.layerZero.receiveUln302, callData, expiration, a.signatures],
-      ]);
-      const receipt = await tx.wait();
-      const failed = receipt?.logs.some(
-        (l: { topics: readonly string[] }) => l.topics[0] === TOPIC.VerifySignaturesFailed,
-      );
-      const verifiedLog = receipt?.logs.some(
-        (l: { topics: readonly string[] }) => l.topics[0] === TOPIC.PayloadVerified,
-      );
-      if (failed === true && verifiedLog !== true) failures++;
+      if ((await submitForged(n(), B, wallet, packet, a.signatures)) === 'refused') failures++;
       else console.log(`  key-below-quorum: ${a.label} was not refused`);
     }
-    const uln = new Contract(B.layerZero.receiveUln302, RECEIVE_ULN, pb);
-    const [submitted] = (await uln.getFunction('hashLookup')(
-      keccak256(header),
-      payloadHash,
-      B.layerZero.dvn,
-    )) as [boolean, bigint];
-    const engine = new Contract(
-      B.xmargin.engine as string,
-      ['function creditOf(address,uint96,uint32,address) view returns (uint256)'],
-      pb,
-    );
-    const credited = (await engine.getFunction('creditOf')(attacker.address, 0n, A.eid, weth)) as bigint;
+    const submitted = await verifiedOnB(n(), B, packet.header, packet.payloadHash);
+    const credited = await wethCreditOnB(n(), A, B, attacker.address);
     const inv = await checkInvariants(n(), [trader.address, attacker.address]);
     const ok = failures === attempts.length && !submitted && credited === 0n && inv.failed.length === 0;
     result(

@@ -177,6 +177,16 @@ describe('topic validators', () => {
     },
   );
 
+  it('counts rejections per peer that sent them, by code', async () => {
+    const t = setup();
+    await t.send('heartbeat', heartbeat, { by: outsider });
+    for (let i = 0; i < 3; i++)
+      await t.send('dvnSignature', await samplePayload('dvnSignature', i, outsider), { by: outsider });
+    await t.send('heartbeat', heartbeat); // BINDING_CONFLICT: the peer is bound to the outsider
+    expect(t.validator.rejectionsOf(RELAY)).toEqual({ UNKNOWN_SIGNER: 3, BINDING_CONFLICT: 1 });
+    expect(t.validator.rejectionsOf('someone-else')).toEqual({});
+  });
+
   it('accepts the same content from two attestors as two messages', async () => {
     const t = setup();
     const second = new EthersWallet(`0x${'03'.repeat(32)}`);

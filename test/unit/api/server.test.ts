@@ -140,6 +140,7 @@ describe('API server', () => {
     metrics.gossipSink.onValidation('dvnSignature', 'UNBOUND_PEER');
     metrics.gossipSink.onValidation('dvnSignature', 'BAD_SIGNATURE');
     metrics.gossipSink.onPublish?.('heartbeat', 120);
+    metrics.attestorRefusal('rpc_disagreement');
     metrics.packetVerified(4.2);
     metrics.packetDelivered(6.1);
     metrics.liquidation(1.3);
@@ -165,6 +166,12 @@ describe('API server', () => {
     expect(value(METRIC_NAMES.gossipMessages, { topic: 'heartbeat', direction: 'out' })).toBe(1);
     // Every (topic, direction) exists from the start, at zero.
     expect(value(METRIC_NAMES.gossipMessages, { topic: 'observation', direction: 'rejected' })).toBe(0);
+    // Rejections per code; the ignored UNBOUND_PEER counts there too, nothing else did.
+    expect(value(METRIC_NAMES.gossipRejections, { topic: 'dvnSignature', code: 'BAD_SIGNATURE' })).toBe(1);
+    expect(value(METRIC_NAMES.gossipRejections, { topic: 'dvnSignature', code: 'UNBOUND_PEER' })).toBe(1);
+    expect(value(METRIC_NAMES.gossipRejections, { topic: 'dvnSignature', code: 'UNKNOWN_SIGNER' })).toBe(0);
+    expect(value(METRIC_NAMES.attestorRefusals, { reason: 'rpc_disagreement' })).toBe(1);
+    expect(value(METRIC_NAMES.attestorRefusals, { reason: 'not_confirmed' })).toBe(0);
     expect(value(`${METRIC_NAMES.packetVerification}_count`)).toBe(1);
     expect(value(`${METRIC_NAMES.packetVerification}_sum`)).toBeCloseTo(4.2);
     expect(value(`${METRIC_NAMES.packetDelivery}_bucket`, { le: '8' })).toBe(1);

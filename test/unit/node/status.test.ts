@@ -125,6 +125,26 @@ describe('node status', () => {
     ]);
   });
 
+  it("reports a peer's rejected gossip per code and the attestor's refusals to sign", async () => {
+    const refused = {
+      total: 2,
+      byReason: { rpc_disagreement: 2, not_confirmed: 0, rpc_error: 0, error: 0 },
+      recent: [{ guid: guid(1), reason: 'rpc_disagreement', detail: 'RPCs of chain a disagree', at: 5 }],
+    };
+    const status = await createStatusProvider(
+      sources({
+        peerRejections: (p) => (p === 'peer-2' ? { UNKNOWN_SIGNER: 7 } : {}),
+        refusals: () => refused,
+      }),
+    )();
+    expect(status.peers.map((p) => p.rejected)).toEqual([undefined, { UNKNOWN_SIGNER: 7 }]);
+    expect('rejected' in (status.peers[0] ?? {})).toBe(false);
+    expect(status.packets.refused).toEqual(refused);
+    // A node without the attestor role has no refusals section.
+    const plain = await createStatusProvider(sources({ refusals: () => undefined }))();
+    expect('refused' in plain.packets).toBe(false);
+  });
+
   it('reports a chain whose RPC attempt failed while its read still retries', async () => {
     const healthy: FollowerView = { tip: { number: 7 }, latestHead: 7, lastError: undefined };
     const status = await createStatusProvider(
