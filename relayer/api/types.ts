@@ -21,8 +21,10 @@ export interface PeerStatus {
   signer?: string;
   /** This node's gossipsub score of the peer. */
   score: number;
-  /** Remote addresses of the open connections to it. */
+  /** Remote addresses of the open connections to it (none while it is banned). */
   addrs: string[];
+  /** ms since epoch: this node hung up on the peer (graylisted) and refuses it until then. */
+  bannedUntil?: number;
   /**
    * Gossip messages it sent us that failed validation, per code (e.g. UNKNOWN_SIGNER: signed by a key
    * outside the attestor set); absent when none did.

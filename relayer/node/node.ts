@@ -399,7 +399,7 @@ async function start(
     chains,
     followers,
     rpcTrouble,
-    peers: () => connectedPeers(gossip),
+    peers: () => knownPeers(gossip),
     peerScore: (peerId) => gossip.peerScore(peerId),
     boundSigner: (peerId) => gossip.boundSigner(peerId),
     peerRejections: (peerId) => gossip.peerRejections(peerId),
@@ -474,6 +474,19 @@ function connectedPeers(gossip: Libp2pGossipNetwork): { peerId: string; addrs: s
     byPeer.set(peerId, [...(byPeer.get(peerId) ?? []), connection.remoteAddr.toString()]);
   }
   return [...byPeer].map(([peerId, addrs]) => ({ peerId, addrs }));
+}
+
+/** The connected peers, then the ones this node banned (graylisted) and no longer talks to. */
+function knownPeers(
+  gossip: Libp2pGossipNetwork,
+): { peerId: string; addrs: string[]; bannedUntil?: number }[] {
+  const connected = connectedPeers(gossip);
+  const open = new Set(connected.map((p) => p.peerId));
+  const banned = gossip
+    .bannedPeers()
+    .filter((b) => !open.has(b.peerId))
+    .map((b) => ({ peerId: b.peerId, addrs: [], bannedUntil: b.until }));
+  return [...connected, ...banned];
 }
 
 function selectChains(all: ChainConfig[], names: string[], file: string): ChainConfig[] {

@@ -33,6 +33,8 @@ export interface FollowerView {
 export interface ConnectedPeer {
   peerId: string;
   addrs: string[];
+  /** Set for a peer this node banned (graylisted): it is listed though no longer connected. */
+  bannedUntil?: number;
 }
 
 export interface StatusSources {
@@ -158,6 +160,7 @@ function peerStatuses(sources: StatusSources): PeerStatus[] {
       ...(signer === undefined ? {} : { signer }),
       score: sources.peerScore(p.peerId),
       addrs: p.addrs,
+      ...(p.bannedUntil === undefined ? {} : { bannedUntil: p.bannedUntil }),
       ...(Object.keys(rejected).length === 0 ? {} : { rejected }),
     };
   });

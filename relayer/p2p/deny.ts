@@ -1,6 +1,7 @@
 // A runtime deny-list of peers: the operator's way to cut a node off from peers it must not talk to
 // (a misbehaving or compromised operator, a maintenance window) without a restart, and the fault
-// suite's way to partition a devnet of real node processes. It acts as libp2p's connection gater
+// suite's way to partition a devnet of real node processes; beside it, the node's own timed bans of
+// graylisted peers (./network.ts). It acts as libp2p's connection gater
 // (no dial to, and no encrypted connection from or to, a denied peer id) and closes the connections
 // already open when the list changes.
 
@@ -8,9 +9,36 @@ import type { ConnectionGater, PeerId } from '@libp2p/interface';
 
 export class PeerDenyList {
   #denied: ReadonlySet<string> = new Set();
+  /** Peers the node cut off itself for a while (graylisted, see ./network.ts): when each ban ends. */
+  readonly #bans = new Map<string, number>();
+  readonly #now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
 
   has(peerId: string): boolean {
-    return this.#denied.has(peerId);
+    return this.#denied.has(peerId) || this.banned(peerId);
+  }
+
+  /** Cuts `peerId` off until `untilMs`, beside (not in) the operator's list. */
+  ban(peerId: string, untilMs: number): void {
+    this.#bans.set(peerId, untilMs);
+  }
+
+  banned(peerId: string): boolean {
+    const until = this.#bans.get(peerId);
+    if (until === undefined) return false;
+    if (until > this.#now()) return true;
+    this.#bans.delete(peerId);
+    return false;
+  }
+
+  /** The bans in force, with when each ends. */
+  bans(): { peerId: string; until: number }[] {
+    return [...this.#bans]
+      .filter(([peerId]) => this.banned(peerId))
+      .map(([peerId, until]) => ({ peerId, until }));
   }
 
   list(): string[] {

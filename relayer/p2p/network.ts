@@ -63,6 +63,12 @@ export interface GossipNetworkOptions {
   heartbeat?: { intervalMs: number; payload: () => HeartbeatPayload | Promise<HeartbeatPayload> };
   /** Gossipsub heartbeat (mesh maintenance, score refresh). Default 1000 ms; tests use less. */
   gossipHeartbeatMs?: number;
+  /**
+   * How long a peer whose score fell below the graylist threshold is cut off (connections closed,
+   * its redials refused). Default 10 minutes; 0 keeps graylisted peers connected (gossipsub then
+   * only drops their messages).
+   */
+  graylistBanMs?: number;
   /** How often bootstrap peers we are not connected to are dialled again. Default 10 s. */
   bootstrapRetryMs?: number;
   /** Clock skew tolerated either way on `sentAt`. Default 60 s. */
@@ -93,6 +99,8 @@ export interface Libp2pGossipNetwork extends GossipNetwork {
    */
   setDeniedPeers(peerIds: readonly string[]): Promise<void>;
   deniedPeers(): string[];
+  /** Peers this node hung up on because their score fell below the graylist threshold, and until when. */
+  bannedPeers(): { peerId: string; until: number }[];
   /** The underlying node; for tests that need to speak raw gossipsub. */
   readonly libp2p: Libp2p<{ identify: Identify; ping: Ping; pubsub: GossipSub }>;
 }
@@ -151,7 +159,7 @@ export async function createGossipNetwork(options: GossipNetworkOptions): Promis
     options.metrics,
   );
 
-  const denyList = new PeerDenyList();
+  const denyList = new PeerDenyList(now);
   const libp2p = await createLibp2p({
     privateKey: options.privateKey,
     connectionGater: denyList.gater(),
@@ -264,6 +272,25 @@ export async function createGossipNetwork(options: GossipNetworkOptions): Promis
     void beat();
   }
 
+  // Gossipsub drops a graylisted peer's messages but keeps its connection, so a flood still costs
+  // the decryption and decoding of every byte. Hang up on it and refuse it for a while instead; its
+  // score is retained (scoreParams.retainScore), so coming back early would change nothing.
+  const graylistBanMs = options.graylistBanMs ?? 10 * 60_000;
+  if (graylistBanMs > 0) {
+    const hangUp = setInterval(() => {
+      for (const peer of libp2p.getPeers()) {
+        const peerId = peer.toString();
+        const score = internals.getScore(peerId);
+        if (score >= SCORE_THRESHOLDS.graylistThreshold || denyList.banned(peerId)) continue;
+        denyList.ban(peerId, now() + graylistBanMs);
+        log.warn({ peerId, score, banMs: graylistBanMs }, 'graylisted peer disconnected');
+        void libp2p.hangUp(peer).catch(() => undefined);
+      }
+    }, options.gossipHeartbeatMs ?? 1000);
+    hangUp.unref();
+    stoppers.push(() => clearInterval(hangUp));
+  }
+
   const dialer = startBootstrapDialer({
     libp2p,
     addrs: options.bootstrap,
@@ -311,6 +338,7 @@ export async function createGossipNetwork(options: GossipNetworkOptions): Promis
       void dialer.dialMissing();
     },
     deniedPeers: () => denyList.list(),
+    bannedPeers: () => denyList.bans(),
     stop() {
       stopping ??= (async () => {
         for (const stop of stoppers.reverse()) {

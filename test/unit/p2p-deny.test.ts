@@ -30,4 +30,21 @@ describe('peer deny-list', () => {
     expect(await gater.denyOutboundEncryptedConnection?.(peerIdFromString(P1), maConn)).toBe(false);
     expect(list.list()).toEqual([]);
   });
+
+  it('bans a peer until a time, beside the operator list, and forgets it after', async () => {
+    let now = 1_000;
+    const list = new PeerDenyList(() => now);
+    list.set([P1]);
+    list.ban(P2, 5_000);
+    const gater = list.gater();
+    expect(await gater.denyDialPeer?.(peerIdFromString(P2))).toBe(true);
+    expect(list.bans()).toEqual([{ peerId: P2, until: 5_000 }]);
+    // The operator replacing its list does not lift the node's own ban.
+    list.set([]);
+    expect(list.has(P2)).toBe(true);
+    expect(list.list()).toEqual([]);
+    now = 5_000;
+    expect(await gater.denyDialPeer?.(peerIdFromString(P2))).toBe(false);
+    expect(list.bans()).toEqual([]);
+  });
 });
