@@ -41,8 +41,6 @@ export interface WeightRecord {
   signers: Address[];
   /** This node's submitter rank when it held the quorum. */
   rank?: number;
-  /** Every `updateWeight` transaction this node broadcast for the update (fee bumps add more). */
-  sentHashes?: Hex[];
   /** Whether this node sent the `updateWeight` that landed. */
   submittedByUs?: boolean;
   txHash?: Hex;

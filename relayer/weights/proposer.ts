@@ -50,7 +50,7 @@ export interface WeightChain {
   chainId: number;
   engine: Address;
   governor: Address;
-  rpc: Pick<LiqRpc, 'call' | 'getReceipt' | 'blockNumber' | 'getLogs' | 'send'>;
+  rpc: Pick<LiqRpc, 'call' | 'blockNumber' | 'getLogs' | 'send'>;
   sender: { send(tx: TxRequest, hooks?: SendHooks): Promise<SendResult> };
   /** The engine's risk assets and the price key (relayer/risk series) that values each. */
   assets: { assetId: number; symbol: string; priceKey: string }[];
@@ -315,7 +315,7 @@ export class WeightProposer {
         {
           onBroadcast: (hash) => {
             broadcast = true;
-            return this.addSent(round.digest, hash);
+            return this.touch(round.digest, { txHash: hash });
           },
         },
       );
@@ -323,7 +323,7 @@ export class WeightProposer {
       if (broadcast) {
         // Sent, but the wait for its receipt failed (timeout, RPC errors): it may still land. The
         // round is not sent again; it ends when the nonce moves or the deadline passes (dropEnded),
-        // which then reads our transactions' receipts to say whether it was ours that landed.
+        // which reads the landed transaction to say whether it was ours.
         this.unfollowed.add(round.digest);
         this.log('weight update sent, receipt not seen', { digest: round.digest, err: String(err) });
         return;
@@ -404,14 +404,13 @@ export class WeightProposer {
         await this.setStatus(r.digest, status, { error: why });
         continue;
       }
-      if (landed !== undefined) {
-        const ours = landed.submitter.toLowerCase() === this.m.wallet.address.toLowerCase();
-        await this.setStatus(r.digest, status, { txHash: landed.txHash, submittedByUs: ours });
-        continue;
-      }
-      // The landing was not found (RPC trouble, beyond the lookback): our own receipts still tell ours.
-      const ours = await this.landedOf(chain, current.sentHashes ?? []);
-      await this.setStatus(r.digest, status, ours === undefined ? {} : { txHash: ours, submittedByUs: true });
+      // Not found (RPC trouble, beyond the lookback): applied, by whom unknown.
+      const ours = landed?.submitter.toLowerCase() === this.m.wallet.address.toLowerCase();
+      await this.setStatus(
+        r.digest,
+        status,
+        landed === undefined ? {} : { txHash: landed.txHash, submittedByUs: ours },
+      );
     }
   }
 
@@ -462,25 +461,6 @@ export class WeightProposer {
     });
     const final = WEIGHT_FINAL.find((f) => f === status);
     if (prev !== undefined && prev.status !== status && final !== undefined) this.m.onOutcome?.(final);
-  }
-
-  /** Remembers a transaction hash this node broadcast for the round (a fee bump adds one). */
-  private async addSent(digest: Hex, hash: Hex): Promise<void> {
-    await this.locked(digest, async () => {
-      const prev = await this.m.journal.get(digest);
-      if (prev === undefined) return;
-      const sentHashes = [...(prev.sentHashes ?? []), hash];
-      await this.m.journal.put({ ...prev, txHash: hash, sentHashes, updatedAt: this.now() });
-    });
-  }
-
-  /** Which of our broadcast hashes, if any, landed successfully. */
-  private async landedOf(chain: WeightChain, hashes: Hex[]): Promise<Hex | undefined> {
-    for (const hash of hashes) {
-      const receipt = await chain.rpc.getReceipt(hash).catch(() => null);
-      if (receipt?.status === 1) return hash;
-    }
-    return undefined;
   }
 
   private async touch(digest: Hex, fields: Partial<WeightRecord>): Promise<void> {
