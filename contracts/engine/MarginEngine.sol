@@ -4,17 +4,17 @@ pragma solidity ^0.8.24;
 import {Origin} from "@layerzerolabs/oapp-evm/contracts/oapp/OApp.sol";
 import {MessagingFee} from "@layerzerolabs/oapp-evm/contracts/oapp/OApp.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {TransientReentrancyGuard} from "../common/TransientReentrancyGuard.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
-import {XmarginOApp} from "../common/XmarginOApp.sol";
 import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
-import {IMarginEngine, HoldReason} from "../interfaces/IMarginEngine.sol";
+import {IMarginEngineCore, HoldReason} from "../interfaces/IMarginEngine.sol";
 import {IVenue} from "../interfaces/IVenue.sol";
 import {MsgCodec} from "../libraries/MsgCodec.sol";
 import {RateLimiter} from "../libraries/RateLimiter.sol";
 import {WadMath} from "../libraries/WadMath.sol";
+import {MarginEngineAdmin} from "./MarginEngineAdmin.sol";
+import {MarginEngineStorage} from "./MarginEngineStorage.sol";
 
 /// @title MarginEngine
 /// @notice The clearinghouse of a chain that hosts positions. It credits collateral locked in vaults on
@@ -23,54 +23,31 @@ import {WadMath} from "../libraries/WadMath.sol";
 ///         that holds it. The vault stays the single source of truth of what is locked.
 /// @dev Credit is debited before any message leaves, so what the engine credits is never more than what
 ///      the vault has it down for (invariant 1). Every LOCK carries a unique id applied at most once.
-contract MarginEngine is XmarginOApp, TransientReentrancyGuard, IMarginEngine {
+contract MarginEngine is MarginEngineStorage, IMarginEngineCore {
     using SafeERC20 for IERC20;
     using RateLimiter for RateLimiter.Bucket;
     using WadMath for uint256;
 
-    uint256 internal constant WAD = 1e18;
-    /// @notice Most distinct (source chain, token) collaterals one sub-account may hold; bounds the gas
-    ///         of every health check so liquidation can never be priced out.
-    uint256 public constant MAX_COLLATERALS = 8;
+    /// @inheritdoc IMarginEngineCore
+    address public immutable ADMIN_MODULE;
 
-    /// @notice The venue whose positions this engine margins, and its settlement (quote) token.
-    IVenue public venue;
-    IERC20 public quoteToken;
-    uint8 public quoteDecimals;
-    /// @notice The vault on this chain (deposits here are credited by direct call).
-    address public localVault;
-    /// @notice Quote tokens held to cover bad debt before the LP pool takes a loss.
-    uint256 public insuranceFund;
-
-    LiquidationConfig internal _liquidationConfig;
-    mapping(uint16 assetId => RiskAsset) internal _riskAssets;
-    mapping(bytes32 sourceKey => CollateralSource) internal _sources;
-    mapping(bytes32 sourceKey => RateLimiter.Bucket) internal _bridgeLimits;
-    mapping(bytes32 sourceKey => uint256) public totalCredit;
-    mapping(uint32 marketId => MarketRisk) internal _marketRisk;
-    mapping(uint32 srcEid => bool) public sourcePaused;
-
-    /// @dev Credited amount per (account, subaccount) and (source chain, token).
-    mapping(bytes32 subKey => mapping(bytes32 sourceKey => uint256)) internal _credit;
-    /// @dev The source keys with non-zero credit, per (account, subaccount); at most MAX_COLLATERALS.
-    mapping(bytes32 subKey => bytes32[]) internal _collaterals;
-
-    /// @notice The only caller of `moveFor`: moves credit on a trader's behalf within the trader's limits.
-    address public rebalancer;
-    /// @notice The only caller of `setAssetWeight`: applies attested weight updates within on-chain bounds.
-    address public weightGovernor;
-
-    /// @notice LOCK ids already applied (credited or held).
-    mapping(bytes32 id => bool) public processed;
-
-    struct HeldCredit {
-        uint32 srcEid;
-        MsgCodec.Lock lock;
+    constructor(address endpoint_, address owner_) MarginEngineStorage(endpoint_, owner_) {
+        ADMIN_MODULE = address(new MarginEngineAdmin(endpoint_, owner_));
     }
 
-    mapping(bytes32 id => HeldCredit) internal _held;
+    /// @dev The owner's and guardian's setters and the struct views (IMarginEngineAdmin) run in the admin
+    ///      module on this contract's storage; any other unknown selector reverts there.
+    fallback() external payable {
+        address module = ADMIN_MODULE;
+        assembly ("memory-safe") {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), module, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
+        }
+    }
 
-    constructor(address endpoint_, address owner_) XmarginOApp(endpoint_, owner_) {}
 
     /// @dev Takes the endpoint's refunds of unused fee budget during a liquidation (see `liquidate`).
     receive() external payable {}
@@ -82,7 +59,7 @@ contract MarginEngine is XmarginOApp, TransientReentrancyGuard, IMarginEngine {
 
     // =================================================================== trader
 
-    /// @inheritdoc IMarginEngine
+    /// @inheritdoc IMarginEngineCore
     function withdraw(
         uint96 subaccount,
         uint32 srcEid,
@@ -107,7 +84,7 @@ contract MarginEngine is XmarginOApp, TransientReentrancyGuard, IMarginEngine {
         );
     }
 
-    /// @inheritdoc IMarginEngine
+    /// @inheritdoc IMarginEngineCore
     function move(
         uint96 subaccount,
         uint32 srcEid,
@@ -119,7 +96,7 @@ contract MarginEngine is XmarginOApp, TransientReentrancyGuard, IMarginEngine {
         return _move(msg.sender, subaccount, srcEid, token, amount, dstEngineEid, options);
     }
 
-    /// @inheritdoc IMarginEngine
+    /// @inheritdoc IMarginEngineCore
     /// @dev The rebalancer checks the trader's limits; the margin rules here are the same as for `move`.
     function moveFor(
         address account,
@@ -134,7 +111,7 @@ contract MarginEngine is XmarginOApp, TransientReentrancyGuard, IMarginEngine {
         return _move(account, subaccount, srcEid, token, amount, dstEngineEid, options);
     }
 
-    /// @inheritdoc IMarginEngine
+    /// @inheritdoc IMarginEngineCore
     function repayDebt(address account, uint96 subaccount, uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
         IVenue venue_ = _venueOrRevert();
@@ -143,7 +120,7 @@ contract MarginEngine is XmarginOApp, TransientReentrancyGuard, IMarginEngine {
         emit DebtRepaid(account, subaccount, msg.sender, amount);
     }
 
-    /// @inheritdoc IMarginEngine
+    /// @inheritdoc IMarginEngineCore
     function withdrawPnl(uint96 subaccount, uint256 amount, address recipient) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
         if (recipient == address(0)) revert ZeroAddress();
@@ -154,7 +131,7 @@ contract MarginEngine is XmarginOApp, TransientReentrancyGuard, IMarginEngine {
         emit PnlWithdrawn(msg.sender, subaccount, amount, recipient);
     }
 
-    /// @inheritdoc IMarginEngine
+    /// @inheritdoc IMarginEngineCore
     function claimHeldCredit(bytes32 id) external nonReentrant {
         HeldCredit memory held = _held[id];
         if (held.lock.account == address(0)) revert NoHeldCredit(id);
@@ -165,7 +142,7 @@ contract MarginEngine is XmarginOApp, TransientReentrancyGuard, IMarginEngine {
         emit HeldCreditClaimed(id);
     }
 
-    /// @inheritdoc IMarginEngine
+    /// @inheritdoc IMarginEngineCore
     function returnHeldCredit(bytes32 id, bytes calldata options)
         external
         payable
@@ -201,7 +178,7 @@ contract MarginEngine is XmarginOApp, TransientReentrancyGuard, IMarginEngine {
 
     // =================================================================== liquidators
 
-    /// @inheritdoc IMarginEngine
+    /// @inheritdoc IMarginEngineCore
     function liquidate(LiquidateParams calldata p) external payable nonReentrant returns (LiquidationResult memory r) {
         HealthView memory h = _health(p.account, p.subaccount);
         r.healthBefore = h.health;
@@ -246,12 +223,12 @@ contract MarginEngine is XmarginOApp, TransientReentrancyGuard, IMarginEngine {
         if (budget > 0) _refund(msg.sender, budget);
     }
 
-    /// @inheritdoc IMarginEngine
+    /// @inheritdoc IMarginEngineCore
     function settleBadDebt(address account, uint96 subaccount) external nonReentrant {
         if (!_settleBadDebtIfInsolvent(account, subaccount)) revert NoBadDebt(account, subaccount);
     }
 
-    /// @inheritdoc IMarginEngine
+    /// @inheritdoc IMarginEngineCore
     function fundInsurance(uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
         _venueOrRevert();
@@ -262,7 +239,7 @@ contract MarginEngine is XmarginOApp, TransientReentrancyGuard, IMarginEngine {
 
     // =================================================================== local vault and venue
 
-    /// @inheritdoc IMarginEngine
+    /// @inheritdoc IMarginEngineCore
     function creditFromLocalVault(MsgCodec.Lock calldata lock) external onlyLocalVault {
         if (processed[lock.id]) revert MessageAlreadyProcessed(lock.id);
         uint8 reason = _creditBlocker(localEid, lock, false);
@@ -271,20 +248,21 @@ contract MarginEngine is XmarginOApp, TransientReentrancyGuard, IMarginEngine {
         _applyCredit(localEid, lock);
     }
 
-    /// @inheritdoc IMarginEngine
+    /// @inheritdoc IMarginEngineCore
     function requireInitialMargin(address account, uint96 subaccount) external view {
         _requireInitialMargin(account, subaccount);
     }
 
     // =================================================================== LayerZero
 
-    /// @dev Engines receive only LOCKs. A LOCK that cannot be credited now (paused source, cap, governor)
-    ///      is held, never reverted: a revert would block the pathway's later packets behind it.
+    /// @dev Engines receive LOCKs and HEARTBEATs. A LOCK that cannot be credited now (paused source, cap,
+    ///      governor) is held, never reverted: a revert would block the pathway's later packets behind it.
     function _lzReceive(Origin calldata origin, bytes32, bytes calldata message, address, bytes calldata)
         internal
         override
     {
         uint8 msgType = MsgCodec.msgType(message);
+        if (msgType == MsgCodec.HEARTBEAT) return _recordHeartbeat(origin.srcEid, MsgCodec.decodeHeartbeat(message));
         if (msgType != MsgCodec.LOCK) revert UnknownMessageType(msgType);
         MsgCodec.Lock memory lock = MsgCodec.decodeLock(message);
         if (processed[lock.id]) return; // a replay changes nothing
@@ -299,160 +277,33 @@ contract MarginEngine is XmarginOApp, TransientReentrancyGuard, IMarginEngine {
         _applyCredit(origin.srcEid, lock);
     }
 
-    // =================================================================== owner and guardian
-
-    /// @inheritdoc IMarginEngine
-    function setRiskAsset(uint16 assetId, RiskAsset calldata asset) external onlyOwner {
-        _setRiskAsset(assetId, asset);
-    }
-
-    /// @inheritdoc IMarginEngine
-    /// @dev The governor enforces its bounds; the engine only keeps the weight a valid fraction.
-    function setAssetWeight(uint16 assetId, uint64 weight) external {
-        if (msg.sender != weightGovernor) revert NotWeightGovernor(msg.sender);
-        RiskAsset memory asset = _riskAssets[assetId];
-        asset.weight = weight;
-        _setRiskAsset(assetId, asset);
-    }
-
-    /// @inheritdoc IMarginEngine
-    function setCollateralSource(uint32 srcEid, address token, CollateralSource calldata source) external onlyOwner {
-        if (token == address(0)) revert ZeroAddress();
-        if (source.enabled && !_riskAssets[source.assetId].enabled) revert InvalidRiskParameter();
-        bytes32 key = _sourceKey(srcEid, token);
-        _sources[key] = source;
-        _bridgeLimits[key].configure(source.bridgeCapacity, source.bridgeWindow);
-        emit CollateralSourceSet(srcEid, token, source);
-    }
-
-    /// @inheritdoc IMarginEngine
-    function setMarketRisk(uint32 marketId, MarketRisk calldata risk) external onlyOwner {
-        if (risk.maintenanceMargin == 0 || risk.maintenanceMargin >= risk.initialMargin || risk.initialMargin > WAD) {
-            revert InvalidRiskParameter();
-        }
-        _marketRisk[marketId] = risk;
-        emit MarketRiskSet(marketId, risk);
-    }
-
-    /// @inheritdoc IMarginEngine
-    function setVenue(IVenue venue_) external onlyOwner {
-        if (address(venue_) == address(0)) revert ZeroAddress();
-        venue = venue_;
-        quoteToken = IERC20(venue_.quoteToken());
-        quoteDecimals = IERC20Metadata(address(quoteToken)).decimals();
-        emit VenueSet(address(venue_));
-    }
-
-    /// @inheritdoc IMarginEngine
-    function setLiquidationConfig(LiquidationConfig calldata config) external onlyOwner {
-        if (config.bonus > 0.5e18 || config.targetHealth <= WAD || config.fullCloseHealth >= WAD) {
-            revert InvalidRiskParameter();
-        }
-        _liquidationConfig = config;
-        emit LiquidationConfigSet(config);
-    }
-
-    /// @inheritdoc IMarginEngine
-    function setLocalVault(address vault) external onlyOwner {
-        if (vault == address(0)) revert ZeroAddress();
-        localVault = vault;
-        emit LocalVaultSet(vault);
-    }
-
-    /// @inheritdoc IMarginEngine
-    function setRebalancer(address rebalancer_) external onlyOwner {
-        rebalancer = rebalancer_;
-        emit RebalancerSet(rebalancer_);
-    }
-
-    /// @inheritdoc IMarginEngine
-    function setWeightGovernor(address governor) external onlyOwner {
-        weightGovernor = governor;
-        emit WeightGovernorSet(governor);
-    }
-
-    /// @inheritdoc IMarginEngine
-    function setSourcePaused(uint32 srcEid, bool paused) external onlyGuardian {
-        sourcePaused[srcEid] = paused;
-        emit SourcePaused(srcEid, paused);
+    /// @dev The source's own block time dates its heartbeat, so a backlog delivered late does not look fresh;
+    ///      it is capped at this chain's time (a source clock ahead cannot buy freshness) and never goes back.
+    function _recordHeartbeat(uint32 srcEid, uint64 sentAt) internal {
+        if (sentAt > block.timestamp) sentAt = uint64(block.timestamp);
+        if (sentAt <= lastHeardAt[srcEid]) return;
+        lastHeardAt[srcEid] = sentAt;
+        emit SourceHeard(srcEid, sentAt);
     }
 
     // =================================================================== views
 
-    /// @inheritdoc IMarginEngine
+    /// @inheritdoc IMarginEngineCore
     function health(address account, uint96 subaccount) external view returns (HealthView memory) {
         return _health(account, subaccount);
     }
 
-    /// @inheritdoc IMarginEngine
-    function creditOf(address account, uint96 subaccount, uint32 srcEid, address token)
-        external
-        view
-        returns (uint256)
-    {
-        return _credit[_subKey(account, subaccount)][_sourceKey(srcEid, token)];
-    }
-
-    /// @inheritdoc IMarginEngine
-    function collateralsOf(address account, uint96 subaccount)
-        external
-        view
-        returns (uint32[] memory srcEids, address[] memory tokens, uint256[] memory amounts)
-    {
-        bytes32 subKey = _subKey(account, subaccount);
-        bytes32[] storage keys = _collaterals[subKey];
-        uint256 n = keys.length;
-        srcEids = new uint32[](n);
-        tokens = new address[](n);
-        amounts = new uint256[](n);
-        for (uint256 i; i < n; ++i) {
-            (srcEids[i], tokens[i]) = _splitSourceKey(keys[i]);
-            amounts[i] = _credit[subKey][keys[i]];
-        }
-    }
-
-    /// @inheritdoc IMarginEngine
-    function marketRisk(uint32 marketId) external view returns (MarketRisk memory) {
-        return _marketRisk[marketId];
-    }
-
-    /// @inheritdoc IMarginEngine
-    function riskAsset(uint16 assetId) external view returns (RiskAsset memory) {
-        return _riskAssets[assetId];
-    }
-
-    /// @inheritdoc IMarginEngine
-    function collateralSource(uint32 srcEid, address token) external view returns (CollateralSource memory) {
-        return _sources[_sourceKey(srcEid, token)];
-    }
-
-    /// @inheritdoc IMarginEngine
-    function liquidationConfig() external view returns (LiquidationConfig memory) {
-        return _liquidationConfig;
-    }
-
-    /// @inheritdoc IMarginEngine
-    function heldCredit(bytes32 id) external view returns (uint32 srcEid, MsgCodec.Lock memory lock) {
-        HeldCredit memory held = _held[id];
-        return (held.srcEid, held.lock);
-    }
-
-    /// @inheritdoc IMarginEngine
-    function bridgeCapacityAvailable(uint32 srcEid, address token) external view returns (uint256) {
-        return _bridgeLimits[_sourceKey(srcEid, token)].availableNow();
-    }
-
-    /// @inheritdoc IMarginEngine
+    /// @inheritdoc IMarginEngineCore
     function quoteWithdraw(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory) {
         return _quotePayout(MsgCodec.RELEASE, srcEid, options);
     }
 
-    /// @inheritdoc IMarginEngine
+    /// @inheritdoc IMarginEngineCore
     function quoteSeize(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory) {
         return _quotePayout(MsgCodec.SEIZE, srcEid, options);
     }
 
-    /// @inheritdoc IMarginEngine
+    /// @inheritdoc IMarginEngineCore
     function quoteMove(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory fee) {
         if (srcEid == localEid) return fee;
         MsgCodec.Move memory body = MsgCodec.Move(bytes32(0), address(0), 0, address(0), 0, 0);
@@ -510,14 +361,6 @@ contract MarginEngine is XmarginOApp, TransientReentrancyGuard, IMarginEngine {
         return HoldReason.NONE;
     }
 
-    /// @dev Shared by the owner's `setRiskAsset` and the governor's `setAssetWeight`.
-    function _setRiskAsset(uint16 assetId, RiskAsset memory asset) internal {
-        if (asset.weight > WAD) revert InvalidRiskParameter();
-        if (asset.enabled && address(asset.oracle) == address(0)) revert ZeroAddress();
-        _riskAssets[assetId] = asset;
-        emit RiskAssetSet(assetId, asset);
-    }
-
     // =================================================================== internals: margin
 
     /// @dev The margin state of a sub-account. Collateral is valued down and requirements rounded up, so
@@ -530,9 +373,14 @@ contract MarginEngine is XmarginOApp, TransientReentrancyGuard, IMarginEngine {
             bytes32 key = keys[i];
             CollateralSource storage source = _sources[key];
             RiskAsset storage asset = _riskAssets[source.assetId];
-            if (!asset.enabled || asset.weight == 0) continue;
+            uint256 weight = asset.enabled ? _staleWeight(asset.weight, key, source) : 0;
+            if (weight == 0) continue;
             uint256 value = _credit[subKey][key].toUsdDown(asset.oracle.price(), source.decimals);
-            h.collateralValue += value.mulWadDown(asset.weight);
+            // Size-aware: past the asset's depth the holding counts as sqrt(value x depth), i.e. its weight
+            // falls as sqrt(depth / value); rounding down stays on the protocol's side.
+            uint256 depth = uint256(asset.depth) * 1e21;
+            if (value > depth && depth != 0) value = Math.sqrt(value * depth);
+            h.collateralValue += value.mulWadDown(weight);
         }
 
         int256 equity = int256(h.collateralValue);
@@ -557,6 +405,23 @@ contract MarginEngine is XmarginOApp, TransientReentrancyGuard, IMarginEngine {
         } else {
             h.health = equity <= 0 ? 0 : uint256(equity).divWadDown(h.maintenanceRequirement);
         }
+    }
+
+    /// @dev Staleness-aware weight: `weight` while the source's last heartbeat is at most `staleGrace` old,
+    ///      then falling linearly to 0 over `staleDecay` seconds (rounded down). Local credit never goes stale.
+    function _staleWeight(uint256 weight, bytes32 key, CollateralSource storage source)
+        internal
+        view
+        returns (uint256)
+    {
+        uint256 decay = source.staleDecay;
+        uint32 srcEid = uint32(uint256(key) >> 160);
+        if (decay == 0 || srcEid == localEid) return weight;
+        uint256 age = block.timestamp - lastHeardAt[srcEid];
+        uint256 grace = source.staleGrace;
+        if (age <= grace) return weight;
+        uint256 late = age - grace;
+        return late >= decay ? 0 : weight * (decay - late) / decay;
     }
 
     function _requireInitialMargin(address account, uint96 subaccount) internal view {
@@ -729,18 +594,5 @@ contract MarginEngine is XmarginOApp, TransientReentrancyGuard, IMarginEngine {
     function _usdToQuoteUp(uint256 usd) internal view returns (uint256) {
         uint256 unit = 10 ** (18 - quoteDecimals);
         return (usd + unit - 1) / unit;
-    }
-
-    function _subKey(address account, uint96 subaccount) internal pure returns (bytes32) {
-        return bytes32((uint256(uint160(account)) << 96) | subaccount);
-    }
-
-    function _sourceKey(uint32 srcEid, address token) internal pure returns (bytes32) {
-        return bytes32((uint256(srcEid) << 160) | uint160(token));
-    }
-
-    function _splitSourceKey(bytes32 key) internal pure returns (uint32 srcEid, address token) {
-        srcEid = uint32(uint256(key) >> 160);
-        token = address(uint160(uint256(key)));
     }
 }

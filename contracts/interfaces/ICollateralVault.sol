@@ -81,6 +81,8 @@ interface ICollateralVault {
     event AssetConfigured(address indexed token, AssetConfig config);
     event DepositsPaused(bool paused);
     event LocalEngineSet(address indexed engine);
+    /// @notice A HEARTBEAT left for the engine at `engineEid`, dated `sentAt` (this chain's block time).
+    event HeartbeatSent(uint32 indexed engineEid, uint64 sentAt);
 
     // ------------------------------------------------------------------ errors
 
@@ -103,6 +105,8 @@ interface ICollateralVault {
     error ZeroAddress();
     /// @notice A setter was called with the value already in place (no-op writes are rejected).
     error NoChange();
+    /// @notice The engine on this chain needs no heartbeat: its credit from this vault never goes stale.
+    error NoHeartbeatToLocalEngine();
 
     // ------------------------------------------------------------------ trader
 
@@ -121,6 +125,15 @@ interface ICollateralVault {
         external
         view
         returns (MessagingFee memory fee);
+
+    /// @notice Tells the engine at `engineEid` that this chain is live (a HEARTBEAT dated with this block's
+    ///         time); engines whose collateral sources use staleness-aware weights discount this chain's
+    ///         collateral when heartbeats stop. Anyone may send one; msg.value pays the LayerZero fee
+    ///         (see `quoteHeartbeat`), any excess is refunded to the caller.
+    function sendHeartbeat(uint32 engineEid, bytes calldata options) external payable;
+
+    /// @notice The LayerZero fee of `sendHeartbeat`.
+    function quoteHeartbeat(uint32 engineEid, bytes calldata options) external view returns (MessagingFee memory);
 
     /// @notice Sends a LOCK left pending by a MOVE whose fee did not cover the second hop. Anyone may pay.
     function flushLock(bytes32 id, bytes calldata options) external payable;

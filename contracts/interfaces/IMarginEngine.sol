@@ -16,13 +16,12 @@ library HoldReason {
     uint8 internal constant TOO_MANY_COLLATERALS = 5;
 }
 
-/// @title IMarginEngine
-/// @notice The clearinghouse of one chain: a ledger of collateral credited from vaults on every chain,
-///         the margin rules of the markets it hosts, withdrawals, moves and liquidations.
+/// @title IMarginEngineTypes
+/// @notice The margin engine's structs, events and errors (shared by the engine and its admin module).
 /// @dev Figures in USD are 18-decimal fixed point (WAD). Health is a WAD ratio: equity / maintenance
 ///      requirement; 1e18 is the liquidation line. Sub-accounts are isolated from each other; the
 ///      positions inside one sub-account are cross-margined.
-interface IMarginEngine {
+interface IMarginEngineTypes {
     // ------------------------------------------------------------------ types
 
     /// @notice A priced collateral asset (one per economic asset: WETH credited from chains A and B share one).
@@ -31,6 +30,10 @@ interface IMarginEngine {
         /// @dev Collateral weight = 1 - haircut, WAD, at most 1e18.
         uint64 weight;
         bool enabled;
+        /// @dev Size-aware weight: the market depth in thousands of USD (0: none). Past it, one sub-account's
+        ///      holding counts as sqrt(value x depth) instead of its value: its weight falls as sqrt(depth / value),
+        ///      so a large holding of a thin asset is not valued as if it could be sold at the oracle price.
+        uint24 depth;
     }
 
     /// @notice A token on a source chain that the engine accepts as collateral.
@@ -38,6 +41,11 @@ interface IMarginEngine {
         uint16 assetId;
         uint8 decimals;
         bool enabled;
+        /// @dev Staleness-aware weight (remote sources only; 0 `staleDecay`: off). When the last heartbeat
+        ///      from `srcEid` is older than `staleGrace` seconds, the weight falls linearly to 0 over the next
+        ///      `staleDecay` seconds: a halted chain or stuck messaging discounts its collateral gradually.
+        uint32 staleGrace;
+        uint32 staleDecay;
         /// @dev Maximum total credit from this source, token units.
         uint256 creditCap;
         /// @dev Governor on newly bridged credit: at most `capacity` token units per `window` seconds.
@@ -166,6 +174,9 @@ interface IMarginEngine {
     event LocalVaultSet(address indexed vault);
     event RebalancerSet(address indexed rebalancer);
     event WeightGovernorSet(address indexed governor);
+    /// @notice A heartbeat from `srcEid`'s vault said that chain was live at `sentAt` (its block time, capped
+    ///         at this chain's); the staleness-aware weights of that chain's collateral count from it.
+    event SourceHeard(uint32 indexed srcEid, uint64 sentAt);
 
     // ------------------------------------------------------------------ errors
 
@@ -192,7 +203,29 @@ interface IMarginEngine {
     error NotHeldCreditOwner(bytes32 id, address caller);
     error NotRebalancer(address caller);
     error NotWeightGovernor(address caller);
+}
 
+/// @title IMarginEngineState
+/// @notice The engine's public state (MarginEngineStorage's public variables).
+interface IMarginEngineState is IMarginEngineTypes {
+    function venue() external view returns (IVenue);
+    function totalCredit(bytes32 sourceKey) external view returns (uint256);
+    function processed(bytes32 id) external view returns (bool);
+    function insuranceFund() external view returns (uint256);
+    function sourcePaused(uint32 srcEid) external view returns (bool);
+    function localVault() external view returns (address);
+    /// @notice The only caller of `moveFor` (address(0): none).
+    function rebalancer() external view returns (address);
+    /// @notice The only caller of `setAssetWeight` (address(0): none).
+    function weightGovernor() external view returns (address);
+    /// @notice The source-chain time of the latest heartbeat from `srcEid` (0: none yet).
+    function lastHeardAt(uint32 srcEid) external view returns (uint64);
+}
+
+/// @title IMarginEngineCore
+/// @notice What the engine contract itself implements: trading-path entry points and the views the hot
+///         paths use. The owner's and guardian's setters and the struct views are in IMarginEngineAdmin.
+interface IMarginEngineCore is IMarginEngineState {
     // ------------------------------------------------------------------ trader
 
     /// @notice Withdraws `amount` of credited `token` from source chain `srcEid` to `recipient` there.
@@ -265,6 +298,20 @@ interface IMarginEngine {
     ///         after a trade that adds risk).
     function requireInitialMargin(address account, uint96 subaccount) external view;
 
+    // ------------------------------------------------------------------ views
+
+    function health(address account, uint96 subaccount) external view returns (HealthView memory);
+    /// @notice The module that runs the owner's setters and the struct views (see MarginEngineAdmin).
+    function ADMIN_MODULE() external view returns (address);
+    function quoteWithdraw(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory);
+    function quoteMove(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory);
+    function quoteSeize(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory);
+}
+
+/// @title IMarginEngineAdmin
+/// @notice The owner's and guardian's setters and the struct views. The engine forwards these calls
+///         (fallback, delegatecall) to its admin module, so they are called on the engine's address.
+interface IMarginEngineAdmin is IMarginEngineTypes {
     // ------------------------------------------------------------------ owner and guardian
 
     /// @notice Sets a priced collateral asset (owner).
@@ -291,29 +338,21 @@ interface IMarginEngine {
 
     // ------------------------------------------------------------------ views
 
-    function health(address account, uint96 subaccount) external view returns (HealthView memory);
     function creditOf(address account, uint96 subaccount, uint32 srcEid, address token) external view returns (uint256);
     function collateralsOf(address account, uint96 subaccount)
         external
         view
         returns (uint32[] memory srcEids, address[] memory tokens, uint256[] memory amounts);
     function marketRisk(uint32 marketId) external view returns (MarketRisk memory);
-    function venue() external view returns (IVenue);
     function riskAsset(uint16 assetId) external view returns (RiskAsset memory);
     function collateralSource(uint32 srcEid, address token) external view returns (CollateralSource memory);
     function liquidationConfig() external view returns (LiquidationConfig memory);
     function heldCredit(bytes32 id) external view returns (uint32 srcEid, MsgCodec.Lock memory lock);
     function bridgeCapacityAvailable(uint32 srcEid, address token) external view returns (uint256);
-    function totalCredit(bytes32 sourceKey) external view returns (uint256);
-    function processed(bytes32 id) external view returns (bool);
-    function insuranceFund() external view returns (uint256);
-    function sourcePaused(uint32 srcEid) external view returns (bool);
-    function localVault() external view returns (address);
-    /// @notice The only caller of `moveFor` (address(0): none).
-    function rebalancer() external view returns (address);
-    /// @notice The only caller of `setAssetWeight` (address(0): none).
-    function weightGovernor() external view returns (address);
-    function quoteWithdraw(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory);
-    function quoteMove(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory);
-    function quoteSeize(uint32 srcEid, bytes calldata options) external view returns (MessagingFee memory);
 }
+
+/// @title IMarginEngine
+/// @notice The clearinghouse of one chain: a ledger of collateral credited from vaults on every chain,
+///         the margin rules of the markets it hosts, withdrawals, moves and liquidations. Everything one
+///         engine address answers: its own functions and those its admin module runs for it.
+interface IMarginEngine is IMarginEngineCore, IMarginEngineAdmin {}

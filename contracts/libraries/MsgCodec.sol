@@ -18,6 +18,9 @@ library MsgCodec {
     uint8 internal constant SEIZE = 3;
     /// @notice Engine -> vault: re-route credit to another engine (the vault then sends LOCK there).
     uint8 internal constant MOVE = 4;
+    /// @notice Vault -> engine: the vault's chain was live at `sentAt` (its block time). Carries no value;
+    ///         engines date the staleness-aware weights of that chain's collateral from it.
+    uint8 internal constant HEARTBEAT = 5;
 
     /// @notice Body of LOCK.
     struct Lock {
@@ -65,6 +68,10 @@ library MsgCodec {
         return abi.encodePacked(VERSION, MOVE, abi.encode(body));
     }
 
+    function encodeHeartbeat(uint64 sentAt) internal pure returns (bytes memory) {
+        return abi.encodePacked(VERSION, HEARTBEAT, abi.encode(sentAt));
+    }
+
     /// @notice Reads and checks the header; returns the message type.
     function msgType(bytes calldata message) internal pure returns (uint8) {
         if (message.length < 2) revert MessageTooShort(message.length);
@@ -82,6 +89,10 @@ library MsgCodec {
 
     function decodeMove(bytes calldata message) internal pure returns (Move memory) {
         return abi.decode(message[2:], (Move));
+    }
+
+    function decodeHeartbeat(bytes calldata message) internal pure returns (uint64) {
+        return abi.decode(message[2:], (uint64));
     }
 
     /// @notice The unique id of the `nonce`-th message sent by `sender` on the chain with endpoint id `srcEid`.

@@ -7,7 +7,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {IMarginEngine} from "../interfaces/IMarginEngine.sol";
+import {IMarginEngine, IMarginEngineTypes} from "../interfaces/IMarginEngine.sol";
 import {IPriceAdapter} from "../interfaces/IPriceAdapter.sol";
 import {IVenue} from "../interfaces/IVenue.sol";
 import {WadMath} from "../libraries/WadMath.sol";
@@ -253,7 +253,7 @@ contract PerpMarket is IVenue, Ownable2Step, ReentrancyGuardTransient {
         bool addsRisk = _abs(sizeAfter) > _abs(sizeBefore) || (sizeBefore > 0 && sizeAfter < 0)
             || (sizeBefore < 0 && sizeAfter > 0);
 
-        IMarginEngine.MarketRisk memory risk = engine.marketRisk(marketId);
+        IMarginEngineTypes.MarketRisk memory risk = engine.marketRisk(marketId);
         if (!risk.enabled && addsRisk) revert MarketDisabled(marketId);
 
         _accrue(marketId, m);

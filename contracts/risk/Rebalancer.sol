@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
-import {IMarginEngine} from "../interfaces/IMarginEngine.sol";
+import {IMarginEngine, IMarginEngineTypes} from "../interfaces/IMarginEngine.sol";
 import {IRebalancer} from "../interfaces/IRebalancer.sol";
 import {WadMath} from "../libraries/WadMath.sol";
 
@@ -138,7 +138,7 @@ contract Rebalancer is IRebalancer, Ownable2Step, ReentrancyGuardTransient {
 
     /// @dev The move's USD value at the engine's oracle price, rounded up so the limit is never exceeded.
     function _valueUsd(uint32 srcEid, address token, uint256 amount) internal view returns (uint256) {
-        IMarginEngine.CollateralSource memory source = engine.collateralSource(srcEid, token);
+        IMarginEngineTypes.CollateralSource memory source = engine.collateralSource(srcEid, token);
         if (!source.enabled) revert UnknownCollateral(srcEid, token);
         uint256 price = engine.riskAsset(source.assetId).oracle.price();
         return amount.mulDivUp(price, 10 ** source.decimals);

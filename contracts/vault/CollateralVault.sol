@@ -123,6 +123,19 @@ contract CollateralVault is XmarginOApp, ReentrancyGuardTransient, ICollateralVa
     }
 
     /// @inheritdoc ICollateralVault
+    function sendHeartbeat(uint32 engineEid, bytes calldata options) external payable {
+        if (engineEid == localEid) revert NoHeartbeatToLocalEngine();
+        uint64 sentAt = uint64(block.timestamp);
+        _sendMessage(engineEid, MsgCodec.HEARTBEAT, MsgCodec.encodeHeartbeat(sentAt), options, msg.value, msg.sender);
+        emit HeartbeatSent(engineEid, sentAt);
+    }
+
+    /// @inheritdoc ICollateralVault
+    function quoteHeartbeat(uint32 engineEid, bytes calldata options) external view returns (MessagingFee memory) {
+        return _quoteMessage(engineEid, MsgCodec.HEARTBEAT, MsgCodec.encodeHeartbeat(0), options);
+    }
+
+    /// @inheritdoc ICollateralVault
     function flushLock(bytes32 id, bytes calldata options) external payable nonReentrant {
         PendingLock memory pending = _pendingLocks[id];
         if (pending.lock.id == bytes32(0)) revert NoPendingLock(id);

@@ -8,7 +8,7 @@ import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IER
 
 import {XmarginOApp} from "../../contracts/common/XmarginOApp.sol";
 import {ICollateralVault} from "../../contracts/interfaces/ICollateralVault.sol";
-import {IMarginEngine} from "../../contracts/interfaces/IMarginEngine.sol";
+import {IMarginEngine, IMarginEngineTypes} from "../../contracts/interfaces/IMarginEngine.sol";
 import {IPriceAdapter} from "../../contracts/interfaces/IPriceAdapter.sol";
 import {IAggregatorV3} from "../../contracts/interfaces/IAggregatorV3.sol";
 import {IVenue} from "../../contracts/interfaces/IVenue.sol";
@@ -120,18 +120,18 @@ abstract contract BaseTest is TestHelperOz5 {
         engine.setVenue(IVenue(address(market)));
         engine.setLocalVault(address(vaults[eid]));
         vaults[eid].setLocalEngine(address(engine));
-        engine.setRiskAsset(WETH_ASSET, IMarginEngine.RiskAsset(ethPrice, 0.8e18, true));
-        engine.setRiskAsset(USDC_ASSET, IMarginEngine.RiskAsset(usdPrice, 0.95e18, true));
+        engine.setRiskAsset(WETH_ASSET, IMarginEngineTypes.RiskAsset(ethPrice, 0.8e18, true, 0));
+        engine.setRiskAsset(USDC_ASSET, IMarginEngineTypes.RiskAsset(usdPrice, 0.95e18, true, 0));
         for (uint32 src = A; src <= C; ++src) {
             engine.setCollateralSource(src, address(weth[src]), _source(WETH_ASSET, 18));
             engine.setCollateralSource(src, address(usdc[src]), _source(USDC_ASSET, 6));
         }
-        engine.setMarketRisk(ETH_PERP, IMarginEngine.MarketRisk(0.1e18, 0.05e18, 100_000_000e18, true));
-        engine.setLiquidationConfig(IMarginEngine.LiquidationConfig(0.05e18, 1.25e18, 0.5e18, 50e18));
+        engine.setMarketRisk(ETH_PERP, IMarginEngineTypes.MarketRisk(0.1e18, 0.05e18, 100_000_000e18, true));
+        engine.setLiquidationConfig(IMarginEngineTypes.LiquidationConfig(0.05e18, 1.25e18, 0.5e18, 50e18));
     }
 
-    function _source(uint16 assetId, uint8 decimals) internal pure returns (IMarginEngine.CollateralSource memory) {
-        return IMarginEngine.CollateralSource(assetId, decimals, true, type(uint128).max, type(uint128).max, 1 days);
+    function _source(uint16 assetId, uint8 decimals) internal pure returns (IMarginEngineTypes.CollateralSource memory) {
+        return IMarginEngineTypes.CollateralSource(assetId, decimals, true, 0, 0, type(uint128).max, type(uint128).max, 1 days);
     }
 
     /// @dev Peers (vault <-> every remote engine) and enforced gas for every message type.
@@ -143,8 +143,9 @@ abstract contract BaseTest is TestHelperOz5 {
                 vaults[v].setPeer(e, addressToBytes32(address(engines[e])));
                 XmarginOApp(address(engines[e])).setPeer(v, addressToBytes32(address(vaults[v])));
 
-                EnforcedOptionParam[] memory vaultOpts = new EnforcedOptionParam[](1);
+                EnforcedOptionParam[] memory vaultOpts = new EnforcedOptionParam[](2);
                 vaultOpts[0] = EnforcedOptionParam(e, MsgCodec.LOCK, gasOnly);
+                vaultOpts[1] = EnforcedOptionParam(e, MsgCodec.HEARTBEAT, gasOnly);
                 vaults[v].setEnforcedOptions(vaultOpts);
 
                 EnforcedOptionParam[] memory engineOpts = new EnforcedOptionParam[](3);
@@ -191,7 +192,7 @@ abstract contract BaseTest is TestHelperOz5 {
         markets[engineEid].trade(0, ETH_PERP, size, size > 0 ? type(uint256).max : 0);
     }
 
-    function _health(address who, uint32 engineEid) internal view returns (IMarginEngine.HealthView memory) {
+    function _health(address who, uint32 engineEid) internal view returns (IMarginEngineTypes.HealthView memory) {
         return engines[engineEid].health(who, 0);
     }
 }

@@ -6,7 +6,7 @@ import {IOAppCore} from "@layerzerolabs/oapp-evm/contracts/oapp/interfaces/IOApp
 
 import {Vm} from "forge-std/Vm.sol";
 import {BaseTest} from "./BaseTest.sol";
-import {IMarginEngine} from "../../contracts/interfaces/IMarginEngine.sol";
+import {IMarginEngine, IMarginEngineTypes} from "../../contracts/interfaces/IMarginEngine.sol";
 import {ICollateralVault} from "../../contracts/interfaces/ICollateralVault.sol";
 import {CollateralVault} from "../../contracts/vault/CollateralVault.sol";
 import {MsgCodec} from "../../contracts/libraries/MsgCodec.sol";
@@ -64,7 +64,7 @@ contract CrossChainTest is BaseTest {
         _open(alice, B, 15e18); // notional 30,000, IM 3,000 of 3,200 collateral value
         uint256 fee = engines[B].quoteWithdraw(A, "").nativeFee;
         vm.prank(alice);
-        vm.expectPartialRevert(IMarginEngine.BelowInitialMargin.selector);
+        vm.expectPartialRevert(IMarginEngineTypes.BelowInitialMargin.selector);
         engines[B].withdraw{value: fee}(0, A, address(weth[A]), 0.5e18, alice, "");
     }
 
@@ -76,16 +76,16 @@ contract CrossChainTest is BaseTest {
         assertGe(_health(alice, B).health, 1e18);
 
         _setEthPrice(B, 1800e8);
-        IMarginEngine.HealthView memory h = _health(alice, B);
+        IMarginEngineTypes.HealthView memory h = _health(alice, B);
         assertLt(h.health, 1e18, "the price drop makes alice liquidatable");
 
-        IMarginEngine.SeizeOrder[] memory seizes = new IMarginEngine.SeizeOrder[](2);
-        seizes[0] = IMarginEngine.SeizeOrder(A, address(weth[A]), 10_000e6, "");
-        seizes[1] = IMarginEngine.SeizeOrder(C, address(weth[C]), 10_000e6, "");
+        IMarginEngineTypes.SeizeOrder[] memory seizes = new IMarginEngineTypes.SeizeOrder[](2);
+        seizes[0] = IMarginEngineTypes.SeizeOrder(A, address(weth[A]), 10_000e6, "");
+        seizes[1] = IMarginEngineTypes.SeizeOrder(C, address(weth[C]), 10_000e6, "");
         uint256 fee = engines[B].quoteSeize(A, "").nativeFee + engines[B].quoteSeize(C, "").nativeFee;
         vm.prank(liquidator);
-        IMarginEngine.LiquidationResult memory r =
-            engines[B].liquidate{value: fee}(IMarginEngine.LiquidateParams(alice, 0, seizes, liquidator));
+        IMarginEngineTypes.LiquidationResult memory r =
+            engines[B].liquidate{value: fee}(IMarginEngineTypes.LiquidateParams(alice, 0, seizes, liquidator));
 
         assertEq(r.closeFraction, 1e18, "negative equity closes the whole position");
         assertEq(r.seized[0], 1e18, "all of A's collateral");
@@ -111,19 +111,19 @@ contract CrossChainTest is BaseTest {
         _open(alice, B, 15e18);
         _setEthPrice(B, 1920e8); // equity ≈ 3072 - 1200 - 15 = 1857; MM = 1440 → health ≈ 1.29... not yet
         _setEthPrice(B, 1890e8); // equity ≈ 3024 - 1650 - 15 = 1359; MM ≈ 1417 → health ≈ 0.96
-        IMarginEngine.SeizeOrder[] memory seizes = new IMarginEngine.SeizeOrder[](1);
-        seizes[0] = IMarginEngine.SeizeOrder(A, address(weth[A]), 10_000e6, "");
+        IMarginEngineTypes.SeizeOrder[] memory seizes = new IMarginEngineTypes.SeizeOrder[](1);
+        seizes[0] = IMarginEngineTypes.SeizeOrder(A, address(weth[A]), 10_000e6, "");
         uint256 fee = engines[B].quoteSeize(A, "").nativeFee;
         vm.prank(liquidator);
-        IMarginEngine.LiquidationResult memory r =
-            engines[B].liquidate{value: fee}(IMarginEngine.LiquidateParams(alice, 0, seizes, liquidator));
+        IMarginEngineTypes.LiquidationResult memory r =
+            engines[B].liquidate{value: fee}(IMarginEngineTypes.LiquidateParams(alice, 0, seizes, liquidator));
         assertLt(r.closeFraction, 1e18, "partial first");
         assertGt(r.closeFraction, 0);
         assertGe(r.healthAfter, 1e18, "back above maintenance");
 
         vm.prank(liquidator);
-        vm.expectPartialRevert(IMarginEngine.HealthyAccount.selector);
-        engines[B].liquidate{value: fee}(IMarginEngine.LiquidateParams(alice, 0, seizes, liquidator));
+        vm.expectPartialRevert(IMarginEngineTypes.HealthyAccount.selector);
+        engines[B].liquidate{value: fee}(IMarginEngineTypes.LiquidateParams(alice, 0, seizes, liquidator));
     }
 
     function test_move_fromEngineBToEngineCThroughVaultA() public {
@@ -231,22 +231,22 @@ contract CrossChainTest is BaseTest {
         emit log_named_uint("gas: open position (15 ETH long on B)", g - gasleft());
 
         _setEthPrice(B, 1800e8);
-        IMarginEngine.SeizeOrder[] memory local = new IMarginEngine.SeizeOrder[](1);
-        local[0] = IMarginEngine.SeizeOrder(B, address(weth[B]), 10_000e6, "");
+        IMarginEngineTypes.SeizeOrder[] memory local = new IMarginEngineTypes.SeizeOrder[](1);
+        local[0] = IMarginEngineTypes.SeizeOrder(B, address(weth[B]), 10_000e6, "");
         vm.prank(liquidator);
         g = gasleft();
-        engines[B].liquidate(IMarginEngine.LiquidateParams(bob, 0, local, liquidator));
+        engines[B].liquidate(IMarginEngineTypes.LiquidateParams(bob, 0, local, liquidator));
         emit log_named_uint("gas: local liquidation (close + local seize)", g - gasleft());
 
         vm.prank(alice);
         markets[B].trade(0, ETH_PERP, 13e18, type(uint256).max);
         _setEthPrice(B, 1650e8);
-        IMarginEngine.SeizeOrder[] memory remote = new IMarginEngine.SeizeOrder[](1);
-        remote[0] = IMarginEngine.SeizeOrder(A, address(weth[A]), 10_000e6, "");
+        IMarginEngineTypes.SeizeOrder[] memory remote = new IMarginEngineTypes.SeizeOrder[](1);
+        remote[0] = IMarginEngineTypes.SeizeOrder(A, address(weth[A]), 10_000e6, "");
         fee = engines[B].quoteSeize(A, "").nativeFee;
         vm.prank(liquidator);
         g = gasleft();
-        engines[B].liquidate{value: fee}(IMarginEngine.LiquidateParams(alice, 0, remote, liquidator));
+        engines[B].liquidate{value: fee}(IMarginEngineTypes.LiquidateParams(alice, 0, remote, liquidator));
         emit log_named_uint("gas: liquidation with remote seizure (close + SEIZE to A)", g - gasleft());
     }
 

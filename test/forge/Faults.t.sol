@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IMarginEngine} from "../../contracts/interfaces/IMarginEngine.sol";
+import {IMarginEngine, IMarginEngineTypes} from "../../contracts/interfaces/IMarginEngine.sol";
 import {IPriceAdapter} from "../../contracts/interfaces/IPriceAdapter.sol";
 import {IAggregatorV3} from "../../contracts/interfaces/IAggregatorV3.sol";
 import {SettableAggregator} from "../../contracts/oracles/SettableAggregator.sol";
@@ -26,11 +26,11 @@ contract FaultsTest is BaseTest {
         assertLt(_health(alice, B).health, 1e18, "alice is liquidatable");
     }
 
-    function _liquidateAlice() internal returns (IMarginEngine.LiquidationResult memory) {
-        IMarginEngine.SeizeOrder[] memory seizes = new IMarginEngine.SeizeOrder[](1);
-        seizes[0] = IMarginEngine.SeizeOrder(B, address(weth[B]), 100_000e6, "");
+    function _liquidateAlice() internal returns (IMarginEngineTypes.LiquidationResult memory) {
+        IMarginEngineTypes.SeizeOrder[] memory seizes = new IMarginEngineTypes.SeizeOrder[](1);
+        seizes[0] = IMarginEngineTypes.SeizeOrder(B, address(weth[B]), 100_000e6, "");
         vm.prank(liquidator);
-        return engines[B].liquidate(IMarginEngine.LiquidateParams(alice, 0, seizes, liquidator));
+        return engines[B].liquidate(IMarginEngineTypes.LiquidateParams(alice, 0, seizes, liquidator));
     }
 
     function _withdrawAlice(uint256 amount) internal {
@@ -75,7 +75,7 @@ contract FaultsTest is BaseTest {
         IPriceAdapter dual = new ChainlinkPriceAdapter(
             IAggregatorV3(address(ethFeed[B])), 1 days, IAggregatorV3(address(secondary)), 1 days, 100
         );
-        engines[B].setRiskAsset(WETH_ASSET, IMarginEngine.RiskAsset(dual, 0.8e18, true));
+        engines[B].setRiskAsset(WETH_ASSET, IMarginEngineTypes.RiskAsset(dual, 0.8e18, true, 0));
         _deposit(alice, B, address(weth[B]), 10e18, B);
         _open(alice, B, 60e18);
         _setEthPrice(B, 1800e8);
@@ -98,9 +98,9 @@ contract FaultsTest is BaseTest {
         IPriceAdapter pumpPrice =
             new ChainlinkPriceAdapter(IAggregatorV3(address(pumpFeed)), 1 days, IAggregatorV3(address(0)), 0, 0);
         _enableVaultAsset(B, address(pump));
-        engines[B].setRiskAsset(PUMP_ASSET, IMarginEngine.RiskAsset(pumpPrice, 0.1e18, true));
+        engines[B].setRiskAsset(PUMP_ASSET, IMarginEngineTypes.RiskAsset(pumpPrice, 0.1e18, true, 0));
         engines[B].setCollateralSource(
-            B, address(pump), IMarginEngine.CollateralSource(PUMP_ASSET, 18, true, 100e18, type(uint128).max, 1 days)
+            B, address(pump), IMarginEngineTypes.CollateralSource(PUMP_ASSET, 18, true, 0, 0, 100e18, type(uint128).max, 1 days)
         );
         pump.mint(alice, 1_000e18);
         vm.prank(alice);
@@ -121,11 +121,11 @@ contract FaultsTest is BaseTest {
 
         // The pumped credit cannot be taken out beyond what was credited.
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.InsufficientCredit.selector, 100e18, 101e18));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.InsufficientCredit.selector, 100e18, 101e18));
         engines[B].withdraw(0, B, address(pump), 101e18, alice, "");
         // Nor can it release anyone's WETH: alice has none credited.
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.InsufficientCredit.selector, 0, 1e18));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.InsufficientCredit.selector, 0, 1e18));
         engines[B].withdraw(0, B, address(weth[B]), 1e18, alice, "");
         // And the vault never pays out more than it holds for her.
         assertGe(pump.balanceOf(address(vaults[B])), vaults[B].totalLocked(address(pump)));

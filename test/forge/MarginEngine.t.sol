@@ -8,7 +8,7 @@ import {Origin} from "@layerzerolabs/oapp-evm/contracts/oapp/OApp.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
 import {XmarginOApp} from "../../contracts/common/XmarginOApp.sol";
-import {IMarginEngine, HoldReason} from "../../contracts/interfaces/IMarginEngine.sol";
+import {IMarginEngine, HoldReason, IMarginEngineTypes} from "../../contracts/interfaces/IMarginEngine.sol";
 import {IPriceAdapter} from "../../contracts/interfaces/IPriceAdapter.sol";
 import {IVenue} from "../../contracts/interfaces/IVenue.sol";
 import {MsgCodec} from "../../contracts/libraries/MsgCodec.sol";
@@ -70,13 +70,13 @@ contract MarginEngineTest is TestHelperOz5 {
         XmarginOApp(address(engine)).setGuardian(guardian);
         engine.setLocalVault(address(localVault));
         engine.setVenue(venue);
-        engine.setRiskAsset(WETH, IMarginEngine.RiskAsset(IPriceAdapter(address(ethPrice)), 0.8e18, true));
-        engine.setRiskAsset(USDC, IMarginEngine.RiskAsset(IPriceAdapter(address(usdPrice)), 1e18, true));
+        engine.setRiskAsset(WETH, IMarginEngineTypes.RiskAsset(IPriceAdapter(address(ethPrice)), 0.8e18, true, 0));
+        engine.setRiskAsset(USDC, IMarginEngineTypes.RiskAsset(IPriceAdapter(address(usdPrice)), 1e18, true, 0));
         engine.setCollateralSource(A, wethA, _source(WETH, 18));
         engine.setCollateralSource(B, wethB, _source(WETH, 18));
         engine.setCollateralSource(B, usdcB, _source(USDC, 6));
-        engine.setMarketRisk(ETH_PERP, IMarginEngine.MarketRisk(0.1e18, 0.05e18, type(uint128).max, true));
-        engine.setLiquidationConfig(IMarginEngine.LiquidationConfig(0.05e18, 1.25e18, 0.5e18, 10e18));
+        engine.setMarketRisk(ETH_PERP, IMarginEngineTypes.MarketRisk(0.1e18, 0.05e18, type(uint128).max, true));
+        engine.setLiquidationConfig(IMarginEngineTypes.LiquidationConfig(0.05e18, 1.25e18, 0.5e18, 10e18));
 
         vm.deal(trader, 10 ether);
         vm.deal(liquidator, 10 ether);
@@ -93,8 +93,8 @@ contract MarginEngineTest is TestHelperOz5 {
         return IMarginEngine(deployCode("MarginEngine.sol:MarginEngine", abi.encode(endpoint, address(this))));
     }
 
-    function _source(uint16 assetId, uint8 decimals) internal pure returns (IMarginEngine.CollateralSource memory) {
-        return IMarginEngine.CollateralSource(assetId, decimals, true, 1e30, type(uint128).max, 1 days);
+    function _source(uint16 assetId, uint8 decimals) internal pure returns (IMarginEngineTypes.CollateralSource memory) {
+        return IMarginEngineTypes.CollateralSource(assetId, decimals, true, 0, 0, 1e30, type(uint128).max, 1 days);
     }
 
     function _lock(address account, uint96 sub, address token, uint256 amount)
@@ -127,7 +127,7 @@ contract MarginEngineTest is TestHelperOz5 {
         Vm.Log[] memory logs = vm.getRecordedLogs();
         for (uint256 i; i < logs.length; ++i) {
             if (
-                logs[i].emitter == address(engine) && logs[i].topics[0] == IMarginEngine.CreditHeld.selector
+                logs[i].emitter == address(engine) && logs[i].topics[0] == IMarginEngineTypes.CreditHeld.selector
                     && logs[i].topics[1] == id
             ) return abi.decode(logs[i].data, (uint8));
         }
@@ -143,7 +143,7 @@ contract MarginEngineTest is TestHelperOz5 {
         _bridgeLock(_lock(trader, 0, wethB, 1e18));
     }
 
-    function _healthOf(address account) internal view returns (IMarginEngine.HealthView memory) {
+    function _healthOf(address account) internal view returns (IMarginEngineTypes.HealthView memory) {
         return engine.health(account, 0);
     }
 
@@ -153,7 +153,7 @@ contract MarginEngineTest is TestHelperOz5 {
         MsgCodec.Lock memory lock = _lock(trader, 3, wethB, 5e18);
         vm.recordLogs();
         _bridgeLock(lock);
-        assertTrue(_emitted(IMarginEngine.Credited.selector, lock.id), "Credited emitted");
+        assertTrue(_emitted(IMarginEngineTypes.Credited.selector, lock.id), "Credited emitted");
         assertEq(engine.creditOf(trader, 3, B, wethB), 5e18);
         assertEq(engine.totalCredit(bytes32((uint256(B) << 160) | uint160(wethB))), 5e18);
         assertTrue(engine.processed(lock.id));
@@ -188,7 +188,7 @@ contract MarginEngineTest is TestHelperOz5 {
         bytes memory release =
             MsgCodec.encodePayout(MsgCodec.RELEASE, MsgCodec.Payout(bytes32(uint256(1)), trader, 0, wethB, 1, trader));
         vm.prank(address(endpoints[A]));
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.UnknownMessageType.selector, MsgCodec.RELEASE));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.UnknownMessageType.selector, MsgCodec.RELEASE));
         XmarginOApp(address(engine)).lzReceive(origin, bytes32(0), release, address(0), "");
 
         bytes memory v2 = abi.encodePacked(uint8(2), MsgCodec.LOCK, abi.encode(_lock(trader, 0, wethB, 1)));
@@ -211,7 +211,7 @@ contract MarginEngineTest is TestHelperOz5 {
         assertEq(engine.creditOf(trader, 0, B, wethB), 0);
 
         vm.expectRevert(
-            abi.encodeWithSelector(IMarginEngine.CreditStillHeld.selector, lock.id, HoldReason.SOURCE_PAUSED)
+            abi.encodeWithSelector(IMarginEngineTypes.CreditStillHeld.selector, lock.id, HoldReason.SOURCE_PAUSED)
         );
         engine.claimHeldCredit(lock.id);
 
@@ -219,12 +219,12 @@ contract MarginEngineTest is TestHelperOz5 {
         engine.setSourcePaused(B, false);
         engine.claimHeldCredit(lock.id);
         assertEq(engine.creditOf(trader, 0, B, wethB), 1e18);
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.NoHeldCredit.selector, lock.id));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.NoHeldCredit.selector, lock.id));
         engine.claimHeldCredit(lock.id);
     }
 
     function test_lzReceive_bridgeLimitHoldsUntilWindowRefills() public {
-        engine.setCollateralSource(B, wethB, IMarginEngine.CollateralSource(WETH, 18, true, 1e30, 10e18, 1 days));
+        engine.setCollateralSource(B, wethB, IMarginEngineTypes.CollateralSource(WETH, 18, true, 0, 0, 1e30, 10e18, 1 days));
         _bridgeLock(_lock(trader, 0, wethB, 8e18));
         MsgCodec.Lock memory big = _lock(trader, 0, wethB, 5e18);
         _bridgeLock(big);
@@ -232,7 +232,7 @@ contract MarginEngineTest is TestHelperOz5 {
         (uint32 srcEid, MsgCodec.Lock memory held) = engine.heldCredit(big.id);
         assertEq(srcEid, B);
         assertEq(held.amount, 5e18);
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.CreditStillHeld.selector, big.id, HoldReason.BRIDGE_LIMIT));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.CreditStillHeld.selector, big.id, HoldReason.BRIDGE_LIMIT));
         engine.claimHeldCredit(big.id);
         vm.warp(block.timestamp + 12 hours);
         engine.claimHeldCredit(big.id);
@@ -240,7 +240,7 @@ contract MarginEngineTest is TestHelperOz5 {
     }
 
     function test_lzReceive_creditCapHolds() public {
-        engine.setCollateralSource(B, wethB, IMarginEngine.CollateralSource(WETH, 18, true, 1e18, type(uint128).max, 1));
+        engine.setCollateralSource(B, wethB, IMarginEngineTypes.CollateralSource(WETH, 18, true, 0, 0, 1e18, type(uint128).max, 1));
         MsgCodec.Lock memory lock = _lock(trader, 0, wethB, 2e18);
         vm.recordLogs();
         _bridgeLock(lock);
@@ -268,7 +268,7 @@ contract MarginEngineTest is TestHelperOz5 {
         uint256 fee = engine.quoteWithdraw(B, options).nativeFee;
 
         vm.prank(liquidator);
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.NotHeldCreditOwner.selector, lock.id, liquidator));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.NotHeldCreditOwner.selector, lock.id, liquidator));
         engine.returnHeldCredit{value: fee}(lock.id, options);
 
         vm.prank(trader);
@@ -284,15 +284,15 @@ contract MarginEngineTest is TestHelperOz5 {
     }
 
     function test_creditFromLocalVault_onlyVaultOnceAndKnownSource() public {
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.NotLocalVault.selector, address(this)));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.NotLocalVault.selector, address(this)));
         engine.creditFromLocalVault(_lock(trader, 0, wethA, 1e18));
 
         bytes32 id = localVault.depositFor(trader, 0, wethA, 2e18);
         assertEq(engine.creditOf(trader, 0, A, wethA), 2e18);
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.MessageAlreadyProcessed.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.MessageAlreadyProcessed.selector, id));
         localVault.replay(MsgCodec.Lock(id, trader, 0, wethA, 2e18));
 
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.CannotCreditLocally.selector, HoldReason.UNKNOWN_SOURCE));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.CannotCreditLocally.selector, HoldReason.UNKNOWN_SOURCE));
         localVault.depositFor(trader, 0, makeAddr("nope"), 1);
     }
 
@@ -300,7 +300,7 @@ contract MarginEngineTest is TestHelperOz5 {
 
     function test_health_collateralOnlyIsUnbounded() public {
         _fundTrader();
-        IMarginEngine.HealthView memory h = _healthOf(trader);
+        IMarginEngineTypes.HealthView memory h = _healthOf(trader);
         assertEq(h.collateralValue, 1600e18);
         assertEq(h.equity, 1600e18);
         assertEq(h.maintenanceRequirement, 0);
@@ -313,7 +313,7 @@ contract MarginEngineTest is TestHelperOz5 {
         // 5 ETH long marked at 2000: notional 10,000, MM 500, IM 1000, PnL -300, settled -100.
         venue.setPosition(trader, 0, ETH_PERP, 5e18, 2000e18, -300e18);
         venue.setSettled(trader, 0, -100e18);
-        IMarginEngine.HealthView memory h = _healthOf(trader);
+        IMarginEngineTypes.HealthView memory h = _healthOf(trader);
         assertEq(h.collateralValue, 2100e18);
         assertEq(h.equity, 1700e18);
         assertEq(h.notional, 10_000e18);
@@ -361,18 +361,18 @@ contract MarginEngineTest is TestHelperOz5 {
         _fundTrader();
         venue.setPosition(trader, 0, ETH_PERP, 5e18, 2000e18, 0); // IM 1000 of 1600 collateral value
         vm.prank(trader);
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.BelowInitialMargin.selector, int256(800e18), 1000e18));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.BelowInitialMargin.selector, int256(800e18), 1000e18));
         engine.withdraw(0, B, wethB, 0.5e18, trader, options);
     }
 
     function test_withdraw_revertsOnBadInput() public {
         _fundTrader();
         vm.startPrank(trader);
-        vm.expectRevert(IMarginEngine.ZeroAmount.selector);
+        vm.expectRevert(IMarginEngineTypes.ZeroAmount.selector);
         engine.withdraw(0, B, wethB, 0, trader, options);
-        vm.expectRevert(IMarginEngine.ZeroAddress.selector);
+        vm.expectRevert(IMarginEngineTypes.ZeroAddress.selector);
         engine.withdraw(0, B, wethB, 1, address(0), options);
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.InsufficientCredit.selector, 1e18, 2e18));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.InsufficientCredit.selector, 1e18, 2e18));
         engine.withdraw(0, B, wethB, 2e18, trader, options);
         vm.expectPartialRevert(LZ_INSUFFICIENT_FEE);
         engine.withdraw(0, B, wethB, 1e18, trader, options);
@@ -380,7 +380,7 @@ contract MarginEngineTest is TestHelperOz5 {
 
         localVault.depositFor(trader, 0, wethA, 1e18);
         vm.prank(trader);
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.UnexpectedNativeValue.selector, 1));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.UnexpectedNativeValue.selector, 1));
         engine.withdraw{value: 1}(0, A, wethA, 1e18, trader, options);
     }
 
@@ -421,12 +421,12 @@ contract MarginEngineTest is TestHelperOz5 {
     function test_move_revertsToSameEngineOrBelowMargin() public {
         _fundTrader();
         vm.prank(trader);
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.SameEngine.selector, A));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.SameEngine.selector, A));
         engine.move(0, B, wethB, 1, A, options);
 
         venue.setPosition(trader, 0, ETH_PERP, 5e18, 2000e18, 0);
         vm.prank(trader);
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.BelowInitialMargin.selector, int256(800e18), 1000e18));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.BelowInitialMargin.selector, int256(800e18), 1000e18));
         engine.move(0, B, wethB, 0.5e18, 3, options);
     }
 
@@ -435,18 +435,18 @@ contract MarginEngineTest is TestHelperOz5 {
     function _params(uint32 srcEid, address token, uint256 maxRepay)
         internal
         view
-        returns (IMarginEngine.LiquidateParams memory)
+        returns (IMarginEngineTypes.LiquidateParams memory)
     {
-        IMarginEngine.SeizeOrder[] memory seizes = new IMarginEngine.SeizeOrder[](maxRepay == 0 ? 0 : 1);
-        if (maxRepay > 0) seizes[0] = IMarginEngine.SeizeOrder(srcEid, token, maxRepay, options);
-        return IMarginEngine.LiquidateParams(trader, 0, seizes, liquidator);
+        IMarginEngineTypes.SeizeOrder[] memory seizes = new IMarginEngineTypes.SeizeOrder[](maxRepay == 0 ? 0 : 1);
+        if (maxRepay > 0) seizes[0] = IMarginEngineTypes.SeizeOrder(srcEid, token, maxRepay, options);
+        return IMarginEngineTypes.LiquidateParams(trader, 0, seizes, liquidator);
     }
 
     function test_liquidate_revertsOnHealthyAccount() public {
         _fundTrader();
         venue.setPosition(trader, 0, ETH_PERP, 5e18, 2000e18, 0); // health 1600/500 = 3.2
         vm.prank(liquidator);
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.HealthyAccount.selector, 3.2e18));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.HealthyAccount.selector, 3.2e18));
         engine.liquidate(_params(B, wethB, 0));
     }
 
@@ -456,7 +456,7 @@ contract MarginEngineTest is TestHelperOz5 {
         // Use PnL -800 -> equity 800, health 0.8: partial.
         venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -800e18);
         vm.prank(liquidator);
-        IMarginEngine.LiquidationResult memory r = engine.liquidate(_params(A, wethA, 0));
+        IMarginEngineTypes.LiquidationResult memory r = engine.liquidate(_params(A, wethA, 0));
         assertEq(r.healthBefore, 0.8e18);
         // keep = 800 / (1000 * 1.25) = 0.64 -> close 0.36
         assertEq(r.closeFraction, 0.36e18);
@@ -469,13 +469,13 @@ contract MarginEngineTest is TestHelperOz5 {
         localVault.depositFor(trader, 0, wethA, 1e18);
         venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -1200e18); // health 0.4
         vm.prank(liquidator);
-        IMarginEngine.LiquidationResult memory r = engine.liquidate(_params(A, wethA, 0));
+        IMarginEngineTypes.LiquidationResult memory r = engine.liquidate(_params(A, wethA, 0));
         assertEq(r.closeFraction, 1e18);
         assertEq(venue.positionsOf(trader, 0).length, 0);
     }
 
     function test_liquidate_dustRemainderClosesFully() public {
-        engine.setLiquidationConfig(IMarginEngine.LiquidationConfig(0.05e18, 1.25e18, 0.5e18, 20_000e18));
+        engine.setLiquidationConfig(IMarginEngineTypes.LiquidationConfig(0.05e18, 1.25e18, 0.5e18, 20_000e18));
         localVault.depositFor(trader, 0, wethA, 1e18);
         venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -800e18);
         vm.prank(liquidator);
@@ -487,7 +487,7 @@ contract MarginEngineTest is TestHelperOz5 {
         venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -1200e18);
         uint256 before = usdc.balanceOf(liquidator);
         vm.prank(liquidator);
-        IMarginEngine.LiquidationResult memory r = engine.liquidate(_params(A, wethA, 400e6));
+        IMarginEngineTypes.LiquidationResult memory r = engine.liquidate(_params(A, wethA, 400e6));
         // full close realises -1200 of debt; the liquidator pays 400 USDC and gets 420 USD of WETH = 0.21 WETH
         assertEq(r.repaid, 400e6);
         assertEq(r.seized[0], 0.21e18);
@@ -505,7 +505,7 @@ contract MarginEngineTest is TestHelperOz5 {
         venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -1300e18);
         uint256 fee = engine.quoteSeize(B, options).nativeFee;
         vm.prank(liquidator);
-        IMarginEngine.LiquidationResult memory r = engine.liquidate{value: fee}(_params(B, wethB, 1000e6));
+        IMarginEngineTypes.LiquidationResult memory r = engine.liquidate{value: fee}(_params(B, wethB, 1000e6));
         _deliverToRemote();
         assertEq(remoteVault.payoutKinds(0), MsgCodec.SEIZE);
         (bytes32 id,,,, uint256 amount, address recipient) = remoteVault.payouts(0);
@@ -519,7 +519,7 @@ contract MarginEngineTest is TestHelperOz5 {
         localVault.depositFor(trader, 0, wethA, 0.1e18); // 200 USD of WETH
         venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -1000e18);
         vm.prank(liquidator);
-        IMarginEngine.LiquidationResult memory r = engine.liquidate(_params(A, wethA, 1000e6));
+        IMarginEngineTypes.LiquidationResult memory r = engine.liquidate(_params(A, wethA, 1000e6));
         assertEq(r.seized[0], 0.1e18);
         // 200 / 1.05 = 190.476190..., rounded up for the liquidator's payment
         assertEq(r.repaid, 190_476_191);
@@ -532,7 +532,7 @@ contract MarginEngineTest is TestHelperOz5 {
         engine.fundInsurance(300e6);
         vm.prank(liquidator);
         vm.expectEmit(address(engine));
-        emit IMarginEngine.BadDebtSettled(trader, 0, 300e6, 1000e6 - 190_476_191 - 300e6);
+        emit IMarginEngineTypes.BadDebtSettled(trader, 0, 300e6, 1000e6 - 190_476_191 - 300e6);
         engine.liquidate(_params(A, wethA, 1000e6));
         assertEq(engine.insuranceFund(), 0);
         assertEq(venue.settledBalance(trader, 0), 0);
@@ -543,7 +543,7 @@ contract MarginEngineTest is TestHelperOz5 {
         localVault.depositFor(trader, 0, wethA, 1e18);
         venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -1200e18);
         vm.startPrank(liquidator);
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.UnknownCollateral.selector, B, wethB));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.UnknownCollateral.selector, B, wethB));
         engine.liquidate(_params(B, wethB, 100e6));
         uint256 balance = liquidator.balance;
         engine.liquidate{value: 1 ether}(_params(A, wethA, 100e6));
@@ -561,7 +561,7 @@ contract MarginEngineTest is TestHelperOz5 {
     }
 
     function test_settleBadDebt_onlyWhenInsolvent() public {
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.NoBadDebt.selector, trader, 0));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.NoBadDebt.selector, trader, 0));
         engine.settleBadDebt(trader, 0);
         venue.setSettled(trader, 0, -50e18);
         engine.settleBadDebt(trader, 0);
@@ -581,11 +581,11 @@ contract MarginEngineTest is TestHelperOz5 {
         engine.withdrawPnl(0, 20e6, trader);
         assertEq(usdc.balanceOf(trader), 20e6);
 
-        vm.expectRevert(IMarginEngine.ZeroAmount.selector);
+        vm.expectRevert(IMarginEngineTypes.ZeroAmount.selector);
         engine.repayDebt(trader, 0, 0);
-        vm.expectRevert(IMarginEngine.ZeroAmount.selector);
+        vm.expectRevert(IMarginEngineTypes.ZeroAmount.selector);
         engine.withdrawPnl(0, 0, trader);
-        vm.expectRevert(IMarginEngine.ZeroAddress.selector);
+        vm.expectRevert(IMarginEngineTypes.ZeroAddress.selector);
         engine.withdrawPnl(0, 1, address(0));
     }
 
@@ -594,47 +594,47 @@ contract MarginEngineTest is TestHelperOz5 {
         usdc.mint(address(venue), 100e6);
         venue.setPosition(trader, 0, ETH_PERP, 0.5e18, 2000e18, 0); // IM 100
         vm.prank(trader);
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.BelowInitialMargin.selector, int256(50e18), 100e18));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.BelowInitialMargin.selector, int256(50e18), 100e18));
         engine.withdrawPnl(0, 50e6, trader);
     }
 
     function test_fundInsurance_revertsWithoutVenueOrAmount() public {
         IMarginEngine bare = _deployEngine(address(endpoints[A]));
-        vm.expectRevert(IMarginEngine.NoVenue.selector);
+        vm.expectRevert(IMarginEngineTypes.NoVenue.selector);
         bare.fundInsurance(1);
-        vm.expectRevert(IMarginEngine.ZeroAmount.selector);
+        vm.expectRevert(IMarginEngineTypes.ZeroAmount.selector);
         engine.fundInsurance(0);
     }
 
     // ------------------------------------------------------------------ admin
 
     function test_admin_rejectsInvalidParameters() public {
-        vm.expectRevert(IMarginEngine.InvalidRiskParameter.selector);
-        engine.setRiskAsset(9, IMarginEngine.RiskAsset(IPriceAdapter(address(ethPrice)), 1.1e18, true));
-        vm.expectRevert(IMarginEngine.ZeroAddress.selector);
-        engine.setRiskAsset(9, IMarginEngine.RiskAsset(IPriceAdapter(address(0)), 0.5e18, true));
-        vm.expectRevert(IMarginEngine.InvalidRiskParameter.selector);
+        vm.expectRevert(IMarginEngineTypes.InvalidRiskParameter.selector);
+        engine.setRiskAsset(9, IMarginEngineTypes.RiskAsset(IPriceAdapter(address(ethPrice)), 1.1e18, true, 0));
+        vm.expectRevert(IMarginEngineTypes.ZeroAddress.selector);
+        engine.setRiskAsset(9, IMarginEngineTypes.RiskAsset(IPriceAdapter(address(0)), 0.5e18, true, 0));
+        vm.expectRevert(IMarginEngineTypes.InvalidRiskParameter.selector);
         engine.setCollateralSource(B, makeAddr("t"), _source(77, 18));
-        vm.expectRevert(IMarginEngine.ZeroAddress.selector);
+        vm.expectRevert(IMarginEngineTypes.ZeroAddress.selector);
         engine.setCollateralSource(B, address(0), _source(WETH, 18));
-        vm.expectRevert(IMarginEngine.InvalidRiskParameter.selector);
-        engine.setMarketRisk(2, IMarginEngine.MarketRisk(0.05e18, 0.1e18, 0, true));
-        vm.expectRevert(IMarginEngine.InvalidRiskParameter.selector);
-        engine.setMarketRisk(2, IMarginEngine.MarketRisk(0.1e18, 0, 0, true));
-        vm.expectRevert(IMarginEngine.InvalidRiskParameter.selector);
-        engine.setLiquidationConfig(IMarginEngine.LiquidationConfig(0.05e18, 1e18, 0.5e18, 0));
-        vm.expectRevert(IMarginEngine.InvalidRiskParameter.selector);
-        engine.setLiquidationConfig(IMarginEngine.LiquidationConfig(0.6e18, 1.2e18, 0.5e18, 0));
-        vm.expectRevert(IMarginEngine.ZeroAddress.selector);
+        vm.expectRevert(IMarginEngineTypes.InvalidRiskParameter.selector);
+        engine.setMarketRisk(2, IMarginEngineTypes.MarketRisk(0.05e18, 0.1e18, 0, true));
+        vm.expectRevert(IMarginEngineTypes.InvalidRiskParameter.selector);
+        engine.setMarketRisk(2, IMarginEngineTypes.MarketRisk(0.1e18, 0, 0, true));
+        vm.expectRevert(IMarginEngineTypes.InvalidRiskParameter.selector);
+        engine.setLiquidationConfig(IMarginEngineTypes.LiquidationConfig(0.05e18, 1e18, 0.5e18, 0));
+        vm.expectRevert(IMarginEngineTypes.InvalidRiskParameter.selector);
+        engine.setLiquidationConfig(IMarginEngineTypes.LiquidationConfig(0.6e18, 1.2e18, 0.5e18, 0));
+        vm.expectRevert(IMarginEngineTypes.ZeroAddress.selector);
         engine.setVenue(IVenue(address(0)));
-        vm.expectRevert(IMarginEngine.ZeroAddress.selector);
+        vm.expectRevert(IMarginEngineTypes.ZeroAddress.selector);
         engine.setLocalVault(address(0));
     }
 
     function test_admin_onlyOwnerAndGuardian() public {
         vm.startPrank(trader);
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, trader));
-        engine.setMarketRisk(2, IMarginEngine.MarketRisk(0.1e18, 0.05e18, 0, true));
+        engine.setMarketRisk(2, IMarginEngineTypes.MarketRisk(0.1e18, 0.05e18, 0, true));
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, trader));
         XmarginOApp(address(engine)).setGuardian(trader);
         vm.expectRevert(abi.encodeWithSelector(XmarginOApp.OnlyGuardian.selector, trader));
@@ -653,7 +653,7 @@ contract MarginEngineTest is TestHelperOz5 {
 
     function test_returnHeldCredit_revertsForUnknownId() public {
         vm.prank(trader);
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.NoHeldCredit.selector, bytes32("nope")));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.NoHeldCredit.selector, bytes32("nope")));
         engine.returnHeldCredit(bytes32("nope"), options);
     }
 
@@ -667,13 +667,13 @@ contract MarginEngineTest is TestHelperOz5 {
     }
 
     function test_views_returnWhatWasSet() public {
-        IMarginEngine.RiskAsset memory asset = engine.riskAsset(WETH);
+        IMarginEngineTypes.RiskAsset memory asset = engine.riskAsset(WETH);
         assertEq(address(asset.oracle), address(ethPrice));
         assertEq(asset.weight, 0.8e18);
-        IMarginEngine.CollateralSource memory source = engine.collateralSource(B, usdcB);
+        IMarginEngineTypes.CollateralSource memory source = engine.collateralSource(B, usdcB);
         assertEq(source.assetId, USDC);
         assertEq(source.decimals, 6);
-        IMarginEngine.LiquidationConfig memory cfg = engine.liquidationConfig();
+        IMarginEngineTypes.LiquidationConfig memory cfg = engine.liquidationConfig();
         assertEq(cfg.targetHealth, 1.25e18);
         assertEq(engine.marketRisk(ETH_PERP).maintenanceMargin, 0.05e18);
         assertEq(engine.localVault(), address(localVault));
@@ -682,7 +682,7 @@ contract MarginEngineTest is TestHelperOz5 {
         assertFalse(engine.sourcePaused(B));
         vm.prank(guardian);
         vm.expectEmit(address(engine));
-        emit IMarginEngine.SourcePaused(B, true);
+        emit IMarginEngineTypes.SourcePaused(B, true);
         engine.setSourcePaused(B, true);
         assertTrue(engine.sourcePaused(B));
     }
@@ -700,12 +700,12 @@ contract MarginEngineTest is TestHelperOz5 {
         amount = uint96(bound(amount, 1, 1e27));
         price = uint128(bound(price, 1e6, 1e24));
         weight = uint64(bound(weight, 0, 1e18));
-        engine.setRiskAsset(WETH, IMarginEngine.RiskAsset(IPriceAdapter(address(ethPrice)), weight, true));
+        engine.setRiskAsset(WETH, IMarginEngineTypes.RiskAsset(IPriceAdapter(address(ethPrice)), weight, true, 0));
         ethPrice.set(price);
         localVault.depositFor(trader, 0, wethA, amount);
         venue.setPosition(trader, 0, ETH_PERP, size, price, pnl);
 
-        IMarginEngine.HealthView memory h = _healthOf(trader);
+        IMarginEngineTypes.HealthView memory h = _healthOf(trader);
         uint256 value = uint256(amount) * price / 1e18 * weight / 1e18;
         assertApproxEqAbs(h.collateralValue, value, 2);
         assertLe(h.collateralValue, value, "collateral rounds down");
@@ -730,10 +730,10 @@ contract MarginEngineTest is TestHelperOz5 {
         // 15 ETH long: notional 30,000; MM 1,500
         int256 pnl = -int256(uint256(lossBps) * 30_000e18 / 10_000 / 4);
         venue.setPosition(trader, 0, ETH_PERP, 15e18, 2000e18, pnl);
-        IMarginEngine.HealthView memory h = _healthOf(trader);
+        IMarginEngineTypes.HealthView memory h = _healthOf(trader);
         vm.assume(h.health < 1e18);
         vm.prank(liquidator);
-        IMarginEngine.LiquidationResult memory r = engine.liquidate(_params(A, wethA, 0));
+        IMarginEngineTypes.LiquidationResult memory r = engine.liquidate(_params(A, wethA, 0));
         if (r.closeFraction < 1e18) {
             assertGe(r.healthAfter + 1e9, 1.25e18, "partial liquidation reaches the target");
         } else {
@@ -751,7 +751,7 @@ contract MarginEngineTest is TestHelperOz5 {
         venue.setPosition(trader, 0, ETH_PERP, 100e18, price, -int256(uint256(price) * 4));
         vm.assume(_healthOf(trader).health < 1e18);
         vm.prank(liquidator);
-        IMarginEngine.LiquidationResult memory r = engine.liquidate(_params(A, wethA, repay));
+        IMarginEngineTypes.LiquidationResult memory r = engine.liquidate(_params(A, wethA, repay));
         uint256 seizedUsd = r.seized[0] * price / 1e18;
         assertLe(seizedUsd, r.repaid * 1e12 * 105 / 100 + 1, "seized value <= paid * (1 + bonus)");
         assertLe(r.repaid, repay);

@@ -5,7 +5,7 @@ import {Test} from "forge-std/Test.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {IAggregatorV3} from "../../contracts/interfaces/IAggregatorV3.sol";
-import {IMarginEngine} from "../../contracts/interfaces/IMarginEngine.sol";
+import {IMarginEngine, IMarginEngineTypes} from "../../contracts/interfaces/IMarginEngine.sol";
 import {IPriceAdapter} from "../../contracts/interfaces/IPriceAdapter.sol";
 import {IVenue} from "../../contracts/interfaces/IVenue.sol";
 import {SettableAggregator} from "../../contracts/oracles/SettableAggregator.sol";
@@ -65,7 +65,7 @@ contract PerpMarketTest is Test {
     function _setRisk(uint32 id, uint128 cap, bool enabled) internal {
         engine.setMarketRisk(
             id,
-            IMarginEngine.MarketRisk({
+            IMarginEngineTypes.MarketRisk({
                 initialMargin: 0.1e18, maintenanceMargin: 0.05e18, openInterestCap: cap, enabled: enabled
             })
         );
@@ -355,10 +355,10 @@ contract PerpMarketTest is Test {
 
         engine.setFailInitialMargin(true);
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.BelowInitialMargin.selector, int256(-1), uint256(1)));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.BelowInitialMargin.selector, int256(-1), uint256(1)));
         perp.trade(0, ETH, 1e18, type(uint256).max);
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.BelowInitialMargin.selector, int256(-1), uint256(1)));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.BelowInitialMargin.selector, int256(-1), uint256(1)));
         perp.trade(0, ETH, -1.5e18, 0); // flip
     }
 

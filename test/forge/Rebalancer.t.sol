@@ -6,7 +6,7 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
 import {Vm} from "forge-std/Vm.sol";
 import {BaseTest} from "./BaseTest.sol";
-import {IMarginEngine} from "../../contracts/interfaces/IMarginEngine.sol";
+import {IMarginEngine, IMarginEngineTypes} from "../../contracts/interfaces/IMarginEngine.sol";
 import {IRebalancer} from "../../contracts/interfaces/IRebalancer.sol";
 import {Rebalancer} from "../../contracts/risk/Rebalancer.sol";
 
@@ -137,7 +137,7 @@ contract RebalancerTest is BaseTest {
     function test_rebalance_stillBoundByInitialMargin() public {
         _open(alice, B, 15e18); // initial requirement 3,000 of 3,200 collateral value
         _authorise(C, 10_000e18, 1e18, uint64(block.timestamp + 1 days));
-        vm.expectPartialRevert(IMarginEngine.BelowInitialMargin.selector);
+        vm.expectPartialRevert(IMarginEngineTypes.BelowInitialMargin.selector);
         _rebalance(1e18, C, moveFee);
     }
 
@@ -177,10 +177,10 @@ contract RebalancerTest is BaseTest {
 
     function test_engine_moveForOnlyFromTheRebalancer() public {
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.NotRebalancer.selector, alice));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.NotRebalancer.selector, alice));
         engines[B].moveFor(alice, 0, A, address(weth[A]), 1e18, C, "");
         vm.prank(executor);
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.NotRebalancer.selector, executor));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.NotRebalancer.selector, executor));
         engines[B].moveFor(alice, 0, A, address(weth[A]), 1e18, C, "");
     }
 
@@ -190,13 +190,13 @@ contract RebalancerTest is BaseTest {
         engines[B].setRebalancer(stranger);
 
         vm.expectEmit(address(engines[B]));
-        emit IMarginEngine.RebalancerSet(address(0));
+        emit IMarginEngineTypes.RebalancerSet(address(0));
         engines[B].setRebalancer(address(0));
         assertEq(engines[B].rebalancer(), address(0));
 
         // A disconnected rebalancer can no longer move anything.
         _authorise(C, 10_000e18, 1e18, uint64(block.timestamp + 1 days));
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.NotRebalancer.selector, address(rebalancer)));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.NotRebalancer.selector, address(rebalancer)));
         _rebalance(1e18, C, moveFee);
     }
 
@@ -268,7 +268,7 @@ contract RebalancerTest is BaseTest {
     }
 
     function _lastDebitedId() internal returns (bytes32 id) {
-        bytes32 sig = IMarginEngine.Debited.selector;
+        bytes32 sig = IMarginEngineTypes.Debited.selector;
         Vm.Log[] memory logs = vm.getRecordedLogs();
         for (uint256 i; i < logs.length; ++i) {
             if (logs[i].emitter == address(engines[B]) && logs[i].topics[0] == sig) id = logs[i].topics[1];

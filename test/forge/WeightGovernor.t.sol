@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
 import {BaseTest} from "./BaseTest.sol";
-import {IMarginEngine} from "../../contracts/interfaces/IMarginEngine.sol";
+import {IMarginEngine, IMarginEngineTypes} from "../../contracts/interfaces/IMarginEngine.sol";
 import {WeightGovernor} from "../../contracts/risk/WeightGovernor.sol";
 
 /// @notice The WeightGovernor on engine B: every bound, the quorum rules of attested updates (signed with
@@ -43,7 +43,7 @@ contract WeightGovernorTest is BaseTest {
 
         bytes[] memory sigs = _sign(WETH_ASSET, 0.75e18, block.timestamp, _pick(0, 2));
         vm.expectEmit(address(engines[B]));
-        emit IMarginEngine.RiskAssetSet(WETH_ASSET, IMarginEngine.RiskAsset(_weth().oracle, 0.75e18, true));
+        emit IMarginEngineTypes.RiskAssetSet(WETH_ASSET, IMarginEngineTypes.RiskAsset(_weth().oracle, 0.75e18, true, 0));
         vm.expectEmit(address(governor));
         emit WeightGovernor.WeightUpdated(WETH_ASSET, 0.8e18, 0.75e18, 0, stranger);
         vm.prank(stranger);
@@ -243,10 +243,10 @@ contract WeightGovernorTest is BaseTest {
 
     function test_engine_setAssetWeightOnlyFromTheGovernor() public {
         vm.prank(owner);
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.NotWeightGovernor.selector, owner));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.NotWeightGovernor.selector, owner));
         engines[B].setAssetWeight(WETH_ASSET, 0.5e18);
         vm.prank(address(governor));
-        vm.expectRevert(IMarginEngine.InvalidRiskParameter.selector);
+        vm.expectRevert(IMarginEngineTypes.InvalidRiskParameter.selector);
         engines[B].setAssetWeight(WETH_ASSET, 1e18 + 1);
         assertEq(_weth().weight, 0.8e18);
     }
@@ -256,16 +256,16 @@ contract WeightGovernorTest is BaseTest {
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, stranger));
         engines[B].setWeightGovernor(stranger);
         vm.expectEmit(address(engines[B]));
-        emit IMarginEngine.WeightGovernorSet(address(0));
+        emit IMarginEngineTypes.WeightGovernorSet(address(0));
         engines[B].setWeightGovernor(address(0));
         assertEq(engines[B].weightGovernor(), address(0));
-        vm.expectRevert(abi.encodeWithSelector(IMarginEngine.NotWeightGovernor.selector, address(governor)));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.NotWeightGovernor.selector, address(governor)));
         governor.ownerUpdateWeight(WETH_ASSET, 0.78e18);
     }
 
     // ------------------------------------------------------------------ helpers
 
-    function _weth() internal view returns (IMarginEngine.RiskAsset memory) {
+    function _weth() internal view returns (IMarginEngineTypes.RiskAsset memory) {
         return engines[B].riskAsset(WETH_ASSET);
     }
 

@@ -45,6 +45,15 @@ contract MsgCodecHarness {
         return MsgCodec.decodeMove(message);
     }
 
+    function encodeHeartbeat(uint64 sentAt) external pure returns (bytes memory) {
+        return MsgCodec.encodeHeartbeat(sentAt);
+    }
+
+    function decodeHeartbeat(bytes calldata message) external pure returns (uint64 sentAt) {
+        MsgCodec.msgType(message);
+        return MsgCodec.decodeHeartbeat(message);
+    }
+
     function messageId(uint32 srcEid, address sender, uint64 nonce) external pure returns (bytes32) {
         return MsgCodec.messageId(srcEid, sender, nonce);
     }

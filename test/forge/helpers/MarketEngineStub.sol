@@ -2,14 +2,14 @@
 pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {IMarginEngine} from "../../../contracts/interfaces/IMarginEngine.sol";
+import {IMarginEngine, IMarginEngineTypes} from "../../../contracts/interfaces/IMarginEngine.sol";
 import {IVenue} from "../../../contracts/interfaces/IVenue.sol";
 
 /// @title MarketEngineStub
 /// @notice Test-only stand-in for the MarginEngine as seen by a venue: settable market risk, an
 ///         initial-margin check that reverts on demand, and pass-through calls to the engine hooks.
 contract MarketEngineStub {
-    mapping(uint32 marketId => IMarginEngine.MarketRisk) private _risk;
+    mapping(uint32 marketId => IMarginEngineTypes.MarketRisk) private _risk;
     /// @notice When set, requireInitialMargin reverts with BelowInitialMargin.
     bool public failInitialMargin;
     IVenue public venue;
@@ -18,7 +18,7 @@ contract MarketEngineStub {
         venue = venue_;
     }
 
-    function setMarketRisk(uint32 marketId, IMarginEngine.MarketRisk calldata risk) external {
+    function setMarketRisk(uint32 marketId, IMarginEngineTypes.MarketRisk calldata risk) external {
         _risk[marketId] = risk;
     }
 
@@ -26,12 +26,12 @@ contract MarketEngineStub {
         failInitialMargin = fail;
     }
 
-    function marketRisk(uint32 marketId) external view returns (IMarginEngine.MarketRisk memory) {
+    function marketRisk(uint32 marketId) external view returns (IMarginEngineTypes.MarketRisk memory) {
         return _risk[marketId];
     }
 
     function requireInitialMargin(address, uint96) external view {
-        if (failInitialMargin) revert IMarginEngine.BelowInitialMargin(-1, 1);
+        if (failInitialMargin) revert IMarginEngineTypes.BelowInitialMargin(-1, 1);
     }
 
     function liquidationClose(address account, uint96 subaccount, uint256 fractionWad) external returns (uint256) {

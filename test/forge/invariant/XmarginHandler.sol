@@ -7,7 +7,7 @@ import {Origin} from "@layerzerolabs/oapp-evm/contracts/oapp/OApp.sol";
 import {ILayerZeroReceiver} from "@layerzerolabs/lz-evm-protocol-v2/contracts/interfaces/ILayerZeroReceiver.sol";
 
 import {XmarginOApp} from "../../../contracts/common/XmarginOApp.sol";
-import {IMarginEngine} from "../../../contracts/interfaces/IMarginEngine.sol";
+import {IMarginEngine, IMarginEngineTypes} from "../../../contracts/interfaces/IMarginEngine.sol";
 import {CollateralVault} from "../../../contracts/vault/CollateralVault.sol";
 import {PerpMarket} from "../../../contracts/markets/PerpMarket.sol";
 import {SettableAggregator} from "../../../contracts/oracles/SettableAggregator.sol";
@@ -262,10 +262,10 @@ contract XmarginHandler is Test {
         }
 
         (uint32[] memory srcs, address[] memory tokens,) = engine.collateralsOf(actor, 0);
-        IMarginEngine.SeizeOrder[] memory seizes = new IMarginEngine.SeizeOrder[](srcs.length);
+        IMarginEngineTypes.SeizeOrder[] memory seizes = new IMarginEngineTypes.SeizeOrder[](srcs.length);
         uint256 value;
         for (uint256 i; i < srcs.length; ++i) {
-            seizes[i] = IMarginEngine.SeizeOrder(srcs[i], tokens[i], 1e15, "");
+            seizes[i] = IMarginEngineTypes.SeizeOrder(srcs[i], tokens[i], 1e15, "");
             value += engine.quoteSeize(srcs[i], "").nativeFee;
         }
         // Fund the liquidator well: quote tokens for any repayment, native for the SEIZE fees.
@@ -273,8 +273,8 @@ contract XmarginHandler is Test {
         vm.deal(liquidator, liquidator.balance + value);
 
         vm.prank(liquidator);
-        try engine.liquidate{value: value}(IMarginEngine.LiquidateParams(actor, 0, seizes, liquidator)) returns (
-            IMarginEngine.LiquidationResult memory r
+        try engine.liquidate{value: value}(IMarginEngineTypes.LiquidateParams(actor, 0, seizes, liquidator)) returns (
+            IMarginEngineTypes.LiquidationResult memory r
         ) {
             if (healthBefore >= WAD) ++ghostHealthyLiquidated;
             for (uint256 i; i < r.seized.length; ++i) {
@@ -407,7 +407,7 @@ contract XmarginHandler is Test {
 
     /// @dev After a successful withdrawal or move the sub-account must still meet initial margin.
     function _checkInitialMargin(IMarginEngine engine, address actor) internal {
-        IMarginEngine.HealthView memory h = engine.health(actor, 0);
+        IMarginEngineTypes.HealthView memory h = engine.health(actor, 0);
         if (h.equity < 0 || uint256(h.equity) < h.initialRequirement) ++ghostBelowInitialMargin;
     }
 
