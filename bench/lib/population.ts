@@ -70,6 +70,7 @@ export function configEvents(): MarginEvent[] {
       oracle: adapterOf(i),
       weight: wad(a.weight),
       enabled: true,
+      depth: 0,
     });
     for (const src of SOURCE_EIDS) {
       ev.push({
@@ -79,6 +80,8 @@ export function configEvents(): MarginEvent[] {
         assetId: i + 1,
         decimals: a.decimals,
         enabled: true,
+        staleGrace: 0,
+        staleDecay: 0,
       });
     }
   });

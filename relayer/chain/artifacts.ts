@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { InterfaceAbi } from 'ethers';
+import { type Fragment, Interface, type InterfaceAbi, type JsonFragment } from 'ethers';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const OUT_DIR = path.join(ROOT, 'out');
@@ -27,7 +27,34 @@ export function artifactPath(name: string, file = `${name}.sol`): string {
 export const MAX_CODE_SIZE = 24_576;
 
 export function readArtifact(name: string, file?: string): Artifact {
-  return readForgeArtifactAt(pickForgeArtifact(name, file));
+  const artifact = readForgeArtifactAt(pickForgeArtifact(name, file));
+  const modules = DELEGATED_MODULES[name];
+  if (modules === undefined) return artifact;
+  return { ...artifact, abi: mergeAbis([artifact.abi, ...modules.map((m) => readArtifact(m).abi)]) };
+}
+
+/**
+ * Contracts that forward unknown selectors to a module by delegatecall (to stay under EIP-170):
+ * their address answers the module's functions too, so their ABI is the union of both. The engine's
+ * setters and struct views run in MarginEngineAdmin (contracts/engine/MarginEngine.sol, fallback).
+ */
+const DELEGATED_MODULES: Record<string, readonly string[]> = { MarginEngine: ['MarginEngineAdmin'] };
+
+/** The union of ABIs, each function, event and error once (the first definition wins). */
+function mergeAbis(abis: readonly InterfaceAbi[]): InterfaceAbi {
+  const seen = new Set<string>();
+  const out: Fragment[] = [];
+  for (const abi of abis) {
+    for (const fragment of new Interface(abi).fragments) {
+      // Constructor, fallback and receive have no signature: one of each.
+      const named = fragment.type === 'function' || fragment.type === 'event' || fragment.type === 'error';
+      const key = named ? `${fragment.type} ${fragment.format('sighash')}` : fragment.type;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(fragment);
+    }
+  }
+  return out.map((f) => JSON.parse(f.format('json')) as JsonFragment);
 }
 
 /**

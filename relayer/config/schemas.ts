@@ -305,6 +305,15 @@ export const riskAssetConfigSchema = z
       min: ['0', 'excl'],
       max: ['1', 'incl'],
     }),
+    /** Size-aware weight: the market depth in USD (whole thousands) past which one holding's weight falls. */
+    depthUsd: z
+      .int({ error: 'expected a whole number of USD, e.g. "depthUsd": 5000000' })
+      .min(1_000, { error: 'expected at least 1000 (the engine keeps the depth in thousands of USD)' })
+      .max(16_777_215_000, { error: 'expected at most 16777215000 (a uint24 of thousands of USD)' })
+      .refine((d) => d % 1_000 === 0, {
+        error: 'expected a multiple of 1000 (the engine keeps the depth in thousands of USD)',
+      })
+      .optional(),
     ...priceSourceFields,
   })
   .superRefine(checkPriceSource);
@@ -371,6 +380,17 @@ export const engineConfigSchema = z
       })
       .min(1, { error: 'expected at least one market — add e.g. { "id": 1, "symbol": "ETH-PERP", … }' }),
     liquidation: liquidationRulesSchema.optional(),
+    /**
+     * Staleness-aware weights for every remote collateral source: once the last heartbeat from a
+     * source chain is `graceSec` old, its collateral's weight falls linearly to 0 over `decaySec`.
+     * Needs nodes that send heartbeats (node config `heartbeats`).
+     */
+    staleness: z
+      .strictObject({
+        graceSec: z.int().min(1).max(4_294_967_295),
+        decaySec: z.int().min(1).max(4_294_967_295),
+      })
+      .optional(),
   })
   .superRefine((e, ctx) => {
     const ids = new Map<number, { symbol: string; byPosition: boolean }>();
@@ -533,6 +553,15 @@ export const nodeConfigSchema = z.object({
     .strictObject({
       sampleIntervalSec: z.number().gt(0).max(3600).optional(),
       minSamples: z.int().min(1).max(10_000).optional(),
+    })
+    .optional(),
+  heartbeats: z
+    .strictObject({
+      intervalSec: z
+        .number({ error: 'expected seconds between heartbeats, e.g. "intervalSec": 30' })
+        .min(1)
+        .max(86_400)
+        .optional(),
     })
     .optional(),
   weights: z

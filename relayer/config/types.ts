@@ -72,6 +72,8 @@ export interface RiskAssetConfig extends PriceSourceConfig {
   assetId?: number;
   /** Collateral weight = 1 − haircut, in (0, 1], e.g. "0.8". */
   weight: string;
+  /** Size-aware weight: market depth in USD (a multiple of 1000) past which one holding's weight falls. */
+  depthUsd?: number;
 }
 
 /** A perpetual market of an engine's PerpMarket, with its margin rules. */
@@ -111,6 +113,8 @@ export interface EngineConfig {
   riskAssets: Record<string, RiskAssetConfig>;
   markets: MarketConfig[];
   liquidation?: LiquidationRulesConfig;
+  /** Staleness-aware weights for remote sources: grace, then linear decay to 0 (seconds). */
+  staleness?: { graceSec: number; decaySec: number };
 }
 
 /** One chain as the node sees it. */
@@ -193,6 +197,11 @@ export interface NodeConfig {
   risk?: RiskConfig;
   /** The attestors' dynamic haircut proposals to the WeightGovernor (relayer/weights); present (`{}`: defaults) turns them on. */
   weights?: WeightsConfig;
+  /**
+   * Source-chain heartbeats for staleness-aware weights (relayer/heartbeats): present (`{}`: every
+   * 30 s) makes this attestor send its share of them; engines with `staleness` need some nodes to.
+   */
+  heartbeats?: { intervalSec?: number };
 }
 
 /** The EWMA sampling of the followed prices (relayer/risk/ewma.ts). */

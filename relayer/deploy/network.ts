@@ -53,7 +53,13 @@ export interface NetworkDeployPlan {
   engine?: {
     quoteToken: Address;
     quoteSymbol: string;
-    riskAssets: { symbol: string; assetId: number; weight: bigint; oracle: OracleRef }[];
+    riskAssets: {
+      symbol: string;
+      assetId: number;
+      weight: bigint;
+      oracle: OracleRef;
+      depthThousandUsd?: number;
+    }[];
     sources: (CollateralSourceSpec & { chain: string; symbol: string })[];
     markets: (Omit<MarketSpec, 'oracle'> & { symbol: string; oracle: OracleRef })[];
     liquidation: LiquidationSpec;
@@ -101,6 +107,7 @@ export function planDeploy(networks: NetworksFile, chainName: string, file: stri
     assetId: ids.get(symbol) as number,
     weight: parseWad(r.weight),
     oracle: oracle(r, symbol),
+    ...(r.depthUsd === undefined ? {} : { depthThousandUsd: r.depthUsd / 1_000 }),
   }));
   const sources = networks.chains.flatMap((c) =>
     c.tokens
@@ -112,6 +119,9 @@ export function planDeploy(networks: NetworksFile, chainName: string, file: stri
         token: t.address,
         assetId: ids.get(t.symbol) as number,
         decimals: t.decimals,
+        ...(e.staleness !== undefined && c.eid !== chain.eid
+          ? { staleGraceSec: e.staleness.graceSec, staleDecaySec: e.staleness.decaySec }
+          : {}),
       })),
   );
   const markets = e.markets.map((m) => ({
@@ -189,13 +199,13 @@ export function describePlan(plan: NetworkDeployPlan): string[] {
   for (const r of e.riskAssets) {
     line(
       `engine.setRiskAsset(${r.assetId} ${r.symbol})`,
-      `weight ${pct(r.weight)}, oracle ${oracleText(r.oracle)}`,
+      `weight ${pct(r.weight)}, oracle ${oracleText(r.oracle)}${r.depthThousandUsd === undefined ? '' : `, depth $${r.depthThousandUsd * 1_000} (size-aware weight)`}`,
     );
   }
   for (const s of e.sources) {
     line(
       `engine.setCollateralSource(${s.srcEid} ${s.chain}, ${s.symbol} ${s.token})`,
-      `asset ${s.assetId}, credit cap ${DEFAULT_CAPS.sourceCreditCap} ${s.symbol}, bridged ${DEFAULT_CAPS.sourceBridgeCapacity} ${s.symbol} per ${window(DEFAULT_CAPS.sourceBridgeWindow)} (low default caps)`,
+      `asset ${s.assetId}, credit cap ${DEFAULT_CAPS.sourceCreditCap} ${s.symbol}, bridged ${DEFAULT_CAPS.sourceBridgeCapacity} ${s.symbol} per ${window(DEFAULT_CAPS.sourceBridgeWindow)} (low default caps)${s.staleDecaySec === undefined ? '' : `, stale after ${s.staleGraceSec} s then weight to 0 over ${s.staleDecaySec} s`}`,
     );
   }
   for (const m of e.markets) {
@@ -259,13 +269,9 @@ export async function executePlan(plan: NetworkDeployPlan, tx: TxSender): Promis
             assetId: r.assetId,
             oracle: resolve(r.oracle),
             weight: r.weight,
+            ...(r.depthThousandUsd === undefined ? {} : { depthThousandUsd: r.depthThousandUsd }),
           })),
-          sources: e.sources.map(({ srcEid, token, assetId, decimals }) => ({
-            srcEid,
-            token,
-            assetId,
-            decimals,
-          })),
+          sources: e.sources.map(({ chain: _, symbol: __, ...source }) => source),
           markets: e.markets.map(({ symbol: _, oracle, ...m }) => ({ ...m, oracle: resolve(oracle) })),
           liquidation: e.liquidation,
           rebalancerExecutors: e.rebalancerExecutors,

@@ -1,7 +1,7 @@
 // Wires xmargin's OApps across chains: every vault with every remote engine. It READS the on-chain
 // state first and plans only the transactions that are missing, so running it twice plans nothing:
 //   - peers (vault <-> remote engine) and the local vault <-> engine link
-//   - enforced options: lzReceive gas for LOCK (vault -> engine) and RELEASE/SEIZE/MOVE (engine -> vault)
+//   - enforced options: lzReceive gas for LOCK and HEARTBEAT (vault -> engine) and RELEASE/SEIZE/MOVE (engine -> vault)
 //   - per-OApp send and receive libraries pinned to ULN302 (so a change of the endpoint's defaults
 //     cannot silently change the path)
 //   - per-OApp ULN configs (required DVNs = xmargin's DVN plus `layerZero.extraDvns`, confirmations =
@@ -156,7 +156,7 @@ export async function wire(chains: ChainConfig[], signers: Signers, options: Wir
         address: vault,
         iface: vaultI,
         remotes: chains.filter((c) => c !== chain && c.xmargin.engine !== undefined),
-        types: [MSG_TYPE.LOCK],
+        types: [MSG_TYPE.LOCK, MSG_TYPE.HEARTBEAT],
       });
       const engine = chain.xmargin.engine;
       if (engine !== undefined) {

@@ -42,6 +42,8 @@ export interface RiskAssetSpec {
   oracle: Address;
   /** Collateral weight = 1 - haircut, WAD. */
   weight: bigint;
+  /** Size-aware weight: market depth in thousands of USD (RiskAsset.depth); 0 or absent: none. */
+  depthThousandUsd?: number;
 }
 
 export interface CollateralSourceSpec {
@@ -53,6 +55,9 @@ export interface CollateralSourceSpec {
   creditCap?: bigint;
   bridgeCapacity?: bigint;
   bridgeWindow?: bigint;
+  /** Staleness-aware weight (remote sources): grace and linear decay in seconds; decay 0 or absent: off. */
+  staleGraceSec?: number;
+  staleDecaySec?: number;
 }
 
 export interface MarketSpec {
@@ -205,7 +210,7 @@ export async function deployXmargin(
     for (const r of spec.riskAssets) {
       await tx.call(`engine.setRiskAsset(${r.assetId})`, engine, engineI, 'setRiskAsset', [
         r.assetId,
-        [r.oracle, r.weight, true],
+        [r.oracle, r.weight, true, r.depthThousandUsd ?? 0],
       ]);
     }
     for (const s of spec.sources) {
@@ -221,6 +226,8 @@ export async function deployXmargin(
             s.assetId,
             s.decimals,
             true,
+            s.staleGraceSec ?? 0,
+            s.staleDecaySec ?? 0,
             s.creditCap ?? whole(DEFAULT_CAPS.sourceCreditCap, s.decimals),
             s.bridgeCapacity ?? whole(DEFAULT_CAPS.sourceBridgeCapacity, s.decimals),
             s.bridgeWindow ?? DEFAULT_CAPS.sourceBridgeWindow,

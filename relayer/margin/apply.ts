@@ -21,6 +21,8 @@ export const emptyTouched = (): Touched => ({ subs: new Set(), deps: new Set(), 
 
 export const priceDep = (eid: number, address: Address): string => `p:${eid}:${address.toLowerCase()}`;
 export const borrowDep = (eid: number, marketId: number): string => `b:${eid}:${marketId}`;
+/** The staleness clock of credit from `srcEid` on the engine of `eid` (staleness-aware weights). */
+export const staleDep = (eid: number, srcEid: number): string => `s:${eid}:${srcEid}`;
 
 /** XmarginOApp._nextMessageId: keccak256(abi.encode(uint32 localEid, address self, uint64 nonce)). */
 export function messageId(eid: number, contract: Address, nonce: bigint): Hex {
@@ -229,7 +231,12 @@ export function applyEvent(
       touch(eid, e.account, e.subaccount);
       return;
     case 'RiskAssetSet':
-      chain.riskAssets.set(e.assetId, { oracle: e.oracle, weight: e.weight, enabled: e.enabled });
+      chain.riskAssets.set(e.assetId, {
+        oracle: e.oracle,
+        weight: e.weight,
+        enabled: e.enabled,
+        depth: e.depth,
+      });
       t.engines.add(eid);
       return;
     case 'CollateralSourceSet':
@@ -237,8 +244,15 @@ export function applyEvent(
         assetId: e.assetId,
         decimals: e.decimals,
         enabled: e.enabled,
+        staleGrace: e.staleGrace,
+        staleDecay: e.staleDecay,
       });
       t.engines.add(eid);
+      return;
+    case 'SourceHeard':
+      // MarginEngine._recordHeartbeat only ever moves it forward.
+      chain.lastHeard.set(e.srcEid, e.sentAt);
+      t.deps.add(staleDep(eid, e.srcEid));
       return;
     case 'MarketRiskSet':
       chain.marketRisk.set(e.marketId, {

@@ -9,17 +9,19 @@
 // no RPC call at all.
 
 import type { Address } from '../config/types.ts';
-import { borrowDep, priceDep } from './apply.ts';
-import type { ChainState, SubState } from './state.ts';
+import { borrowDep, priceDep, staleDep } from './apply.ts';
+import type { ChainState, SourceState, SubState } from './state.ts';
 import type { HealthView, LiquidationDistance } from './types.ts';
 import {
   abs,
+  DEPTH_UNIT,
   divWadDown,
   feedToWad,
   MAX_UINT256,
   mulWadDown,
   mulWadUp,
   pow10,
+  sqrtDown,
   toUsdDown,
   WAD,
 } from './wad.ts';
@@ -109,7 +111,9 @@ function health(
     // An unknown source reads as the zero struct on chain: asset 0, 0 decimals.
     const source = chain.sources.get(key) ?? UNKNOWN_SOURCE;
     const asset = chain.riskAssets.get(source.assetId);
-    if (asset === undefined || !asset.enabled || asset.weight === 0n) continue;
+    if (asset === undefined || !asset.enabled) continue;
+    const weight = staleWeight(chain, key, source, asset.weight, collect);
+    if (weight === 0n) continue;
     const { dep, price } = adapterPrice(chain, asset.oracle, override);
     collect?.dep(dep);
     if (price === undefined || price === null) {
@@ -117,8 +121,11 @@ function health(
       continue;
     }
     collect?.priced(dep, price, 'asset', source.assetId);
-    const value = toUsdDown(amount, price, source.decimals);
-    collateralValue += mulWadDown(value, asset.weight);
+    let value = toUsdDown(amount, price, source.decimals);
+    // Size-aware: past the depth a holding counts as sqrt(value × depth).
+    const depth = BigInt(asset.depth) * DEPTH_UNIT;
+    if (value > depth && depth !== 0n) value = sqrtDown(value * depth);
+    collateralValue += mulWadDown(value, weight);
   }
 
   let equity = collateralValue;
@@ -188,7 +195,40 @@ function health(
   };
 }
 
-const UNKNOWN_SOURCE = { assetId: 0, decimals: 0, enabled: false };
+const UNKNOWN_SOURCE: SourceState = { assetId: 0, decimals: 0, enabled: false, staleGrace: 0, staleDecay: 0 };
+
+/** The eid a `${srcEid}:${token}` credit key names. */
+const srcEidOf = (key: string): number => Number(key.slice(0, key.indexOf(':')));
+
+/**
+ * MarginEngine._staleWeight: the weight while the source chain's last heartbeat is at most
+ * `staleGrace` old at the engine chain's block time, then falling linearly to 0 over `staleDecay`.
+ */
+function staleWeight(
+  chain: ChainState,
+  key: string,
+  source: SourceState,
+  weight: bigint,
+  collect: Collector | undefined,
+): bigint {
+  if (source.staleDecay === 0) return weight;
+  const srcEid = srcEidOf(key);
+  if (srcEid === chain.eid) return weight;
+  collect?.dep(staleDep(chain.eid, srcEid));
+  const age = Math.max(0, chain.timestamp - (chain.lastHeard.get(srcEid) ?? 0));
+  if (age <= source.staleGrace) return weight;
+  const late = age - source.staleGrace;
+  if (late >= source.staleDecay) return 0n;
+  return (weight * BigInt(source.staleDecay - late)) / BigInt(source.staleDecay);
+}
+
+/** Whether credit under `key` is valued with a size- or staleness-aware weight (not linear in price and time-free). */
+export function hasDynamicWeight(chain: ChainState, key: string): boolean {
+  const source = chain.sources.get(key);
+  if (source === undefined) return false;
+  if (source.staleDecay !== 0 && srcEidOf(key) !== chain.eid) return true;
+  return (chain.riskAssets.get(source.assetId)?.depth ?? 0) !== 0;
+}
 const NO_RISK = { initialMargin: 0n, maintenanceMargin: 0n };
 
 /** The health of `sub` on the engine of `chain`, as MarginEngine.health(account, sub) would return it. */

@@ -25,10 +25,11 @@ export const ENGINE_EVENTS = new Interface([
   'event Debited(bytes32 indexed id, uint8 kind, address indexed account, uint96 indexed subaccount, uint32 srcEid, address token, uint256 amount, address recipient, uint32 dstEngineEid)',
   'event Liquidated(address indexed account, uint96 indexed subaccount, address indexed liquidator, uint256 closeFraction, uint256 closedNotional, uint256 repaid, uint256 healthBefore, uint256 healthAfter)',
   'event BadDebtSettled(address indexed account, uint96 indexed subaccount, uint256 coveredByInsurance, uint256 writtenOff)',
-  'event RiskAssetSet(uint16 indexed assetId, (address oracle, uint64 weight, bool enabled) asset)',
-  'event CollateralSourceSet(uint32 indexed srcEid, address indexed token, (uint16 assetId, uint8 decimals, bool enabled, uint256 creditCap, uint128 bridgeCapacity, uint64 bridgeWindow) source)',
+  'event RiskAssetSet(uint16 indexed assetId, (address oracle, uint64 weight, bool enabled, uint24 depth) asset)',
+  'event CollateralSourceSet(uint32 indexed srcEid, address indexed token, (uint16 assetId, uint8 decimals, bool enabled, uint32 staleGrace, uint32 staleDecay, uint256 creditCap, uint128 bridgeCapacity, uint64 bridgeWindow) source)',
   'event MarketRiskSet(uint32 indexed marketId, (uint64 initialMargin, uint64 maintenanceMargin, uint128 openInterestCap, bool enabled) risk)',
   'event VenueSet(address indexed venue)',
+  'event SourceHeard(uint32 indexed srcEid, uint64 sentAt)',
   'event LiquidationConfigSet((uint64 bonus, uint64 targetHealth, uint64 fullCloseHealth, uint128 dustNotional) config)',
 ]);
 
@@ -176,6 +177,7 @@ export function decodeLog(role: Role, log: ChainLog): MarginEvent | undefined {
         oracle: addr(a.asset.oracle),
         weight: big(a.asset.weight),
         enabled: Boolean(a.asset.enabled),
+        depth: num(a.asset.depth),
       };
     case 'engine.CollateralSourceSet':
       return {
@@ -185,7 +187,11 @@ export function decodeLog(role: Role, log: ChainLog): MarginEvent | undefined {
         assetId: num(a.source.assetId),
         decimals: num(a.source.decimals),
         enabled: Boolean(a.source.enabled),
+        staleGrace: num(a.source.staleGrace),
+        staleDecay: num(a.source.staleDecay),
       };
+    case 'engine.SourceHeard':
+      return { type: 'SourceHeard', srcEid: num(a.srcEid), sentAt: num(a.sentAt) };
     case 'engine.MarketRiskSet':
       return {
         type: 'MarketRiskSet',

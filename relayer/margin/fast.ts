@@ -22,7 +22,7 @@
 
 import type { Address } from '../config/types.ts';
 import { borrowDep } from './apply.ts';
-import { adapterPrice, computeHealth } from './compute.ts';
+import { adapterPrice, computeHealth, hasDynamicWeight } from './compute.ts';
 import type { ChainState, SubState } from './state.ts';
 import { WAD } from './wad.ts';
 
@@ -143,6 +143,8 @@ export function pack(chain: ChainState, subs: readonly SubState[]): PackedBook {
         continue;
       }
       if (!asset.enabled || asset.weight === 0n) continue;
+      // Size- and staleness-aware weights are not a constant factor: such holdings go exact.
+      if (hasDynamicWeight(chain, key)) forceExact[i] = 1;
       let k = kindOf.get(key);
       if (k === undefined) {
         const { dep } = adapterPrice(chain, asset.oracle);

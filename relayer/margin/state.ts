@@ -10,12 +10,17 @@ export interface RiskAssetState {
   oracle: Address;
   weight: bigint;
   enabled: boolean;
+  /** Size-aware weight: market depth in thousands of USD (0: none). */
+  depth: number;
 }
 
 export interface SourceState {
   assetId: number;
   decimals: number;
   enabled: boolean;
+  /** Staleness-aware weight: seconds of grace, then of linear decay to 0 (decay 0: off). */
+  staleGrace: number;
+  staleDecay: number;
 }
 
 export interface MarketRiskState {
@@ -60,6 +65,8 @@ export interface ChainState {
   /** By `${srcEid}:${token}`. */
   sources: Map<string, SourceState>;
   marketRisk: Map<number, MarketRiskState>;
+  /** Source-chain time of the latest heartbeat the engine recorded, by source eid (SourceHeard). */
+  lastHeard: Map<number, number>;
   venue: Address | undefined;
   /** Quote decimals by venue address. */
   quoteDecimals: Map<Address, number>;
@@ -125,6 +132,7 @@ export function chainOf(state: MarginState, eid: number): ChainState {
       feeds: new Map(),
       riskAssets: new Map(),
       sources: new Map(),
+      lastHeard: new Map(),
       marketRisk: new Map(),
       venue: undefined,
       quoteDecimals: new Map(),

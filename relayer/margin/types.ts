@@ -29,6 +29,7 @@ export const MARGIN_EVENT_TYPES = [
   'MarketRiskSet',
   'VenueSet',
   'LiquidationConfigSet',
+  'SourceHeard',
   // PerpMarket
   'MarketAdded',
   'MarketParamsSet',
@@ -93,7 +94,15 @@ export type MarginEvent =
       healthAfter: bigint;
     } & Sub)
   | ({ type: 'BadDebtSettled'; coveredByInsurance: bigint; writtenOff: bigint } & Sub)
-  | { type: 'RiskAssetSet'; assetId: number; oracle: Address; weight: bigint; enabled: boolean }
+  | {
+      type: 'RiskAssetSet';
+      assetId: number;
+      oracle: Address;
+      weight: bigint;
+      enabled: boolean;
+      /** Size-aware weight: market depth in thousands of USD (0: none). */
+      depth: number;
+    }
   | {
       type: 'CollateralSourceSet';
       srcEid: number;
@@ -101,7 +110,11 @@ export type MarginEvent =
       assetId: number;
       decimals: number;
       enabled: boolean;
+      /** Staleness-aware weight: seconds of grace, then of linear decay (0: off). */
+      staleGrace: number;
+      staleDecay: number;
     }
+  | { type: 'SourceHeard'; srcEid: number; sentAt: number }
   | {
       type: 'MarketRiskSet';
       marketId: number;

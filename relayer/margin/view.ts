@@ -11,7 +11,7 @@ import { BlockFollower, type CursorStore, type FollowerEvent, type FollowerRpc }
 import type { Address, ChainConfig, DvnConfig, Hex } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/controller.ts';
-import { applyBlock, borrowDep, type ChainContracts, emptyTouched, type Touched } from './apply.ts';
+import { applyBlock, borrowDep, type ChainContracts, emptyTouched, staleDep, type Touched } from './apply.ts';
 import { computeEngine, type EngineComputation, liquidationDistances } from './compute.ts';
 import { decodeLog, marginTopics, type Role } from './decode.ts';
 import { ExposureIndex } from './exposure.ts';
@@ -227,15 +227,30 @@ export function createMarginView(options: MarginViewOptions): MarginView {
   }
 
   /** Recomputes what `t` touched; returns the entries to report. */
-  function propagate(t: Touched, clocks: number[]): ChangedSubaccount[] {
+  function propagate(t: Touched, clocks: { eid: number; before: number }[]): ChangedSubaccount[] {
     const todo = new Set<string>(t.subs);
     for (const dep of t.deps) for (const e of exposure.exposed(dep)) todo.add(e);
     for (const eid of t.engines) for (const e of entriesByEngine.get(eid) ?? []) todo.add(e);
     // Borrow fees grow with time alone: a new block time re-marks the positions in markets that charge.
-    for (const eid of clocks) {
-      for (const [marketId, m] of chainOf(state, eid).markets) {
+    for (const { eid, before } of clocks) {
+      const chain = chainOf(state, eid);
+      for (const [marketId, m] of chain.markets) {
         if (m.borrowRatePerSecond === 0n) continue;
         for (const e of exposure.exposed(borrowDep(eid, marketId))) todo.add(e);
+      }
+      // Staleness-aware weights move with time while a source's heartbeat age is inside its decay
+      // window (grace, grace + decay]: re-value what that source's credit backs when the clock crossed it.
+      for (const [key, source] of chain.sources) {
+        if (source.staleDecay === 0) continue;
+        const srcEid = Number(key.slice(0, key.indexOf(':')));
+        if (srcEid === eid) continue;
+        const heard = chain.lastHeard.get(srcEid) ?? 0;
+        if (
+          chain.timestamp - heard > source.staleGrace &&
+          before - heard < source.staleGrace + source.staleDecay
+        ) {
+          for (const e of exposure.exposed(staleDep(eid, srcEid))) todo.add(e);
+        }
       }
     }
     const changed: ChangedSubaccount[] = [];
@@ -314,7 +329,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     stats.blocksApplied++;
     stats.eventsApplied += record.events.length;
     stats.chains[record.eid] = { block: record.number, timestamp: record.timestamp };
-    const changed = propagate(t, record.timestamp !== before ? [record.eid] : []);
+    const changed = propagate(t, record.timestamp !== before ? [{ eid: record.eid, before }] : []);
     appliedAt = 0;
     // The confirmed state now holds this block's prices: the tip screen re-screens what is newer,
     // and when newer prices are held, the sub-accounts this block changed (a new position) too.

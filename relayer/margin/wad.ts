@@ -30,6 +30,21 @@ export const toUsdDown = (amount: bigint, priceWad: bigint, decimals: number): b
 
 export const abs = (x: bigint): bigint => (x < 0n ? -x : x);
 
+/** OpenZeppelin Math.sqrt: floor(√x) for x >= 0 (Newton's iteration from an over-estimate). */
+export function sqrtDown(x: bigint): bigint {
+  if (x < 0n) throw new RangeError('sqrtDown: negative operand');
+  if (x < 2n) return x;
+  let r = 1n << BigInt(Math.ceil(x.toString(2).length / 2));
+  for (;;) {
+    const next = (r + x / r) >> 1n;
+    if (next >= r) return r;
+    r = next;
+  }
+}
+
+/** RiskAsset.depth is in thousands of USD; the engine compares it in WAD. */
+export const DEPTH_UNIT = 10n ** 21n;
+
 /** A Chainlink answer scaled to WAD, as ChainlinkPriceAdapter._read does; null when the adapter reverts. */
 export function feedToWad(answer: bigint, feedDecimals: number): bigint | null {
   if (answer <= 0n) return null;

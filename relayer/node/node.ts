@@ -11,6 +11,7 @@ import { createApiServer, createNodeMetrics, type NodeMetrics } from '../api/ind
 import { ChainRpc } from '../chain/rpc.ts';
 import { loadDevnetManifest, loadNetworks, readJsonFile } from '../config/load.ts';
 import type { Address, ChainConfig, DvnConfig, NodeConfig, RpcLimits } from '../config/types.ts';
+import { createHeartbeatSender } from '../heartbeats/sender.ts';
 import { loadEvmKey, loadOrCreateP2pKey } from '../keys/index.ts';
 import { type CandidateSource, createLiquidator, type Liquidator, TxQueue } from '../liquidation/index.ts';
 import type { Logger } from '../log.ts';
@@ -386,6 +387,27 @@ async function start(
     });
     weights?.start();
     shutdown.add('weights', () => weights?.stop());
+  }
+
+  // Source-chain heartbeats (staleness-aware weights): each served vault tells every remote engine
+  // that its chain is live; the first-ranked live attestor per (pathway, epoch) sends and pays.
+  if (config.roles.includes('attestor') && config.heartbeats !== undefined) {
+    const hbLog = log.child({ module: 'heartbeats' });
+    const heartbeats = createHeartbeatSender({
+      self: wallet.address.toLowerCase() as Address,
+      pathways: chains.flatMap((src) =>
+        network.chains
+          .filter((dst) => dst.eid !== src.eid && dst.xmargin.engine !== undefined)
+          .map((dst) => ({ vault: src.xmargin.vault, srcEid: src.eid, engineEid: dst.eid })),
+      ),
+      liveSigners: liveAttestors,
+      rpcFor: (eid) => rpcs.get(eid),
+      senderFor: txQueueFor,
+      intervalMs: (config.heartbeats.intervalSec ?? 30) * 1000,
+      log: (msg, fields) => hbLog.info(fields ?? {}, msg),
+    });
+    heartbeats.start();
+    shutdown.add('heartbeats', () => heartbeats.stop());
   }
 
   const followers = () => service?.followers ?? [];

@@ -21,6 +21,8 @@ export const MSG_TYPE = {
   SEIZE: 3,
   /** Engine -> vault: re-route credit to another engine (the vault then sends LOCK there). */
   MOVE: 4,
+  /** Vault -> engine: the vault's chain was live at `sentAt` (staleness-aware weights). */
+  HEARTBEAT: 5,
 } as const;
 
 export type MsgTypeName = keyof typeof MSG_TYPE;
@@ -50,11 +52,17 @@ export interface Move extends Lock {
   dstEngineEid: number;
 }
 
+/** Body of HEARTBEAT (MsgCodec.encodeHeartbeat): the source chain's block time, a uint64. */
+export interface Heartbeat {
+  sentAt: bigint;
+}
+
 /** A decoded message: the type tag tells which body it carries. */
 export type Message =
   | { type: typeof MSG_TYPE.LOCK; body: Lock }
   | { type: PayoutType; body: Payout }
-  | { type: typeof MSG_TYPE.MOVE; body: Move };
+  | { type: typeof MSG_TYPE.MOVE; body: Move }
+  | { type: typeof MSG_TYPE.HEARTBEAT; body: Heartbeat };
 
 /** Why a message could not be decoded. Bounded, so usable as a metric label and a peer-score input. */
 export const DECODE_ERROR = {
@@ -108,11 +116,14 @@ const MOVE_FIELDS = [
   { name: 'dstEngineEid', abi: 'uint32', bits: 32 },
 ] as const satisfies readonly Field[];
 
+const HEARTBEAT_FIELDS = [{ name: 'sentAt', abi: 'uint64', bits: 64 }] as const satisfies readonly Field[];
+
 const FIELDS_BY_TYPE = {
   [MSG_TYPE.LOCK]: LOCK_FIELDS,
   [MSG_TYPE.RELEASE]: PAYOUT_FIELDS,
   [MSG_TYPE.SEIZE]: PAYOUT_FIELDS,
   [MSG_TYPE.MOVE]: MOVE_FIELDS,
+  [MSG_TYPE.HEARTBEAT]: HEARTBEAT_FIELDS,
 } as const satisfies Record<MsgType, readonly Field[]>;
 
 const HEADER_BYTES = 2;
@@ -153,6 +164,10 @@ export function encodeMove(body: Move): Hex {
   return encodeWith(MSG_TYPE.MOVE, MOVE_FIELDS, [...lockValues(body), body.dstEngineEid]);
 }
 
+export function encodeHeartbeat(body: Heartbeat): Hex {
+  return encodeWith(MSG_TYPE.HEARTBEAT, HEARTBEAT_FIELDS, [body.sentAt]);
+}
+
 /** Encodes any message by its tag, for code that holds a `Message`. */
 export function encodeMessage(message: Message): Hex {
   switch (message.type) {
@@ -163,6 +178,8 @@ export function encodeMessage(message: Message): Hex {
       return encodePayout(message.type, message.body);
     case MSG_TYPE.MOVE:
       return encodeMove(message.body);
+    case MSG_TYPE.HEARTBEAT:
+      return encodeHeartbeat(message.body);
   }
 }
 
@@ -195,6 +212,7 @@ export function decodeMessage(data: Uint8Array | string): Message {
   const bytes = toBytes(data);
   const { type } = readHeader(bytes);
   const words = readWords(bytes.subarray(HEADER_BYTES), FIELDS_BY_TYPE[type], type);
+  if (type === MSG_TYPE.HEARTBEAT) return { type, body: { sentAt: words[0] as bigint } };
   const lock: Lock = {
     id: words[0] as Hex,
     account: getAddress(words[1] as string),

@@ -10,6 +10,7 @@ import {
   encodeLock,
   encodeMessage,
   type Hex,
+  type Lock,
   type Message,
   MessageDecodeError,
   MSG_TYPE,
@@ -52,11 +53,16 @@ async function solidityEncode(message: Message): Promise<Hex> {
       return (await harness.getFunction('encodePayout')(message.type, message.body)) as Hex;
     case MSG_TYPE.MOVE:
       return (await harness.getFunction('encodeMove')(message.body)) as Hex;
+    case MSG_TYPE.HEARTBEAT:
+      return (await harness.getFunction('encodeHeartbeat')(message.body.sentAt)) as Hex;
   }
 }
 
 /** Calls the harness's decoder for the message's type and returns the body as a TS object. */
 async function solidityDecode(type: Message['type'], data: Hex): Promise<Message['body']> {
+  if (type === MSG_TYPE.HEARTBEAT) {
+    return { sentAt: (await harness.getFunction('decodeHeartbeat')(data)) as bigint };
+  }
   const fn = type === MSG_TYPE.LOCK ? 'decodeLock' : type === MSG_TYPE.MOVE ? 'decodeMove' : 'decodePayout';
   const result = (await harness.getFunction(fn)(data)) as Result;
   const body = result.toObject() as Record<string, unknown>;
@@ -148,7 +154,7 @@ describe('both sides refuse bad input', () => {
   it('addresses come back checksummed from both sides', async () => {
     const lock = randomLock(g);
     const lower = encodeLock({ ...lock, account: lock.account.toLowerCase() });
-    expect((await solidityDecode(MSG_TYPE.LOCK, lower)).account).toBe(getAddress(lock.account));
-    expect(decodeMessage(lower).body.account).toBe(getAddress(lock.account));
+    expect(((await solidityDecode(MSG_TYPE.LOCK, lower)) as Lock).account).toBe(getAddress(lock.account));
+    expect((decodeMessage(lower).body as Lock).account).toBe(getAddress(lock.account));
   });
 });

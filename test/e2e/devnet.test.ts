@@ -309,6 +309,7 @@ describe('devnet', () => {
       oracle: (await engineC.getFunction('riskAsset')(wethId)).oracle.toLowerCase(),
       weight,
       enabled: true,
+      depth: 0,
     });
   });
 

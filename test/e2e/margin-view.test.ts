@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Contract, JsonRpcProvider, MaxUint256, Wallet } from 'ethers';
+import { Contract, JsonRpcProvider, MaxUint256, toBeHex, Wallet, zeroPadValue } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureArtifacts, readArtifact } from '../../relayer/chain/artifacts.ts';
 import { ChainRpc } from '../../relayer/chain/rpc.ts';
@@ -16,6 +16,7 @@ import type { ChainConfig, DevnetManifest } from '../../relayer/config/types.ts'
 import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
 import { silentLogger } from '../../relayer/log.ts';
 import { createMarginView, type MarginView } from '../../relayer/margin/index.ts';
+import { encodeHeartbeat, encodeLock, type Hex } from '../../relayer/protocol/index.ts';
 import { openStore, type Store } from '../../relayer/store/index.ts';
 
 const E = 10n ** 18n;
@@ -119,6 +120,19 @@ describe('margin view on a devnet', () => {
         tokens: ['WETH', 'USDC', 'WBTC'].map(token),
       };
     });
+
+    // Size-aware weights: WETH past 5,000 USD and WBTC past 20,000 USD in one sub-account count as
+    // sqrt(value x depth), so the random deposits cross the depth often.
+    for (const x of per) {
+      const owned = x.engine.connect(x.deployer) as Contract;
+      for (const [id, depth] of [
+        [1, 5],
+        [3, 20],
+      ] as const) {
+        const a = await x.engine.getFunction('riskAsset')(id);
+        await (await owned.getFunction('setRiskAsset')(id, [a.oracle, a.weight, a.enabled, depth])).wait();
+      }
+    }
 
     const { store, dir } = await newStore();
     // A second view on a store that dies at its 40th write: the "killed in the middle" node.
@@ -244,6 +258,72 @@ describe('margin view on a devnet', () => {
     }
     expect(trades).toBeGreaterThan(5);
     expect(changes).toBeGreaterThan(0);
+    // Staleness-aware weights: a LOCK from another chain and that chain's heartbeats, delivered the way
+    // the endpoint delivers them (impersonated: no attestors run here), then the engine chain's clock
+    // walks through the grace and the decay window; the view must follow to the wei at every block.
+    {
+      const x = per[0] as (typeof per)[number];
+      const src = manifest.chains.find((c) => c.eid !== x.chain.eid) as ChainConfig;
+      const wethSrc = src.tokens.find((t) => t.symbol === 'WETH')?.address as Hex;
+      const endpoint = x.chain.layerZero.endpointV2;
+      await x.provider.send('anvil_impersonateAccount', [endpoint]);
+      await x.provider.send('anvil_setBalance', [endpoint, '0x56BC75E2D63100000']);
+      const asEndpoint = x.engine.connect(await x.provider.getSigner(endpoint)) as Contract;
+      let nonce = 1_000;
+      const deliver = async (message: Hex) => {
+        nonce++;
+        const origin = { srcEid: src.eid, sender: zeroPadValue(src.xmargin.vault, 32), nonce };
+        const guid = toBeHex(nonce, 32);
+        await (await asEndpoint.getFunction('lzReceive')(origin, guid, message, endpoint, '0x')).wait();
+      };
+      const owned = x.engine.connect(x.deployer) as Contract;
+      const s = await x.engine.getFunction('collateralSource')(src.eid, wethSrc);
+      await (
+        await owned.getFunction('setCollateralSource')(src.eid, wethSrc, [
+          s.assetId,
+          s.decimals,
+          s.enabled,
+          30,
+          120,
+          s.creditCap,
+          s.bridgeCapacity,
+          s.bridgeWindow,
+        ])
+      ).wait();
+      const who = x.traders[0] as Wallet;
+      await deliver(
+        encodeLock({
+          id: zeroPadValue('0xbeef', 32) as Hex,
+          account: who.address,
+          subaccount: 0n,
+          token: wethSrc,
+          amount: 3n * E,
+        }),
+      );
+      await check('a remote LOCK, never heard from its chain: weight 0');
+      const heardAt = (await x.provider.getBlock('latest'))?.timestamp as number;
+      await deliver(encodeHeartbeat({ sentAt: BigInt(heardAt) }));
+      await check('a heartbeat: full weight');
+      expect(await x.engine.getFunction('lastHeardAt')(src.eid)).toBe(BigInt(heardAt));
+      const value = async () =>
+        (await x.engine.getFunction('health')(who.address, 0n)).collateralValue as bigint;
+      const seen = [await value()];
+      for (const dt of [20, 15, 30, 40, 45, 200]) {
+        await x.provider.send('evm_increaseTime', [dt]);
+        await x.provider.send('evm_mine', []);
+        await check(`heartbeat ${dt} s older`);
+        seen.push(await value());
+      }
+      // Full weight through the grace, then strictly less at every step of the decay, then flat.
+      expect(seen[1]).toBe(seen[0]);
+      expect(seen[2] as bigint).toBeLessThan(seen[1] as bigint);
+      expect(seen[3] as bigint).toBeLessThan(seen[2] as bigint);
+      expect(seen[4] as bigint).toBeLessThan(seen[3] as bigint);
+      expect(seen[5] as bigint).toBeLessThan(seen[4] as bigint);
+      expect(seen[6]).toBe(seen[5]);
+      await x.provider.send('anvil_stopImpersonatingAccount', [endpoint]);
+    }
+
     const stats = view.stats();
     expect(stats.errors).toEqual({});
     console.log(

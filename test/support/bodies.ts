@@ -77,4 +77,5 @@ export const RANDOM_MESSAGE: Record<MsgTypeName, (g: Gen) => Message> = {
   RELEASE: (g) => ({ type: MSG_TYPE.RELEASE, body: randomPayout(g) }),
   SEIZE: (g) => ({ type: MSG_TYPE.SEIZE, body: randomPayout(g) }),
   MOVE: (g) => ({ type: MSG_TYPE.MOVE, body: randomMove(g) }),
+  HEARTBEAT: (g) => ({ type: MSG_TYPE.HEARTBEAT, body: { sentAt: g.uint(64) } }),
 };

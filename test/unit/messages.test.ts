@@ -23,7 +23,7 @@ import {
 import { gen, RANDOM_MESSAGE, randomLock, randomMove, randomPayout, SEED } from '../support/bodies.ts';
 
 const ROUNDS = 64;
-const WORDS: Record<MsgTypeName, number> = { LOCK: 5, RELEASE: 6, SEIZE: 6, MOVE: 6 };
+const WORDS: Record<MsgTypeName, number> = { LOCK: 5, RELEASE: 6, SEIZE: 6, MOVE: 6, HEARTBEAT: 1 };
 
 // A MOVE whose body was written independently by `cast abi-encode`, not by the code under test.
 const GOLDEN_MOVE: Move = {
@@ -61,7 +61,7 @@ function withWord(message: Hex, index: number, word: string): Hex {
 describe('MSG_TYPE', () => {
   it('matches MsgCodec.sol', () => {
     expect(VERSION).toBe(1);
-    expect(MSG_TYPE).toEqual({ LOCK: 1, RELEASE: 2, SEIZE: 3, MOVE: 4 });
+    expect(MSG_TYPE).toEqual({ LOCK: 1, RELEASE: 2, SEIZE: 3, MOVE: 4, HEARTBEAT: 5 });
   });
 });
 
@@ -133,7 +133,7 @@ describe('decode errors carry a fixed code', () => {
     },
     UNKNOWN_TYPE: {
       'type 0': '0x0100',
-      'type 5': `0x0105${GOLDEN_MOVE_HEX.slice(6)}`,
+      'type 6': `0x0106${GOLDEN_MOVE_HEX.slice(6)}`,
       'type 255': '0x01ff',
     },
     MALFORMED: {

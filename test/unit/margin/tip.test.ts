@@ -50,9 +50,18 @@ function world(): { state: MarginState; exposure: ExposureIndex; entry: (sub: bi
   ];
   const events: MarginEvent[] = [
     { type: 'AnswerUpdated', feed: FEED, answer: usd(2000) },
-    { type: 'RiskAssetSet', assetId: 1, oracle: ADAPTER, weight: (8n * E) / 10n, enabled: true },
+    { type: 'RiskAssetSet', assetId: 1, oracle: ADAPTER, weight: (8n * E) / 10n, enabled: true, depth: 0 },
     { type: 'AdapterResolved', adapter: ADAPTER, feed: FEED, feedDecimals: 8 },
-    { type: 'CollateralSourceSet', srcEid: EID, token: WETH, assetId: 1, decimals: 18, enabled: true },
+    {
+      type: 'CollateralSourceSet',
+      srcEid: EID,
+      token: WETH,
+      assetId: 1,
+      decimals: 18,
+      enabled: true,
+      staleGrace: 0,
+      staleDecay: 0,
+    },
     { type: 'MarketRiskSet', marketId: 1, initialMargin: E / 10n, maintenanceMargin: E / 20n, enabled: true },
     { type: 'VenueSet', venue: addr(3) },
     { type: 'QuoteResolved', venue: addr(3), decimals: 6 },
