@@ -6,8 +6,11 @@
 //                                                                   z_c = Φ⁻¹(confidence)
 //   step:        w_next  = clamp(w_vol, w_now − maxStep, w_now + maxStep)
 //   size:        w_size  = w · min(1, sqrt(depth / size))          size, depth in USD
-//   staleness:   w_stale = w                         age ≤ grace
-//                        = w · exp(−(age − grace) / τ)  age > grace
+//   staleness:   w_stale = w                                 age ≤ grace
+//                        = w · max(0, 1 − (age − grace) / decay) age > grace
+//
+// Size and staleness are what MarginEngine._health applies per holding (RiskAsset.depth,
+// CollateralSource.staleGrace/staleDecay); relayer/margin/compute.ts mirrors it in exact bigint.
 //
 // Each is monotone: the weight never increases with σ, size or age; every result lies in
 // [0, max] (volatility and step also respect min; size and staleness only lower a weight).
@@ -46,18 +49,18 @@ export function sizeWeight(weight: number, sizeUsd: number, depthUsd: number): n
   return weight * Math.sqrt(depthUsd / sizeUsd);
 }
 
-/** w · exp(−(age − grace)/τ) past the grace period: collateral seen through an old attestation. */
-export function stalenessWeight(weight: number, ageSec: number, graceSec: number, tauSec: number): number {
-  if (!(tauSec > 0)) throw new RangeError('tau must be positive');
+/** Past the grace period, falling linearly to 0 over `decaySec`: collateral seen through an old attestation. */
+export function stalenessWeight(weight: number, ageSec: number, graceSec: number, decaySec: number): number {
+  if (!(decaySec > 0)) throw new RangeError('decay must be positive');
   if (!(ageSec > graceSec)) return weight;
-  return weight * Math.exp(-(ageSec - graceSec) / tauSec);
+  return weight * Math.max(0, 1 - (ageSec - graceSec) / decaySec);
 }
 
 export interface HaircutParams extends VolWeightParams {
   maxStep: number;
   depthUsd: number;
   graceSec: number;
-  tauSec: number;
+  decaySec: number;
 }
 
 export const DEFAULT_HAIRCUT: HaircutParams = {
@@ -65,7 +68,7 @@ export const DEFAULT_HAIRCUT: HaircutParams = {
   maxStep: 0.05,
   depthUsd: 1_000_000,
   graceSec: 60,
-  tauSec: 600,
+  decaySec: 600,
 };
 
 /**
@@ -84,6 +87,6 @@ export function proposeWeight(
   let holding = asset;
   if (input.sizeUsd !== undefined) holding = sizeWeight(holding, input.sizeUsd, p.depthUsd);
   if (input.attestationAgeSec !== undefined)
-    holding = stalenessWeight(holding, input.attestationAgeSec, p.graceSec, p.tauSec);
+    holding = stalenessWeight(holding, input.attestationAgeSec, p.graceSec, p.decaySec);
   return { asset, holding };
 }

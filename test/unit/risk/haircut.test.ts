@@ -25,7 +25,8 @@ describe('haircut formulas', () => {
     expect(sizeWeight(0.8, 4e6, 1e6)).toBeCloseTo(0.4, 12);
     expect(sizeWeight(0.8, 5e5, 1e6)).toBe(0.8);
     expect(stalenessWeight(0.8, 30, 60, 600)).toBe(0.8);
-    expect(stalenessWeight(0.8, 660, 60, 600)).toBeCloseTo(0.8 / Math.E, 12);
+    expect(stalenessWeight(0.8, 210, 60, 600)).toBeCloseTo(0.6, 12);
+    expect(stalenessWeight(0.8, 660, 60, 600)).toBe(0);
   });
 
   it('rejects impossible parameters', () => {
