@@ -64,6 +64,8 @@ export interface ClusterOptions {
   /** The risk tracker's sampling and the weight proposals, written into every node's config. */
   risk?: RiskConfig;
   weights?: WeightsConfig;
+  /** Source-chain heartbeats (staleness-aware weights), written into every node's config. */
+  heartbeats?: { intervalSec?: number };
 }
 
 export async function createCluster(options: ClusterOptions): Promise<Cluster> {
@@ -110,6 +112,7 @@ export async function createCluster(options: ClusterOptions): Promise<Cluster> {
       ...(options.rebalance === undefined ? {} : { rebalance: options.rebalance }),
       ...(options.risk === undefined ? {} : { risk: options.risk }),
       ...(options.weights === undefined ? {} : { weights: options.weights }),
+      ...(options.heartbeats === undefined ? {} : { heartbeats: options.heartbeats }),
     };
     await writeFile(node.configFile, `${JSON.stringify(config, null, 2)}\n`);
   }

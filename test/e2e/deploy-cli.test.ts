@@ -106,7 +106,7 @@ describe('xmargin deploy: a whole network from the networks file', () => {
             engine: {
               quoteToken: 'USDC',
               riskAssets: {
-                WETH: { weight: '0.8', feed: ethFeed, maxAge: 3600 },
+                WETH: { weight: '0.8', feed: ethFeed, maxAge: 3600, depthUsd: 2_000_000 },
                 USDC: { weight: '0.95', feed: usdcFeed },
               },
               markets: [
@@ -123,6 +123,7 @@ describe('xmargin deploy: a whole network from the networks file', () => {
                 },
               ],
               liquidation: { bonus: '0.04' },
+              staleness: { graceSec: 120, decaySec: 600 },
             },
           },
           {
@@ -202,26 +203,38 @@ describe('xmargin deploy: a whole network from the networks file', () => {
     const adapter = new Contract(ethAdapter, readArtifact('ChainlinkPriceAdapter').abi, provider);
 
     // Risk assets: ids by position (WETH 1, USDC 2), weights, adapters over the feeds.
-    expect([...(await engine.getFunction('riskAsset')(1))]).toEqual([ethAdapter, (8n * WAD) / 10n, true]);
-    expect([...(await engine.getFunction('riskAsset')(2))]).toEqual([usdcAdapter, (95n * WAD) / 100n, true]);
+    expect([...(await engine.getFunction('riskAsset')(1))]).toEqual([
+      ethAdapter,
+      (8n * WAD) / 10n,
+      true,
+      2_000n,
+    ]);
+    expect([...(await engine.getFunction('riskAsset')(2))]).toEqual([
+      usdcAdapter,
+      (95n * WAD) / 100n,
+      true,
+      0n,
+    ]);
     expect(await adapter.getFunction('price')()).toBe(2000n * WAD);
 
     // Collateral sources: every chain's USDC and WETH at the low default caps; the remote DAI not.
     const source = async (eid: number, token: Address) => [
       ...(await engine.getFunction('collateralSource')(eid, token)),
     ];
-    const low = (assetId: number, decimals: number) => [
+    // Staleness applies to the remote chain's sources only (grace 120 s, decay 600 s).
+    const low = (assetId: number, decimals: number, stale = [0n, 0n]) => [
       BigInt(assetId),
       BigInt(decimals),
       true,
+      ...stale,
       DEFAULT_CAPS.sourceCreditCap * 10n ** BigInt(decimals),
       DEFAULT_CAPS.sourceBridgeCapacity * 10n ** BigInt(decimals),
       DEFAULT_CAPS.sourceBridgeWindow,
     ];
     expect(await source(EID, weth)).toEqual(low(1, 18));
     expect(await source(EID, usdc)).toEqual(low(2, 6));
-    expect(await source(REMOTE_EID, REMOTE_WETH)).toEqual(low(1, 18));
-    expect(await source(REMOTE_EID, REMOTE_USDC)).toEqual(low(2, 6));
+    expect(await source(REMOTE_EID, REMOTE_WETH)).toEqual(low(1, 18, [120n, 600n]));
+    expect(await source(REMOTE_EID, REMOTE_USDC)).toEqual(low(2, 6, [120n, 600n]));
     expect((await source(REMOTE_EID, REMOTE_DAI))[2]).toBe(false);
 
     // The market and its risk; the venue, the local vault, the liquidation rules.
