@@ -9,6 +9,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
 import {IMarginEngineCore, HoldReason} from "../interfaces/IMarginEngine.sol";
+import {IPriceAdapter} from "../interfaces/IPriceAdapter.sol";
 import {IVenue} from "../interfaces/IVenue.sol";
 import {MsgCodec} from "../libraries/MsgCodec.sol";
 import {RateLimiter} from "../libraries/RateLimiter.sol";
@@ -371,14 +372,29 @@ contract MarginEngine is MarginEngineStorage, IMarginEngineCore {
         uint256 n = keys.length;
         for (uint256 i; i < n; ++i) {
             bytes32 key = keys[i];
+            // One SLOAD per struct: this loop runs twice per liquidation, per collateral. The fields are
+            // unpacked by their declared order (Solidity packs a struct's members from the low-order
+            // bytes of its slot): CollateralSource's first slot holds assetId (16 bits), decimals (8),
+            // enabled (8), staleGrace (32) and staleDecay (32); RiskAsset's one slot holds oracle (160),
+            // weight (64), enabled (8) and depth (24).
             CollateralSource storage source = _sources[key];
-            RiskAsset storage asset = _riskAssets[source.assetId];
-            uint256 weight = asset.enabled ? _staleWeight(asset.weight, key, source) : 0;
+            uint256 s0;
+            assembly ("memory-safe") {
+                s0 := sload(source.slot)
+            }
+            RiskAsset storage asset = _riskAssets[uint16(s0)];
+            uint256 a0;
+            assembly ("memory-safe") {
+                a0 := sload(asset.slot)
+            }
+            if (uint8(a0 >> 224) == 0) continue; // not enabled
+            uint256 weight = _staleWeight(uint64(a0 >> 160), key, uint32(s0 >> 32), uint32(s0 >> 64));
             if (weight == 0) continue;
-            uint256 value = _credit[subKey][key].toUsdDown(asset.oracle.price(), source.decimals);
+            uint256 value =
+                _credit[subKey][key].toUsdDown(IPriceAdapter(address(uint160(a0))).price(), uint8(s0 >> 16));
             // Size-aware: past the asset's depth the holding counts as sqrt(value x depth), i.e. its weight
             // falls as sqrt(depth / value); rounding down stays on the protocol's side.
-            uint256 depth = uint256(asset.depth) * 1e21;
+            uint256 depth = uint256(uint24(a0 >> 232)) * 1e21;
             if (value > depth && depth != 0) value = Math.sqrt(value * depth);
             h.collateralValue += value.mulWadDown(weight);
         }
@@ -409,16 +425,11 @@ contract MarginEngine is MarginEngineStorage, IMarginEngineCore {
 
     /// @dev Staleness-aware weight: `weight` while the source's last heartbeat is at most `staleGrace` old,
     ///      then falling linearly to 0 over `staleDecay` seconds (rounded down). Local credit never goes stale.
-    function _staleWeight(uint256 weight, bytes32 key, CollateralSource storage source)
-        internal
-        view
-        returns (uint256)
-    {
-        uint256 decay = source.staleDecay;
+    function _staleWeight(uint256 weight, bytes32 key, uint256 grace, uint256 decay) internal view returns (uint256) {
+        if (decay == 0) return weight;
         uint32 srcEid = uint32(uint256(key) >> 160);
-        if (decay == 0 || srcEid == localEid) return weight;
+        if (srcEid == localEid) return weight;
         uint256 age = block.timestamp - lastHeardAt[srcEid];
-        uint256 grace = source.staleGrace;
         if (age <= grace) return weight;
         uint256 late = age - grace;
         return late >= decay ? 0 : weight * (decay - late) / decay;
