@@ -241,13 +241,15 @@ describe('faults: market crashes, a thin-collateral pump, 1,000 traders', () => 
       await vault.getFunction('setAssetConfig')(pumpAddr, [true, MAX_UINT128, MAX_UINT128, 86_400])
     ).wait();
     await (
-      await engine.getFunction('setRiskAsset')(PUMP_ASSET, [await adapter.getAddress(), WEIGHT, true])
+      await engine.getFunction('setRiskAsset')(PUMP_ASSET, [await adapter.getAddress(), WEIGHT, true, 0])
     ).wait();
     await (
       await engine.getFunction('setCollateralSource')(B.eid, pumpAddr, [
         PUMP_ASSET,
         18,
         true,
+        0, // no staleness: the engine's own chain
+        0,
         CAP,
         MAX_UINT128,
         86_400,
