@@ -27,6 +27,7 @@ export const METRIC_NAMES = {
   liquidation: 'xmargin_liquidation_seconds',
   rebalance: 'xmargin_rebalance_seconds',
   weightUpdates: 'xmargin_weight_updates_total',
+  heartbeats: 'xmargin_heartbeats_total',
   chainLag: 'xmargin_chain_lag_blocks',
   chainHead: 'xmargin_chain_head',
   storeSize: 'xmargin_store_size_bytes',
@@ -61,6 +62,8 @@ export interface NodeMetrics {
   attestorRefusal(reason: RefusalReason): void;
   /** A weight update (relayer/weights) this node signed or saw at quorum ended: applied, stale, expired, failed. */
   weightUpdate(outcome: WeightFinal): void;
+  /** A source-chain HEARTBEAT this node sent (relayer/heartbeats): mined, or failed (reverted or not sent). */
+  heartbeat(outcome: 'sent' | 'failed'): void;
   /** The sink the gossip network reports validation outcomes and publishes to. */
   readonly gossipSink: GossipMetrics;
   bindSources(sources: MetricSources): void;
@@ -141,6 +144,12 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
     ['outcome'],
     WEIGHT_FINAL.map((outcome) => ({ outcome })),
   );
+  const heartbeats = counter(
+    METRIC_NAMES.heartbeats,
+    'Source-chain HEARTBEATs this node sent for staleness-aware weights, by outcome',
+    ['outcome'],
+    [{ outcome: 'sent' }, { outcome: 'failed' }],
+  );
   new Gauge({
     name: METRIC_NAMES.chainHead,
     help: 'Highest block the node holds per chain',
@@ -186,6 +195,7 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
     liquidation: (s) => liquidation.observe(s),
     rebalance: (s) => rebalance.observe(s),
     weightUpdate: (outcome) => weightUpdates.inc({ outcome }),
+    heartbeat: (outcome) => heartbeats.inc({ outcome }),
     attestorRefusal: (reason) => attestorRefusals.inc({ reason }),
     gossipSink: {
       onValidation: (topic, outcome) => {

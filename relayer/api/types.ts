@@ -284,4 +284,28 @@ export interface NodeStatus {
   solvency?: SolvencyStatus;
   /** Dynamic haircut proposals and updates (present when the node is an attestor on a governed engine chain). */
   weights?: WeightsStatus;
+  /** Source-chain heartbeats: what this node sent, and what each engine it follows last heard. */
+  heartbeats?: HeartbeatsStatus;
+}
+
+/** Staleness-aware weights as an operator watches them. */
+export interface HeartbeatsStatus {
+  /** This node's sends (absent counters: it sends none, no `heartbeats` config). */
+  sent?: number;
+  failed?: number;
+  /** Per pathway `srcEid->engineEid`: ms since epoch of this node's last mined heartbeat. */
+  lastSentAt?: Record<string, number>;
+  /** Per engine and source chain: the source time of the last heartbeat the engine recorded. */
+  heard: HeardStatus[];
+}
+
+export interface HeardStatus {
+  engine: string;
+  engineEid: number;
+  source: string;
+  srcEid: number;
+  /** Source-chain block time of the heartbeat (s). */
+  lastHeardAt: number;
+  /** The engine chain's block time minus that (s), as the engine's staleness-aware weights see it. */
+  ageSec: number;
 }

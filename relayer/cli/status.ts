@@ -59,6 +59,14 @@ export function printStatus(s: NodeStatus): void {
       `  ${new Date(l.at).toISOString()}  ${l.chain ?? l.engineEid}  ${l.account}/${l.subaccount}  ${l.state}${l.txHash === undefined ? '' : `  ${l.txHash}`}`,
     );
   }
+  const hb = s.heartbeats;
+  if (hb !== undefined) {
+    out('');
+    out(
+      `source-chain heartbeats${hb.sent === undefined ? '' : ` (this node sent ${hb.sent}, ${hb.failed ?? 0} failed)`}`,
+    );
+    for (const h of hb.heard) out(`  ${h.engine} heard ${h.source} ${h.ageSec} s ago`);
+  }
   if (s.rebalances === undefined) return;
   out('');
   out(`automated moves (${s.rebalances.length})`);

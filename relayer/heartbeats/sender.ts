@@ -34,6 +34,8 @@ export interface HeartbeatSenderDeps {
   senderFor: (eid: number) => Pick<TxQueue, 'send'> | undefined;
   intervalMs: number;
   now?: () => number;
+  /** Each send's outcome (metrics). */
+  onOutcome?: (outcome: 'sent' | 'failed') => void;
   log: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -83,9 +85,11 @@ export function createHeartbeatSender(deps: HeartbeatSenderDeps): HeartbeatSende
       if (receipt.status !== 1) throw new Error(`reverted in ${hash}`);
       stats.sent++;
       stats.lastSentAt[label] = now();
+      deps.onOutcome?.('sent');
       deps.log('heartbeat sent', { pathway: label, tx: hash, fee: toBeHex(fee) });
     } catch (err) {
       stats.failed++;
+      deps.onOutcome?.('failed');
       deps.log('heartbeat failed', { pathway: label, err: err instanceof Error ? err.message : String(err) });
     }
   }

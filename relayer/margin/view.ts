@@ -103,6 +103,8 @@ export interface MarginView {
   unhealthy(engineEid: number): UnhealthyEntry[];
   /** Every price the view follows (WAD), keyed like LiquidationDistance.priceKey, as of its chain's block. */
   prices(): { key: PriceKey; price: bigint; timestamp: number }[];
+  /** Per engine chain and source chain: the last heartbeat the engine recorded (SourceHeard), with the engine chain's time. */
+  heard(): { engineEid: number; srcEid: number; lastHeardAt: number; engineTime: number }[];
   onChange(listener: ChangeListener): () => void;
   /** Every block applied from now on (not the store replay at start), in order per chain. */
   onBlockApplied(listener: BlockListener): () => void;
@@ -661,6 +663,15 @@ export function createMarginView(options: MarginViewOptions): MarginView {
         }
       }
       return [...out.values()];
+    },
+    heard() {
+      const out: { engineEid: number; srcEid: number; lastHeardAt: number; engineTime: number }[] = [];
+      for (const chain of state.chains.values()) {
+        for (const [srcEid, at] of chain.lastHeard) {
+          out.push({ engineEid: chain.eid, srcEid, lastHeardAt: at, engineTime: chain.timestamp });
+        }
+      }
+      return out;
     },
     onChange(listener) {
       listeners.add(listener);

@@ -11,7 +11,7 @@ import { createApiServer, createNodeMetrics, type NodeMetrics } from '../api/ind
 import { ChainRpc } from '../chain/rpc.ts';
 import { loadDevnetManifest, loadNetworks, readJsonFile } from '../config/load.ts';
 import type { Address, ChainConfig, DvnConfig, NodeConfig, RpcLimits } from '../config/types.ts';
-import { createHeartbeatSender } from '../heartbeats/sender.ts';
+import { createHeartbeatSender, type HeartbeatSender } from '../heartbeats/sender.ts';
 import { loadEvmKey, loadOrCreateP2pKey } from '../keys/index.ts';
 import { type CandidateSource, createLiquidator, type Liquidator, TxQueue } from '../liquidation/index.ts';
 import type { Logger } from '../log.ts';
@@ -29,6 +29,7 @@ import { createRiskTracker } from '../risk/tracker.ts';
 import { openStore } from '../store/index.ts';
 import { createWeightProposer, type WeightProposer, weightProposerOptions } from '../weights/index.ts';
 import { applyDeniedPeers } from './denied-peers.ts';
+import { heartbeatsStatus } from './heartbeats-status.ts';
 import { livenessCutoff } from './liveness.ts';
 import { accountStatuses, liquidationEntries, rebalanceEntries } from './margin-status.ts';
 import { withPacketTiming } from './packet-timing.ts';
@@ -391,9 +392,10 @@ async function start(
 
   // Source-chain heartbeats (staleness-aware weights): each served vault tells every remote engine
   // that its chain is live; the first-ranked live attestor per (pathway, epoch) sends and pays.
+  let heartbeats: HeartbeatSender | undefined;
   if (config.roles.includes('attestor') && config.heartbeats !== undefined) {
     const hbLog = log.child({ module: 'heartbeats' });
-    const heartbeats = createHeartbeatSender({
+    heartbeats = createHeartbeatSender({
       self: wallet.address.toLowerCase() as Address,
       pathways: chains.flatMap((src) =>
         network.chains
@@ -404,10 +406,11 @@ async function start(
       rpcFor: (eid) => rpcs.get(eid),
       senderFor: txQueueFor,
       intervalMs: (config.heartbeats.intervalSec ?? 30) * 1000,
+      onOutcome: (outcome) => metrics.heartbeat(outcome),
       log: (msg, fields) => hbLog.info(fields ?? {}, msg),
     });
     heartbeats.start();
-    shutdown.add('heartbeats', () => heartbeats.stop());
+    shutdown.add('heartbeats', () => heartbeats?.stop());
   }
 
   const followers = () => service?.followers ?? [];
@@ -447,6 +450,7 @@ async function start(
       ? {}
       : { rebalances: async () => rebalanceEntries((await rebalancer?.journal()) ?? [], network.chains) }),
     ...(weights === undefined ? {} : { weights: () => weightsStatus(weights as WeightProposer) }),
+    heartbeats: () => heartbeatsStatus(margin.heard(), network.chains, heartbeats?.stats()),
   });
   metrics.bindSources({
     chains: () => chainSamples({ chains, followers, rpcTrouble }),

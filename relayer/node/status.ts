@@ -11,6 +11,7 @@ import type { ChainSample } from '../api/metrics.ts';
 import type {
   AccountStatus,
   ChainStatus,
+  HeartbeatsStatus,
   LiquidationEntry,
   NodeStatus,
   ObservedChainStatus,
@@ -72,6 +73,7 @@ export interface StatusSources {
   solvency?: () => SolvencyStatus | undefined;
   /** The weight proposer's proposals and rounds; absent unless it runs. */
   weights?: () => Promise<WeightsStatus>;
+  heartbeats?: () => HeartbeatsStatus | undefined;
   now?: () => number;
 }
 
@@ -143,6 +145,8 @@ export function createStatusProvider(sources: StatusSources): () => Promise<Node
     if (accounts !== undefined) status.accounts = accounts;
     if (rebalances !== undefined) status.rebalances = rebalances;
     if (weights !== undefined) status.weights = weights;
+    const heartbeats = sources.heartbeats?.();
+    if (heartbeats !== undefined) status.heartbeats = heartbeats;
     const observed = sources.observed?.();
     if (observed !== undefined && observed.length > 0) status.observed = observed;
     const solvency = sources.solvency?.();

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { Contract, NonceManager, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureArtifacts, readArtifact } from '../../relayer/chain/artifacts.ts';
+import { fetchStatus } from '../../relayer/cli/status.ts';
 import type { ChainConfig, DevnetManifest } from '../../relayer/config/types.ts';
 import { type Cluster, createCluster } from '../../relayer/devnet/cluster.ts';
 import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
@@ -124,6 +125,19 @@ describe('source-chain heartbeats and staleness-aware weights (devnet, 3 nodes)'
       `heartbeats: A -> C, ${sent.length} sent in ${windowMs / 1000} s (interval ${INTERVAL_SEC} s), oldest seen on C ${worstAge} s`,
     );
     expect(worstAge).toBeLessThan(GRACE);
+
+    // What an operator sees: every node's /status (sends, and each engine's age of A's heartbeat)
+    // and the heartbeat counter in /metrics.
+    const statuses = await Promise.all((cluster?.nodes ?? []).map((n) => fetchStatus(n.apiUrl)));
+    const sentByNodes = statuses.reduce((sum, st) => sum + (st.heartbeats?.sent ?? 0), 0);
+    expect(sentByNodes).toBeGreaterThan(0);
+    for (const st of statuses) {
+      expect(st.heartbeats?.failed).toBe(0);
+      const heardOnC = st.heartbeats?.heard.find((h) => h.engineEid === C.eid && h.srcEid === A.eid);
+      expect(heardOnC?.ageSec).toBeLessThan(GRACE);
+    }
+    const metrics = await (await fetch(`${cluster?.nodes[0]?.apiUrl}/metrics`)).text();
+    expect(metrics).toMatch(/xmargin_heartbeats_total\{outcome="sent"\} \d+/);
     expect(sent.length).toBeGreaterThanOrEqual(windowMs / 1000 / INTERVAL_SEC - 2);
     expect(sent.length).toBeLessThanOrEqual(windowMs / 1000 / INTERVAL_SEC + 2);
   }, 90_000);
