@@ -8,12 +8,10 @@ import type { Address, Hex } from '../relayer/config/types.ts';
 /** Candidates ordered best first for `key`. */
 export function rendezvousOrder(key: Hex, candidates: readonly Address[]): Address[] {
   const unique = [...new Set(candidates.map((c) => c.toLowerCase() as Address))];
-  const score = (c: Address): bigint => BigInt(keccak256(concat([key, c])));
-  return unique.sort((a, b) => {
-    const sa = score(a);
-    const sb = score(b);
-    return sa === sb ? 0 : sa > sb ? -1 : 1;
-  });
+  // One hash per candidate, not two per comparison of the sort.
+  const scored = unique.map((c) => ({ c, score: BigInt(keccak256(concat([key, c]))) }));
+  scored.sort((a, b) => (a.score === b.score ? 0 : a.score > b.score ? -1 : 1));
+  return scored.map((x) => x.c);
 }
 
 /** This node's rank for `key` (0 = acts first); `self` always counts as live. */

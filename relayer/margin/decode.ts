@@ -3,7 +3,7 @@
 // emitted it, because two contracts emit events of the same name with different shapes (the vault's
 // and the market's PaidOut).
 
-import { getAddress, Interface, type LogDescription } from 'ethers';
+import { type EventFragment, Interface, type Result } from 'ethers';
 import type { ChainLog } from '../chain/rpc.ts';
 import type { Address, Hex } from '../config/types.ts';
 import type { MarginEvent } from './types.ts';
@@ -66,21 +66,38 @@ const IFACE: Record<Role, Interface> = {
   feed: FEED_EVENTS,
 };
 
-const addr = (v: unknown): Address => getAddress(String(v)).toLowerCase() as Address;
+/**
+ * topic0 -> event, per role. Interface.parseLog finds a log's event by comparing its topic0 with
+ * every fragment's `topicHash`, a getter that hashes the signature again on each access: ~14
+ * keccak256 per log, the margin view's largest CPU cost when a block carries hundreds of events.
+ */
+const BY_TOPIC: Record<Role, Map<string, EventFragment>> = Object.fromEntries(
+  Object.entries(IFACE).map(([role, iface]) => {
+    const byTopic = new Map<string, EventFragment>();
+    iface.forEachEvent((e) => {
+      byTopic.set(e.topicHash.toLowerCase(), e);
+    });
+    return [role, byTopic];
+  }),
+) as Record<Role, Map<string, EventFragment>>;
+
+/** The ABI decoder already returns a checksummed address; the view keys by lower case. */
+const addr = (v: unknown): Address => String(v).toLowerCase() as Address;
 const hex = (v: unknown): Hex => String(v).toLowerCase() as Hex;
 const big = (v: unknown): bigint => BigInt(v as bigint);
 const num = (v: unknown): number => Number(v as bigint);
 
 /** Decodes one log of a contract in `role`; undefined for events the view does not use. */
 export function decodeLog(role: Role, log: ChainLog): MarginEvent | undefined {
-  let parsed: LogDescription | null;
+  const fragment = BY_TOPIC[role].get(log.topics[0]?.toLowerCase() ?? '');
+  if (fragment === undefined) return undefined; // another event of that contract
+  let a: Result;
   try {
-    parsed = IFACE[role].parseLog({ topics: log.topics, data: log.data });
+    a = IFACE[role].decodeEventLog(fragment, log.data, log.topics);
   } catch {
-    return undefined; // another event of that contract, or a foreign contract at a feed address
+    return undefined; // same topic, other shape: a foreign contract at a feed address
   }
-  if (parsed === null) return undefined;
-  const a = parsed.args;
+  const parsed = { name: fragment.name };
   const sub = () => ({ account: addr(a.account), subaccount: big(a.subaccount) });
   switch (`${role}.${parsed.name}`) {
     case 'vault.Deposited':
