@@ -28,8 +28,8 @@ export interface HeartbeatPathway {
 export interface HeartbeatSenderDeps {
   self: Address;
   pathways: readonly HeartbeatPathway[];
-  /** Attestors currently live (gossiped heartbeats), this node excluded or not. */
-  liveSigners: () => Address[];
+  /** Live attestors that send heartbeats and serve `srcEid` (this node is always counted). */
+  liveSenders: (srcEid: number) => Address[];
   rpcFor: (eid: number) => LiqRpc | undefined;
   senderFor: (eid: number) => Pick<TxQueue, 'send'> | undefined;
   intervalMs: number;
@@ -51,6 +51,26 @@ export interface HeartbeatSender {
   /** One round: sends the heartbeats this node is ranked first for; resolves when they are mined. */
   round(): Promise<void>;
   stats(): HeartbeatStats;
+}
+
+/**
+ * Who ranks for a source chain's heartbeats: signers of the attestor set heard from since `cutoff`
+ * that said they send heartbeats and serve `srcEid`. A live attestor without a `heartbeats` section
+ * must not rank first, or the epochs it wins would pass without a heartbeat.
+ */
+export function heartbeatSenders(
+  srcEid: number,
+  lastSeen: ReadonlyMap<Address, number>,
+  said: ReadonlyMap<Address, { sendsSourceHeartbeats: boolean; eids: ReadonlySet<number> }>,
+  attestors: ReadonlySet<Address>,
+  cutoff: number,
+): Address[] {
+  return [...lastSeen]
+    .filter(([signer, at]) => {
+      const s = said.get(signer);
+      return at >= cutoff && attestors.has(signer) && s?.sendsSourceHeartbeats === true && s.eids.has(srcEid);
+    })
+    .map(([signer]) => signer);
 }
 
 /** The ranking key of one pathway in one epoch: every node derives the same from the same clock. */
@@ -96,8 +116,9 @@ export function createHeartbeatSender(deps: HeartbeatSenderDeps): HeartbeatSende
 
   async function round(): Promise<void> {
     const epoch = Math.floor(now() / deps.intervalMs);
-    const live = deps.liveSigners();
-    const mine = deps.pathways.filter((p) => rendezvousRank(heartbeatKey(p, epoch), deps.self, live) === 0);
+    const mine = deps.pathways.filter(
+      (p) => rendezvousRank(heartbeatKey(p, epoch), deps.self, deps.liveSenders(p.srcEid)) === 0,
+    );
     await Promise.all(mine.map(send));
   }
 

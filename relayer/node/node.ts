@@ -11,7 +11,7 @@ import { createApiServer, createNodeMetrics, type NodeMetrics } from '../api/ind
 import { ChainRpc } from '../chain/rpc.ts';
 import { loadDevnetManifest, loadNetworks, readJsonFile } from '../config/load.ts';
 import type { Address, ChainConfig, DvnConfig, NodeConfig, RpcLimits } from '../config/types.ts';
-import { createHeartbeatSender, type HeartbeatSender } from '../heartbeats/sender.ts';
+import { createHeartbeatSender, type HeartbeatSender, heartbeatSenders } from '../heartbeats/sender.ts';
 import { loadEvmKey, loadOrCreateP2pKey } from '../keys/index.ts';
 import { type CandidateSource, createLiquidator, type Liquidator, TxQueue } from '../liquidation/index.ts';
 import type { Logger } from '../log.ts';
@@ -134,7 +134,10 @@ async function start(
   const attestors = new Set(network.dvn.signers.map((s) => s.toLowerCase() as Address));
   const lastHeartbeat = new Map<Address, number>();
   /** What each peer's last heartbeat said it runs: liquidator liveness is per role and chain. */
-  const peerRoles = new Map<Address, { roles: readonly string[]; eids: Set<number> }>();
+  const peerRoles = new Map<
+    Address,
+    { roles: readonly string[]; eids: Set<number>; sendsSourceHeartbeats: boolean }
+  >();
   const self = wallet.address.toLowerCase() as Address;
   /**
    * Attestor-set signers seen alive that run `role` (this node included when it does). Ranking only
@@ -173,6 +176,7 @@ async function start(
     peerRoles.set(signer, {
       roles: message.payload.roles,
       eids: new Set(message.payload.chains.map((c) => c.eid)),
+      sendsSourceHeartbeats: message.payload.sendsSourceHeartbeats === true,
     });
   });
   /** Signers seen alive (this node included) that run `role` and serve the engine chain. */
@@ -393,7 +397,7 @@ async function start(
   // Source-chain heartbeats (staleness-aware weights): each served vault tells every remote engine
   // that its chain is live; the first-ranked live attestor per (pathway, epoch) sends and pays.
   let heartbeats: HeartbeatSender | undefined;
-  if (config.roles.includes('attestor') && config.heartbeats !== undefined) {
+  if (sendsSourceHeartbeats(config) && config.heartbeats !== undefined) {
     const hbLog = log.child({ module: 'heartbeats' });
     heartbeats = createHeartbeatSender({
       self: wallet.address.toLowerCase() as Address,
@@ -402,7 +406,16 @@ async function start(
           .filter((dst) => dst.eid !== src.eid && dst.xmargin.engine !== undefined)
           .map((dst) => ({ vault: src.xmargin.vault, srcEid: src.eid, engineEid: dst.eid })),
       ),
-      liveSigners: liveAttestors,
+      // Ranked over the live attestors that send heartbeats and serve the source chain: a node that
+      // does not send (no `heartbeats` section) must not rank first and leave an epoch silent.
+      liveSenders: (srcEid) =>
+        heartbeatSenders(
+          srcEid,
+          lastHeartbeat,
+          peerRoles,
+          attestors,
+          livenessCutoff(Date.now(), heartbeatMs, 'attestor'),
+        ),
       rpcFor: (eid) => rpcs.get(eid),
       senderFor: txQueueFor,
       intervalMs: (config.heartbeats.intervalSec ?? 30) * 1000,
@@ -528,6 +541,10 @@ function selectChains(all: ChainConfig[], names: string[], file: string): ChainC
   });
 }
 
+/** Whether this node runs the source-chain heartbeat sender (relayer/heartbeats). */
+const sendsSourceHeartbeats = (config: NodeConfig): boolean =>
+  config.roles.includes('attestor') && config.heartbeats !== undefined;
+
 function heartbeatPayload(
   config: NodeConfig,
   chains: ChainConfig[],
@@ -542,5 +559,6 @@ function heartbeatPayload(
       const lag = follower?.latestHead === undefined ? 0 : Math.max(0, follower.latestHead - head);
       return { eid: chain.eid, head: BigInt(head), lag };
     }),
+    ...(sendsSourceHeartbeats(config) ? { sendsSourceHeartbeats: true } : {}),
   };
 }

@@ -35,6 +35,8 @@ export const heartbeatPayload = z.object({
     .max(256),
   /** Guid of the last packet the node observed, if any. */
   lastPacketSeen: bytes32.optional(),
+  /** Whether the node sends source-chain HEARTBEATs (node config `heartbeats`): the senders' ranking. */
+  sendsSourceHeartbeats: z.boolean().optional(),
 });
 export type HeartbeatPayload = z.output<typeof heartbeatPayload>;
 

@@ -1,7 +1,11 @@
 import { Interface } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import type { Address, Hex } from '../../relayer/config/types.ts';
-import { createHeartbeatSender, type HeartbeatPathway } from '../../relayer/heartbeats/sender.ts';
+import {
+  createHeartbeatSender,
+  type HeartbeatPathway,
+  heartbeatSenders,
+} from '../../relayer/heartbeats/sender.ts';
 import type { LiqRpc } from '../../relayer/liquidation/rpc.ts';
 import type { TxRequest } from '../../relayer/liquidation/sender.ts';
 
@@ -32,7 +36,7 @@ function node(self: Address, now: number, revert = false) {
   const hb = createHeartbeatSender({
     self,
     pathways: PATHWAYS,
-    liveSigners: () => NODES,
+    liveSenders: () => NODES,
     rpcFor: () => rpc,
     senderFor: () => sender,
     intervalMs: 30_000,
@@ -70,7 +74,7 @@ describe('heartbeat sender', () => {
       const hb = createHeartbeatSender({
         self,
         pathways: PATHWAYS,
-        liveSigners: () => live,
+        liveSenders: () => live,
         rpcFor: () =>
           ({ call: async () => VAULT.encodeFunctionResult('quoteHeartbeat', [[FEE, 0n]]) }) as never,
         senderFor: () => ({
@@ -95,5 +99,26 @@ describe('heartbeat sender', () => {
     const stats = nodes.map((n) => n.hb.stats());
     expect(stats.reduce((s, x) => s + x.sent, 0)).toBe(0);
     expect(stats.reduce((s, x) => s + x.failed, 0)).toBe(PATHWAYS.length);
+  });
+
+  it('ranks only live attestors that send heartbeats and serve the source chain', () => {
+    const [a, b, c] = NODES as [Address, Address, Address];
+    const outsider = `0x${'9'.repeat(40)}` as Address;
+    const lastSeen = new Map<Address, number>([
+      [a, 1_000],
+      [b, 1_000],
+      [c, 500], // silent since before the cutoff
+      [outsider, 1_000],
+    ]);
+    const said = new Map([
+      [a, { sendsSourceHeartbeats: true, eids: new Set([40101]) }],
+      [b, { sendsSourceHeartbeats: false, eids: new Set([40101]) }], // attests, sends none
+      [c, { sendsSourceHeartbeats: true, eids: new Set([40101]) }],
+      [outsider, { sendsSourceHeartbeats: true, eids: new Set([40101]) }],
+    ]);
+    const attestors = new Set(NODES);
+    expect(heartbeatSenders(40101, lastSeen, said, attestors, 900)).toEqual([a]);
+    expect(heartbeatSenders(40102, lastSeen, said, attestors, 900)).toEqual([]); // a does not serve it
+    expect(heartbeatSenders(40101, lastSeen, said, attestors, 400)).toEqual([a, c]);
   });
 });
