@@ -21,7 +21,9 @@ async function signerFor(chain: { name: string; rpcUrls: string[] }, keyFile: st
   const key = (await readFile(keyFile, 'utf8')).trim();
   const url = chain.rpcUrls[0];
   if (url === undefined) throw new Error(`${chain.name}: no rpcUrls in the networks file`);
-  return new Wallet(key, new JsonRpcProvider(url, undefined, { staticNetwork: true }));
+  // No request cache: ethers shares identical requests for 250 ms, so a transaction sent right after
+  // one that was mined within that window got the same `pending` nonce back ("nonce too low").
+  return new Wallet(key, new JsonRpcProvider(url, undefined, { staticNetwork: true, cacheTimeout: -1 }));
 }
 
 export function deployCommand(): Command {
