@@ -73,12 +73,14 @@ export function heartbeatSenders(
     .map(([signer]) => signer);
 }
 
+const HEARTBEAT_DOMAIN = id('xmargin-heartbeat');
+
 /** The ranking key of one pathway in one epoch: every node derives the same from the same clock. */
 export function heartbeatKey(p: HeartbeatPathway, epoch: number): Hex {
   return keccak256(
     AbiCoder.defaultAbiCoder().encode(
       ['bytes32', 'uint32', 'uint32', 'uint64'],
-      [id('xmargin-heartbeat'), p.srcEid, p.engineEid, epoch],
+      [HEARTBEAT_DOMAIN, p.srcEid, p.engineEid, epoch],
     ),
   ) as Hex;
 }

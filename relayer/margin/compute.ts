@@ -10,7 +10,7 @@
 
 import type { Address } from '../config/types.ts';
 import { borrowDep, priceDep, staleDep } from './apply.ts';
-import type { ChainState, SourceState, SubState } from './state.ts';
+import type { ChainState, RiskAssetState, SourceState, SubState } from './state.ts';
 import type { HealthView, LiquidationDistance } from './types.ts';
 import {
   abs,
@@ -198,7 +198,7 @@ function health(
 const UNKNOWN_SOURCE: SourceState = { assetId: 0, decimals: 0, enabled: false, staleGrace: 0, staleDecay: 0 };
 
 /** The eid a `${srcEid}:${token}` credit key names. */
-const srcEidOf = (key: string): number => Number(key.slice(0, key.indexOf(':')));
+export const srcEidOf = (key: string): number => Number(key.slice(0, key.indexOf(':')));
 
 /**
  * MarginEngine._staleWeight: the weight while the source chain's last heartbeat is at most
@@ -222,12 +222,17 @@ function staleWeight(
   return (weight * BigInt(source.staleDecay - late)) / BigInt(source.staleDecay);
 }
 
-/** Whether credit under `key` is valued with a size- or staleness-aware weight (not linear in price and time-free). */
-export function hasDynamicWeight(chain: ChainState, key: string): boolean {
-  const source = chain.sources.get(key);
-  if (source === undefined) return false;
-  if (source.staleDecay !== 0 && srcEidOf(key) !== chain.eid) return true;
-  return (chain.riskAssets.get(source.assetId)?.depth ?? 0) !== 0;
+/**
+ * Whether credit under `key` (its source and asset already looked up) is valued with a size- or
+ * staleness-aware weight: not linear in price, or not free of the clock.
+ */
+export function hasDynamicWeight(
+  chain: ChainState,
+  key: string,
+  source: SourceState,
+  asset: RiskAssetState,
+): boolean {
+  return asset.depth !== 0 || (source.staleDecay !== 0 && srcEidOf(key) !== chain.eid);
 }
 const NO_RISK = { initialMargin: 0n, maintenanceMargin: 0n };
 

@@ -144,7 +144,7 @@ export function pack(chain: ChainState, subs: readonly SubState[]): PackedBook {
       }
       if (!asset.enabled || asset.weight === 0n) continue;
       // Size- and staleness-aware weights are not a constant factor: such holdings go exact.
-      if (hasDynamicWeight(chain, key)) forceExact[i] = 1;
+      if (hasDynamicWeight(chain, key, source, asset)) forceExact[i] = 1;
       let k = kindOf.get(key);
       if (k === undefined) {
         const { dep } = adapterPrice(chain, asset.oracle);

@@ -12,7 +12,7 @@ import type { Address, ChainConfig, DvnConfig, Hex } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/controller.ts';
 import { applyBlock, borrowDep, type ChainContracts, emptyTouched, staleDep, type Touched } from './apply.ts';
-import { computeEngine, type EngineComputation, liquidationDistances } from './compute.ts';
+import { computeEngine, type EngineComputation, liquidationDistances, srcEidOf } from './compute.ts';
 import { decodeLog, marginTopics, type Role } from './decode.ts';
 import { ExposureIndex } from './exposure.ts';
 import { checkQuorum, type MarginObservation, type ObservationSignature } from './observation.ts';
@@ -244,7 +244,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
       // window (grace, grace + decay]: re-value what that source's credit backs when the clock crossed it.
       for (const [key, source] of chain.sources) {
         if (source.staleDecay === 0) continue;
-        const srcEid = Number(key.slice(0, key.indexOf(':')));
+        const srcEid = srcEidOf(key);
         if (srcEid === eid) continue;
         const heard = chain.lastHeard.get(srcEid) ?? 0;
         if (

@@ -6,17 +6,14 @@
 // a trader's WETH from A keeps its full weight on C. With every node stopped nothing is heard from A:
 // the engine itself values that collateral down to 0. Restarted, the nodes' next heartbeat restores it.
 
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Contract, NonceManager, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureArtifacts, readArtifact } from '../../relayer/chain/artifacts.ts';
 import { fetchStatus } from '../../relayer/cli/status.ts';
 import type { ChainConfig, DevnetManifest } from '../../relayer/config/types.ts';
 import { type Cluster, createCluster } from '../../relayer/devnet/cluster.ts';
-import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
-import { providerPool, stopNetwork, waitFor } from '../support/e2e.ts';
+import type { Devnet } from '../../relayer/devnet/index.ts';
+import { providerPool, startNodeDevnet, stopNetwork, waitFor } from '../support/e2e.ts';
 
 const E = 10n ** 18n;
 const GRACE = 20;
@@ -47,15 +44,9 @@ describe('source-chain heartbeats and staleness-aware weights (devnet, 3 nodes)'
 
   beforeAll(async () => {
     await ensureArtifacts(['CollateralVault', 'MarginEngine', 'PerpMarket', 'MockERC20']);
-    dir = mkdtempSync(path.join(tmpdir(), 'xmargin-heartbeats-'));
-    const manifestFile = path.join(dir, 'manifest.json');
-    devnet = await startDevnet({
-      chains: 3,
-      blockTime: 1,
-      attestors: 3,
-      quorum: 2,
-      manifestPath: manifestFile,
-    });
+    const booted = await startNodeDevnet('heartbeats', 3);
+    ({ devnet, dir } = booted);
+    const manifestFile = booted.manifestFile;
     manifest = devnet.manifest;
     [A, B, C] = manifest.chains as [ChainConfig, ChainConfig, ChainConfig];
     const deployerKey = manifest.accounts.find((a) => a.role === 'deployer')?.privateKey as string;

@@ -6,9 +6,7 @@
 // two attestors stopped the lone one's observations are not enough, and the watcher's view of A
 // stands still; once they are back (their publishers fill in the blocks they missed) it moves again.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { Contract, JsonRpcProvider, NonceManager, parseUnits, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeStatus, ObservedChainStatus } from '../../relayer/api/types.ts';
@@ -17,8 +15,8 @@ import { fetchStatus } from '../../relayer/cli/status.ts';
 import { createClient } from '../../relayer/client/index.ts';
 import type { ChainConfig, DevnetManifest } from '../../relayer/config/types.ts';
 import { type Cluster, createCluster } from '../../relayer/devnet/cluster.ts';
-import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
-import { waitFor } from '../support/e2e.ts';
+import type { Devnet } from '../../relayer/devnet/index.ts';
+import { startNodeDevnet, waitFor } from '../support/e2e.ts';
 
 const WATCHER = 3;
 
@@ -46,15 +44,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('observations: a watcher without RPC for A follows it through attested observations', () => {
   beforeAll(async () => {
     await ensureArtifacts(['CollateralVault', 'MarginEngine', 'PerpMarket', 'MockERC20']);
-    dir = mkdtempSync(path.join(tmpdir(), 'xmargin-observations-'));
-    const manifestFile = path.join(dir, 'manifest.json');
-    devnet = await startDevnet({
-      chains: 3,
-      blockTime: 1,
-      attestors: 4,
-      quorum: 2,
-      manifestPath: manifestFile,
-    });
+    const booted = await startNodeDevnet('observations', 4);
+    ({ devnet, dir } = booted);
+    const manifestFile = booted.manifestFile;
     manifest = devnet.manifest;
     [A, B, C] = manifest.chains as [ChainConfig, ChainConfig, ChainConfig];
     cluster = await createCluster({

@@ -7,9 +7,6 @@
 // drop then liquidates sub-account 2 and leaves sub-account 1 alone. Last, a direct `rebalance` call
 // over the authorised per-move value reverts on chain with MoveTooLarge.
 
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Contract, type JsonRpcProvider, NonceManager, parseUnits, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RebalanceEntry } from '../../relayer/api/types.ts';
@@ -18,9 +15,9 @@ import { fetchStatus } from '../../relayer/cli/status.ts';
 import { createClient, type XmarginClient } from '../../relayer/client/index.ts';
 import type { ChainConfig, DevnetManifest } from '../../relayer/config/types.ts';
 import { type Cluster, createCluster } from '../../relayer/devnet/cluster.ts';
-import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
+import type { Devnet } from '../../relayer/devnet/index.ts';
 import { REBALANCER } from '../../relayer/rebalance/abi.ts';
-import { providerPool, stopNetwork, waitFor } from '../support/e2e.ts';
+import { providerPool, startNodeDevnet, stopNetwork, waitFor } from '../support/e2e.ts';
 
 const WAD = 10n ** 18n;
 const AUTHORISED = 1n;
@@ -84,15 +81,9 @@ async function setUp(c: XmarginClient, sub: bigint): Promise<void> {
 describe('rebalancer (devnet, 3 nodes)', () => {
   beforeAll(async () => {
     await ensureArtifacts(['Rebalancer']); // builds them all; the devnet deploys every one
-    dir = mkdtempSync(path.join(tmpdir(), 'xmargin-rebalance-'));
-    const manifestFile = path.join(dir, 'manifest.json');
-    devnet = await startDevnet({
-      chains: 3,
-      blockTime: 1,
-      attestors: 3,
-      quorum: 2,
-      manifestPath: manifestFile,
-    });
+    const booted = await startNodeDevnet('rebalance', 3);
+    ({ devnet, dir } = booted);
+    const manifestFile = booted.manifestFile;
     manifest = devnet.manifest;
     [, B, C] = manifest.chains as [ChainConfig, ChainConfig, ChainConfig];
     expect(B.xmargin.rebalancer).toBeDefined();

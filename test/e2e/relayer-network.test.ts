@@ -6,9 +6,6 @@
 // (its heartbeats are gone, so the ranking moves on; the claim-deadline takeover of a first-ranked
 // node that is still seen alive is covered by test/e2e/liquidator.test.ts); a healthy account is never submitted; a node killed mid-run catches up and agrees.
 
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Contract, type JsonRpcProvider, NonceManager, parseUnits, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rendezvousOrder } from '../../attestor/rendezvous.ts';
@@ -18,9 +15,9 @@ import { fetchStatus } from '../../relayer/cli/status.ts';
 import { createClient, type XmarginClient } from '../../relayer/client/index.ts';
 import type { Address, ChainConfig, DevnetManifest } from '../../relayer/config/types.ts';
 import { type Cluster, createCluster } from '../../relayer/devnet/cluster.ts';
-import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
+import type { Devnet } from '../../relayer/devnet/index.ts';
 import { rankKey } from '../../relayer/liquidation/index.ts';
-import { providerPool, stopNetwork, waitFor } from '../support/e2e.ts';
+import { providerPool, startNodeDevnet, stopNetwork, waitFor } from '../support/e2e.ts';
 
 let devnet: Devnet | undefined;
 let cluster: Cluster | undefined;
@@ -118,15 +115,9 @@ describe('relayer network: unified margin view and coordinated liquidations', ()
       'MockERC20',
       'SettableAggregator',
     ]);
-    dir = mkdtempSync(path.join(tmpdir(), 'xmargin-network-'));
-    const manifestFile = path.join(dir, 'manifest.json');
-    devnet = await startDevnet({
-      chains: 3,
-      blockTime: 1,
-      attestors: 4,
-      quorum: 2,
-      manifestPath: manifestFile,
-    });
+    const booted = await startNodeDevnet('network', 4);
+    ({ devnet, dir } = booted);
+    const manifestFile = booted.manifestFile;
     manifest = devnet.manifest;
     [A, B, C] = manifest.chains as [ChainConfig, ChainConfig, ChainConfig];
     cluster = await createCluster({

@@ -6,9 +6,6 @@
 // distinct attestors, by at most the governor's max step and never below its min; the nodes' /status
 // shows the applied update.
 
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Contract, NonceManager, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeStatus } from '../../relayer/api/types.ts';
@@ -16,10 +13,10 @@ import { ensureArtifacts, readArtifact } from '../../relayer/chain/artifacts.ts'
 import { fetchStatus } from '../../relayer/cli/status.ts';
 import type { Address, ChainConfig, DevnetManifest, Hex } from '../../relayer/config/types.ts';
 import { type Cluster, createCluster } from '../../relayer/devnet/cluster.ts';
-import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
+import type { Devnet } from '../../relayer/devnet/index.ts';
 import { GOVERNOR } from '../../relayer/weights/chain.ts';
 import { recoverWeightSigner } from '../../relayer/weights/eip712.ts';
-import { providerPool, stopNetwork, waitFor } from '../support/e2e.ts';
+import { providerPool, startNodeDevnet, stopNetwork, waitFor } from '../support/e2e.ts';
 
 const WETH = 1;
 
@@ -53,15 +50,9 @@ async function swingWethOnC(): Promise<void> {
 describe('dynamic haircuts (devnet, 3 attestor nodes)', () => {
   beforeAll(async () => {
     await ensureArtifacts(['WeightGovernor']); // builds them all; the devnet deploys every one
-    dir = mkdtempSync(path.join(tmpdir(), 'xmargin-weights-'));
-    const manifestFile = path.join(dir, 'manifest.json');
-    devnet = await startDevnet({
-      chains: 3,
-      blockTime: 1,
-      attestors: 3,
-      quorum: 2,
-      manifestPath: manifestFile,
-    });
+    const booted = await startNodeDevnet('weights', 3);
+    ({ devnet, dir } = booted);
+    const manifestFile = booted.manifestFile;
     manifest = devnet.manifest;
     C = manifest.chains[2] as ChainConfig;
     expect(C.xmargin.weightGovernor).toBeDefined();

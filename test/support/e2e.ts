@@ -1,9 +1,32 @@
 // What the devnet e2e tests share: polling until something holds, a pool of JSON-RPC providers
 // that one afterAll destroys, and that afterAll (stopNetwork).
 
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { JsonRpcProvider } from 'ethers';
 import type { ChainConfig } from '../../relayer/config/types.ts';
+import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
+
+/**
+ * The devnet the node tests share: 3 chains, 1 s blocks, `attestors` attestor keys with a DVN quorum
+ * of 2, its manifest written into a fresh work dir (`xmargin-<name>-…`, removed by stopNetwork).
+ */
+export async function startNodeDevnet(
+  name: string,
+  attestors: number,
+): Promise<{ devnet: Devnet; dir: string; manifestFile: string }> {
+  const dir = mkdtempSync(path.join(tmpdir(), `xmargin-${name}-`));
+  const manifestFile = path.join(dir, 'manifest.json');
+  const devnet = await startDevnet({
+    chains: 3,
+    blockTime: 1,
+    attestors,
+    quorum: 2,
+    manifestPath: manifestFile,
+  });
+  return { devnet, dir, manifestFile };
+}
 
 /** Polls `check` every 250 ms until it returns a value (a throw counts as "not yet"); that value. */
 export async function waitFor<T>(
