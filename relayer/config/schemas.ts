@@ -311,7 +311,8 @@ export const riskAssetConfigSchema = z
       .min(1_000, { error: 'expected at least 1000 (the engine keeps the depth in thousands of USD)' })
       .max(16_777_215_000, { error: 'expected at most 16777215000 (a uint24 of thousands of USD)' })
       .refine((d) => d % 1_000 === 0, {
-        error: 'expected a multiple of 1000 (the engine keeps the depth in thousands of USD)',
+        error:
+          'expected whole thousands of USD (the engine keeps the depth in thousands) — round it, e.g. 5000000',
       })
       .optional(),
     ...priceSourceFields,

@@ -203,6 +203,21 @@ describe('networks file: engine section', () => {
       `${at}.riskAssets.WETH.maxAge: "maxAge" applies to a "feed" only — remove it (the price adapter has its own staleness limit)`,
     ],
     [
+      'a depth that is not whole thousands of USD',
+      (e) => (e.riskAssets.WETH.depthUsd = 2_500),
+      `${at}.riskAssets.WETH.depthUsd: expected whole thousands of USD (the engine keeps the depth in thousands) — round it, e.g. 5000000`,
+    ],
+    [
+      'a staleness without decay',
+      (e) => (e.staleness = { graceSec: 120, decaySec: 0 }),
+      `${at}.staleness.decaySec: expected >= 1, got number 0 — set "decaySec" to a value >= 1`,
+    ],
+    [
+      'a staleness without grace',
+      (e) => (e.staleness = { decaySec: 600 }),
+      `${at}.staleness.graceSec: missing — add "graceSec" (a number)`,
+    ],
+    [
       'a misspelt field',
       (e) => {
         market(e).maintenanceMargn = market(e).maintenanceMargin;
