@@ -29,7 +29,7 @@ async function signerFor(chain: { name: string; rpcUrls: string[] }, keyFile: st
 export function deployCommand(): Command {
   return new Command('deploy')
     .description(
-      'deploy xmargin\'s contracts on one network: the vault with the chain\'s tokens at the low default caps, and, when the chain has an "engine" section, price adapters, MarginEngine, PerpMarket, Rebalancer, WeightGovernor and their risk parameters',
+      'deploy xmargin\'s contracts on one network: xmargin\'s DVN if "layerZero.dvn" is the zero address, the vault with the chain\'s tokens at the low default caps, and, when the chain has an "engine" section, price adapters, MarginEngine, PerpMarket, Rebalancer, WeightGovernor and their risk parameters',
     )
     .requiredOption('--network <name>', 'chain name in the networks file')
     .requiredOption(
@@ -42,7 +42,8 @@ export function deployCommand(): Command {
     .addHelpText(
       'after',
       '\nExample:\n  xmargin deploy --network arbitrum-sepolia --networks config/networks.json --key ~/.xmargin/deployer.key\n' +
-        'Then paste the printed object as "xmargin" of that chain and run `xmargin wire`.\n',
+        'Then paste the printed object as "xmargin" of that chain (and the DVN, if one was deployed, as\n' +
+        '"layerZero.dvn") and run `xmargin wire`.\n',
     )
     .action(async (flags: { networks: string; network: string; key?: string; dryRun?: boolean }) => {
       const networks = loadNetworks(flags.networks);
@@ -62,13 +63,18 @@ export function deployCommand(): Command {
       const signer = await signerFor(chain, flags.key);
       try {
         const tx = new TxSender(signer, { label: chain.name });
-        const { xmargin, adapters } = await executePlan(plan, tx);
+        const { xmargin, adapters, dvn } = await executePlan(plan, tx);
         process.stdout.write(`${chain.name}: ${tx.sent} transaction(s) sent\n`);
         plan.adapters.forEach((a, i) => {
           process.stdout.write(
             `${chain.name}: ChainlinkPriceAdapter ${adapters[i]} (feed ${a.feed}, maxAge ${a.maxAge} s) for ${a.usedBy.join(', ')}\n`,
           );
         });
+        if (dvn !== undefined) {
+          process.stdout.write(
+            `${chain.name}: xmargin's DVN ${dvn}: set it as "layerZero.dvn" of chain "${chain.name}" in ${flags.networks}\n`,
+          );
+        }
         process.stdout.write(
           `Paste under "xmargin" of chain "${chain.name}" in ${flags.networks}:\n${JSON.stringify(xmargin, null, 2)}\n`,
         );

@@ -10,12 +10,18 @@
 //
 // Every engine also gets its Rebalancer (executors: the file's `dvn.signers`, the nodes' keys) and its
 // WeightGovernor (signers and quorum of `dvn`, defaultWeightBounds per risk asset).
+//
+// xmargin's DVN: a chain whose `layerZero.dvn` is still the zero address (the placeholder of
+// networks.example.json) gets one, LayerZero's own DVN contract from the sdk artifacts, unmodified:
+// signers and quorum of `dvn`, ADMIN_ROLE for the deployer (wire sets its fee configs) and the signers
+// (the nodes submit DVN.execute), its fee library LayerZero's DVNFeeLib already on the chain.
 
-import { readArtifact } from '../chain/artifacts.ts';
+import { Interface } from 'ethers';
+import { readArtifact, readLzArtifact } from '../chain/artifacts.ts';
 import type { TxSender } from '../chain/tx.ts';
 import type { NetworkChain, NetworksFile } from '../config/load.ts';
 import { formatWad, parseWad, riskAssetIds } from '../config/schemas.ts';
-import type { Address, PriceSourceConfig, XmarginContracts } from '../config/types.ts';
+import type { Address, EngineConfig, PriceSourceConfig, XmarginContracts } from '../config/types.ts';
 import {
   type CollateralSourceSpec,
   DEFAULT_CAPS,
@@ -46,8 +52,15 @@ export interface AdapterToDeploy {
 /** An oracle of the plan: an existing adapter, or the n-th adapter of `adapters`. */
 export type OracleRef = { adapter: Address } | { newAdapter: number };
 
+/** xmargin's DVN to deploy on a chain that has none yet. */
+export interface DvnToDeploy {
+  signers: Address[];
+  quorum: number;
+}
+
 export interface NetworkDeployPlan {
   chain: NetworkChain;
+  dvn?: DvnToDeploy;
   vaultAssets: (VaultAssetSpec & { symbol: string })[];
   adapters: AdapterToDeploy[];
   engine?: {
@@ -82,6 +95,9 @@ export function planDeploy(networks: NetworksFile, chainName: string, file: stri
     chain,
     vaultAssets: chain.tokens.map((t) => ({ symbol: t.symbol, token: t.address, decimals: t.decimals })),
     adapters: [],
+    ...(BigInt(chain.layerZero.dvn) === 0n
+      ? { dvn: { signers: networks.dvn.signers, quorum: networks.dvn.quorum } }
+      : {}),
   };
   const e = chain.engine;
   if (e === undefined) return plan;
@@ -109,21 +125,7 @@ export function planDeploy(networks: NetworksFile, chainName: string, file: stri
     oracle: oracle(r, symbol),
     ...(r.depthUsd === undefined ? {} : { depthThousandUsd: r.depthUsd / 1_000 }),
   }));
-  const sources = networks.chains.flatMap((c) =>
-    c.tokens
-      .filter((t) => ids.has(t.symbol))
-      .map((t) => ({
-        chain: c.name,
-        symbol: t.symbol,
-        srcEid: c.eid,
-        token: t.address,
-        assetId: ids.get(t.symbol) as number,
-        decimals: t.decimals,
-        ...(e.staleness !== undefined && c.eid !== chain.eid
-          ? { staleGraceSec: e.staleness.graceSec, staleDecaySec: e.staleness.decaySec }
-          : {}),
-      })),
-  );
+  const sources = collateralSourcesOf(chain.eid, e, networks.chains);
   const markets = e.markets.map((m) => ({
     marketId: m.id,
     symbol: m.symbol,
@@ -158,6 +160,33 @@ export function planDeploy(networks: NetworksFile, chainName: string, file: stri
   return plan;
 }
 
+/**
+ * The collateral sources of the engine `e` on the chain `engineEid`: every token, on every chain of the
+ * file (the engine's own included), whose symbol is a key of its `riskAssets`; staleness on remote ones.
+ */
+export function collateralSourcesOf(
+  engineEid: number,
+  e: EngineConfig,
+  chains: readonly Pick<NetworkChain, 'name' | 'eid' | 'tokens'>[],
+): (CollateralSourceSpec & { chain: string; symbol: string })[] {
+  const ids = riskAssetIds(e);
+  return chains.flatMap((c) =>
+    c.tokens
+      .filter((t) => ids.has(t.symbol))
+      .map((t) => ({
+        chain: c.name,
+        symbol: t.symbol,
+        srcEid: c.eid,
+        token: t.address,
+        assetId: ids.get(t.symbol) as number,
+        decimals: t.decimals,
+        ...(e.staleness !== undefined && c.eid !== engineEid
+          ? { staleGraceSec: e.staleness.graceSec, staleDecaySec: e.staleness.decaySec }
+          : {}),
+      })),
+  );
+}
+
 const pct = (v: bigint): string => formatWad(v);
 const window = (s: bigint): string => (s === 86_400n ? 'day' : `${s} s`);
 
@@ -172,6 +201,14 @@ export function describePlan(plan: NetworkDeployPlan): string[] {
   const oracleText = (o: OracleRef): string =>
     'adapter' in o ? `adapter ${o.adapter}` : `new adapter over feed ${plan.adapters[o.newAdapter]?.feed}`;
   const e = plan.engine;
+  const lz = plan.chain.layerZero;
+  if (plan.dvn !== undefined) {
+    line(
+      "deploy DVN (xmargin's verifier)",
+      `LayerZero's DVN from the sdk artifacts: the ${plan.dvn.signers.length} dvn.signers, quorum ${plan.dvn.quorum}, vid ${dvnVid(plan.chain.eid)}, libraries ${lz.sendUln302} ${lz.receiveUln302}, admins the deployer and the signers`,
+    );
+    line('dvn.setWorkerFeeLib', `LayerZero's DVNFeeLib ${lz.dvnFeeLib}`);
+  }
   for (const a of plan.adapters) {
     line('deploy ChainlinkPriceAdapter', `feed ${a.feed}, maxAge ${a.maxAge} s, for ${a.usedBy.join(', ')}`);
   }
@@ -236,14 +273,22 @@ export function describePlan(plan: NetworkDeployPlan): string[] {
   return out;
 }
 
+/** A DVN's verifier id: LayerZero derives it from the eid the same way (eid % 30000). */
+export function dvnVid(eid: number): number {
+  return eid % 30_000;
+}
+
 export interface NetworkDeployment {
   xmargin: XmarginContracts;
+  /** xmargin's DVN, when the plan deployed one: the chain's `layerZero.dvn` from now on. */
+  dvn?: Address;
   /** The ChainlinkPriceAdapters deployed, in `plan.adapters` order. */
   adapters: Address[];
 }
 
 /** Sends the plan from `tx`'s key; resolves once every transaction is mined. */
 export async function executePlan(plan: NetworkDeployPlan, tx: TxSender): Promise<NetworkDeployment> {
+  const dvn = plan.dvn === undefined ? undefined : await deployDvn(plan.chain, plan.dvn, tx);
   const adapterArt = readArtifact('ChainlinkPriceAdapter');
   const adapters: Address[] = [];
   for (const a of plan.adapters) {
@@ -281,5 +326,23 @@ export async function executePlan(plan: NetworkDeployPlan, tx: TxSender): Promis
     vaultAssets: plan.vaultAssets.map(({ token, decimals }) => ({ token, decimals })),
     ...(engine !== undefined ? { engine } : {}),
   });
-  return { xmargin, adapters };
+  return { xmargin, adapters, ...(dvn === undefined ? {} : { dvn }) };
+}
+
+async function deployDvn(chain: NetworkChain, spec: DvnToDeploy, tx: TxSender): Promise<Address> {
+  const lz = chain.layerZero;
+  const artifact = readLzArtifact('DVN');
+  const deployer = await tx.address();
+  const admins = [...new Set([deployer, ...spec.signers])];
+  const dvn = await tx.deploy(`DVN@${chain.name}`, artifact, [
+    chain.eid,
+    dvnVid(chain.eid),
+    [lz.sendUln302, lz.receiveUln302],
+    lz.priceFeed,
+    spec.signers,
+    spec.quorum,
+    admins,
+  ]);
+  await tx.call('DVN.setWorkerFeeLib', dvn, new Interface(artifact.abi), 'setWorkerFeeLib', [lz.dvnFeeLib]);
+  return dvn;
 }

@@ -2,8 +2,13 @@
 // state first and plans only the transactions that are missing, so running it twice plans nothing:
 //   - peers (vault <-> remote engine) and the local vault <-> engine link
 //   - enforced options: lzReceive gas for LOCK and HEARTBEAT (vault -> engine) and RELEASE/SEIZE/MOVE (engine -> vault)
+//   - collateral sources: an engine whose chain has an `engine` section in the networks file accepts
+//     every token of every wired chain whose symbol is one of its risk assets (a chain added later gets
+//     its sources here, at the low default caps, as `xmargin deploy` gives the first ones)
 //   - per-OApp send and receive libraries pinned to ULN302 (so a change of the endpoint's defaults
 //     cannot silently change the path)
+//   - xmargin's DVN: a fee config (DVN.setDstConfig) for every other chain, without which the send
+//     library cannot quote a packet to that chain (a DVN that `xmargin deploy` just created has none)
 //   - per-OApp ULN configs (required DVNs = xmargin's DVN plus `layerZero.extraDvns`, confirmations =
 //     the SOURCE chain's `confirmations` on both ends) and the executor config, via EndpointV2.setConfig.
 //     They are compared with the OApp's own stored config (ULN `getAppUlnConfig`, `executorConfigs`),
@@ -11,11 +16,16 @@
 // On a pathway that touches a public network, wire refuses any ULN config with fewer than two required
 // DVNs (design brief, defence in depth).
 
-import { AbiCoder, type AbstractSigner, Contract, getAddress, Interface, zeroPadValue } from 'ethers';
+import { AbiCoder, type AbstractSigner, Contract, getAddress, Interface, id, zeroPadValue } from 'ethers';
 import { readArtifact, readLzArtifact } from '../chain/artifacts.ts';
 import { TxSender } from '../chain/tx.ts';
-import type { Address, ChainConfig, Hex } from '../config/types.ts';
+import type { Address, ChainConfig, EngineConfig, Hex } from '../config/types.ts';
 import { MSG_TYPE } from '../protocol/index.ts';
+import { collateralSourcesOf } from './network.ts';
+import { collateralSourceArgs } from './xmargin.ts';
+
+/** A chain to wire; `engine` (its section of the networks file, if any) lets wire add collateral sources. */
+export type WireChain = ChainConfig & { engine?: EngineConfig };
 
 export const DEFAULT_LZ_RECEIVE_GAS = 350_000n;
 export const MAX_MESSAGE_SIZE = 10_000;
@@ -23,6 +33,12 @@ const CONFIG_TYPE_EXECUTOR = 1;
 const CONFIG_TYPE_ULN = 2;
 const NIL_DVN_COUNT = 255;
 const ULN_TUPLE = 'tuple(uint64,uint8,uint8,uint8,address[],address[])';
+/** LayerZero's Worker role allowed to set a DVN's fee configs. */
+const DVN_ADMIN_ROLE = id('ADMIN_ROLE');
+/** A DVN's fee config for one destination: the gas its verification costs there (the devnet's value),
+ *  10,000 bps (a 1× multiplier) and no floor. */
+export const DVN_DST_GAS = 5_000n;
+const DVN_MULTIPLIER_BPS = 10_000;
 
 export interface WirePlanItem {
   chain: string;
@@ -76,13 +92,14 @@ function senderFor(signers: Signers, chain: ChainConfig): TxSender {
 }
 
 /** Plans (and unless `dryRun`, sends) what is missing; returns the plan. */
-export async function wire(chains: ChainConfig[], signers: Signers, options: WireOptions = {}) {
+export async function wire(chains: WireChain[], signers: Signers, options: WireOptions = {}) {
   const gas = options.lzReceiveGas ?? DEFAULT_LZ_RECEIVE_GAS;
   const wantOptions = lzReceiveOption(gas);
   const vaultI = new Interface(readArtifact('CollateralVault').abi);
   const engineI = new Interface(readArtifact('MarginEngine').abi);
   const endpointI = new Interface(readLzArtifact('EndpointV2').abi);
   const sendUlnI = new Interface(readLzArtifact('SendUln302').abi);
+  const dvnI = new Interface(readLzArtifact('DVN').abi);
   const receiveUlnI = new Interface(readLzArtifact('ReceiveUln302').abi);
   const coder = AbiCoder.defaultAbiCoder();
 
@@ -179,6 +196,51 @@ export async function wire(chains: ChainConfig[], signers: Signers, options: Wir
         if (lower(localVault) !== lower(vault)) {
           plan('engine', engine, engineI, 'setLocalVault', [vault], `localVault is ${localVault}`);
         }
+        if (chain.engine !== undefined) {
+          const sources = collateralSourcesOf(chain.eid, chain.engine, chains);
+          const have = (await Promise.all(
+            sources.map((src) => e.getFunction('collateralSource')(src.srcEid, src.token)),
+          )) as unknown as { enabled: boolean }[];
+          sources.forEach((src, k) => {
+            if (have[k]?.enabled === true) return;
+            plan(
+              'engine',
+              engine,
+              engineI,
+              'setCollateralSource',
+              collateralSourceArgs(src),
+              `engine does not accept ${src.symbol} from ${src.chain}(${src.srcEid}): a new source, at the low default caps`,
+              src.srcEid === chain.eid ? [] : [src.chain],
+            );
+          });
+        }
+      }
+
+      // xmargin's DVN needs a fee config for each chain packets go to, or the send library's quote reverts.
+      const dvn = new Contract(lz.dvn, dvnI, runner);
+      const others = chains.filter((c) => c !== chain);
+      const dstConfigs = (await Promise.all(
+        others.map((c) => dvn.getFunction('dstConfig')(c.eid)),
+      )) as unknown as [bigint, bigint, bigint][];
+      const unpriced = others.filter((_, k) => BigInt(dstConfigs[k]?.[0] ?? 0n) === 0n);
+      if (unpriced.length > 0) {
+        const admin = await tx.address();
+        if (!((await dvn.getFunction('hasRole')(DVN_ADMIN_ROLE, admin)) as boolean)) {
+          throw new WireError(
+            `wire: ${chain.name}: xmargin's DVN ${lz.dvn} has no fee config for ${unpriced.map((c) => c.name).join(', ')} ` +
+              `and ${admin} is not its admin — run wire with the key that deployed the DVN (xmargin deploy), or ` +
+              `have an admin call setDstConfig`,
+          );
+        }
+        plan(
+          'dvn',
+          lz.dvn,
+          dvnI,
+          'setDstConfig',
+          [unpriced.map((c) => [c.eid, DVN_DST_GAS, DVN_MULTIPLIER_BPS, 0n])],
+          `xmargin's DVN has no fee config for ${unpriced.map((c) => `${c.name}(${c.eid})`).join(', ')}`,
+          unpriced.map((c) => c.name),
+        );
       }
 
       const mine = requiredDvns(chain);

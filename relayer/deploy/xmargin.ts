@@ -60,6 +60,24 @@ export interface CollateralSourceSpec {
   staleDecaySec?: number;
 }
 
+/** `MarginEngine.setCollateralSource` arguments for `s`, caps defaulting to the low DEFAULT_CAPS. */
+export function collateralSourceArgs(s: CollateralSourceSpec): unknown[] {
+  return [
+    s.srcEid,
+    s.token,
+    [
+      s.assetId,
+      s.decimals,
+      true,
+      s.staleGraceSec ?? 0,
+      s.staleDecaySec ?? 0,
+      s.creditCap ?? whole(DEFAULT_CAPS.sourceCreditCap, s.decimals),
+      s.bridgeCapacity ?? whole(DEFAULT_CAPS.sourceBridgeCapacity, s.decimals),
+      s.bridgeWindow ?? DEFAULT_CAPS.sourceBridgeWindow,
+    ],
+  ];
+}
+
 export interface MarketSpec {
   marketId: number;
   oracle: Address;
@@ -219,20 +237,7 @@ export async function deployXmargin(
         engine,
         engineI,
         'setCollateralSource',
-        [
-          s.srcEid,
-          s.token,
-          [
-            s.assetId,
-            s.decimals,
-            true,
-            s.staleGraceSec ?? 0,
-            s.staleDecaySec ?? 0,
-            s.creditCap ?? whole(DEFAULT_CAPS.sourceCreditCap, s.decimals),
-            s.bridgeCapacity ?? whole(DEFAULT_CAPS.sourceBridgeCapacity, s.decimals),
-            s.bridgeWindow ?? DEFAULT_CAPS.sourceBridgeWindow,
-          ],
-        ],
+        collateralSourceArgs(s),
       );
     }
     for (const m of spec.markets) {

@@ -7,6 +7,8 @@ import { Interface } from 'ethers';
 import { readLzArtifact } from '../chain/artifacts.ts';
 import type { TxSender } from '../chain/tx.ts';
 import type { Address, LayerZeroContracts } from '../config/types.ts';
+import { dvnVid } from '../deploy/network.ts';
+import { DVN_DST_GAS } from '../deploy/wire.ts';
 
 export interface LayerZeroStackOptions {
   eid: number;
@@ -28,7 +30,6 @@ const TREASURY_GAS_LIMIT = 1_000_000_000_000n;
 const TREASURY_FEE_CAP = 100_000n;
 const NATIVE_DECIMALS_RATE = 10n ** 18n;
 const MAX_MESSAGE_SIZE = 10_000;
-const DVN_DST_GAS = 5_000n;
 const EXECUTOR_LZ_RECEIVE_BASE_GAS = 100_000n;
 const EXECUTOR_LZ_COMPOSE_BASE_GAS = 100_000n;
 const EXECUTOR_NATIVE_CAP = 10n ** 18n;
@@ -80,7 +81,7 @@ export async function deployLayerZero(tx: TxSender, o: LayerZeroStackOptions): P
   await tx.call('PriceFeed.initialize', priceFeed, i.PriceFeed, 'initialize', [deployer]);
   const dvn = await tx.deploy('DVN', a.DVN, [
     o.eid,
-    o.eid % 30_000,
+    dvnVid(o.eid),
     [sendUln302, receiveUln302],
     priceFeed,
     o.signers,

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Contract, JsonRpcProvider, Wallet } from 'ethers';
+import { Contract, id, JsonRpcProvider, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TxSender } from '../../relayer/chain/tx.ts';
 import type { Address } from '../../relayer/config/types.ts';
@@ -98,7 +98,8 @@ describe('xmargin deploy: a whole network from the networks file', () => {
             rpcUrls: [anvil.rpcUrl],
             confirmations: 1,
             isPublic: false,
-            layerZero: lz(endpoint),
+            // No xmargin DVN here yet (the example file's placeholder): deploy creates one.
+            layerZero: { ...lz(endpoint), dvn: '0x0000000000000000000000000000000000000000' },
             tokens: [
               { symbol: 'USDC', address: usdc, decimals: 6 },
               { symbol: 'WETH', address: weth, decimals: 18 },
@@ -171,6 +172,11 @@ describe('xmargin deploy: a whole network from the networks file', () => {
     ]);
     // Sources: both chains' USDC and WETH; not the remote DAI (no risk asset of that symbol).
     expect(lines.filter((l) => l.includes('setCollateralSource'))).toHaveLength(4);
+    // xmargin's DVN first, since layerZero.dvn is the zero address.
+    expect(lines[0]).toMatch(
+      /^local-engine {2}deploy DVN \(xmargin's verifier\) {2}— .*1 dvn\.signers, quorum 1, vid 10199/,
+    );
+    expect(lines[1]).toBe(`local-engine  dvn.setWorkerFeeLib  — LayerZero's DVNFeeLib ${endpoint}`);
     expect(r.stdout).not.toContain(REMOTE_DAI);
     expect(await provider?.getTransactionCount(new Wallet(DEPLOYER_KEY).address)).toBe(before);
   });
@@ -181,6 +187,10 @@ describe('xmargin deploy: a whole network from the networks file', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`local-engine: ${planned} transaction(s) sent\n`);
     expect(r.stdout).toContain(`Paste under "xmargin" of chain "local-engine" in ${networksFile}:\n`);
+    const dvnLine = r.stdout.match(
+      /^local-engine: xmargin's DVN (0x[0-9a-fA-F]{40}): set it as "layerZero\.dvn"/m,
+    );
+    expect(dvnLine?.[1]).toMatch(/^0x/);
     const snippet = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as {
       vault: Address;
       engine: Address;
@@ -268,6 +278,15 @@ describe('xmargin deploy: a whole network from the networks file', () => {
       WAD / 20n,
       3_600n,
     ]);
+
+    // xmargin's DVN: LayerZero's contract with the dvn signers and quorum, the deployer and signers as
+    // admins (so wire can set its fee configs), LayerZero's DVNFeeLib of the chain as its fee library.
+    const dvn = new Contract(dvnLine?.[1] as string, readLzArtifact('DVN').abi, provider);
+    expect(await dvn.getFunction('vid')()).toBe(BigInt(EID % 30_000));
+    expect(await dvn.getFunction('quorum')()).toBe(1n);
+    expect(await dvn.getFunction('isSigner')(signer)).toBe(true);
+    expect(await dvn.getFunction('hasRole')(id('ADMIN_ROLE'), signer)).toBe(true);
+    expect(await dvn.getFunction('workerFeeLib')()).toBe(endpoint);
 
     // The vault accepts the chain's tokens at the low default caps.
     for (const [token, decimals] of [

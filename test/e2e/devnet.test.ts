@@ -25,8 +25,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureArtifacts, readArtifact, readLzArtifact } from '../../relayer/chain/artifacts.ts';
 import type { ChainLog } from '../../relayer/chain/rpc.ts';
 import { loadDevnetManifest } from '../../relayer/config/load.ts';
-import type { ChainConfig, DevnetManifest } from '../../relayer/config/types.ts';
+import type { Address, ChainConfig, DevnetManifest, EngineConfig } from '../../relayer/config/types.ts';
 import { wire } from '../../relayer/deploy/wire.ts';
+import { DEFAULT_CAPS } from '../../relayer/deploy/xmargin.ts';
+import { ASSET } from '../../relayer/devnet/assets.ts';
 import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
 import { decodeLog } from '../../relayer/margin/decode.ts';
 
@@ -319,5 +321,64 @@ describe('devnet', () => {
     );
     const plan = await wire(manifest.chains, signers, { dryRun: true });
     expect(plan).toEqual([]);
+  });
+
+  it("wire gives xmargin's DVN the fee config a destination lacks, then plans nothing again", async () => {
+    const [a, b] = manifest.chains as [ChainConfig, ChainConfig];
+    const signers = Object.fromEntries(
+      manifest.chains.map((c) => [c.name, new Wallet(key('deployer'), provider(c))]),
+    );
+    // As on a DVN that `xmargin deploy` just created: no fee config for b, so nothing could be quoted to b.
+    const dvnA = new Contract(a.layerZero.dvn, readLzArtifact('DVN').abi, signers[a.name]);
+    await (await dvnA.getFunction('setDstConfig')([[b.eid, 0n, 0, 0n]])).wait();
+
+    const plan = await wire(manifest.chains, signers, { dryRun: true });
+    expect(plan.map((i) => [i.chain, i.contract, i.remotes])).toEqual([[a.name, 'dvn', [b.name]]]);
+    expect(plan[0]?.reason).toBe(`xmargin's DVN has no fee config for ${b.name}(${b.eid})`);
+
+    await wire(manifest.chains, signers);
+    expect([...(await dvnA.getFunction('dstConfig')(b.eid))]).toEqual([5_000n, 10_000n, 0n]);
+    expect(await wire(manifest.chains, signers, { dryRun: true })).toEqual([]);
+  });
+
+  it("wire adds the collateral sources an engine's networks-file section names and it lacks, at the low caps", async () => {
+    const e = manifest.chains.find((c) => c.xmargin.engine !== undefined) as ChainConfig;
+    const a = manifest.chains[0] as ChainConfig;
+    const wbtcA = a.tokens.find((t) => t.symbol === 'WBTC') as { address: Address; decimals: number };
+    const signers = Object.fromEntries(
+      manifest.chains.map((c) => [c.name, new Wallet(key('deployer'), provider(c))]),
+    );
+    const engine = new Contract(
+      e.xmargin.engine as string,
+      readArtifact('MarginEngine').abi,
+      signers[e.name],
+    );
+    // As for a chain added to the file after the engine was deployed: the engine does not take a's WBTC.
+    const off = [ASSET.WBTC, 8, false, 0, 0, 0n, 0n, 86_400n];
+    await (await engine.getFunction('setCollateralSource')(a.eid, wbtcA.address, off)).wait();
+    // Only the fields wire reads from an engine section: its risk assets' symbols and ids.
+    const section = { riskAssets: { WBTC: { assetId: ASSET.WBTC, weight: '0.7', feed: wbtcA.address } } };
+    const chains = manifest.chains.map((c) =>
+      c === e ? { ...c, engine: section as unknown as EngineConfig } : c,
+    );
+
+    const plan = await wire(chains, signers, { dryRun: true });
+    expect(plan.map((i) => [i.chain, i.contract, i.call.split('(')[0]])).toEqual([
+      [e.name, 'engine', 'setCollateralSource'],
+    ]);
+    expect(plan[0]?.reason).toContain(`WBTC from ${a.name}(${a.eid})`);
+
+    await wire(chains, signers);
+    expect([...(await engine.getFunction('collateralSource')(a.eid, wbtcA.address))]).toEqual([
+      BigInt(ASSET.WBTC),
+      8n,
+      true,
+      0n,
+      0n,
+      DEFAULT_CAPS.sourceCreditCap * 10n ** 8n,
+      DEFAULT_CAPS.sourceBridgeCapacity * 10n ** 8n,
+      DEFAULT_CAPS.sourceBridgeWindow,
+    ]);
+    expect(await wire(chains, signers, { dryRun: true })).toEqual([]);
   });
 });

@@ -41,9 +41,14 @@ describe('config/networks.example.json', () => {
       'arbitrum-sepolia USDC',
       'base-sepolia USDC',
     ]);
-    // 17 for vault, adapters, engine and market; Rebalancer + 3 executors + link; WeightGovernor + signers
-    // + bounds of USDC + link.
-    expect(describePlan(plan)).toHaveLength(17 + 5 + 4);
+    // xmargin's DVN + its fee lib (the example's layerZero.dvn is the zero placeholder); 17 for vault,
+    // adapters, engine and market; Rebalancer + 3 executors + link; WeightGovernor + signers + bounds of
+    // USDC + link.
+    expect(plan.dvn).toEqual({
+      signers: loadNetworks(FILE).dvn.signers,
+      quorum: loadNetworks(FILE).dvn.quorum,
+    });
+    expect(describePlan(plan)).toHaveLength(2 + 17 + 5 + 4);
     expect(plan.engine?.rebalancerExecutors).toHaveLength(3);
     expect(plan.engine?.weightGovernor.quorum).toBe(loadNetworks(FILE).dvn.quorum);
     expect(planDeploy(loadNetworks(FILE), 'base-sepolia', FILE).engine).toBeUndefined();
