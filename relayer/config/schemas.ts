@@ -82,6 +82,30 @@ export const xmarginContractsSchema = z.object({
   market: address.optional(),
 });
 
+/** A positive amount of whole tokens as a decimal string ("250000", "0.5"); the token's decimals are checked per chain. */
+function tokenAmount(name: string, example: string, what: string) {
+  return decimal(name, example, what, { min: ['0', 'excl'] });
+}
+
+/** Safety caps a configuration raises over time (`xmargin wire` applies them): see README "Adding a network". */
+export const vaultCapsSchema = z.strictObject({
+  supply: tokenAmount('supply', '250000', 'the most this vault may hold of the token, in whole tokens'),
+  outflowPerDay: tokenAmount(
+    'outflowPerDay',
+    '25000',
+    'the most the vault pays out (releases and seizures) per day before payouts queue, in whole tokens',
+  ),
+});
+
+export const sourceCapsSchema = z.strictObject({
+  credit: tokenAmount('credit', '50000', 'the most credit the engine holds from one source, in whole tokens'),
+  bridgedPerDay: tokenAmount(
+    'bridgedPerDay',
+    '5000',
+    'the most newly bridged collateral the engine credits per day from one source, in whole tokens',
+  ),
+});
+
 export const tokenDeploymentSchema = z.object({
   symbol: z.string().min(1),
   address,
@@ -89,6 +113,7 @@ export const tokenDeploymentSchema = z.object({
   feed: address.optional(),
   priceAdapter: address.optional(),
   assetId: z.int().min(1).max(65_535).optional(),
+  caps: vaultCapsSchema.optional(),
 });
 
 const chainFields = {
@@ -315,6 +340,7 @@ export const riskAssetConfigSchema = z
           'expected whole thousands of USD (the engine keeps the depth in thousands) — round it, e.g. 5000000',
       })
       .optional(),
+    sourceCaps: sourceCapsSchema.optional(),
     ...priceSourceFields,
   })
   .superRefine(checkPriceSource);
@@ -505,7 +531,46 @@ export const networksFileSchema = z
   .superRefine((f, ctx) => {
     checkChains(f.chains, ctx);
     checkEngines(f.chains, ctx);
+    checkCapDecimals(f.chains, ctx);
   });
+
+/** Number of decimals written in a decimal string ("2.50" has 2). */
+function decimalsOf(s: string): number {
+  return s.includes('.') ? (s.split('.')[1] ?? '').length : 0;
+}
+
+/** A cap cannot be finer than its token: "0.5" of a 0-decimal token has no meaning in token units. */
+function checkCapDecimals(
+  chains: readonly {
+    tokens: readonly { symbol: string; decimals: number; caps?: Record<string, string> | undefined }[];
+    engine?: { riskAssets: Record<string, { sourceCaps?: Record<string, string> | undefined }> } | undefined;
+  }[],
+  ctx: z.RefinementCtx,
+) {
+  const issue = (path: (string | number)[], amount: string, decimals: number, token: string) =>
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: `expected at most ${decimals} decimals (${token} has ${decimals}), got "${amount}" — round it`,
+    });
+  chains.forEach((c, i) => {
+    c.tokens.forEach((t, k) => {
+      for (const [field, amount] of Object.entries(t.caps ?? {})) {
+        if (decimalsOf(amount) > t.decimals)
+          issue(['chains', i, 'tokens', k, 'caps', field], amount, t.decimals, t.symbol);
+      }
+    });
+    for (const [symbol, r] of Object.entries(c.engine?.riskAssets ?? {})) {
+      const finest = Math.min(
+        ...chains.flatMap((x) => x.tokens.filter((t) => t.symbol === symbol).map((t) => t.decimals)),
+      );
+      for (const [field, amount] of Object.entries(r.sourceCaps ?? {})) {
+        if (Number.isFinite(finest) && decimalsOf(amount) > finest)
+          issue(['chains', i, 'engine', 'riskAssets', symbol, 'sourceCaps', field], amount, finest, symbol);
+      }
+    }
+  });
+}
 
 const rpcLimitsFields = {
   timeoutMs: z

@@ -50,6 +50,21 @@ export interface TokenDeployment {
   priceAdapter?: Address;
   /** The engine's risk-asset id this token counts as (the same asset on every chain shares one id). */
   assetId?: number;
+  /** Networks file: the vault's safety caps for this token, in whole tokens (decimal strings). Absent: a
+   *  new vault gets the low DEFAULT_CAPS and `wire` leaves the chain's caps alone. */
+  caps?: VaultCapsConfig;
+}
+
+/** A vault's caps for one token: total it may hold, and what it releases or seizes per day (governor). */
+export interface VaultCapsConfig {
+  supply: string;
+  outflowPerDay: string;
+}
+
+/** An engine's caps for every collateral source of one risk asset: credit held, and newly bridged per day. */
+export interface SourceCapsConfig {
+  credit: string;
+  bridgedPerDay: string;
 }
 
 /**
@@ -74,6 +89,8 @@ export interface RiskAssetConfig extends PriceSourceConfig {
   weight: string;
   /** Size-aware weight: market depth in USD (a multiple of 1000) past which one holding's weight falls. */
   depthUsd?: number;
+  /** Caps of every source of this asset, in whole tokens. Absent: DEFAULT_CAPS at deploy, left alone by wire. */
+  sourceCaps?: SourceCapsConfig;
 }
 
 /** A perpetual market of an engine's PerpMarket, with its margin rules. */

@@ -6,7 +6,8 @@
 //
 // Collateral sources: every token, on every chain of the file, whose symbol is a key of the engine's
 // `riskAssets` (the engine chain's own tokens included). Vault assets and sources get the LOW default
-// caps (DEFAULT_CAPS): a new network starts low; the owner raises caps later.
+// caps (DEFAULT_CAPS) unless the file gives caps (`tokens[].caps`, `riskAssets.<symbol>.sourceCaps`): a
+// new network starts low, and the configuration raises its caps over time (`xmargin wire` applies them).
 //
 // Every engine also gets its Rebalancer (executors: the file's `dvn.signers`, the nodes' keys) and its
 // WeightGovernor (signers and quorum of `dvn`, defaultWeightBounds per risk asset).
@@ -16,12 +17,19 @@
 // signers and quorum of `dvn`, ADMIN_ROLE for the deployer (wire sets its fee configs) and the signers
 // (the nodes submit DVN.execute), its fee library LayerZero's DVNFeeLib already on the chain.
 
-import { Interface } from 'ethers';
+import { formatUnits, Interface, parseUnits } from 'ethers';
 import { readArtifact, readLzArtifact } from '../chain/artifacts.ts';
 import type { TxSender } from '../chain/tx.ts';
 import type { NetworkChain, NetworksFile } from '../config/load.ts';
 import { formatWad, parseWad, riskAssetIds } from '../config/schemas.ts';
-import type { Address, EngineConfig, PriceSourceConfig, XmarginContracts } from '../config/types.ts';
+import type {
+  Address,
+  EngineConfig,
+  PriceSourceConfig,
+  SourceCapsConfig,
+  VaultCapsConfig,
+  XmarginContracts,
+} from '../config/types.ts';
 import {
   type CollateralSourceSpec,
   DEFAULT_CAPS,
@@ -40,6 +48,7 @@ export const WEIGHT_UPDATE_INTERVAL = 3_600n;
 /** Staleness limit of an adapter deployed over a feed whose entry gives no `maxAge` (seconds). */
 export const DEFAULT_FEED_MAX_AGE = 86_400;
 const ZERO: Address = '0x0000000000000000000000000000000000000000';
+const DAY = 86_400n;
 
 /** A ChainlinkPriceAdapter the deploy creates: one per (feed, maxAge), shared by whatever uses it. */
 export interface AdapterToDeploy {
@@ -93,7 +102,12 @@ export function planDeploy(networks: NetworksFile, chainName: string, file: stri
   }
   const plan: NetworkDeployPlan = {
     chain,
-    vaultAssets: chain.tokens.map((t) => ({ symbol: t.symbol, token: t.address, decimals: t.decimals })),
+    vaultAssets: chain.tokens.map((t) => ({
+      symbol: t.symbol,
+      token: t.address,
+      decimals: t.decimals,
+      ...vaultCapsOf(t),
+    })),
     adapters: [],
     ...(BigInt(chain.layerZero.dvn) === 0n
       ? { dvn: { signers: networks.dvn.signers, quorum: networks.dvn.quorum } }
@@ -180,11 +194,38 @@ export function collateralSourcesOf(
         token: t.address,
         assetId: ids.get(t.symbol) as number,
         decimals: t.decimals,
+        ...sourceCapsOf(e.riskAssets[t.symbol]?.sourceCaps, t.decimals),
         ...(e.staleness !== undefined && c.eid !== engineEid
           ? { staleGraceSec: e.staleness.graceSec, staleDecaySec: e.staleness.decaySec }
           : {}),
       })),
   );
+}
+
+/** A vault asset's caps from the file (whole tokens → token units, a day's window); none if not given. */
+export function vaultCapsOf(t: {
+  decimals: number;
+  caps?: VaultCapsConfig | undefined;
+}): Pick<VaultAssetSpec, 'supplyCap' | 'outflowCapacity' | 'outflowWindow'> {
+  if (t.caps === undefined) return {};
+  return {
+    supplyCap: parseUnits(t.caps.supply, t.decimals),
+    outflowCapacity: parseUnits(t.caps.outflowPerDay, t.decimals),
+    outflowWindow: DAY,
+  };
+}
+
+/** A collateral source's caps from the file (whole tokens → token units, a day's window); none if not given. */
+export function sourceCapsOf(
+  caps: SourceCapsConfig | undefined,
+  decimals: number,
+): Pick<CollateralSourceSpec, 'creditCap' | 'bridgeCapacity' | 'bridgeWindow'> {
+  if (caps === undefined) return {};
+  return {
+    creditCap: parseUnits(caps.credit, decimals),
+    bridgeCapacity: parseUnits(caps.bridgedPerDay, decimals),
+    bridgeWindow: DAY,
+  };
 }
 
 const pct = (v: bigint): string => formatWad(v);
@@ -217,7 +258,9 @@ export function describePlan(plan: NetworkDeployPlan): string[] {
   for (const v of plan.vaultAssets) {
     line(
       `vault.setAssetConfig(${v.symbol} ${v.token})`,
-      `supply cap ${DEFAULT_CAPS.vaultSupplyCap} ${v.symbol}, outflow ${DEFAULT_CAPS.vaultOutflowCapacity} ${v.symbol} per ${window(DEFAULT_CAPS.vaultOutflowWindow)} (low default caps)`,
+      v.supplyCap === undefined
+        ? `supply cap ${DEFAULT_CAPS.vaultSupplyCap} ${v.symbol}, outflow ${DEFAULT_CAPS.vaultOutflowCapacity} ${v.symbol} per ${window(DEFAULT_CAPS.vaultOutflowWindow)} (low default caps)`
+        : `supply cap ${formatUnits(v.supplyCap, v.decimals)} ${v.symbol}, outflow ${formatUnits(v.outflowCapacity ?? 0n, v.decimals)} ${v.symbol} per day (caps of the file)`,
     );
   }
   if (e === undefined) return out;
@@ -242,7 +285,11 @@ export function describePlan(plan: NetworkDeployPlan): string[] {
   for (const s of e.sources) {
     line(
       `engine.setCollateralSource(${s.srcEid} ${s.chain}, ${s.symbol} ${s.token})`,
-      `asset ${s.assetId}, credit cap ${DEFAULT_CAPS.sourceCreditCap} ${s.symbol}, bridged ${DEFAULT_CAPS.sourceBridgeCapacity} ${s.symbol} per ${window(DEFAULT_CAPS.sourceBridgeWindow)} (low default caps)${s.staleDecaySec === undefined ? '' : `, stale after ${s.staleGraceSec} s then weight to 0 over ${s.staleDecaySec} s`}`,
+      `asset ${s.assetId}, ${
+        s.creditCap === undefined
+          ? `credit cap ${DEFAULT_CAPS.sourceCreditCap} ${s.symbol}, bridged ${DEFAULT_CAPS.sourceBridgeCapacity} ${s.symbol} per ${window(DEFAULT_CAPS.sourceBridgeWindow)} (low default caps)`
+          : `credit cap ${formatUnits(s.creditCap, s.decimals)} ${s.symbol}, bridged ${formatUnits(s.bridgeCapacity ?? 0n, s.decimals)} ${s.symbol} per day (caps of the file)`
+      }${s.staleDecaySec === undefined ? '' : `, stale after ${s.staleGraceSec} s then weight to 0 over ${s.staleDecaySec} s`}`,
     );
   }
   for (const m of e.markets) {
@@ -323,7 +370,7 @@ export async function executePlan(plan: NetworkDeployPlan, tx: TxSender): Promis
           weightGovernor: e.weightGovernor,
         };
   const xmargin = await deployXmargin(plan.chain, tx, {
-    vaultAssets: plan.vaultAssets.map(({ token, decimals }) => ({ token, decimals })),
+    vaultAssets: plan.vaultAssets.map(({ symbol: _, ...asset }) => asset),
     ...(engine !== undefined ? { engine } : {}),
   });
   return { xmargin, adapters, ...(dvn === undefined ? {} : { dvn }) };

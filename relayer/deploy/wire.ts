@@ -4,7 +4,10 @@
 //   - enforced options: lzReceive gas for LOCK and HEARTBEAT (vault -> engine) and RELEASE/SEIZE/MOVE (engine -> vault)
 //   - collateral sources: an engine whose chain has an `engine` section in the networks file accepts
 //     every token of every wired chain whose symbol is one of its risk assets (a chain added later gets
-//     its sources here, at the low default caps, as `xmargin deploy` gives the first ones)
+//     its sources here, at the low default caps, as `xmargin deploy` gives the first ones); caps the
+//     file gives (`riskAssets.<symbol>.sourceCaps`) are applied when the engine's differ
+//   - vault assets: a token of the chain's `tokens` the vault does not accept yet (low default caps), and
+//     the file's `tokens[].caps` when the vault's differ: how a configuration raises the caps over time
 //   - per-OApp send and receive libraries pinned to ULN302 (so a change of the endpoint's defaults
 //     cannot silently change the path)
 //   - xmargin's DVN: a fee config (DVN.setDstConfig) for every other chain, without which the send
@@ -21,8 +24,22 @@ import { readArtifact, readLzArtifact } from '../chain/artifacts.ts';
 import { TxSender } from '../chain/tx.ts';
 import type { Address, ChainConfig, EngineConfig, Hex } from '../config/types.ts';
 import { MSG_TYPE } from '../protocol/index.ts';
-import { collateralSourcesOf } from './network.ts';
-import { collateralSourceArgs } from './xmargin.ts';
+import { collateralSourcesOf, vaultCapsOf } from './network.ts';
+import { collateralSourceArgs, vaultAssetArgs } from './xmargin.ts';
+
+/** What wire reads back of an engine's collateral source and a vault's asset config. */
+interface OnChainSource {
+  enabled: boolean;
+  creditCap: bigint;
+  bridgeCapacity: bigint;
+  bridgeWindow: bigint;
+}
+interface OnChainAsset {
+  enabled: boolean;
+  supplyCap: bigint;
+  outflowCapacity: bigint;
+  outflowWindow: bigint;
+}
 
 /** A chain to wire; `engine` (its section of the networks file, if any) lets wire add collateral sources. */
 export type WireChain = ChainConfig & { engine?: EngineConfig };
@@ -200,21 +217,58 @@ export async function wire(chains: WireChain[], signers: Signers, options: WireO
           const sources = collateralSourcesOf(chain.eid, chain.engine, chains);
           const have = (await Promise.all(
             sources.map((src) => e.getFunction('collateralSource')(src.srcEid, src.token)),
-          )) as unknown as { enabled: boolean }[];
+          )) as unknown as OnChainSource[];
           sources.forEach((src, k) => {
-            if (have[k]?.enabled === true) return;
+            const now = have[k];
+            const from = `${src.symbol} from ${src.chain}(${src.srcEid})`;
+            let reason: string | undefined;
+            if (now?.enabled !== true) {
+              reason = `engine does not accept ${from}: a new source, at ${src.creditCap === undefined ? 'the low default caps' : 'the caps of the file'}`;
+            } else if (
+              src.creditCap !== undefined &&
+              (now.creditCap !== src.creditCap ||
+                now.bridgeCapacity !== src.bridgeCapacity ||
+                now.bridgeWindow !== src.bridgeWindow)
+            ) {
+              reason = `${from}: credit cap ${now.creditCap} -> ${src.creditCap}, bridged ${now.bridgeCapacity} -> ${src.bridgeCapacity} per ${src.bridgeWindow} s (the file's sourceCaps)`;
+            }
+            if (reason === undefined) return;
             plan(
               'engine',
               engine,
               engineI,
               'setCollateralSource',
               collateralSourceArgs(src),
-              `engine does not accept ${src.symbol} from ${src.chain}(${src.srcEid}): a new source, at the low default caps`,
+              reason,
               src.srcEid === chain.eid ? [] : [src.chain],
             );
           });
         }
       }
+
+      // The vault's tokens: a token the file lists that the vault does not accept yet gets the file's caps
+      // (or the low default caps); an accepted token whose caps the file gives gets them when they differ.
+      const vaultC = new Contract(vault, vaultI, runner);
+      const assetConfigs = (await Promise.all(
+        chain.tokens.map((t) => vaultC.getFunction('assetConfig')(t.address)),
+      )) as unknown as OnChainAsset[];
+      chain.tokens.forEach((t, k) => {
+        const now = assetConfigs[k];
+        const want = vaultAssetArgs({ token: t.address, decimals: t.decimals, ...vaultCapsOf(t) });
+        const [, [, supplyCap, outflowCapacity, outflowWindow]] = want;
+        let reason: string | undefined;
+        if (now?.enabled !== true) {
+          reason = `vault does not accept ${t.symbol} ${t.address}: a new asset, at ${t.caps === undefined ? 'the low default caps' : 'the caps of the file'}`;
+        } else if (
+          t.caps !== undefined &&
+          (now.supplyCap !== supplyCap ||
+            now.outflowCapacity !== outflowCapacity ||
+            now.outflowWindow !== outflowWindow)
+        ) {
+          reason = `${t.symbol}: supply cap ${now.supplyCap} -> ${supplyCap}, outflow ${now.outflowCapacity} -> ${outflowCapacity} per ${outflowWindow} s (the file's caps)`;
+        }
+        if (reason !== undefined) plan('vault', vault, vaultI, 'setAssetConfig', want, reason);
+      });
 
       // xmargin's DVN needs a fee config for each chain packets go to, or the send library's quote reverts.
       const dvn = new Contract(lz.dvn, dvnI, runner);

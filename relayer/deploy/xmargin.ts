@@ -60,6 +60,19 @@ export interface CollateralSourceSpec {
   staleDecaySec?: number;
 }
 
+/** `CollateralVault.setAssetConfig` arguments for `asset`, caps defaulting to the low DEFAULT_CAPS. */
+export function vaultAssetArgs(asset: VaultAssetSpec): [Address, [boolean, bigint, bigint, bigint]] {
+  return [
+    asset.token,
+    [
+      true,
+      asset.supplyCap ?? whole(DEFAULT_CAPS.vaultSupplyCap, asset.decimals),
+      asset.outflowCapacity ?? whole(DEFAULT_CAPS.vaultOutflowCapacity, asset.decimals),
+      asset.outflowWindow ?? DEFAULT_CAPS.vaultOutflowWindow,
+    ],
+  ];
+}
+
 /** `MarginEngine.setCollateralSource` arguments for `s`, caps defaulting to the low DEFAULT_CAPS. */
 export function collateralSourceArgs(s: CollateralSourceSpec): unknown[] {
   return [
@@ -187,15 +200,13 @@ export async function deployXmargin(
   ]);
   await tx.call('vault.setGuardian', vault, vaultI, 'setGuardian', [guardian]);
   for (const asset of opts.vaultAssets) {
-    await tx.call(`vault.setAssetConfig(${asset.token})`, vault, vaultI, 'setAssetConfig', [
-      asset.token,
-      [
-        true,
-        asset.supplyCap ?? whole(DEFAULT_CAPS.vaultSupplyCap, asset.decimals),
-        asset.outflowCapacity ?? whole(DEFAULT_CAPS.vaultOutflowCapacity, asset.decimals),
-        asset.outflowWindow ?? DEFAULT_CAPS.vaultOutflowWindow,
-      ],
-    ]);
+    await tx.call(
+      `vault.setAssetConfig(${asset.token})`,
+      vault,
+      vaultI,
+      'setAssetConfig',
+      vaultAssetArgs(asset),
+    );
   }
   const out: XmarginContracts = { vault };
   const spec = opts.engine;

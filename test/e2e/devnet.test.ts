@@ -381,4 +381,58 @@ describe('devnet', () => {
     ]);
     expect(await wire(chains, signers, { dryRun: true })).toEqual([]);
   });
+
+  it("wire applies the caps a networks file raises: a vault token's and an engine's sources of one asset", async () => {
+    const e = manifest.chains.find((c) => c.xmargin.engine !== undefined) as ChainConfig;
+    const a = manifest.chains[0] as ChainConfig;
+    const signers = Object.fromEntries(
+      manifest.chains.map((c) => [c.name, new Wallet(key('deployer'), provider(c))]),
+    );
+    const sourceCaps = { credit: '250000.5', bridgedPerDay: '25000' };
+    const section = {
+      riskAssets: { WBTC: { assetId: ASSET.WBTC, weight: '0.7', feed: a.xmargin.vault, sourceCaps } },
+    };
+    const chains = manifest.chains.map((c) => ({
+      ...c,
+      ...(c === e ? { engine: section as unknown as EngineConfig } : {}),
+      tokens: c.tokens.map((t) =>
+        c === a && t.symbol === 'WETH' ? { ...t, caps: { supply: '123456', outflowPerDay: '2345.5' } } : t,
+      ),
+    }));
+    const wbtcs = manifest.chains.map(
+      (c) => c.tokens.find((t) => t.symbol === 'WBTC') as { address: Address },
+    );
+    const wethA = a.tokens.find((t) => t.symbol === 'WETH') as { address: Address };
+
+    const plan = await wire(chains, signers, { dryRun: true });
+    expect(plan.map((i) => `${i.chain} ${i.contract}.${i.call.split('(')[0]}`).sort()).toEqual(
+      [
+        `${a.name} vault.setAssetConfig`,
+        ...manifest.chains.map(() => `${e.name} engine.setCollateralSource`),
+      ].sort(),
+    );
+    expect(plan.find((i) => i.contract === 'vault')?.reason).toMatch(
+      /^WETH: supply cap \d+ -> 123456000000000000000000/,
+    );
+
+    await wire(chains, signers);
+    const vaultA = new Contract(a.xmargin.vault, readArtifact('CollateralVault').abi, provider(a));
+    expect([...(await vaultA.getFunction('assetConfig')(wethA.address))]).toEqual([
+      true,
+      123_456n * 10n ** 18n,
+      23_455n * 10n ** 17n,
+      86_400n,
+    ]);
+    const engine = new Contract(e.xmargin.engine as string, readArtifact('MarginEngine').abi, provider(e));
+    for (const [i, c] of manifest.chains.entries()) {
+      const src = await engine.getFunction('collateralSource')(c.eid, wbtcs[i]?.address);
+      expect([src.enabled, src.creditCap, src.bridgeCapacity, src.bridgeWindow]).toEqual([
+        true,
+        25_000_050_000_000n,
+        2_500_000_000_000n,
+        86_400n,
+      ]);
+    }
+    expect(await wire(chains, signers, { dryRun: true })).toEqual([]);
+  });
 });

@@ -145,6 +145,33 @@ describe('networks file: engine section', () => {
     expect(planDeploy(networks, 'chain-b', FILE).engine).toBeUndefined();
   });
 
+  it("plans the file's caps, in token units, where it gives them (and the low defaults elsewhere)", () => {
+    const networks = parseNetworks(
+      file((e, f) => {
+        e.riskAssets.USDC.sourceCaps = { credit: '50000.5', bridgedPerDay: '5000' };
+        f.chains[0].tokens[0].caps = { supply: '250000', outflowPerDay: '25000' };
+      }),
+      FILE,
+    );
+    const plan = planDeploy(networks, 'chain-a', FILE);
+    expect(plan.vaultAssets[0]).toMatchObject({
+      supplyCap: 250_000n * 10n ** 6n,
+      outflowCapacity: 25_000n * 10n ** 6n,
+      outflowWindow: 86_400n,
+    });
+    // Both chains' USDC sources take the USDC caps; WETH's source keeps the defaults.
+    expect(plan.engine?.sources.map((s) => [s.token, s.creditCap, s.bridgeCapacity])).toEqual([
+      [USDC_A, 50_000_500_000n, 5_000_000_000n],
+      [USDC_B, 50_000_500_000n, 5_000_000_000n],
+      [WETH_B, undefined, undefined],
+    ]);
+    const lines = describePlan(plan);
+    expect(lines.find((l) => l.includes('vault.setAssetConfig'))).toContain(
+      'supply cap 250000.0 USDC, outflow 25000.0 USDC per day (caps of the file)',
+    );
+    expect(lines.filter((l) => l.includes('(caps of the file)'))).toHaveLength(3);
+  });
+
   it('wants decimal fields as strings', () => {
     expect(message(file((e) => (e.riskAssets.USDC.weight = 0.95)))).toBe(
       `${at}.riskAssets.USDC.weight: expected a collateral weight (1 − haircut) as a decimal string, got number 0.95 — write it in quotes, e.g. "0.8"`,
@@ -248,6 +275,26 @@ describe('networks file: engine section', () => {
       'no markets',
       (e) => (e.markets = []),
       `${at}.markets: expected at least one market — add e.g. { "id": 1, "symbol": "ETH-PERP", … }`,
+    ],
+    [
+      'source caps finer than the token',
+      (e) => (e.riskAssets.USDC.sourceCaps = { credit: '50000.0000001', bridgedPerDay: '5000' }),
+      `${at}.riskAssets.USDC.sourceCaps.credit: expected at most 6 decimals (USDC has 6), got "50000.0000001" — round it`,
+    ],
+    [
+      'a zero daily source cap',
+      (e) => (e.riskAssets.USDC.sourceCaps = { credit: '50000', bridgedPerDay: '0' }),
+      `${at}.riskAssets.USDC.sourceCaps.bridgedPerDay: expected the most newly bridged collateral the engine credits per day from one source, in whole tokens > 0, got "0" — set "bridgedPerDay" to e.g. "5000"`,
+    ],
+    [
+      'a vault cap finer than the token',
+      (_e, f) => (f.chains[0].tokens[0].caps = { supply: '1.1234567', outflowPerDay: '1' }),
+      'config/networks.json: chains[0].tokens[0].caps.supply: expected at most 6 decimals (USDC has 6), got "1.1234567" — round it',
+    ],
+    [
+      'vault caps without the daily outflow',
+      (_e, f) => (f.chains[0].tokens[0].caps = { supply: '250000' }),
+      'config/networks.json: chains[0].tokens[0].caps.outflowPerDay: missing — add "outflowPerDay": "25000" (the most the vault pays out (releases and seizures) per day before payouts queue, in whole tokens)',
     ],
     [
       'a target health not above 1',
