@@ -581,6 +581,16 @@ const rpcLimitsFields = {
   attempts: z.int().min(1, { error: 'expected at least 1 attempt — e.g. "attempts": 3' }).max(20).optional(),
 };
 export const rpcLimitsSchema = z.strictObject(rpcLimitsFields);
+/** One chain's RPC settings in a node config: the limits, and the node's own RPC URLs for the chain. */
+export const chainRpcSchema = z.strictObject({
+  ...rpcLimitsFields,
+  urls: z
+    .array(rpcUrl)
+    .min(1, {
+      error: 'expected at least one URL — e.g. "urls": ["https://my-node.example/rpc"], or remove "urls"',
+    })
+    .optional(),
+});
 
 export const nodeConfigSchema = z.object({
   dataDir: z.string().min(1),
@@ -613,7 +623,7 @@ export const nodeConfigSchema = z.object({
     })
     .optional(),
   rpc: z
-    .strictObject({ ...rpcLimitsFields, chains: z.record(z.string(), rpcLimitsSchema).optional() })
+    .strictObject({ ...rpcLimitsFields, chains: z.record(z.string(), chainRpcSchema).optional() })
     .optional(),
   risk: z
     .strictObject({

@@ -207,7 +207,9 @@ export interface NodeConfig {
   /** Status API / metrics port (127.0.0.1); 0 picks a free one. */
   apiPort: number;
   /** RPC limits for every chain, and per chain name (`chains`) where one needs others. */
-  rpc?: RpcLimits & { chains?: Record<string, RpcLimits> };
+  /** RPC limits, and per chain: limits and the node's own RPC URLs (`urls`, replacing the networks file's:
+   *  an operator's private endpoints, with no copy of the shared file to keep). */
+  rpc?: RpcLimits & { chains?: Record<string, RpcLimits & { urls?: string[] }> };
   /** The rebalancer role's policy (relayer/rebalance); every field has a default. */
   rebalance?: RebalanceConfig;
   /** The risk tracker's sampling (relayer/risk); every field has a default. */

@@ -33,7 +33,7 @@ import { heartbeatsStatus } from './heartbeats-status.ts';
 import { livenessCutoff } from './liveness.ts';
 import { accountStatuses, liquidationEntries, rebalanceEntries } from './margin-status.ts';
 import { withPacketTiming } from './packet-timing.ts';
-import { checkRpcLimits, rpcOptionsFor } from './rpc-limits.ts';
+import { checkRpcLimits, rpcOptionsFor, withOwnRpcUrls } from './rpc-limits.ts';
 import { createShutdownRegistry, type ShutdownRegistry } from './shutdown.ts';
 import { createSolvencyWatch } from './solvency.ts';
 import { chainSamples, createStatusProvider, directorySize } from './status.ts';
@@ -113,8 +113,8 @@ async function start(
   const { config, log } = options;
   const startedAt = Date.now();
   const network = loadNetworkView(resolve(config.networksFile));
-  const chains = selectChains(network.chains, config.chains, config.networksFile);
   checkRpcLimits(config);
+  const chains = withOwnRpcUrls(selectChains(network.chains, config.chains, config.networksFile), config);
   const rpcOptions = (c: ChainConfig) => rpcOptionsFor(c.name, config, options.rpc);
   const heartbeatMs = options.heartbeatMs ?? 3_000;
 

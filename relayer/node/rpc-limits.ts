@@ -4,7 +4,7 @@
 // 3 attempts fails a read within ~16 s, and ChainRpc.trouble() reports the first timed-out attempt.
 
 import type { RpcOptions } from '../chain/rpc.ts';
-import type { NodeConfig, RpcLimits } from '../config/types.ts';
+import type { ChainConfig, NodeConfig, RpcLimits } from '../config/types.ts';
 
 export const DEFAULT_RPC_LIMITS: Required<RpcLimits> = { timeoutMs: 5_000, attempts: 3 };
 
@@ -36,4 +36,15 @@ export function rpcLimitsFor(
 export function rpcOptionsFor(chain: string, config: Pick<NodeConfig, 'rpc'>, flags?: RpcLimits): RpcOptions {
   const limits = rpcLimitsFor(chain, config, flags);
   return { timeoutMs: limits.timeoutMs, retries: limits.attempts - 1 };
+}
+
+/** The chains with the node's own RPC URLs where its config gives them (`rpc.chains.<name>.urls`). */
+export function withOwnRpcUrls<C extends Pick<ChainConfig, 'name' | 'rpcUrls'>>(
+  chains: readonly C[],
+  config: Pick<NodeConfig, 'rpc'>,
+): C[] {
+  return chains.map((c) => {
+    const urls = config.rpc?.chains?.[c.name]?.urls;
+    return urls === undefined ? c : { ...c, rpcUrls: [...urls] };
+  });
 }

@@ -9,6 +9,7 @@ import {
   DEFAULT_RPC_LIMITS,
   rpcLimitsFor,
   rpcOptionsFor,
+  withOwnRpcUrls,
 } from '../../../relayer/node/rpc-limits.ts';
 
 const config = {
@@ -25,6 +26,25 @@ describe('rpc limits', () => {
     expect(rpcLimitsFor('devnet-a', config, { timeoutMs: 500 })).toEqual({ timeoutMs: 500, attempts: 3 });
     // ChainRpc counts retries after the first attempt.
     expect(rpcOptionsFor('devnet-b', config)).toEqual({ timeoutMs: 2_000, retries: 5 });
+  });
+
+  it("uses the node's own RPC URLs for a chain where its config gives them", () => {
+    const chains = [
+      { name: 'devnet-a', rpcUrls: ['http://shared-a'] },
+      { name: 'devnet-b', rpcUrls: ['http://shared-b'] },
+    ];
+    const own = { rpc: { chains: { 'devnet-b': { urls: ['http://mine-1', 'http://mine-2'] } } } };
+    expect(withOwnRpcUrls(chains, own).map((c) => c.rpcUrls)).toEqual([
+      ['http://shared-a'],
+      ['http://mine-1', 'http://mine-2'],
+    ]);
+    expect(withOwnRpcUrls(chains, {})).toEqual(chains);
+    const parsed = nodeConfigSchema.shape.rpc.safeParse({ chains: { 'devnet-b': { urls: [] } } });
+    expect(parsed.success).toBe(false);
+    expect(
+      nodeConfigSchema.shape.rpc.safeParse({ chains: { 'devnet-b': { urls: ['ftp://x'] } } }).success,
+    ).toBe(false);
+    expect(nodeConfigSchema.shape.rpc.safeParse(own.rpc).success).toBe(true);
   });
 
   it('refuses a per-chain entry for a chain the node does not serve', () => {
