@@ -187,8 +187,10 @@ export interface NodeConfig {
   chains: string[];
   /** Where the chain list and the DVN set come from (a networks file or a devnet manifest). */
   networksFile: string;
-  /** Status API / metrics port (127.0.0.1); 0 picks a free one. */
+  /** Status API / metrics port; 0 picks a free one. */
   apiPort: number;
+  /** Address the status API binds to (default 127.0.0.1, this machine only). */
+  apiHost?: string;
   /** RPC limits for every chain, and per chain name (`chains`) where one needs others. */
   rpc?: RpcLimits & { chains?: Record<string, RpcLimits> };
   /** The rebalancer role's policy (relayer/rebalance); every field has a default. */
