@@ -53,7 +53,10 @@ export function startCommand(): Command {
     .option('--exit', 'stop everything when the story is done')
     .option('--json', 'print one JSON summary as the last line (with --exit)')
     .option('--keep', 'keep the working directory (node logs, stores) after exit')
-    .addHelpText('after', '\nExamples:\n  npm start\n  npm start -- --exit --json\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npm start\n  npm start -- --exit --json\n  xmargin start --exit --keep\n',
+    )
     .action(async (flags: StartFlags) => {
       const code = await runStory(flags);
       if (code !== 0) throw new Error('the story failed (see above)');
