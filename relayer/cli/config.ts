@@ -13,6 +13,17 @@ import { loadNetworkView } from '../node/node.ts';
 
 interface CheckFlags {
   offline?: boolean;
+  json?: boolean;
+}
+
+/** What `config check` found (its --json document). */
+export interface ConfigReport {
+  ok: true;
+  kind: Kind;
+  file: string;
+  chains: { name: string; chainId: number; eid: number }[];
+  /** False with --offline: the RPC URLs were not asked. */
+  rpcChecked: boolean;
 }
 
 type Kind = 'node config' | 'devnet manifest' | 'networks file';
@@ -27,6 +38,19 @@ function kindOf(data: unknown): Kind {
 
 /** Checks `file`; returns a one-line summary, throws a one-line error. */
 export async function checkConfig(file: string, options: { offline?: boolean } = {}): Promise<string> {
+  return describeReport(await checkConfigReport(file, options));
+}
+
+export function describeReport(r: ConfigReport): string {
+  const rpcNote = r.rpcChecked ? 'every RPC serves its chain id' : 'RPCs not contacted (--offline)';
+  return `ok: ${r.kind} ${r.file}: ${r.chains.length} chain(s) (${r.chains.map((c) => c.name).join(', ')}); ${rpcNote}`;
+}
+
+/** Checks `file`; returns what it found, throws a one-line error. */
+export async function checkConfigReport(
+  file: string,
+  options: { offline?: boolean } = {},
+): Promise<ConfigReport> {
   const kind = kindOf(readJsonFile(file));
   let chains: ChainConfig[];
   if (kind === 'node config') {
@@ -74,9 +98,13 @@ export async function checkConfig(file: string, options: { offline?: boolean } =
       }
     }
   }
-  const rpcNote =
-    options.offline === true ? 'RPCs not contacted (--offline)' : 'every RPC serves its chain id';
-  return `ok: ${kind} ${file}: ${chains.length} chain(s) (${chains.map((c) => c.name).join(', ')}); ${rpcNote}`;
+  return {
+    ok: true,
+    kind,
+    file,
+    chains: chains.map((c) => ({ name: c.name, chainId: c.chainId, eid: c.eid })),
+    rpcChecked: options.offline !== true,
+  };
 }
 
 export function configCommand(): Command {
@@ -88,9 +116,14 @@ export function configCommand(): Command {
     .description('validate a node config, networks file or devnet manifest, and reach its RPCs')
     .argument('<file>', 'the file to check')
     .option('--offline', 'do not contact the RPC URLs')
-    .addHelpText('after', '\nExample:\n  xmargin config check config/devnet/node-1.json\n')
+    .option('--json', 'print what was found as one JSON object')
+    .addHelpText(
+      'after',
+      '\nExamples (config/devnet/ is written by `xmargin devnet up`):\n  xmargin config check config/devnet/node-1.json\n  xmargin config check config/networks.example.json --offline --json\n',
+    )
     .action(async (file: string, flags: CheckFlags) => {
-      process.stdout.write(`${await checkConfig(file, flags)}\n`);
+      const report = await checkConfigReport(file, flags);
+      process.stdout.write(`${flags.json === true ? JSON.stringify(report) : describeReport(report)}\n`);
     });
   return config;
 }

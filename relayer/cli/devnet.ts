@@ -1,18 +1,71 @@
-// `xmargin devnet up`: boots the local devnet (relayer/devnet), writes config/devnet/manifest.json and
-// keeps the chains running until SIGINT/SIGTERM, then stops every process it started.
+// `xmargin devnet up`: boots the local devnet (relayer/devnet), writes config/devnet/manifest.json and,
+// next to it, one node config per attestor key (node-1.json, … with keys in node-1/, …) that
+// `xmargin node --config config/devnet/node-1.json` runs as is; keeps the chains running until
+// SIGINT/SIGTERM, then stops every process it started.
 // Exports a commander Command for the project's CLI (relayer/cli/main.ts mounts it) and runs on its
 // own when it is the entry module: `node relayer/cli/devnet.ts up` (`npm run devnet`).
 
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { DevnetManifest, NodeConfig } from '../config/types.ts';
 import { DEFAULT_MANIFEST_PATH, type DevnetOptions, startDevnet } from '../devnet/index.ts';
+import { createP2pKey } from '../keys/index.ts';
+import { oneLineUsageErrors } from './usage.ts';
 
 export interface DevnetUpOptions extends DevnetOptions {
   /** Stop as soon as the devnet is up (CI, boot-time measurement). */
   exitAfterBoot?: boolean;
   /** Where progress and the summary go (default: stdout). */
   print?: (line: string) => void;
+}
+
+/** libp2p port of node-1 (node-N listens on FIRST_P2P_PORT + N - 1). */
+const FIRST_P2P_PORT = 9101;
+/** Status API port of node-1: `xmargin status`'s default URL is node-1's. */
+const FIRST_API_PORT = 7400;
+
+/**
+ * Writes node-N.json next to the manifest for each attestor key of the devnet (its key is one of the
+ * DVN signers), with node-N/evm.key and a fresh node-N/p2p.key (0600), bootstrapped to each other on
+ * fixed loopback ports. node-N/ is replaced at every boot: a store left from an earlier devnet holds
+ * block cursors of chains that no longer exist. Returns the config files.
+ */
+export async function writeDevnetNodeConfigs(
+  manifest: DevnetManifest,
+  manifestPath: string,
+): Promise<string[]> {
+  const base = path.dirname(manifestPath);
+  const attestors = manifest.accounts.filter((a) => a.role === 'attestor');
+  const peers: { port: number; peerId: string }[] = [];
+  for (const [i, account] of attestors.entries()) {
+    const dir = path.join(base, `node-${i + 1}`);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, 'evm.key'), `${account.privateKey}\n`, { mode: 0o600 });
+    const p2p = await createP2pKey(path.join(dir, 'p2p.key'));
+    peers.push({ port: FIRST_P2P_PORT + i, peerId: peerIdFromPrivateKey(p2p).toString() });
+  }
+  const files: string[] = [];
+  for (const [i, self] of peers.entries()) {
+    const config: NodeConfig = {
+      dataDir: `node-${i + 1}/data`,
+      listen: [`/ip4/127.0.0.1/tcp/${self.port}`],
+      bootstrap: peers.filter((p) => p !== self).map((p) => `/ip4/127.0.0.1/tcp/${p.port}/p2p/${p.peerId}`),
+      evmKeyFile: `node-${i + 1}/evm.key`,
+      p2pKeyFile: `node-${i + 1}/p2p.key`,
+      roles: ['attestor', 'executor'],
+      chains: manifest.chains.map((c) => c.name),
+      networksFile: path.basename(manifestPath),
+      apiPort: FIRST_API_PORT + i,
+    };
+    const file = path.join(base, `node-${i + 1}.json`);
+    await writeFile(file, `${JSON.stringify(config, null, 2)}\n`);
+    files.push(file);
+  }
+  return files;
 }
 
 /** Starts the devnet and resolves once it has been stopped again (by a signal, or at once with exitAfterBoot). */
@@ -29,7 +82,15 @@ export async function devnetUp(opts: DevnetUpOptions = {}): Promise<void> {
       `  ${c.name}  eid ${c.eid}  chain id ${c.chainId}  ${c.rpcUrls[0]}  vault ${c.xmargin.vault}  ${engine}`,
     );
   }
-  if (devnet.manifestPath !== null) print(`manifest: ${path.relative(process.cwd(), devnet.manifestPath)}`);
+  if (devnet.manifestPath !== null) {
+    print(`manifest: ${path.relative(process.cwd(), devnet.manifestPath)}`);
+    const configs = await writeDevnetNodeConfigs(m, devnet.manifestPath).catch(async (error: unknown) => {
+      await devnet.stop();
+      throw error;
+    });
+    const shown = configs.map((f) => path.relative(process.cwd(), f));
+    print(`node configs: ${shown.join(', ')} (run one each: xmargin node --config ${shown[0]})`);
+  }
   if (opts.exitAfterBoot === true) {
     await devnet.stop();
     print('devnet stopped (--exit-after-boot)');
@@ -75,9 +136,9 @@ export function devnetCommand(): Command {
   const devnet = new Command('devnet')
     .addHelpText('after', '\nExample:\n  xmargin devnet up --chains 3 --block-time 1\n')
     .description('a local xmargin network on anvil chains with the real LayerZero v2 stack');
-  devnet
+  const up: Command = devnet
     .command('up')
-    .description('start the devnet, write its manifest, run until Ctrl-C')
+    .description('start the devnet, write its manifest and one node config per attestor, run until Ctrl-C')
     .addHelpText(
       'after',
       '\nExamples:\n  xmargin devnet up\n  xmargin devnet up --chains 2 --automine --exit-after-boot\n',
@@ -105,14 +166,14 @@ export function devnetCommand(): Command {
         .argParser(positiveInt('--confirmations')),
     )
     .addOption(
-      new Option('--manifest <file>', 'where to write the manifest').default(
+      new Option('--manifest <file>', 'where to write the manifest (node-N.json go next to it)').default(
         path.relative(process.cwd(), DEFAULT_MANIFEST_PATH),
       ),
     )
     .option('--exit-after-boot', 'stop again once the devnet is up (prints the boot time)')
     .action(async (flags: UpFlags) => {
       if (flags.quorum > flags.attestors) {
-        devnet.error(`error: --quorum (${flags.quorum}) cannot exceed --attestors (${flags.attestors})`);
+        up.error(`error: --quorum (${flags.quorum}) cannot exceed --attestors (${flags.attestors})`);
       }
       await devnetUp({
         chains: flags.chains,
@@ -129,8 +190,7 @@ export function devnetCommand(): Command {
 
 // Standalone: `node relayer/cli/devnet.ts up [...]`.
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  devnetCommand()
-    .name('devnet')
+  oneLineUsageErrors(devnetCommand().name('devnet'))
     .parseAsync(process.argv)
     .catch((err: unknown) => {
       process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);

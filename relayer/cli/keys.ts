@@ -13,6 +13,7 @@ const P2P_FILE = 'p2p.key';
 interface KeyFlags {
   dir: string;
   reveal?: boolean;
+  json?: boolean;
 }
 
 export function keysCommand(): Command {
@@ -40,11 +41,27 @@ export function keysCommand(): Command {
     .description('print the signer address and peer id of the keys in --dir')
     .requiredOption('-d, --dir <dir>', 'directory with the key files')
     .option('--reveal', 'also print the EVM private key (careful: anyone who sees it controls the signer)')
-    .addHelpText('after', '\nExample:\n  xmargin keys show --dir ~/.xmargin/node-1\n')
+    .option('--json', 'one JSON object: signer, peerId, the files (and privateKey with --reveal)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  xmargin keys show --dir ~/.xmargin/node-1\n  xmargin keys show --dir ~/.xmargin/node-1 --json\n',
+    )
     .action(async (flags: KeyFlags) => {
       const evmFile = path.join(flags.dir, EVM_FILE);
+      const p2pFile = path.join(flags.dir, P2P_FILE);
       const wallet = await loadEvmKey(evmFile);
-      const p2p = await loadP2pKey(path.join(flags.dir, P2P_FILE));
+      const p2p = await loadP2pKey(p2pFile);
+      if (flags.json === true) {
+        const shown = {
+          signer: wallet.address,
+          peerId: peerIdFromPrivateKey(p2p).toString(),
+          evmKeyFile: evmFile,
+          p2pKeyFile: p2pFile,
+          ...(flags.reveal === true ? { privateKey: (await readFile(evmFile, 'utf8')).trim() } : {}),
+        };
+        process.stdout.write(`${JSON.stringify(shown)}\n`);
+        return;
+      }
       process.stdout.write(`evm signer  ${wallet.address}\n`);
       process.stdout.write(`libp2p id   ${peerIdFromPrivateKey(p2p).toString()}\n`);
       if (flags.reveal === true)

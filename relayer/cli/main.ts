@@ -2,6 +2,7 @@
 // calls one library function and prints. Errors become one readable line and a non-zero exit; the
 // stack trace only with --verbose.
 
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
@@ -13,14 +14,23 @@ import { nodeCommand } from './node.ts';
 import { startCommand } from './start.ts';
 import { statusCommand } from './status.ts';
 import { traderCommands } from './trader.ts';
+import { oneLineUsageErrors } from './usage.ts';
 import { deployCommand, wireCommand } from './wire.ts';
+
+function packageVersion(): string {
+  const file = path.resolve(import.meta.dirname, '../../package.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
 
 export function buildProgram(): Command {
   const program = new Command('xmargin')
     .description('cross-chain collateral relayer network: devnet, nodes, deployment and wiring')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .option('--verbose', 'print stack traces with errors')
-    .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', '\nExamples:\n  xmargin devnet up\n  xmargin node --config config/node-1.json\n');
+    .addHelpText(
+      'after',
+      '\nExamples:\n  xmargin devnet up\n  xmargin node --config config/devnet/node-1.json\n  xmargin health --json\n',
+    );
   program.addCommand(startCommand());
   for (const command of traderCommands()) program.addCommand(command);
   program.addCommand(devnetCommand());
@@ -30,13 +40,13 @@ export function buildProgram(): Command {
   program.addCommand(keysCommand());
   program.addCommand(deployCommand());
   program.addCommand(wireCommand());
-  return program;
+  // After every subcommand is added: usage errors are one line, and the exit is runCli's to make.
+  return oneLineUsageErrors(program, { exitOverride: true });
 }
 
 /** Runs the CLI; resolves with the exit code instead of exiting, so tests can call it. */
 export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

@@ -61,7 +61,7 @@ export function nodeCommand(): Command {
     .addHelpText(
       'after',
       '\nPeers listed in <dataDir>/denied-peers.txt (one peer id a line) are refused; SIGHUP re-reads it.\n' +
-        '\nExample:\n  xmargin node --config config/devnet/node-1.json --pretty\n',
+        '\nExample (`xmargin devnet up` writes config/devnet/node-1.json, … for its chains):\n  xmargin node --config config/devnet/node-1.json --pretty\n',
     )
     .action(async (flags: NodeFlags) => {
       const config = loadNodeConfig(flags.config);

@@ -3,7 +3,8 @@
 //   a trader deposits WETH on chain A and USDC on chain B for the engine on chain C; the unified
 //   margin appears; the trader opens a leveraged perpetual on C; the price falls; one node partially
 //   liquidates the position on C, the collateral on A is seized and paid out to it there; the final
-//   balances, health and the on-chain invariant checks are printed.
+//   balances (the trader's and the liquidator's wallets too), health and the on-chain invariant checks
+//   are printed.
 // Then it stays up with the dashboard URL until Ctrl-C, or exits with --exit (--json: one summary line).
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -42,6 +43,11 @@ interface Summary {
     seized?: string;
   };
   invariants: { name: string; held: boolean; detail: string }[];
+  /** Wallet balances at the end (token units): the trader's, and the liquidator's WETH around its payout. */
+  balances: {
+    trader: { account: string; chain: string; token: string; amount: string }[];
+    liquidator?: { account: string; chain: string; token: string; beforePayout: string; afterPayout: string };
+  };
   timings: Record<string, number>;
 }
 
@@ -53,7 +59,10 @@ export function startCommand(): Command {
     .option('--exit', 'stop everything when the story is done')
     .option('--json', 'print one JSON summary as the last line (with --exit)')
     .option('--keep', 'keep the working directory (node logs, stores) after exit')
-    .addHelpText('after', '\nExamples:\n  npm start\n  npm start -- --exit --json\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  npm start\n  npm start -- --exit --json\n  xmargin start --exit --keep\n',
+    )
     .action(async (flags: StartFlags) => {
       const code = await runStory(flags);
       if (code !== 0) throw new Error('the story failed (see above)');
@@ -76,6 +85,7 @@ async function runStory(flags: StartFlags): Promise<number> {
     health: { before: null, afterPriceDrop: null, after: null },
     liquidation: { remotePayoutConfirmed: false },
     invariants: [],
+    balances: { trader: [] },
     timings: {},
   };
   const dir = mkdtempSync(path.join(tmpdir(), 'xmargin-start-'));
@@ -234,6 +244,15 @@ async function runStory(flags: StartFlags): Promise<number> {
       );
       for (const col of after?.collaterals ?? [])
         say(`         remaining: ${formatUnits(col.amount, col.decimals)} ${col.symbol} on ${col.srcChain}`);
+      summary.balances = await walletBalances(trader, [A, B], liquidated.liquidator, A, paid.hash, providers);
+      say(
+        `         trader wallet: ${summary.balances.trader.map((b) => `${b.amount} ${b.token} on ${b.chain}`).join(', ')}`,
+      );
+      const lb = summary.balances.liquidator;
+      if (lb !== undefined)
+        say(
+          `         liquidator wallet: ${lb.beforePayout} -> ${lb.afterPayout} ${lb.token} on ${lb.chain} (before -> after the payout)`,
+        );
       summary.invariants = await checkConservation(manifest, [trader], (c) => rpc(c, providers));
       const liquidations = await engine.queryFilter(
         engine.getEvent('Liquidated')(trader),
@@ -279,6 +298,51 @@ async function runStory(flags: StartFlags): Promise<number> {
   if (flags.json === true) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else say(ok ? `done in ${(summary.timings.totalMs / 1000).toFixed(1)} s` : 'the story did not complete');
   return ok ? 0 : 1;
+}
+
+/**
+ * The trader's wallet balance of each token it deposited (WETH on A, USDC on B), and the liquidator's
+ * WETH on A in the block before its payout and now.
+ */
+async function walletBalances(
+  trader: string,
+  [A, B]: [ChainConfig, ChainConfig],
+  liquidator: string,
+  payoutChain: ChainConfig,
+  payoutHash: string,
+  providers: JsonRpcProvider[],
+): Promise<Summary['balances']> {
+  const erc20 = readArtifact('MockERC20').abi;
+  const readers = new Map<string, JsonRpcProvider>();
+  const reader = (chain: ChainConfig): JsonRpcProvider => {
+    const p = readers.get(chain.name) ?? rpc(chain, providers);
+    readers.set(chain.name, p);
+    return p;
+  };
+  const balance = async (chain: ChainConfig, symbol: string, account: string, blockTag?: number) => {
+    const token = chain.tokens.find((t) => t.symbol === symbol);
+    if (token === undefined) throw new Error(`${chain.name} has no ${symbol}`);
+    const contract = new Contract(token.address, erc20, reader(chain));
+    const raw = (await contract.getFunction('balanceOf')(account, {
+      blockTag: blockTag ?? 'latest',
+    })) as bigint;
+    return formatUnits(raw, token.decimals);
+  };
+  const receipt = await reader(payoutChain).getTransactionReceipt(payoutHash);
+  if (receipt === null) throw new Error(`no receipt of the payout ${payoutHash} on ${payoutChain.name}`);
+  return {
+    trader: [
+      { account: trader, chain: A.name, token: 'WETH', amount: await balance(A, 'WETH', trader) },
+      { account: trader, chain: B.name, token: 'USDC', amount: await balance(B, 'USDC', trader) },
+    ],
+    liquidator: {
+      account: liquidator,
+      chain: payoutChain.name,
+      token: 'WETH',
+      beforePayout: await balance(payoutChain, 'WETH', liquidator, receipt.blockNumber - 1),
+      afterPayout: await balance(payoutChain, 'WETH', liquidator),
+    },
+  };
 }
 
 function rpc(chain: ChainConfig, providers: JsonRpcProvider[]): JsonRpcProvider {

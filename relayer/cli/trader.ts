@@ -1,10 +1,17 @@
-// Trader commands: deposit, withdraw, move, open, close, positions, health. Each one prints the
-// LayerZero fee quote before it sends, and every read command takes --json.
+// Trader commands: deposit, withdraw, move, open, close, positions, health. Each one prints its quote
+// before it sends (the LayerZero fee; for a trade the oracle price, the trading fee and the initial
+// margin it leaves), and every read command, open and close take --json.
 
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { formatEther, formatUnits } from 'ethers';
-import { ClientError, createClient, formatWad, type XmarginClient } from '../client/index.ts';
+import {
+  ClientError,
+  createClient,
+  formatWad,
+  type TradeQuote,
+  type XmarginClient,
+} from '../client/index.ts';
 import { readJsonFile } from '../config/load.ts';
 import type { Address } from '../config/types.ts';
 import { loadNetworkView } from '../node/node.ts';
@@ -47,6 +54,27 @@ function clientFor(flags: Common): XmarginClient {
 function subOf(flags: Common): bigint {
   if (!/^\d+$/.test(flags.sub)) throw new ClientError(`--sub must be a whole number, got "${flags.sub}"`);
   return BigInt(flags.sub);
+}
+
+function marketOf(value: string): number {
+  if (!/^\d+$/.test(value)) throw new ClientError(`--market must be a whole number, got "${value}"`);
+  return Number(value);
+}
+
+/** One line: what the trade does, at which price, for which fee, and the initial margin it leaves. */
+export function describeQuote(q: TradeQuote): string {
+  const side = q.size > 0n ? 'buy' : 'sell';
+  const bound =
+    q.acceptablePrice === null
+      ? 'any price accepted'
+      : `${side === 'buy' ? 'at most' : 'at least'} ${formatWad(q.acceptablePrice, 2)} accepted`;
+  const health = q.initialHealthAfter === null ? '∞' : formatWad(q.initialHealthAfter, 3);
+  return (
+    `trade quote: ${side} ${formatUnits(q.size < 0n ? -q.size : q.size, 18)} in market ${q.marketId} on ${q.chain} ` +
+    `at the oracle price ${formatWad(q.oraclePrice, 2)} USD (${bound}); ` +
+    `trading fee ${formatWad(q.tradingFee, 2)} USD (${formatWad(q.feeRate * 100n, 2)}%); ` +
+    `initial-margin health after ${health} (equity ${formatWad(q.equityAfter, 2)} / requirement ${formatWad(q.initialRequirementAfter, 2)} USD; below 1 the engine refuses)`
+  );
 }
 
 async function using<T>(flags: Common, run: (client: XmarginClient) => Promise<T>): Promise<T> {
@@ -153,29 +181,40 @@ export function traderCommands(): Command[] {
     .requiredOption('--engine <name>', 'chain of the engine and its market')
     .requiredOption('--size <n>', 'base size, e.g. 2.5 or -1')
     .option('--market <id>', 'market id', '1')
-    .option('--price <usd>', 'worst acceptable price')
-    .addHelpText('after', '\nExample:\n  xmargin open --engine devnet-c --size 5\n')
-    .action(async (f: Common & { engine: string; size: string; market: string; price?: string }) =>
-      using(f, async (c) => {
-        const r = await c.trade({
-          engine: f.engine,
-          size: f.size,
-          marketId: Number(f.market),
-          subaccount: subOf(f),
-          ...(f.price === undefined ? {} : { acceptablePrice: f.price }),
-        });
-        out(`traded ${f.size} on ${f.engine} market ${f.market}: ${r.txHash} (gas ${r.gasUsed})`);
-      }),
+    .option('--price <usd>', 'worst acceptable price (default: any; the trade fills at the oracle price)')
+    .option('--json', 'one JSON document: the quote and the transaction')
+    .addHelpText('after', '\nExample:\n  xmargin open --engine devnet-c --size 5 --price 2020\n')
+    .action(
+      async (f: Common & { engine: string; size: string; market: string; price?: string; json?: boolean }) =>
+        using(f, async (c) => {
+          const p = {
+            engine: f.engine,
+            size: f.size,
+            marketId: marketOf(f.market),
+            subaccount: subOf(f),
+            ...(f.price === undefined ? {} : { acceptablePrice: f.price }),
+          };
+          const q = await c.quoteTrade(p);
+          if (f.json !== true) out(describeQuote(q));
+          const r = await c.trade(p);
+          if (f.json === true) return json({ quote: q, txHash: r.txHash, gasUsed: r.gasUsed });
+          out(`traded ${f.size} on ${f.engine} market ${f.market}: ${r.txHash} (gas ${r.gasUsed})`);
+        }),
     );
 
   const close = withCommon(new Command('close'))
     .description('close the position in --market on --engine')
     .requiredOption('--engine <name>', 'chain of the engine and its market')
     .option('--market <id>', 'market id', '1')
+    .option('--json', 'one JSON document: the quote and the transaction')
     .addHelpText('after', '\nExample:\n  xmargin close --engine devnet-c\n')
-    .action(async (f: Common & { engine: string; market: string }) =>
+    .action(async (f: Common & { engine: string; market: string; json?: boolean }) =>
       using(f, async (c) => {
-        const r = await c.close({ engine: f.engine, marketId: Number(f.market), subaccount: subOf(f) });
+        const p = { engine: f.engine, marketId: marketOf(f.market), subaccount: subOf(f) };
+        const q = await c.quoteClose(p);
+        if (f.json !== true) out(describeQuote(q));
+        const r = await c.close(p);
+        if (f.json === true) return json({ quote: q, txHash: r.txHash, gasUsed: r.gasUsed });
         out(`closed market ${f.market} on ${f.engine}: ${r.txHash} (gas ${r.gasUsed})`);
       }),
     );

@@ -54,6 +54,32 @@ export interface PositionInfo {
   entryPrice: bigint;
 }
 
+/** What a trade would do, read before it is sent (`quoteTrade`, `quoteClose`). USD figures are WAD. */
+export interface TradeQuote {
+  chain: string;
+  marketId: number;
+  /** Signed size of the trade (base units, WAD): positive buys, negative sells. */
+  size: bigint;
+  positionBefore: bigint;
+  positionAfter: bigint;
+  /** The market's oracle price now: the trade fills at the oracle price of its block. */
+  oraclePrice: bigint;
+  /** Worst price the trade accepts (highest for a buy, lowest for a sell); null: any price. */
+  acceptablePrice: bigint | null;
+  /** Fraction of the traded notional charged as fee (WAD). */
+  feeRate: bigint;
+  /** The trading fee at the oracle price, rounded up as the market charges it. */
+  tradingFee: bigint;
+  /** The sub-account's equity and initial-margin requirement on this engine after the trade. */
+  equityAfter: bigint;
+  initialRequirementAfter: bigint;
+  /**
+   * equityAfter / initialRequirementAfter (WAD); null when nothing is required. Below 1 the engine
+   * refuses a trade that adds risk (BelowInitialMargin).
+   */
+  initialHealthAfter: bigint | null;
+}
+
 export interface TxResult {
   txHash: Hex;
   fee: bigint;
@@ -71,8 +97,10 @@ export interface XmarginClient {
   withdraw(p: WithdrawParams): Promise<TxResult>;
   quoteMove(p: MoveParams): Promise<{ fee: bigint; hopFee: bigint }>;
   move(p: MoveParams): Promise<TxResult>;
+  quoteTrade(p: TradeParams): Promise<TradeQuote>;
   trade(p: TradeParams): Promise<TxResult>;
-  close(p: { engine: string; marketId?: number; subaccount?: bigint }): Promise<TxResult>;
+  quoteClose(p: CloseParams): Promise<TradeQuote>;
+  close(p: CloseParams): Promise<TxResult>;
   positions(account?: Address, subaccount?: bigint): Promise<PositionInfo[]>;
   health(account?: Address, subaccount?: bigint): Promise<EngineHealth[]>;
   destroy(): void;
@@ -112,10 +140,20 @@ export interface TradeParams {
   marketId?: number;
   /** Signed base size, e.g. "2.5" (long) or "-1" (short). */
   size: string;
-  /** Worst acceptable price in USD; default: 1% beyond the oracle price. */
+  /** Worst acceptable price in USD; default: any price (the trade fills at the oracle price). */
   acceptablePrice?: string;
   subaccount?: bigint;
 }
+
+export interface CloseParams {
+  engine: string;
+  marketId?: number;
+  subaccount?: bigint;
+}
+
+const mulWadUp = (a: bigint, b: bigint): bigint => (a * b + WAD - 1n) / WAD;
+const abs = (x: bigint): bigint => (x < 0n ? -x : x);
+const PRICE_ADAPTER_ABI = ['function price() view returns (uint256)'];
 
 /** Type-3 options with one executor lzReceive option. */
 export function lzReceiveOptions(gas: bigint, value = 0n): Hex {
@@ -230,6 +268,90 @@ export function createClient(options: { chains: ChainConfig[]; privateKey: strin
     return lockFee * 2n;
   };
 
+  /** The signed size and the price bound of a trade (null: any price), as quoted and as sent. */
+  const tradeArgs = (p: TradeParams): { size: bigint; acceptable: bigint | null } => {
+    let size: bigint;
+    try {
+      size = parseUnits(p.size, 18);
+    } catch {
+      throw new ClientError(`size "${p.size}" is not a decimal number (e.g. 2.5 for a long, -1 for a short)`);
+    }
+    if (size === 0n) throw new ClientError('size must not be zero');
+    if (p.acceptablePrice === undefined) return { size, acceptable: null };
+    try {
+      return { size, acceptable: parseUnits(p.acceptablePrice, 18) };
+    } catch {
+      throw new ClientError(`price "${p.acceptablePrice}" is not a decimal number of USD, e.g. 2050.5`);
+    }
+  };
+  const openSize = async (c: ChainConfig, p: CloseParams): Promise<bigint> => {
+    const pos = (await marketOf(c).getFunction('positionOf')(
+      address,
+      p.subaccount ?? 0n,
+      p.marketId ?? 1,
+    )) as {
+      size: bigint;
+    };
+    if (pos.size === 0n) throw new ClientError(`no open position in market ${p.marketId ?? 1} on ${c.name}`);
+    return pos.size;
+  };
+  /**
+   * The fill at today's oracle price: the fee as the market charges it, and the engine's health view
+   * with this market's position resized (equity less the fee; PnL at the oracle price is already in it).
+   */
+  const quote = async (
+    c: ChainConfig,
+    marketId: number,
+    subaccount: bigint,
+    size: bigint,
+    acceptable: bigint | null,
+  ): Promise<TradeQuote> => {
+    const market = marketOf(c);
+    const m = (await market.getFunction('market')(marketId)) as {
+      oracle: string;
+      tradingFee: bigint;
+      listed: boolean;
+    };
+    if (!m.listed) {
+      const ids = (await market.getFunction('marketIds')()) as bigint[];
+      throw new ClientError(`${c.name} lists no market ${marketId} — use one of ${ids.join(', ')}`);
+    }
+    const engine = engineOf(c);
+    const [price, pos, h, risk] = await Promise.all([
+      new Contract(m.oracle, PRICE_ADAPTER_ABI, signer(c)).getFunction('price')() as Promise<bigint>,
+      market.getFunction('positionOf')(address, subaccount, marketId) as Promise<{ size: bigint }>,
+      engine.getFunction('health')(address, subaccount) as Promise<{
+        equity: bigint;
+        initialRequirement: bigint;
+      }>,
+      engine.getFunction('marketRisk')(marketId) as Promise<{ initialMargin: bigint }>,
+    ]);
+    const requirement = (sz: bigint) => mulWadUp(mulWadUp(abs(sz), price), risk.initialMargin);
+    const tradingFee = mulWadUp(mulWadUp(abs(size), price), m.tradingFee);
+    const equityAfter = h.equity - tradingFee;
+    const initialRequirementAfter =
+      h.initialRequirement - requirement(pos.size) + requirement(pos.size + size);
+    return {
+      chain: c.name,
+      marketId,
+      size,
+      positionBefore: pos.size,
+      positionAfter: pos.size + size,
+      oraclePrice: price,
+      acceptablePrice: acceptable,
+      feeRate: m.tradingFee,
+      tradingFee,
+      equityAfter,
+      initialRequirementAfter,
+      initialHealthAfter:
+        initialRequirementAfter === 0n
+          ? null
+          : equityAfter <= 0n
+            ? 0n
+            : (equityAfter * WAD) / initialRequirementAfter,
+    };
+  };
+
   return {
     address,
     chains: options.chains,
@@ -306,36 +428,30 @@ export function createClient(options: { chains: ChainConfig[]; privateKey: strin
         fee,
       );
     },
+    async quoteTrade(p) {
+      const { size, acceptable } = tradeArgs(p);
+      return quote(chain(p.engine), p.marketId ?? 1, p.subaccount ?? 0n, size, acceptable);
+    },
     async trade(p) {
+      const market = marketOf(chain(p.engine));
+      const { size, acceptable } = tradeArgs(p);
+      const bound = acceptable ?? (size > 0n ? MAX_UINT : 0n);
+      return send(market.getFunction('trade')(p.subaccount ?? 0n, p.marketId ?? 1, size, bound), 0n);
+    },
+    async quoteClose(p) {
       const c = chain(p.engine);
-      const market = marketOf(c);
-      let size: bigint;
-      try {
-        size = parseUnits(p.size, 18);
-      } catch {
-        throw new ClientError(
-          `size "${p.size}" is not a decimal number (e.g. 2.5 for a long, -1 for a short)`,
-        );
-      }
-      if (size === 0n) throw new ClientError('size must not be zero');
-      const acceptable =
-        p.acceptablePrice !== undefined ? parseUnits(p.acceptablePrice, 18) : size > 0n ? MAX_UINT : 0n;
-      return send(market.getFunction('trade')(p.subaccount ?? 0n, p.marketId ?? 1, size, acceptable), 0n);
+      const size = await openSize(c, p);
+      return quote(c, p.marketId ?? 1, p.subaccount ?? 0n, -size, null);
     },
     async close(p) {
       const c = chain(p.engine);
-      const market = marketOf(c);
-      const pos = (await market.getFunction('positionOf')(address, p.subaccount ?? 0n, p.marketId ?? 1)) as {
-        size: bigint;
-      };
-      if (pos.size === 0n)
-        throw new ClientError(`no open position in market ${p.marketId ?? 1} on ${c.name}`);
+      const size = await openSize(c, p);
       return send(
-        market.getFunction('trade')(
+        marketOf(c).getFunction('trade')(
           p.subaccount ?? 0n,
           p.marketId ?? 1,
-          -pos.size,
-          pos.size > 0n ? 0n : MAX_UINT,
+          -size,
+          size > 0n ? 0n : MAX_UINT,
         ),
         0n,
       );

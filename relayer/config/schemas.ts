@@ -2,6 +2,7 @@
 // ./types.ts at the bottom of this file, so the two cannot drift apart. Messages of refinements are
 // written as "<what was expected> — <how to fix it>"; ./load.ts prefixes the file and the field path.
 
+import { isIP } from 'node:net';
 import { getAddress } from 'ethers';
 import { z } from 'zod';
 import {
@@ -610,6 +611,14 @@ export const nodeConfigSchema = z.object({
   chains: z.array(z.string().min(1)),
   networksFile: z.string().min(1),
   apiPort: z.int().min(0).max(65_535),
+  // The status names signers, peers and accounts: loopback unless the operator opens it on purpose.
+  apiHost: z
+    .string()
+    .refine((s) => isIP(s) !== 0 || s === 'localhost', {
+      error:
+        'expected an IP address to bind the status API to — e.g. "127.0.0.1" (the default, this machine only) or "0.0.0.0" (every interface)',
+    })
+    .optional(),
   rebalance: z
     .strictObject({
       triggerHealth: decimal('triggerHealth', '1.25', 'the health below which a rescue starts', {

@@ -204,8 +204,10 @@ export interface NodeConfig {
   chains: string[];
   /** Where the chain list and the DVN set come from (a networks file or a devnet manifest). */
   networksFile: string;
-  /** Status API / metrics port (127.0.0.1); 0 picks a free one. */
+  /** Status API / metrics port; 0 picks a free one. */
   apiPort: number;
+  /** Address the status API binds to (default 127.0.0.1, this machine only). */
+  apiHost?: string;
   /** RPC limits for every chain, and per chain name (`chains`) where one needs others. */
   /** RPC limits, and per chain: limits and the node's own RPC URLs (`urls`, replacing the networks file's:
    *  an operator's private endpoints, with no copy of the shared file to keep). */

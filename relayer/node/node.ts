@@ -470,9 +470,10 @@ async function start(
     peers: () => connectedPeers(gossip).length,
     storeSizeBytes: () => directorySize(storeDir),
   });
-  // Loopback only: the status names signers, peers and accounts (see relayer/api/server.ts).
+  // Loopback unless the config's apiHost opens it: the status names signers, peers and accounts.
   const api = createApiServer({
     port: config.apiPort,
+    host: config.apiHost ?? '127.0.0.1',
     status,
     metrics: metrics.registry,
     log: log.child({ module: 'api' }),

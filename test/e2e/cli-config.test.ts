@@ -1,12 +1,15 @@
 // The CLI as an operator meets it: bad config files and bad arguments each give ONE readable line on
 // stderr (naming the file, the field and the fix) and a non-zero exit, with no stack trace unless
-// --verbose; a good config passes `config check` against a live chain.
+// --verbose; a good config passes `config check` against a live chain; every command's --help has an
+// example; `xmargin devnet up` writes the node configs the examples name; bin/xmargin runs the CLI.
 
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildProgram } from '../../relayer/cli/main.ts';
+import { allCommands, commandPath } from '../../relayer/cli/usage.ts';
 import type { ChainConfig, DevnetManifest, NodeConfig } from '../../relayer/config/types.ts';
 import { type Anvil, freePort, startAnvil } from '../support/anvil.ts';
 
@@ -24,6 +27,21 @@ function cli(...args: string[]): { code: number; stdout: string; stderr: string 
     timeout: 60_000,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The same, without blocking: the --help runs go a few at a time. */
+function cliAsync(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      NODE_BIN,
+      [path.join(ROOT, 'relayer/cli/main.ts'), ...args],
+      { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
 }
 
 function chain(name: string, chainId: number, eid: number, rpcUrl: string): ChainConfig {
@@ -99,11 +117,114 @@ describe('CLI: configuration errors and checks', () => {
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
-  it('--help exits 0 and shows an example', () => {
-    const r = cli('node', '--help');
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('Example');
+  it('--help of every command and subcommand exits 0 and shows an xmargin example', async () => {
+    const paths = allCommands(buildProgram()).map((c) => commandPath(c).split(' ').slice(1));
+    expect(paths.length).toBeGreaterThanOrEqual(19);
+    const failures: string[] = [];
+    for (let i = 0; i < paths.length; i += 4) {
+      const batch = paths.slice(i, i + 4);
+      const results = await Promise.all(batch.map((p) => cliAsync(...p, '--help')));
+      results.forEach((r, j) => {
+        const name = ['xmargin', ...(batch[j] as string[])].join(' ');
+        if (r.code !== 0) failures.push(`${name}: exit ${r.code}`);
+        if (!/^Examples?\b/m.test(r.stdout)) failures.push(`${name}: no Example section`);
+        if (!/^ {2}xmargin /m.test(r.stdout)) failures.push(`${name}: no example line starting with xmargin`);
+      });
+    }
+    expect(failures).toEqual([]);
+  }, 180_000);
+
+  it('usage errors are one line with the help hint and exit 1', () => {
+    const cases: [string[], RegExp][] = [
+      [['bogus'], /^error: unknown command 'bogus' \(run xmargin --help for usage\)$/],
+      [
+        ['helth'],
+        /^error: unknown command 'helth' \(Did you mean health\?\) \(run xmargin --help for usage\)$/,
+      ],
+      [['health', '--bogus'], /^error: unknown option '--bogus' \(run xmargin health --help for usage\)$/],
+      [
+        ['node'],
+        /^error: required option '-c, --config <file>' not specified \(run xmargin node --help for usage\)$/,
+      ],
+      [
+        ['keys', 'show'],
+        /^error: required option '-d, --dir <dir>' not specified \(run xmargin keys show --help/,
+      ],
+      [['devnet', 'up', '--quorum', '5'], /cannot exceed --attestors \(3\) \(run xmargin devnet up --help/],
+    ];
+    for (const [args, expected] of cases) {
+      const r = cli(...args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(expectOneLine(r.stderr), args.join(' ')).toMatch(expected);
+      expect(r.stdout, args.join(' ')).toBe('');
+    }
   });
+
+  it('bin/xmargin runs the CLI with the project node, from any directory', () => {
+    const version = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string })
+      .version;
+    const r = spawnSync(path.join(ROOT, 'bin', 'xmargin'), ['--version'], { cwd: dir, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe(version);
+    const bad = spawnSync(path.join(ROOT, 'bin', 'xmargin'), ['bogus'], { cwd: dir, encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(expectOneLine(bad.stderr)).toContain("unknown command 'bogus'");
+  });
+
+  it('keys create, then keys show --json is one object without the private key unless --reveal', () => {
+    const keys = path.join(dir, 'keys');
+    const created = cli('keys', 'create', '--dir', keys);
+    expect(created.code).toBe(0);
+    expect(statSync(path.join(keys, 'evm.key')).mode & 0o777).toBe(0o600);
+    const shown = cli('keys', 'show', '--dir', keys, '--json');
+    expect(shown.stderr).toBe('');
+    expect(shown.code).toBe(0);
+    expect(shown.stdout.trim().split('\n')).toHaveLength(1);
+    const doc = JSON.parse(shown.stdout) as Record<string, string>;
+    expect(doc.signer).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    expect(doc.peerId).toMatch(/^12D3KooW/);
+    expect(doc.evmKeyFile).toBe(path.join(keys, 'evm.key'));
+    expect(doc).not.toHaveProperty('privateKey');
+    expect(created.stdout).toContain(doc.signer as string);
+    const revealed = JSON.parse(cli('keys', 'show', '--dir', keys, '--json', '--reveal').stdout) as {
+      privateKey: string;
+    };
+    expect(revealed.privateKey).toBe(readFileSync(path.join(keys, 'evm.key'), 'utf8').trim());
+    const missing = cli('keys', 'show', '--dir', path.join(dir, 'no-keys'));
+    expect(missing.code).toBe(1);
+    expect(expectOneLine(missing.stderr)).toContain(path.join(dir, 'no-keys', 'evm.key'));
+  });
+
+  it('devnet up writes node configs next to its manifest that config check accepts', () => {
+    const manifestFile = path.join(dir, 'devnet', 'manifest.json');
+    const up = cli(
+      'devnet',
+      'up',
+      '--chains',
+      '2',
+      '--automine',
+      '--exit-after-boot',
+      '--manifest',
+      manifestFile,
+    );
+    expect(up.stderr).toBe('');
+    expect(up.code).toBe(0);
+    expect(up.stdout).toMatch(/node configs: .*node-1\.json, .*node-2\.json, .*node-3\.json/);
+    const node1 = JSON.parse(readFileSync(path.join(dir, 'devnet', 'node-1.json'), 'utf8')) as NodeConfig;
+    expect(node1.networksFile).toBe('manifest.json');
+    expect(node1.bootstrap).toHaveLength(2);
+    expect(statSync(path.join(dir, 'devnet', 'node-1', 'evm.key')).mode & 0o777).toBe(0o600);
+    const check = cli('config', 'check', path.join(dir, 'devnet', 'node-1.json'), '--offline', '--json');
+    expect(check.stderr).toBe('');
+    expect(check.code).toBe(0);
+    expect(JSON.parse(check.stdout)).toMatchObject({
+      ok: true,
+      kind: 'node config',
+      chains: [{ name: 'devnet-a' }, { name: 'devnet-b' }],
+      rpcChecked: false,
+    });
+  }, 120_000);
 
   it('a good node config passes `config check` against the live chain', () => {
     const networks = writeJson(
@@ -115,6 +236,16 @@ describe('CLI: configuration errors and checks', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^ok: node config .*devnet-a.*every RPC serves its chain id/);
+    const json = cli('config', 'check', config, '--json');
+    expect(json.code).toBe(0);
+    expect(json.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(json.stdout)).toEqual({
+      ok: true,
+      kind: 'node config',
+      file: config,
+      chains: [{ name: 'devnet-a', chainId: 40101, eid: 40101 }],
+      rpcChecked: true,
+    });
   });
 
   it('a missing field names the file, the field and the fix', () => {
@@ -178,9 +309,11 @@ describe('CLI: configuration errors and checks', () => {
     expect(expectOneLine(r.stderr)).toMatch(/no chain named "devnet-z".*devnet-a/);
   });
 
-  it('bad arguments exit non-zero with a usage hint', () => {
+  it('bad arguments exit non-zero with a usage hint, in one line', () => {
     const r = cli('node', '--config', 'x.json', '--poll-interval', 'soon');
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/poll-interval/);
+    expect(r.code).toBe(1);
+    expect(expectOneLine(r.stderr)).toMatch(
+      /^error: option '--poll-interval <ms>' argument 'soon' is invalid\. .* \(run xmargin node --help for usage\)$/,
+    );
   });
 });

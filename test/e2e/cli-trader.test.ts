@@ -1,5 +1,6 @@
 // The trader commands against a running devnet (automine): local deposit, open, positions, health,
-// close, withdraw — and their error paths, each one readable line with a non-zero exit.
+// close, withdraw — each sending command after its quote — and their error paths, each one readable
+// line with a non-zero exit.
 // (Cross-chain legs need relayer nodes; they are covered by messaging.test.ts.)
 
 import { spawnSync } from 'node:child_process';
@@ -58,8 +59,15 @@ describe('trader CLI on a devnet', () => {
     expect(r.stdout).toMatch(/deposited 2 WETH on devnet-b for devnet-b: 0x[0-9a-f]{64}/);
   });
 
-  it('open, positions --json and health --json agree with the engine', () => {
-    expect(x('open', '--engine', 'devnet-b', '--size', '5').code).toBe(0);
+  it('open shows the trade quote, then positions --json and health --json agree with the engine', () => {
+    const open = x('open', '--engine', 'devnet-b', '--size', '5');
+    expect(open.stderr).toBe('');
+    expect(open.code).toBe(0);
+    // 5 ETH at 2000: fee 5 bp of 10,000; equity 3200 - 5; initial margin 10% of 10,000.
+    expect(open.stdout).toMatch(
+      /^trade quote: buy 5\.0 in market 1 on devnet-b at the oracle price 2000\.00 USD \(any price accepted\); trading fee 5\.00 USD \(0\.05%\); initial-margin health after 3\.195 \(equity 3195\.00 \/ requirement 1000\.00 USD/,
+    );
+    expect(open.stdout).toMatch(/traded 5 on devnet-b market 1: 0x[0-9a-f]{64}/);
     const positions = JSON.parse(x('positions', '--json').stdout) as { chain: string; size: string }[];
     expect(positions).toEqual([
       expect.objectContaining({ chain: 'devnet-b', size: (5n * 10n ** 18n).toString() }),
@@ -86,8 +94,13 @@ describe('trader CLI on a devnet', () => {
     expect(line).toMatch(/the chain refused: BelowInitialMargin\(equity=\d+, initialRequirement=\d+\) — /);
   });
 
-  it('close, then withdraw pays out on the same chain', () => {
-    expect(x('close', '--engine', 'devnet-b').code).toBe(0);
+  it('close shows the trade quote, then withdraw pays out on the same chain', () => {
+    const close = x('close', '--engine', 'devnet-b');
+    expect(close.stderr).toBe('');
+    expect(close.code).toBe(0);
+    expect(close.stdout).toMatch(
+      /^trade quote: sell 5\.0 in market 1 on devnet-b at the oracle price 2000\.00 USD \(any price accepted\); trading fee 5\.00 USD \(0\.05%\); initial-margin health after ∞ \(equity 3190\.00 \/ requirement 0\.00 USD/,
+    );
     expect(JSON.parse(x('positions', '--json').stdout)).toEqual([]);
     const r = x('withdraw', '--engine', 'devnet-b', '--from', 'devnet-b', '--token', 'WETH', '--amount', '1');
     expect(r.stderr).toBe('');
@@ -162,5 +175,31 @@ describe('trader CLI on a devnet', () => {
     );
     expect(oneLineError(x('close', '--engine', 'devnet-c'))).toMatch(/no open position/);
     expect(x('deposit', '--chain', 'devnet-b').code).not.toBe(0);
+  });
+
+  it('open and close --json carry the quote; a price bound the oracle misses is refused in one line', () => {
+    expect(oneLineError(x('open', '--engine', 'devnet-b', '--size', '1', '--price', '1990'))).toMatch(
+      /PriceNotAcceptable\(price=2000000000000000000000, acceptablePrice=1990000000000000000000\)/,
+    );
+    const open = x('open', '--engine', 'devnet-b', '--size', '-1', '--price', '1990', '--json');
+    expect(open.stderr).toBe('');
+    expect(open.code).toBe(0);
+    const opened = JSON.parse(open.stdout) as { quote: Record<string, string | null>; txHash: string };
+    expect(opened.txHash).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(opened.quote).toMatchObject({
+      chain: 'devnet-b',
+      size: (-(10n ** 18n)).toString(),
+      positionAfter: (-(10n ** 18n)).toString(),
+      oraclePrice: (2000n * 10n ** 18n).toString(),
+      acceptablePrice: (1990n * 10n ** 18n).toString(),
+      tradingFee: (10n ** 18n).toString(),
+    });
+    expect(BigInt(opened.quote.initialHealthAfter as string)).toBeGreaterThan(10n ** 18n);
+    const close = JSON.parse(x('close', '--engine', 'devnet-b', '--json').stdout) as {
+      quote: Record<string, string | null>;
+    };
+    expect(close.quote).toMatchObject({ size: (10n ** 18n).toString(), positionAfter: '0' });
+    expect(close.quote.initialHealthAfter).toBeNull();
+    expect(JSON.parse(x('positions', '--json').stdout)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 // Fault scenario: bad input everywhere, on a 2-chain devnet (A: collateral, B: engine; automine).
 //   bad-input  malformed config files and CLI arguments for `xmargin node`, `config check`, `wire` and
 //              the trader commands, each run as a real process: a non-zero exit and one readable line
-//              on stderr (commander's usage errors may add its "(run with --help for usage)" hint);
+//              on stderr (usage errors included: their help hint is on the same line);
 //              then contract calls with zero amounts, unknown assets and wrong chains: each refused
 //              with a custom error of the contracts' ABIs (an unknown destination by the OApp's
 //              NoPeer; an unknown asset or source chain on the engine as InsufficientCredit, since
@@ -23,7 +23,6 @@ import { keyOf, result, tokenOf } from './harness.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const NODE_BIN = path.join(ROOT, 'node_modules', '.bin', 'node');
-const USAGE_HINT = '(run with --help for usage)';
 const UNKNOWN_TOKEN = '0x000000000000000000000000000000000000dEaD';
 
 let devnet: Devnet | undefined;
@@ -52,12 +51,12 @@ function x(args: string[]): Promise<{ code: number | null; stderr: string }> {
   });
 }
 
-/** The error lines of stderr, commander's usage hint left out. */
+/** The non-empty lines of stderr. */
 const errorLines = (stderr: string): string[] =>
   stderr
     .trim()
     .split('\n')
-    .filter((l) => l.trim() !== '' && l.trim() !== USAGE_HINT);
+    .filter((l) => l.trim() !== '');
 
 function file(name: string, content: string | object): string {
   const p = path.join(dir, name);

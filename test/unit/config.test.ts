@@ -194,6 +194,44 @@ describe('node config', () => {
   });
 });
 
+describe('node config: apiHost', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'xmargin-node-host-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (extra: Record<string, unknown>): string => {
+    const file = path.join(dir, 'node.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        dataDir: 'data',
+        listen: ['/ip4/127.0.0.1/tcp/0'],
+        bootstrap: [],
+        evmKeyFile: 'k',
+        p2pKeyFile: 'p',
+        roles: ['watcher'],
+        chains: ['devnet-a'],
+        networksFile: 'manifest.json',
+        apiPort: 0,
+        ...extra,
+      }),
+    );
+    return file;
+  };
+
+  it('is optional (the server binds 127.0.0.1) and takes IPv4, IPv6 or localhost', () => {
+    expect(loadNodeConfig(write({})).apiHost).toBeUndefined();
+    expect(loadNodeConfig(write({ apiHost: '0.0.0.0' })).apiHost).toBe('0.0.0.0');
+    expect(loadNodeConfig(write({ apiHost: '::1' })).apiHost).toBe('::1');
+    expect(loadNodeConfig(write({ apiHost: 'localhost' })).apiHost).toBe('localhost');
+  });
+
+  it('refuses what is not an address, naming the field and an example', () => {
+    expect(message(() => loadNodeConfig(write({ apiHost: '127.0.0.300' })))).toMatch(
+      /node\.json: apiHost: expected an IP address to bind the status API to — e\.g\. "127\.0\.0\.1"/,
+    );
+    expect(message(() => loadNodeConfig(write({ apiHost: 7400 })))).toMatch(/node\.json: apiHost: /);
+  });
+});
+
 describe('wire', () => {
   it('refuses a public pathway with a single required DVN', async () => {
     const parsed = parseNetworks(
