@@ -4,13 +4,14 @@
 
 import type { Wallet } from 'ethers';
 import { BlockFollower, type CursorStore, type FollowerEvent } from '../relayer/chain/follower.ts';
-import { ChainRpc, type RpcOptions } from '../relayer/chain/rpc.ts';
-import type { Address, ChainConfig, DvnConfig } from '../relayer/config/types.ts';
+import { type ChainLog, ChainRpc, type RpcOptions } from '../relayer/chain/rpc.ts';
+import type { Address, ChainConfig, DvnConfig, Hex } from '../relayer/config/types.ts';
 import type { GossipNetwork } from '../relayer/p2p/types.ts';
 import { TOPIC } from './abi.ts';
 import { Attestor, type AttestorOptions } from './attestor.ts';
 import { Executor, type ExecutorOptions } from './executor.ts';
 import { LzChain } from './lz.ts';
+import { parsePacketJobs } from './packets.ts';
 import type { RefusalReason, RefusalsSnapshot } from './refusals.ts';
 import type { AttestStore, PacketJournal, SignatureStore } from './stores.ts';
 
@@ -49,6 +50,8 @@ export interface AttestorService {
   readonly rpcs: ChainRpc[];
   /** What the attestor refused to sign; undefined when the node does not run the attestor role. */
   refusals(): RefusalsSnapshot | undefined;
+  /** Guid of the latest PacketSent this node's followers confirmed (any served chain), for heartbeats. */
+  lastPacketSeen(): Hex | undefined;
 }
 
 export function createAttestorService(
@@ -85,9 +88,15 @@ export function createAttestorService(
         ...(log === undefined ? {} : { log }),
       })
     : undefined;
+  const byName = new Map(opts.chains.map((c) => [c.name, c]));
+  let lastPacketSeen: Hex | undefined;
   const onEvent = async (event: FollowerEvent): Promise<void> => {
     await attestor?.onChainEvent(event);
     await executor?.onChainEvent(event);
+    if (event.type === 'confirmed') {
+      const chain = byName.get(event.chain);
+      if (chain !== undefined) lastPacketSeen = lastPacketIn(event.logs, chain) ?? lastPacketSeen;
+    }
   };
   const followers = opts.chains.map(
     (c, i) =>
@@ -119,6 +128,7 @@ export function createAttestorService(
     followers,
     rpcs,
     refusals: () => attestor?.refusals(),
+    lastPacketSeen: () => lastPacketSeen,
     async start() {
       for (const rpc of rpcs) await rpc.checkChainIds();
       attestor?.start();
@@ -132,4 +142,16 @@ export function createAttestorService(
       for (const rpc of rpcs) rpc.destroy();
     },
   };
+}
+
+/** Guid of the last PacketSent among one confirmed block's logs (undefined when it holds none). */
+export function lastPacketIn(logs: readonly ChainLog[], chain: ChainConfig): Hex | undefined {
+  // Most blocks carry no packet: skip the decoding then.
+  if (!logs.some((l) => l.topics[0] === TOPIC.PacketSent)) return undefined;
+  const jobs = parsePacketJobs(logs, chain.layerZero).jobs;
+  const last = jobs.reduce<(typeof jobs)[number] | undefined>(
+    (a, j) => (a === undefined || j.logIndex > a.logIndex ? j : a),
+    undefined,
+  );
+  return last?.packet.guid;
 }
