@@ -4,10 +4,10 @@
 
 import { describe, expect, it } from 'vitest';
 import { lastPacketIn } from '../../../attestor/service.ts';
-import { MemoryAttestStore, MemoryPacketJournal } from '../../../attestor/stores.ts';
 import type { ChainConfig, Hex } from '../../../relayer/config/types.ts';
 import { heartbeatPayload } from '../../../relayer/node/heartbeat-payload.ts';
 import { createStatusProvider } from '../../../relayer/node/status.ts';
+import { memoryNodeStores } from '../../../relayer/node/stores.ts';
 import { TOPIC_PAYLOADS } from '../../../relayer/p2p/payloads.ts';
 import { LZ_A, packetGuid, sendLogs } from '../../support/packet-logs.ts';
 
@@ -61,8 +61,8 @@ describe('heartbeat: last packet seen', () => {
       peerScore: () => 0,
       boundSigner: (p) => (p === 'p1' ? '0xaa' : undefined),
       peerLastPacket: (signer) => (signer === '0xaa' ? packetGuid(4n) : undefined),
-      records: new MemoryAttestStore(),
-      journal: new MemoryPacketJournal(),
+      records: memoryNodeStores().records,
+      journal: memoryNodeStores().journal,
       packetCounts: () => ({ verified: 0, delivered: 0 }),
     })();
     expect(status.peers).toEqual([
