@@ -1,10 +1,11 @@
 // Wires the attestor and executor roles of one node: a ChainRpc, an LzChain view and a block
 // follower per served chain, the follower events fanned out to both roles. What both roles observe
 // in a confirmed block (packets to sign, deliveries owed) is committed with the follower's cursor in
-// one batch (packetObservation). start() checks every
-// RPC's chain id first; stop() stops everything in reverse order of starting.
+// one batch (packetObservation). start() first checks that every RPC serves the configured chain id
+// and every EndpointV2 has the configured eid; stop() stops everything in reverse order of starting.
 
 import type { Wallet } from 'ethers';
+import { checkEndpointEid } from '../relayer/chain/endpoint-eid.ts';
 import { BlockFollower, type CursorStore, type FollowerEvent } from '../relayer/chain/follower.ts';
 import { type ChainLog, ChainRpc, type RpcOptions } from '../relayer/chain/rpc.ts';
 import type { Address, ChainConfig, DvnConfig, Hex } from '../relayer/config/types.ts';
@@ -137,6 +138,7 @@ export function createAttestorService(
     lastPacketSeen: () => lastPacketSeen,
     async start() {
       for (const rpc of rpcs) await rpc.checkChainIds();
+      for (const [i, chain] of opts.chains.entries()) await checkEndpointEid(chain, rpcs[i] as ChainRpc);
       await attestor?.start();
       executor?.start();
       for (const f of followers) f.start();

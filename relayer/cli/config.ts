@@ -1,10 +1,11 @@
 // `xmargin config check <file>`: validates a node config, a networks file or a devnet manifest the
 // way the node will read it, and (unless --offline) asks every RPC URL the node would use whether it
-// serves the configured chain id. One line per problem found: the first one fails the check.
+// serves the configured chain id, and each chain's EndpointV2 whether it has the configured eid. One line per problem found: the first one fails the check.
 
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
+import { checkEndpointEid } from '../chain/endpoint-eid.ts';
 import { ChainRpc } from '../chain/rpc.ts';
 import { loadDevnetManifest, loadNetworks, loadNodeConfig, readJsonFile } from '../config/load.ts';
 import type { ChainConfig } from '../config/types.ts';
@@ -66,6 +67,7 @@ export async function checkConfig(file: string, options: { offline?: boolean } =
       const rpc = new ChainRpc(chain, { timeoutMs: 3_000, retries: 1, backoffMs: 200 });
       try {
         await rpc.checkChainIds();
+        await checkEndpointEid(chain, rpc);
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         throw new Error(`${file}: ${chain.name}: ${reason.split('\n')[0]}`);
@@ -75,7 +77,9 @@ export async function checkConfig(file: string, options: { offline?: boolean } =
     }
   }
   const rpcNote =
-    options.offline === true ? 'RPCs not contacted (--offline)' : 'every RPC serves its chain id';
+    options.offline === true
+      ? 'RPCs not contacted (--offline)'
+      : 'every RPC serves its chain id, every endpoint has its eid';
   return `ok: ${kind} ${file}: ${chains.length} chain(s) (${chains.map((c) => c.name).join(', ')}); ${rpcNote}`;
 }
 
