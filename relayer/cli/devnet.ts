@@ -1,23 +1,33 @@
-// `xmargin devnet up`: boots the local devnet (relayer/devnet), writes config/devnet/manifest.json and
-// keeps the chains running until SIGINT/SIGTERM, then stops every process it started.
+// `xmargin devnet up`: compiles the contracts when their artifacts are missing or stale (forge build,
+// as `npm start` does), boots the local devnet (relayer/devnet), writes config/devnet/manifest.json
+// and keeps the chains running until SIGINT/SIGTERM, then stops every process it started.
 // Exports a commander Command for the project's CLI (relayer/cli/main.ts mounts it) and runs on its
 // own when it is the entry module: `node relayer/cli/devnet.ts up` (`npm run devnet`).
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_MANIFEST_PATH, type DevnetOptions, startDevnet } from '../devnet/index.ts';
+import { ensureArtifacts } from '../chain/artifacts.ts';
+import { DEFAULT_MANIFEST_PATH, DEVNET_ARTIFACTS, type DevnetOptions, startDevnet } from '../devnet/index.ts';
 
 export interface DevnetUpOptions extends DevnetOptions {
   /** Stop as soon as the devnet is up (CI, boot-time measurement). */
   exitAfterBoot?: boolean;
   /** Where progress and the summary go (default: stdout). */
   print?: (line: string) => void;
+  /** Brings the forge artifacts up to date (default: ensureArtifacts, i.e. `forge build`). */
+  build?: () => Promise<void>;
 }
 
 /** Starts the devnet and resolves once it has been stopped again (by a signal, or at once with exitAfterBoot). */
 export async function devnetUp(opts: DevnetUpOptions = {}): Promise<void> {
   const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  // A fresh clone has no artifacts and an edited contract has stale ones: forge build is a ~1 s no-op
+  // when nothing changed, so it always runs.
+  print('compiling the contracts (forge build; the first time about 1-2 minutes, then about a second)');
+  const compileStarted = Date.now();
+  await (opts.build ?? (() => ensureArtifacts(DEVNET_ARTIFACTS)))();
+  print(`contracts compiled in ${((Date.now() - compileStarted) / 1000).toFixed(1)} s`);
   const devnet = await startDevnet({ ...opts, log: opts.log ?? print });
   const m = devnet.manifest;
   print(
