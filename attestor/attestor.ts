@@ -254,7 +254,8 @@ export class Attestor {
 
   /**
    * Signs the queued packets the source chain has buried deep enough for the receive config, whose
-   * retry (if any) is due. Signed or refused: dequeued. A transient failure: retried with backoff.
+   * retry (if any) is due. Signed or refused: dequeued. A transient failure: retried with backoff,
+   * until the signature would have expired (then it is recorded as a refusal with its reason).
    */
   private async signDue(): Promise<void> {
     for (const [guid, w] of this.waiting) {
@@ -264,7 +265,8 @@ export class Attestor {
       try {
         await this.sign(w);
       } catch (err) {
-        if (!isRefusal(err)) {
+        // Retrying past the signature's expiration could only produce a signature DVN.execute skips.
+        if (!isRefusal(err) && this.now() / 1000 < Number(expirationFor(w.blockTimestamp))) {
           await this.retryLater(w, err);
           continue;
         }

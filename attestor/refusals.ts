@@ -11,8 +11,8 @@ import type { Hex } from '../relayer/config/types.ts';
  *   not_confirmed     every RPC agreed, and the agreed logs do not hold the packet;
  *   rpc_error         the source chain could not be read;
  *   error             anything else.
- * Only the first two are refusals (isRefusal): the attestor retries the packet on the others, so
- * they are never recorded by it; they stay as labels so the metric's series do not change.
+ * Only the first two are refusals (isRefusal): on the others the attestor keeps the packet queued
+ * and retries it, and records them only once the signature would have expired (it gives up).
  */
 export const REFUSAL_REASONS = ['rpc_disagreement', 'not_confirmed', 'rpc_error', 'error'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];

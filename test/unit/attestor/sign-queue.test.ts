@@ -129,6 +129,23 @@ describe('Attestor sign queue', () => {
     expect(await ownSignature(stores)).toBeUndefined();
   });
 
+  it('gives a transient failure up once the signature would have expired, as an rpc_error refusal', async () => {
+    const stores = memoryNodeStores();
+    // Block 5's timestamp is 1005 s; the DVN signature expires 3 days after it.
+    const clock = { now: (1_005 + 3 * 24 * 3600) * 1000 };
+    const { attestor, source, confirm, newBlock } = node(stores, 1n, clock);
+    await attestor.start();
+    source.answers = [
+      () => {
+        throw new RpcError(RPC_ERROR.network, 'a', 'a (http://127.0.0.1:1): fetch failed');
+      },
+    ];
+    await confirm(5);
+    await newBlock(6);
+    expect(attestor.refusals().byReason.rpc_error).toBe(1);
+    expect(await stores.queue.list()).toEqual([]);
+  });
+
   it('a packet waiting for confirmations survives a restart and is signed after it', async () => {
     const stores = memoryNodeStores();
     const clock = { now: 10_000 };
