@@ -1,5 +1,9 @@
 // The attestor (DVN) role. For each confirmed PacketSent that assigns the xmargin DVN and goes to a
-// chain this node serves, it signs the verification and gossips the signature; it collects the
+// chain this node serves, it queues the packet (persisted with the follower's cursor, so a restart
+// does not lose it), signs the verification once the source is deep enough for the receive config,
+// and gossips the signature. A transient failure (an RPC down, a timeout) keeps the packet queued
+// and retries it with backoff; only a refusal (the RPCs disagree, or the agreed logs lack the
+// packet) drops it; it collects the
 // other attestors' signatures; once it holds a quorum, the node ranked first by rendezvous hashing
 // of (guid, signer) over the live attestors submits DVN.execute and then commitVerification. The
 // next-ranked node takes over after a deadline if nothing landed. Every step first asks the chain
@@ -10,6 +14,7 @@ import type { FollowerEvent } from '../relayer/chain/follower.ts';
 import type { Address, DvnConfig, Hex } from '../relayer/config/types.ts';
 import { coalesce } from '../relayer/liquidation/ticker.ts';
 import type { GossipNetwork, SignedMessage } from '../relayer/p2p/types.ts';
+import type { BatchOp } from '../relayer/store/controller.ts';
 import { TOPIC } from './abi.ts';
 import {
   combineSignatures,
@@ -20,10 +25,16 @@ import {
   verifyCallData,
 } from './dvn.ts';
 import { DEST_STATE, type LzChain, type PacketRef } from './lz.ts';
-import { decodePacket, HEADER_LENGTH, type PacketJob, parsePacketJobs } from './packets.ts';
-import { NotConfirmedError, RefusalLog, type RefusalReason, type RefusalsSnapshot } from './refusals.ts';
+import { decodePacket, HEADER_LENGTH, parsePacketJobs } from './packets.ts';
+import {
+  isRefusal,
+  NotConfirmedError,
+  RefusalLog,
+  type RefusalReason,
+  type RefusalsSnapshot,
+} from './refusals.ts';
 import { rendezvousRank } from './rendezvous.ts';
-import type { AttestRecord, AttestStore, SignatureStore } from './stores.ts';
+import type { AttestRecord, AttestStore, QueuedPacket, SignatureStore, SignQueue } from './stores.ts';
 
 /** The `dvnSignature` gossip payload. Integers wider than 53 bits travel as decimal strings. */
 export interface DvnSignaturePayload {
@@ -45,6 +56,9 @@ export interface AttestorOptions {
   /** Own signatures of open packets are re-gossiped this often (gossip keeps no history). */
   republishMs?: number;
   tickMs?: number;
+  /** First retry delay after a transient signing failure; doubles per attempt up to maxRetryMs. */
+  retryMs?: number;
+  maxRetryMs?: number;
 }
 
 export interface AttestorModules {
@@ -56,6 +70,8 @@ export interface AttestorModules {
   liveSigners: () => Address[];
   signatures: SignatureStore;
   records: AttestStore;
+  /** Confirmed packets not yet signed (waiting for confirmations or a retry). */
+  queue: SignQueue;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   now?: () => number;
   /** Called on every packet the attestor refuses to sign (the node counts it in /metrics). */
@@ -67,18 +83,17 @@ const HEX = /^0x[0-9a-fA-F]*$/;
 const COMMIT_GAS = 400_000n;
 const UINT = /^[0-9]{1,78}$/;
 
-interface Waiting {
-  job: PacketJob;
-  blockTimestamp: number;
-  confirmations: bigint;
-}
-
 export class Attestor {
   private readonly opts: Required<AttestorOptions>;
   private readonly m: AttestorModules;
   private readonly signers: Set<string>;
-  /** Packets confirmed by the follower but waiting for more source blocks (receive-side config). */
-  private readonly waiting = new Map<Hex, Waiting>();
+  /** Queued packets (committed with their block's cursor) not signed yet, by guid. */
+  private readonly waiting = new Map<Hex, QueuedPacket>();
+  /**
+   * Per source chain: packets of confirmed blocks whose cursor is not committed yet. They join
+   * `waiting` once it is (committed()): a packet is never signed before it is safely queued.
+   */
+  private readonly staged = new Map<string, Map<Hex, QueuedPacket>>();
   /** Highest block seen per source eid. */
   private readonly tips = new Map<number, number>();
   private readonly busy = new Set<Hex>();
@@ -88,7 +103,14 @@ export class Attestor {
   private stopped = true;
 
   constructor(options: AttestorOptions, modules: AttestorModules) {
-    this.opts = { fallbackDelayMs: 15_000, republishMs: 5_000, tickMs: 500, ...options };
+    this.opts = {
+      fallbackDelayMs: 15_000,
+      republishMs: 5_000,
+      tickMs: 500,
+      retryMs: 2_000,
+      maxRetryMs: 60_000,
+      ...options,
+    };
     this.m = modules;
     this.signers = new Set(options.dvn.signers.map((s) => s.toLowerCase()));
     this.refused = new RefusalLog({
@@ -147,12 +169,17 @@ export class Attestor {
     this.m.log?.(msg, fields);
   }
 
-  start(): void {
+  /** Loads the packets still owed a signature from the store, then runs the tick loop. */
+  async start(): Promise<void> {
+    for (const q of await this.m.queue.list()) this.waiting.set(q.job.packet.guid, q);
     this.stopped = false;
     this.m.gossip.subscribe<DvnSignaturePayload>('dvnSignature', (msg) => this.onSignature(msg));
     const loop = async (): Promise<void> => {
       if (this.stopped) return;
       this.kick();
+      // Retries come due with time, not only with new blocks (an automining chain may make none).
+      if (this.waiting.size > 0)
+        this.signWaiting().catch((err: unknown) => this.log('signing pass failed', { err: String(err) }));
       await this.ticking;
       if (!this.stopped) this.timer = setTimeout(loop, this.opts.tickMs);
     };
@@ -164,19 +191,23 @@ export class Attestor {
     clearTimeout(this.timer);
   }
 
-  /** Follower events of any served chain (as source). */
-  async onChainEvent(event: FollowerEvent): Promise<void> {
+  /**
+   * Follower events of any served chain (as source). For a confirmed block, returns the writes that
+   * queue its packets: the follower commits them with its cursor, then calls committed().
+   */
+  async onChainEvent(event: FollowerEvent): Promise<BatchOp[]> {
     const chain = [...this.m.chains.values()].find((c) => c.config.name === event.chain);
-    if (chain === undefined) return;
+    if (chain === undefined) return [];
     if (event.type === 'block') {
       this.tips.set(chain.config.eid, event.block.number);
       await this.signWaiting();
-      return;
+      return [];
     }
-    if (event.type !== 'confirmed') return;
+    if (event.type !== 'confirmed') return [];
     const { jobs, errors } = parsePacketJobs(event.logs, chain.config.layerZero);
     for (const { log, error } of errors)
       this.log('undecodable PacketSent', { tx: log.transactionHash, err: error.message });
+    const writes: BatchOp[] = [];
     for (const job of jobs) {
       if (!job.dvnAssigned) continue;
       const dst = this.m.chains.get(job.packet.dstEid);
@@ -186,31 +217,87 @@ export class Attestor {
         this.log('destination does not list our DVN; not signing', { guid: job.packet.guid });
         continue;
       }
-      this.waiting.set(job.packet.guid, {
+      const queued: QueuedPacket = {
         job,
         blockTimestamp: event.block.timestamp,
         confirmations: config.confirmations,
-      });
+        attempts: 0,
+        nextAttemptAt: 0,
+      };
+      const staged = this.staged.get(event.chain) ?? new Map<Hex, QueuedPacket>();
+      this.staged.set(event.chain, staged);
+      staged.set(job.packet.guid, queued);
+      writes.push(this.m.queue.putOp(queued));
     }
+    return writes;
+  }
+
+  /**
+   * The follower of `chain` committed its cursor at block `cursor` with the writes handed back so
+   * far: the packets staged for it are queued for good and may be signed now.
+   */
+  async committed(chain: string, cursor: number): Promise<void> {
+    const lz = [...this.m.chains.values()].find((c) => c.config.name === chain);
+    // The cursor is a block the chain has: after a restart it may be the only tip known yet.
+    if (lz !== undefined) this.tips.set(lz.config.eid, Math.max(this.tips.get(lz.config.eid) ?? 0, cursor));
+    const staged = this.staged.get(chain);
+    this.staged.delete(chain);
+    for (const [guid, q] of staged ?? []) if (!this.waiting.has(guid)) this.waiting.set(guid, q);
     await this.signWaiting();
   }
 
-  /** Signs the waiting packets the source chain has buried deep enough for the receive config. */
-  private async signWaiting(): Promise<void> {
+  /** One signing pass at a time: the follower's events and the retry clock share it. */
+  private readonly signWaiting = coalesce(
+    () => this.signDue(),
+    () => this.stopped,
+  );
+
+  /**
+   * Signs the queued packets the source chain has buried deep enough for the receive config, whose
+   * retry (if any) is due. Signed or refused: dequeued. A transient failure: retried with backoff,
+   * until the signature would have expired (then it is recorded as a refusal with its reason).
+   */
+  private async signDue(): Promise<void> {
     for (const [guid, w] of this.waiting) {
       const tip = this.tips.get(w.job.packet.srcEid) ?? 0;
       if (BigInt(tip - w.job.blockNumber) < w.confirmations) continue;
-      this.waiting.delete(guid);
+      if (this.now() < w.nextAttemptAt) continue;
       try {
         await this.sign(w);
       } catch (err) {
+        // Retrying past the signature's expiration could only produce a signature DVN.execute skips.
+        if (!isRefusal(err) && this.now() / 1000 < Number(expirationFor(w.blockTimestamp))) {
+          await this.retryLater(w, err);
+          continue;
+        }
         const reason = this.refused.record(guid, err);
         this.log('not signing', { guid, reason, err: String(err) });
       }
+      this.waiting.delete(guid);
+      await this.m.queue.delete(guid);
     }
   }
 
-  private async sign({ job, blockTimestamp, confirmations }: Waiting): Promise<void> {
+  private async retryLater(w: QueuedPacket, err: unknown): Promise<void> {
+    const attempts = w.attempts + 1;
+    const delay = Math.min(this.opts.maxRetryMs, this.opts.retryMs * 2 ** (attempts - 1));
+    const next: QueuedPacket = {
+      ...w,
+      attempts,
+      nextAttemptAt: this.now() + delay,
+      lastError: String(err).slice(0, 240),
+    };
+    this.waiting.set(w.job.packet.guid, next);
+    await this.m.queue.put(next);
+    this.log('signing failed; retrying', {
+      guid: w.job.packet.guid,
+      attempts,
+      delayMs: delay,
+      err: String(err),
+    });
+  }
+
+  private async sign({ job, blockTimestamp, confirmations }: QueuedPacket): Promise<void> {
     const { packet } = job;
     const src = this.m.chains.get(packet.srcEid) as LzChain;
     const dst = this.m.chains.get(packet.dstEid) as LzChain;

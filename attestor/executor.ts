@@ -12,6 +12,7 @@ import type { Wallet } from 'ethers';
 import type { FollowerEvent } from '../relayer/chain/follower.ts';
 import type { Address, Hex } from '../relayer/config/types.ts';
 import { coalesce } from '../relayer/liquidation/ticker.ts';
+import type { BatchOp } from '../relayer/store/controller.ts';
 import { ENDPOINT, TOPIC } from './abi.ts';
 import type { LzChain } from './lz.ts';
 import { lzReceiveOption } from './options.ts';
@@ -92,10 +93,15 @@ export class Executor {
     clearTimeout(this.timer);
   }
 
-  async onChainEvent(event: FollowerEvent): Promise<void> {
+  /**
+   * Follower events of any served chain. For a confirmed block, returns the writes of the deliveries
+   * it owes from then on: the follower commits them with its cursor (one batch per block).
+   */
+  async onChainEvent(event: FollowerEvent): Promise<BatchOp[]> {
     const chain = [...this.m.chains.values()].find((c) => c.config.name === event.chain);
-    if (chain === undefined || event.type === 'reorg') return;
+    if (chain === undefined || event.type === 'reorg') return [];
     if (event.type === 'confirmed') {
+      const writes: BatchOp[] = [];
       // Source side: packets this Executor was paid for, going to a chain we serve.
       for (const job of parsePacketJobs(event.logs, chain.config.layerZero).jobs) {
         if (!job.executorAssigned || !this.m.chains.has(job.packet.dstEid)) continue;
@@ -109,30 +115,32 @@ export class Executor {
           continue;
         }
         const { packet } = job;
-        await this.m.journal.put({
-          guid: packet.guid,
-          srcEid: packet.srcEid,
-          dstEid: packet.dstEid,
-          sender: packet.sender,
-          nonce: packet.nonce,
-          receiver: packet.receiver,
-          message: packet.message,
-          payloadHash: packet.payloadHash,
-          gas,
-          value,
-          state: 'waiting',
-          attempts: 0,
-          nextAttemptAt: 0,
-          failures: [],
-        });
+        writes.push(
+          this.m.journal.putOp({
+            guid: packet.guid,
+            srcEid: packet.srcEid,
+            dstEid: packet.dstEid,
+            sender: packet.sender,
+            nonce: packet.nonce,
+            receiver: packet.receiver,
+            message: packet.message,
+            payloadHash: packet.payloadHash,
+            gas,
+            value,
+            state: 'waiting',
+            attempts: 0,
+            nextAttemptAt: 0,
+            failures: [],
+          }),
+        );
       }
-      return;
+      return writes;
     }
     // Destination side: PacketVerified wakes the matching delivery at once (no polling delay).
     const verified = event.logs.filter(
       (l) => l.topics[0] === TOPIC.PacketVerified && same(l.address, chain.config.layerZero.endpointV2),
     );
-    if (verified.length === 0) return;
+    if (verified.length === 0) return [];
     const open = await this.m.journal.open();
     for (const log of verified) {
       const ev = ENDPOINT.decodeEventLog('PacketVerified', log.data, log.topics);
@@ -161,6 +169,7 @@ export class Executor {
         this.retryNow.add(r.guid);
     }
     this.kick();
+    return [];
   }
 
   private readonly retryNow = new Set<Hex>();

@@ -11,6 +11,8 @@ import type { Hex } from '../relayer/config/types.ts';
  *   not_confirmed     every RPC agreed, and the agreed logs do not hold the packet;
  *   rpc_error         the source chain could not be read;
  *   error             anything else.
+ * Only the first two are refusals (isRefusal): on the others the attestor keeps the packet queued
+ * and retries it, and records them only once the signature would have expired (it gives up).
  */
 export const REFUSAL_REASONS = ['rpc_disagreement', 'not_confirmed', 'rpc_error', 'error'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
@@ -38,6 +40,15 @@ export interface RefusalsSnapshot {
 
 const KEEP = 10;
 const MAX_DETAIL = 240;
+
+/**
+ * Whether `err` is a final answer about the packet (asking again cannot change it): the RPCs
+ * disagree, or they agree and the packet is not there. Anything else (an RPC down, a timeout, a
+ * store failure) is transient: the packet stays queued and is tried again.
+ */
+export function isRefusal(err: unknown): boolean {
+  return err instanceof RpcDisagreement || err instanceof NotConfirmedError;
+}
 
 export function refusalReason(err: unknown): RefusalReason {
   if (err instanceof RpcDisagreement) return 'rpc_disagreement';

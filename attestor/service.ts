@@ -1,18 +1,23 @@
 // Wires the attestor and executor roles of one node: a ChainRpc, an LzChain view and a block
-// follower per served chain, the follower events fanned out to both roles. start() checks every
-// RPC's chain id first; stop() stops everything in reverse order of starting.
+// follower per served chain, the follower events fanned out to both roles. What both roles observe
+// in a confirmed block (packets to sign, deliveries owed) is committed with the follower's cursor in
+// one batch (packetObservation). start() first checks that every RPC serves the configured chain id
+// and every EndpointV2 has the configured eid; stop() stops everything in reverse order of starting.
 
 import type { Wallet } from 'ethers';
+import { checkEndpointEid } from '../relayer/chain/endpoint-eid.ts';
 import { BlockFollower, type CursorStore, type FollowerEvent } from '../relayer/chain/follower.ts';
-import { ChainRpc, type RpcOptions } from '../relayer/chain/rpc.ts';
-import type { Address, ChainConfig, DvnConfig } from '../relayer/config/types.ts';
+import { type ChainLog, ChainRpc, type RpcOptions } from '../relayer/chain/rpc.ts';
+import type { Address, ChainConfig, DvnConfig, Hex } from '../relayer/config/types.ts';
 import type { GossipNetwork } from '../relayer/p2p/types.ts';
+import type { BatchOp } from '../relayer/store/controller.ts';
 import { TOPIC } from './abi.ts';
 import { Attestor, type AttestorOptions } from './attestor.ts';
 import { Executor, type ExecutorOptions } from './executor.ts';
 import { LzChain } from './lz.ts';
+import { parsePacketJobs } from './packets.ts';
 import type { RefusalReason, RefusalsSnapshot } from './refusals.ts';
-import type { AttestStore, PacketJournal, SignatureStore } from './stores.ts';
+import type { AttestStore, PacketJournal, SignatureStore, SignQueue } from './stores.ts';
 
 export interface AttestorServiceOptions {
   chains: ChainConfig[];
@@ -32,10 +37,11 @@ export interface AttestorServiceModules {
   gossip: GossipNetwork;
   /** Live attestor-set signers running `role` (the submitter and executor rankings are over these). */
   liveSigners: (role: 'attestor' | 'executor') => Address[];
-  cursors: CursorStore;
+  cursors: CursorStore<BatchOp>;
   signatures: SignatureStore;
   records: AttestStore;
   journal: PacketJournal;
+  queue: SignQueue;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** Every packet the attestor refuses to sign (for the node's metrics). */
   onRefusal?: (reason: RefusalReason) => void;
@@ -44,11 +50,13 @@ export interface AttestorServiceModules {
 export interface AttestorService {
   start(): Promise<void>;
   stop(): Promise<void>;
-  readonly followers: BlockFollower[];
+  readonly followers: BlockFollower<BatchOp>[];
   /** Index-aligned with `followers`: the RPC each one reads through. */
   readonly rpcs: ChainRpc[];
   /** What the attestor refused to sign; undefined when the node does not run the attestor role. */
   refusals(): RefusalsSnapshot | undefined;
+  /** Guid of the latest PacketSent this node's followers confirmed (any served chain), for heartbeats. */
+  lastPacketSeen(): Hex | undefined;
 }
 
 export function createAttestorService(
@@ -71,6 +79,7 @@ export function createAttestorService(
           liveSigners: () => m.liveSigners('attestor'),
           signatures: m.signatures,
           records: m.records,
+          queue: m.queue,
           ...(log === undefined ? {} : { log }),
           ...(m.onRefusal === undefined ? {} : { onRefusal: m.onRefusal }),
         },
@@ -85,9 +94,16 @@ export function createAttestorService(
         ...(log === undefined ? {} : { log }),
       })
     : undefined;
-  const onEvent = async (event: FollowerEvent): Promise<void> => {
-    await attestor?.onChainEvent(event);
-    await executor?.onChainEvent(event);
+  const byName = new Map(opts.chains.map((c) => [c.name, c]));
+  let lastPacketSeen: Hex | undefined;
+  const observation = packetObservation({ attestor, executor }, m.cursors);
+  const onEvent = async (event: FollowerEvent): Promise<BatchOp[]> => {
+    const writes = await observation.onEvent(event);
+    if (event.type === 'confirmed') {
+      const chain = byName.get(event.chain);
+      if (chain !== undefined) lastPacketSeen = lastPacketIn(event.logs, chain) ?? lastPacketSeen;
+    }
+    return writes;
   };
   const followers = opts.chains.map(
     (c, i) =>
@@ -112,16 +128,18 @@ export function createAttestorService(
           ...(opts.pollIntervalMs === undefined ? {} : { pollIntervalMs: opts.pollIntervalMs }),
           ...(opts.startBlock === undefined ? {} : { startBlock: opts.startBlock }),
         },
-        { rpc: rpcs[i] as ChainRpc, cursors: m.cursors, onEvent },
+        { rpc: rpcs[i] as ChainRpc, cursors: observation.cursors, onEvent },
       ),
   );
   return {
     followers,
     rpcs,
     refusals: () => attestor?.refusals(),
+    lastPacketSeen: () => lastPacketSeen,
     async start() {
       for (const rpc of rpcs) await rpc.checkChainIds();
-      attestor?.start();
+      for (const [i, chain] of opts.chains.entries()) await checkEndpointEid(chain, rpcs[i] as ChainRpc);
+      await attestor?.start();
       executor?.start();
       for (const f of followers) f.start();
     },
@@ -130,6 +148,44 @@ export function createAttestorService(
       executor?.stop();
       attestor?.stop();
       for (const rpc of rpcs) rpc.destroy();
+    },
+  };
+}
+
+/** Guid of the last PacketSent among one confirmed block's logs (undefined when it holds none). */
+export function lastPacketIn(logs: readonly ChainLog[], chain: ChainConfig): Hex | undefined {
+  // Most blocks carry no packet: skip the decoding then.
+  if (!logs.some((l) => l.topics[0] === TOPIC.PacketSent)) return undefined;
+  const jobs = parsePacketJobs(logs, chain.layerZero).jobs;
+  const last = jobs.reduce<(typeof jobs)[number] | undefined>(
+    (a, j) => (a === undefined || j.logIndex > a.logIndex ? j : a),
+    undefined,
+  );
+  return last?.packet.guid;
+}
+
+/**
+ * The followers' handler and cursor store for both roles: a confirmed block's queued packets
+ * (attestor) and deliveries owed (executor) are handed back as batch ops and written with the
+ * cursor, in one batch; once it is written, the attestor may sign what it queued.
+ */
+export function packetObservation(
+  roles: { attestor: Attestor | undefined; executor: Executor | undefined },
+  cursors: CursorStore<BatchOp>,
+): { onEvent: (event: FollowerEvent) => Promise<BatchOp[]>; cursors: CursorStore<BatchOp> } {
+  const { attestor, executor } = roles;
+  return {
+    async onEvent(event) {
+      const writes = (await attestor?.onChainEvent(event)) ?? [];
+      writes.push(...((await executor?.onChainEvent(event)) ?? []));
+      return writes;
+    },
+    cursors: {
+      get: (chain) => cursors.get(chain),
+      async set(chain, cursor, writes) {
+        await cursors.set(chain, cursor, writes);
+        await attestor?.committed(chain, cursor.number);
+      },
     },
   };
 }

@@ -1,7 +1,11 @@
-// What the attestor and the executor persist, as small interfaces so the level store can implement
-// them later; the in-memory versions here serve the tests and a node run without a data dir.
+// What the attestor and the executor persist, as small interfaces the node's store implements
+// (relayer/node/stores.ts; `memoryNodeStores()` there is the same over an in-memory store). What
+// they observe in a confirmed block — a packet to sign, a delivery owed — is not written here but
+// returned as batch ops (`putOp`), which the block follower commits together with its cursor.
 
 import type { Address, Hex } from '../relayer/config/types.ts';
+import type { BatchOp } from '../relayer/store/controller.ts';
+import type { PacketJob } from './packets.ts';
 
 /** One packet verification the attestor works on, keyed by the DVN hash all attestors sign. */
 export interface AttestRecord {
@@ -61,48 +65,32 @@ export interface DeliveryRecord {
 export interface PacketJournal {
   get(guid: Hex): Promise<DeliveryRecord | undefined>;
   put(record: DeliveryRecord): Promise<void>;
+  /** The write of a delivery first seen in a confirmed block (committed with the follower's cursor). */
+  putOp(record: DeliveryRecord): BatchOp;
   open(): Promise<DeliveryRecord[]>;
 }
 
-export class MemorySignatureStore implements SignatureStore {
-  private readonly byHash = new Map<Hex, Map<Address, Hex>>();
-  async add(hash: Hex, signer: Address, signature: Hex): Promise<boolean> {
-    const key = signer.toLowerCase() as Address;
-    const sigs = this.byHash.get(hash) ?? new Map<Address, Hex>();
-    this.byHash.set(hash, sigs);
-    if (sigs.has(key)) return false;
-    sigs.set(key, signature);
-    return true;
-  }
-  async list(hash: Hex): Promise<{ signer: Address; signature: Hex }[]> {
-    return [...(this.byHash.get(hash) ?? [])].map(([signer, signature]) => ({ signer, signature }));
-  }
+/**
+ * A confirmed packet the attestor still owes its signature: waiting for the receive config's
+ * confirmations, or for a retry after a transient failure. Kept until signed or refused, so a
+ * restart neither loses it nor signs it twice (a signed packet has its AttestRecord).
+ */
+export interface QueuedPacket {
+  job: PacketJob;
+  blockTimestamp: number;
+  /** Source confirmations the destination's receive config asks for. */
+  confirmations: bigint;
+  /** Failed signing attempts so far (transient errors). */
+  attempts: number;
+  /** ms; not tried again before. */
+  nextAttemptAt: number;
+  lastError?: string;
 }
 
-export class MemoryAttestStore implements AttestStore {
-  private readonly records = new Map<Hex, AttestRecord>();
-  async get(hash: Hex): Promise<AttestRecord | undefined> {
-    const r = this.records.get(hash);
-    return r === undefined ? undefined : { ...r };
-  }
-  async put(record: AttestRecord): Promise<void> {
-    this.records.set(record.hash, { ...record });
-  }
-  async open(): Promise<AttestRecord[]> {
-    return [...this.records.values()].filter((r) => r.state !== 'committed').map((r) => ({ ...r }));
-  }
-}
-
-export class MemoryPacketJournal implements PacketJournal {
-  private readonly records = new Map<Hex, DeliveryRecord>();
-  async get(guid: Hex): Promise<DeliveryRecord | undefined> {
-    const r = this.records.get(guid);
-    return r === undefined ? undefined : { ...r, failures: [...r.failures] };
-  }
-  async put(record: DeliveryRecord): Promise<void> {
-    this.records.set(record.guid, { ...record, failures: [...record.failures] });
-  }
-  async open(): Promise<DeliveryRecord[]> {
-    return [...this.records.values()].filter((r) => r.state !== 'delivered').map((r) => ({ ...r }));
-  }
+export interface SignQueue {
+  /** The write that queues a packet seen in a confirmed block (committed with the follower's cursor). */
+  putOp(packet: QueuedPacket): BatchOp;
+  put(packet: QueuedPacket): Promise<void>;
+  delete(guid: Hex): Promise<void>;
+  list(): Promise<QueuedPacket[]>;
 }

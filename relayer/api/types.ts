@@ -19,6 +19,8 @@ export interface PeerStatus {
   peerId: string;
   /** EVM signer bound to the peer by its signed heartbeats, when one arrived. */
   signer?: string;
+  /** Guid of the last packet the peer's latest heartbeat says it saw. */
+  lastPacketSeen?: string;
   /** This node's gossipsub score of the peer. */
   score: number;
   /** Remote addresses of the open connections to it (none while it is banned). */

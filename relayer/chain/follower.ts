@@ -7,9 +7,12 @@
 //   reorg      the head's parent is not our tip / hash unknown   -> roll back to the fork point
 //
 // Unfinalized blocks form a linked list ({number, hash, parentHash}); a block `confirmations` deep
-// is emitted as `confirmed`, leaves the list and becomes the cursor. Handlers are awaited in order,
-// and the cursor is stored only after a `confirmed` handler returned, so a crash replays at most
-// the blocks after the cursor (consumers are idempotent) and never skips one.
+// is emitted as `confirmed`, leaves the list and becomes the cursor. Handlers are awaited in order.
+// A `confirmed` handler may hand back writes (what it observed in the block); the cursor store
+// commits them together with the cursor that covers them, in one write: one per confirmed block, one
+// per log range while backfilling. A crash thus never leaves records without their cursor or a
+// cursor without its records; it replays at most the blocks after the cursor (consumers are
+// idempotent) and never skips one.
 
 import type { Address, Hex } from '../config/types.ts';
 import type { BlockHeader, ChainLog, LogFilter } from './rpc.ts';
@@ -26,19 +29,26 @@ export interface Cursor {
   hash: Hex;
 }
 
-/** Persistence of cursors (the level store implements it; tests use MemoryCursorStore). */
-export interface CursorStore {
+/**
+ * Persistence of cursors (the level store implements it; tests use MemoryCursorStore). `W` is what
+ * the handlers hand back to be written with the cursor (level batch ops for the node's store).
+ */
+export interface CursorStore<W = unknown> {
   get(chain: string): Promise<Cursor | undefined>;
-  set(chain: string, cursor: Cursor): Promise<void>;
+  /** Writes `cursor` and `writes` (the confirmed handlers' since the last cursor): all or nothing. */
+  set(chain: string, cursor: Cursor, writes: readonly W[]): Promise<void>;
 }
 
-export class MemoryCursorStore implements CursorStore {
+export class MemoryCursorStore<W = unknown> implements CursorStore<W> {
   private readonly cursors = new Map<string, Cursor>();
+  /** Every write committed with a cursor, in order. */
+  readonly written: W[] = [];
   async get(chain: string): Promise<Cursor | undefined> {
     return this.cursors.get(chain);
   }
-  async set(chain: string, cursor: Cursor): Promise<void> {
+  async set(chain: string, cursor: Cursor, writes: readonly W[]): Promise<void> {
     this.cursors.set(chain, cursor);
+    this.written.push(...writes);
   }
 }
 
@@ -73,18 +83,20 @@ export class DeepReorgError extends Error {
   }
 }
 
-type Handler = (event: FollowerEvent) => Promise<void> | void;
+/** A `confirmed` handler's writes go in with the cursor; any other event's return value is ignored. */
+// biome-ignore lint/suspicious/noConfusingVoidType: most handlers return nothing (Promise<void>), which `undefined` would refuse
+type Handler<W> = (event: FollowerEvent) => Promise<readonly W[] | void> | readonly W[] | void;
 
 interface Held {
   block: BlockHeader;
   logs: ChainLog[];
 }
 
-export class BlockFollower {
+export class BlockFollower<W = unknown> {
   readonly options: Required<Omit<FollowerOptions, 'startBlock'>> & { startBlock: number | undefined };
   private readonly rpc: FollowerRpc;
-  private readonly cursors: CursorStore;
-  private readonly handler: Handler;
+  private readonly cursors: CursorStore<W>;
+  private readonly handler: Handler<W>;
   /** The last confirmed block: the anchor the unfinalized list hangs from. */
   private base: BlockHeader | undefined;
   /** Unfinalized blocks, ascending; each one's parentHash is the previous one's hash. */
@@ -99,7 +111,7 @@ export class BlockFollower {
 
   constructor(
     options: FollowerOptions,
-    modules: { rpc: FollowerRpc; cursors: CursorStore; onEvent: Handler },
+    modules: { rpc: FollowerRpc; cursors: CursorStore<W>; onEvent: Handler<W> },
   ) {
     this.options = {
       pollIntervalMs: 1000,
@@ -170,13 +182,15 @@ export class BlockFollower {
       const logs = await this.rpc.getLogs({ ...this.options.filter, fromBlock: from, toBlock: to });
       const byBlock = new Map<number, ChainLog[]>();
       for (const log of logs) byBlock.set(log.blockNumber, [...(byBlock.get(log.blockNumber) ?? []), log]);
+      // The whole range's writes go in with its last block as the cursor.
+      const writes: W[] = [];
       for (const [number, blockLogs] of [...byBlock].sort((a, b) => a[0] - b[0])) {
         const block = await this.mustBlock(number);
         await this.handler({ type: 'block', chain, block, logs: blockLogs });
-        await this.handler({ type: 'confirmed', chain, block, logs: blockLogs });
+        writes.push(...((await this.handler({ type: 'confirmed', chain, block, logs: blockLogs })) ?? []));
       }
       const last = await this.mustBlock(to);
-      await this.cursors.set(chain, { number: last.number, hash: last.hash });
+      await this.cursors.set(chain, { number: last.number, hash: last.hash }, writes);
       from = to + 1;
     }
     this.base = await this.mustBlock(Math.max(0, from - 1));
@@ -241,8 +255,8 @@ export class BlockFollower {
     while (this.unfinalized.length > 0) {
       const oldest = this.unfinalized[0] as Held;
       if (block.number - oldest.block.number < confirmations) break;
-      await this.handler({ type: 'confirmed', chain, block: oldest.block, logs: oldest.logs });
-      await this.cursors.set(chain, { number: oldest.block.number, hash: oldest.block.hash });
+      const writes = await this.handler({ type: 'confirmed', chain, block: oldest.block, logs: oldest.logs });
+      await this.cursors.set(chain, { number: oldest.block.number, hash: oldest.block.hash }, writes ?? []);
       this.unfinalized.shift();
       this.base = oldest.block;
     }

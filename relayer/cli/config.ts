@@ -1,15 +1,18 @@
 // `xmargin config check <file>`: validates a node config, a networks file or a devnet manifest the
 // way the node will read it, and (unless --offline) asks every RPC URL the node would use whether it
-// serves the configured chain id. One line per problem found: the first one fails the check.
+// serves the configured chain id, and each chain's EndpointV2 whether it has the configured eid. One
+// line per problem found: the first one fails the check.
 
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
+import { checkEndpointEid } from '../chain/endpoint-eid.ts';
 import { ChainRpc } from '../chain/rpc.ts';
 import { loadDevnetManifest, loadNetworks, loadNodeConfig, readJsonFile } from '../config/load.ts';
 import type { ChainConfig } from '../config/types.ts';
 import { requiredDvns } from '../deploy/wire.ts';
 import { loadNetworkView } from '../node/node.ts';
+import { withOwnRpcUrls } from '../node/rpc-limits.ts';
 
 interface CheckFlags {
   offline?: boolean;
@@ -42,7 +45,9 @@ export async function checkConfig(file: string, options: { offline?: boolean } =
 }
 
 export function describeReport(r: ConfigReport): string {
-  const rpcNote = r.rpcChecked ? 'every RPC serves its chain id' : 'RPCs not contacted (--offline)';
+  const rpcNote = r.rpcChecked
+    ? 'every RPC serves its chain id, every endpoint has its eid'
+    : 'RPCs not contacted (--offline)';
   return `ok: ${r.kind} ${r.file}: ${r.chains.length} chain(s) (${r.chains.map((c) => c.name).join(', ')}); ${rpcNote}`;
 }
 
@@ -57,7 +62,7 @@ export async function checkConfigReport(
     const config = loadNodeConfig(file);
     const base = path.dirname(path.resolve(file));
     const view = loadNetworkView(path.resolve(base, config.networksFile));
-    chains = config.chains.map((name) => {
+    const served = config.chains.map((name) => {
       const chain = view.chains.find((c) => c.name === name);
       if (chain === undefined) {
         throw new Error(
@@ -66,6 +71,8 @@ export async function checkConfigReport(
       }
       return chain;
     });
+    // The RPCs the node will use: its own where rpc.chains.<name>.urls gives them.
+    chains = withOwnRpcUrls(served, config);
     try {
       await access(path.resolve(base, config.evmKeyFile));
     } catch {
@@ -90,6 +97,7 @@ export async function checkConfigReport(
       const rpc = new ChainRpc(chain, { timeoutMs: 3_000, retries: 1, backoffMs: 200 });
       try {
         await rpc.checkChainIds();
+        await checkEndpointEid(chain, rpc);
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         throw new Error(`${file}: ${chain.name}: ${reason.split('\n')[0]}`);

@@ -1,4 +1,5 @@
-// `xmargin devnet up`: boots the local devnet (relayer/devnet), writes config/devnet/manifest.json and,
+// `xmargin devnet up`: compiles the contracts when their artifacts are missing or stale (forge build,
+// as `npm start` does), boots the local devnet (relayer/devnet), writes config/devnet/manifest.json and,
 // next to it, one node config per attestor key (node-1.json, … with keys in node-1/, …) that
 // `xmargin node --config config/devnet/node-1.json` runs as is; keeps the chains running until
 // SIGINT/SIGTERM, then stops every process it started.
@@ -10,8 +11,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { ensureArtifacts } from '../chain/artifacts.ts';
 import type { DevnetManifest, NodeConfig } from '../config/types.ts';
-import { DEFAULT_MANIFEST_PATH, type DevnetOptions, startDevnet } from '../devnet/index.ts';
+import { DEFAULT_MANIFEST_PATH, DEVNET_ARTIFACTS, type DevnetOptions, startDevnet } from '../devnet/index.ts';
 import { createP2pKey } from '../keys/index.ts';
 import { oneLineUsageErrors } from './usage.ts';
 
@@ -20,6 +22,8 @@ export interface DevnetUpOptions extends DevnetOptions {
   exitAfterBoot?: boolean;
   /** Where progress and the summary go (default: stdout). */
   print?: (line: string) => void;
+  /** Brings the forge artifacts up to date (default: ensureArtifacts, i.e. `forge build`). */
+  build?: () => Promise<void>;
 }
 
 /** libp2p port of node-1 (node-N listens on FIRST_P2P_PORT + N - 1). */
@@ -71,6 +75,12 @@ export async function writeDevnetNodeConfigs(
 /** Starts the devnet and resolves once it has been stopped again (by a signal, or at once with exitAfterBoot). */
 export async function devnetUp(opts: DevnetUpOptions = {}): Promise<void> {
   const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  // A fresh clone has no artifacts and an edited contract has stale ones: forge build is a ~1 s no-op
+  // when nothing changed, so it always runs.
+  print('compiling the contracts (forge build; the first time about 1-2 minutes, then about a second)');
+  const compileStarted = Date.now();
+  await (opts.build ?? (() => ensureArtifacts(DEVNET_ARTIFACTS)))();
+  print(`contracts compiled in ${((Date.now() - compileStarted) / 1000).toFixed(1)} s`);
   const devnet = await startDevnet({ ...opts, log: opts.log ?? print });
   const m = devnet.manifest;
   print(

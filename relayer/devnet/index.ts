@@ -25,6 +25,21 @@ import { deployLayerZero } from './layerzero.ts';
 
 export const FIRST_EID = 40_101;
 export const DEFAULT_MANIFEST_PATH = path.join(ROOT, 'config', 'devnet', 'manifest.json');
+
+/** The forge artifacts startDevnet deploys from (xmargin's contracts and the test assets). */
+export const DEVNET_ARTIFACTS = [
+  'CollateralVault',
+  'MarginEngine',
+  'PerpMarket',
+  'Rebalancer',
+  'WeightGovernor',
+  'ChainlinkPriceAdapter',
+  'ERC4626PriceAdapter',
+  'SettableAggregator',
+  'MockERC20',
+  'MockERC4626',
+  'FeeOnTransferERC20',
+] as const;
 const MAX_UINT128 = (1n << 128n) - 1n;
 const WAD = 10n ** 18n;
 const ETH_PERP = 1;

@@ -10,7 +10,7 @@ import { type AttestorService, createAttestorService } from '../../attestor/serv
 import { createApiServer, createNodeMetrics, type NodeMetrics } from '../api/index.ts';
 import { ChainRpc } from '../chain/rpc.ts';
 import { loadDevnetManifest, loadNetworks, readJsonFile } from '../config/load.ts';
-import type { Address, ChainConfig, DvnConfig, NodeConfig, RpcLimits } from '../config/types.ts';
+import type { Address, ChainConfig, DvnConfig, Hex, NodeConfig, RpcLimits } from '../config/types.ts';
 import { createHeartbeatSender, type HeartbeatSender, heartbeatSenders } from '../heartbeats/sender.ts';
 import { loadEvmKey, loadOrCreateP2pKey } from '../keys/index.ts';
 import { type CandidateSource, createLiquidator, type Liquidator, TxQueue } from '../liquidation/index.ts';
@@ -29,6 +29,7 @@ import { createRiskTracker } from '../risk/tracker.ts';
 import { openStore } from '../store/index.ts';
 import { createWeightProposer, type WeightProposer, weightProposerOptions } from '../weights/index.ts';
 import { applyDeniedPeers } from './denied-peers.ts';
+import { heartbeatPayload, sendsSourceHeartbeats } from './heartbeat-payload.ts';
 import { heartbeatsStatus } from './heartbeats-status.ts';
 import { livenessCutoff } from './liveness.ts';
 import { accountStatuses, liquidationEntries, rebalanceEntries } from './margin-status.ts';
@@ -136,7 +137,7 @@ async function start(
   /** What each peer's last heartbeat said it runs: liquidator liveness is per role and chain. */
   const peerRoles = new Map<
     Address,
-    { roles: readonly string[]; eids: Set<number>; sendsSourceHeartbeats: boolean }
+    { roles: readonly string[]; eids: Set<number>; sendsSourceHeartbeats: boolean; lastPacketSeen?: Hex }
   >();
   const self = wallet.address.toLowerCase() as Address;
   /**
@@ -164,7 +165,10 @@ async function start(
     allowedSigners: () => attestors,
     log: log.child({ module: 'p2p' }),
     metrics: metrics.gossipSink,
-    heartbeat: { intervalMs: heartbeatMs, payload: () => heartbeatPayload(config, chains, service) },
+    heartbeat: {
+      intervalMs: heartbeatMs,
+      payload: () => heartbeatPayload(NODE_VERSION, config, chains, service),
+    },
     ...(options.gossipHeartbeatMs === undefined ? {} : { gossipHeartbeatMs: options.gossipHeartbeatMs }),
   });
   shutdown.add('p2p', () => gossip.stop());
@@ -177,6 +181,9 @@ async function start(
       roles: message.payload.roles,
       eids: new Set(message.payload.chains.map((c) => c.eid)),
       sendsSourceHeartbeats: message.payload.sendsSourceHeartbeats === true,
+      ...(message.payload.lastPacketSeen === undefined
+        ? {}
+        : { lastPacketSeen: message.payload.lastPacketSeen }),
     });
   });
   /** Signers seen alive (this node included) that run `role` and serve the engine chain. */
@@ -440,6 +447,7 @@ async function start(
     peers: () => knownPeers(gossip),
     peerScore: (peerId) => gossip.peerScore(peerId),
     boundSigner: (peerId) => gossip.boundSigner(peerId),
+    peerLastPacket: (signer) => peerRoles.get(signer.toLowerCase() as Address)?.lastPacketSeen,
     peerRejections: (peerId) => gossip.peerRejections(peerId),
     refusals: () => service?.refusals(),
     records: stores.records,
@@ -540,26 +548,4 @@ function selectChains(all: ChainConfig[], names: string[], file: string): ChainC
     }
     return chain;
   });
-}
-
-/** Whether this node runs the source-chain heartbeat sender (relayer/heartbeats). */
-const sendsSourceHeartbeats = (config: NodeConfig): boolean =>
-  config.roles.includes('attestor') && config.heartbeats !== undefined;
-
-function heartbeatPayload(
-  config: NodeConfig,
-  chains: ChainConfig[],
-  service: AttestorService | undefined,
-): HeartbeatPayload {
-  return {
-    version: NODE_VERSION,
-    roles: config.roles,
-    chains: chains.map((chain, i) => {
-      const follower = service?.followers[i];
-      const head = follower?.tip?.number ?? 0;
-      const lag = follower?.latestHead === undefined ? 0 : Math.max(0, follower.latestHead - head);
-      return { eid: chain.eid, head: BigInt(head), lag };
-    }),
-    ...(sendsSourceHeartbeats(config) ? { sendsSourceHeartbeats: true } : {}),
-  };
 }

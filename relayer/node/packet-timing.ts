@@ -70,6 +70,11 @@ export function withPacketTiming(
     journal: {
       get: (guid) => journal.get(guid),
       open: () => journal.open(),
+      // Only a delivery first seen is written this way (in the follower's batch): its clock starts.
+      putOp(record) {
+        seen(record.guid);
+        return journal.putOp(record);
+      },
       async put(record) {
         const before = await journal.get(record.guid);
         await journal.put(record);

@@ -56,6 +56,8 @@ export interface StatusSources {
   peers: () => ConnectedPeer[];
   peerScore: (peerId: string) => number;
   boundSigner: (peerId: string) => string | undefined;
+  /** The last packet a bound signer's heartbeat said it saw. */
+  peerLastPacket?: (signer: string) => string | undefined;
   /** Gossip from a peer that failed validation, per code. */
   peerRejections?: (peerId: string) => Record<string, number>;
   /** The attestor's refusals to sign; absent (or undefined) when the node is no attestor. */
@@ -159,9 +161,11 @@ function peerStatuses(sources: StatusSources): PeerStatus[] {
   return sources.peers().map((p) => {
     const signer = sources.boundSigner(p.peerId);
     const rejected = sources.peerRejections?.(p.peerId) ?? {};
+    const lastPacketSeen = signer === undefined ? undefined : sources.peerLastPacket?.(signer);
     return {
       peerId: p.peerId,
       ...(signer === undefined ? {} : { signer }),
+      ...(lastPacketSeen === undefined ? {} : { lastPacketSeen }),
       score: sources.peerScore(p.peerId),
       addrs: p.addrs,
       ...(p.bannedUntil === undefined ? {} : { bannedUntil: p.bannedUntil }),

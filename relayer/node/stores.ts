@@ -1,26 +1,36 @@
 // The attestor's and executor's persistence on the node's level store. Each interface they define
 // (attestor/stores.ts, chain/follower.ts) gets one small adapter here over its own bucket, so a
-// restarted node resumes exactly where it stopped: cursors, collected signatures, verifications in
-// progress and deliveries owed.
+// restarted node resumes exactly where it stopped: cursors, packets owed a signature, collected
+// signatures, verifications in progress and deliveries owed. The follower's cursor is written in
+// one batch with what the handlers observed up to it (queued packets, new deliveries).
 
 import type {
   AttestRecord,
   AttestStore,
   DeliveryRecord,
   PacketJournal,
+  QueuedPacket,
   SignatureStore,
+  SignQueue,
 } from '../../attestor/stores.ts';
 import type { Cursor, CursorStore } from '../chain/follower.ts';
 import type { Address, Hex } from '../config/types.ts';
 import { addressPart, bytes32Part, hexKey, jsonValue, tupleKey, utf8Key } from '../store/codecs.ts';
-import type { Store } from '../store/controller.ts';
+import type { BatchOp, Store } from '../store/controller.ts';
+import { memoryStore } from '../store/memory.ts';
 import { Repository } from '../store/repository.ts';
 
 export interface NodeStores {
-  cursors: CursorStore;
+  cursors: CursorStore<BatchOp>;
   signatures: SignatureStore;
   records: AttestStore;
   journal: PacketJournal;
+  queue: SignQueue;
+}
+
+/** The same stores over an in-memory store: tests, and a run that keeps nothing. */
+export function memoryNodeStores(): NodeStores {
+  return createNodeStores(memoryStore());
 }
 
 export function createNodeStores(store: Store): NodeStores {
@@ -33,11 +43,12 @@ export function createNodeStores(store: Store): NodeStores {
   );
   const attestations = new Repository(store, 'attestations', hexKey, jsonValue<AttestRecord>());
   const deliveries = new Repository(store, 'deliveries', hexKey, jsonValue<DeliveryRecord>());
+  const queued = new Repository(store, 'signQueue', hexKey, jsonValue<QueuedPacket>());
 
   return {
     cursors: {
       get: (chain) => cursors.get(chain),
-      set: (chain, cursor) => cursors.put(chain, cursor),
+      set: (chain, cursor, writes) => store.batch([...writes, cursors.putOp(chain, cursor)]),
     },
     signatures: {
       async add(hash, signer, signature) {
@@ -67,9 +78,16 @@ export function createNodeStores(store: Store): NodeStores {
     journal: {
       get: (guid) => deliveries.get(guid),
       put: (record) => deliveries.put(record.guid, record),
+      putOp: (record) => deliveries.putOp(record.guid, record),
       async open() {
         return (await deliveries.values()).filter((r) => r.state !== 'delivered');
       },
+    },
+    queue: {
+      putOp: (packet) => queued.putOp(packet.job.packet.guid, packet),
+      put: (packet) => queued.put(packet.job.packet.guid, packet),
+      delete: (guid) => queued.del(guid),
+      list: () => queued.values(),
     },
   };
 }

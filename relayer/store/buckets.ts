@@ -29,6 +29,8 @@ export const BUCKETS = {
   marginBlocks: 11,
   /** Margin view: per chain (eid), the last block applied (written in the same batch as its events). */
   marginCursors: 12,
+  /** The attestor's confirmed packets still owed a signature (waiting or retrying), by guid. */
+  signQueue: 13,
   /** The liquidator's journal: one record per (engine eid, account, subaccount, state key) attempt. */
   liquidationJournal: 20,
   /** Risk: EWMA volatility state per followed price (`eid:feed`), sampled on a fixed clock. */

@@ -11,10 +11,9 @@ import { dvnHash, verifyCallData } from '../../attestor/dvn.ts';
 import { encodeLzReceiveOption } from '../../attestor/options.ts';
 import { decodePacket } from '../../attestor/packets.ts';
 import { type AttestorService, createAttestorService } from '../../attestor/service.ts';
-import { MemoryAttestStore, MemoryPacketJournal, MemorySignatureStore } from '../../attestor/stores.ts';
-import { MemoryCursorStore } from '../../relayer/chain/follower.ts';
 import { ChainRpc, RpcError } from '../../relayer/chain/rpc.ts';
 import type { Address, ChainConfig, DvnConfig, Hex } from '../../relayer/config/types.ts';
+import { memoryNodeStores, type NodeStores } from '../../relayer/node/stores.ts';
 import { type Anvil, startAnvil } from '../support/anvil.ts';
 import { MemoryGossipHub } from '../support/gossip.ts';
 import { connectCounters, deployLzStack, type LzStack } from '../support/lzstack.ts';
@@ -42,24 +41,14 @@ const hub = new MemoryGossipHub();
 /** One node's persistent state survives its restarts, as its level store would. */
 interface Node {
   wallet: Wallet;
-  stores: {
-    cursors: MemoryCursorStore;
-    signatures: MemorySignatureStore;
-    records: MemoryAttestStore;
-    journal: MemoryPacketJournal;
-  };
+  stores: NodeStores;
   service?: AttestorService | undefined;
   stopGossip?: () => Promise<void>;
   logs: string[];
 }
 const nodes: Node[] = wallets.map((wallet) => ({
   wallet,
-  stores: {
-    cursors: new MemoryCursorStore(),
-    signatures: new MemorySignatureStore(),
-    records: new MemoryAttestStore(),
-    journal: new MemoryPacketJournal(),
-  },
+  stores: memoryNodeStores(),
   logs: [],
 }));
 const live = (): Address[] =>

@@ -2,7 +2,8 @@
 // engine, 1-second blocks, and three `xmargin node` processes deliver every packet. The canary from
 // the owner's key deposits on A for engine B (LOCK A -> B) and withdraws it back (RELEASE B -> A):
 // through the library, then through `xmargin wire` — by default only after wire changed the pathway,
-// always with --canary — and with the nodes stopped it fails with one clear line.
+// always with --canary — and with the nodes stopped it fails with one clear line. Before re-wiring,
+// `wire --dry-run` prints the missing step and sends nothing.
 
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -118,6 +119,19 @@ describe('canary: 2-chain devnet + 3 relayer nodes', () => {
     const owner = new Wallet(deployerKey, provider(chainA));
     const vault = new Contract(chainA.xmargin.vault, readArtifact('CollateralVault').abi, owner);
     await (await vault.getFunction('setPeer')(chainB.eid, ZeroHash)).wait();
+
+    // --dry-run: the missing step is printed, nothing is sent (no nonce used, the peer still unset).
+    const nonces = async () =>
+      Promise.all([chainA, chainB].map((c) => provider(c).getTransactionCount(owner.address)));
+    const noncesBefore = await nonces();
+    const dry = await cli('wire', '--networks', networksFile, '--key', keyFile, '--dry-run');
+    expect(dry.stderr).toBe('');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/^devnet-a {2}vault\.setPeer\(/m);
+    expect(dry.stdout).toContain('1 transaction(s) planned (dry run) on 2 chain(s)');
+    expect(dry.stdout).not.toContain('canary');
+    expect(await nonces()).toEqual(noncesBefore);
+    expect(await vault.getFunction('peers')(chainB.eid)).toBe(ZeroHash);
 
     const r = await cli('wire', '--networks', networksFile, '--key', keyFile);
     expect(r.stderr).toBe('');

@@ -7,11 +7,14 @@ import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { JsonRpcProvider, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TxSender } from '../../relayer/chain/tx.ts';
 import { buildProgram } from '../../relayer/cli/main.ts';
 import { allCommands, commandPath } from '../../relayer/cli/usage.ts';
-import type { ChainConfig, DevnetManifest, NodeConfig } from '../../relayer/config/types.ts';
+import type { Address, ChainConfig, DevnetManifest, NodeConfig } from '../../relayer/config/types.ts';
 import { type Anvil, freePort, startAnvil } from '../support/anvil.ts';
+import { readLzArtifact } from '../support/artifacts.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const NODE_BIN = path.join(ROOT, 'node_modules', '.bin', 'node');
@@ -19,6 +22,10 @@ const ADDR = (n: number) => `0x${n.toString(16).padStart(40, '0')}`;
 
 let dir = '';
 let anvil: Anvil | undefined;
+/** A real EndpointV2 on the anvil, with eid 40101. */
+let endpoint: Address = ADDR(1) as Address;
+// anvil's account 0.
+const DEPLOYER_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 
 function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(NODE_BIN, [path.join(ROOT, 'relayer/cli/main.ts'), ...args], {
@@ -44,7 +51,13 @@ function cliAsync(...args: string[]): Promise<{ code: number; stdout: string; st
   });
 }
 
-function chain(name: string, chainId: number, eid: number, rpcUrl: string): ChainConfig {
+function chain(
+  name: string,
+  chainId: number,
+  eid: number,
+  rpcUrl: string,
+  endpointV2 = endpoint,
+): ChainConfig {
   return {
     name,
     chainId,
@@ -53,7 +66,7 @@ function chain(name: string, chainId: number, eid: number, rpcUrl: string): Chai
     confirmations: 1,
     isPublic: false,
     layerZero: {
-      endpointV2: ADDR(1) as `0x${string}`,
+      endpointV2,
       sendUln302: ADDR(2) as `0x${string}`,
       receiveUln302: ADDR(3) as `0x${string}`,
       dvn: ADDR(4) as `0x${string}`,
@@ -109,6 +122,15 @@ describe('CLI: configuration errors and checks', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'xmargin-cli-'));
     anvil = await startAnvil({ chainId: 40101 });
+    const provider = new JsonRpcProvider(anvil.rpcUrl, 40101, { staticNetwork: true, pollingInterval: 100 });
+    try {
+      const wallet = new Wallet(DEPLOYER_KEY, provider);
+      const tx = new TxSender(wallet, { label: 'test' });
+      endpoint = await tx.deploy('EndpointV2', readLzArtifact('EndpointV2'), [40101, wallet.address]);
+      await tx.flush();
+    } finally {
+      provider.destroy();
+    }
     writeFileSync(path.join(dir, 'evm.key'), `0x${'11'.repeat(32)}\n`, { mode: 0o600 });
   }, 60_000);
 
@@ -235,7 +257,9 @@ describe('CLI: configuration errors and checks', () => {
     const r = cli('config', 'check', config);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^ok: node config .*devnet-a.*every RPC serves its chain id/);
+    expect(r.stdout).toMatch(
+      /^ok: node config .*devnet-a.*every RPC serves its chain id, every endpoint has its eid/,
+    );
     const json = cli('config', 'check', config, '--json');
     expect(json.code).toBe(0);
     expect(json.stdout.trim().split('\n')).toHaveLength(1);
@@ -269,6 +293,24 @@ describe('CLI: configuration errors and checks', () => {
     expect(line).toMatch(/chains\[0\]\.eid/);
     expect(line).toMatch(/30000/);
   });
+
+  it("an eid >= 30000 that is not the endpoint's is one clear line from `config check` and from `node`", () => {
+    const networks = writeJson(
+      'other-eid.json',
+      manifest([chain('devnet-a', 40101, 40102, anvil?.rpcUrl as string)]),
+    );
+    const config = writeJson('other-eid-node.json', nodeConfig(networks, ['devnet-a']));
+    const expected = new RegExp(
+      `devnet-a: eid 40102 in the config, but its EndpointV2 at ${endpoint} has eid 40101 — set "eid": 40101 for devnet-a`,
+    );
+    const check = cli('config', 'check', config);
+    expect(check.code).not.toBe(0);
+    expect(expectOneLine(check.stderr)).toMatch(expected);
+
+    const run = cli('node', '--config', config);
+    expect(run.code).not.toBe(0);
+    expect(expectOneLine(run.stderr)).toMatch(expected);
+  }, 60_000);
 
   it('an unreachable RPC is one clear line from `config check` and from `node`', async () => {
     const port = await freePort(); // nothing listens there

@@ -11,6 +11,7 @@ import {
   BUCKETS,
   createRepositories,
   jsonValue,
+  memoryStore,
   openStore,
   type Repositories,
   Repository,
@@ -128,6 +129,42 @@ describe('store', () => {
     expect(await events.values()).toEqual([1, 2, 3]);
     expect(await events.values({ gte: [1, 0n, 0], lt: [2, 0n, 0] })).toEqual([1, 2]);
     expect(await events.values({ reverse: true, limit: 1 })).toEqual([3]);
+  });
+
+  it('the memory store scans and isolates buckets exactly like level', async () => {
+    const ops = (s: Store) => {
+      const events = new Repository(
+        s,
+        'events',
+        tupleKey<[number, bigint, number]>(u32Part, u64Part, u32Part),
+        jsonValue<number>(),
+      );
+      const meta = new Repository(s, 'meta', utf8Key, jsonValue<number>());
+      return {
+        events,
+        writes: [
+          events.putOp([2, 10n, 0], 3),
+          events.putOp([1, 256n, 1], 2),
+          events.putOp([1, 9n, 5], 1),
+          events.putOp([3, 0n, 0], 4),
+          meta.putOp('x', 9),
+          events.delOp([3, 0n, 0]),
+        ],
+      };
+    };
+    const memory = memoryStore();
+    const scans = async (s: Store) => {
+      const { events, writes } = ops(s);
+      await s.batch(writes);
+      return [
+        await events.values(),
+        await events.values({ gte: [1, 0n, 0], lt: [2, 0n, 0] }),
+        await events.values({ reverse: true, limit: 2 }),
+        await events.get([1, 9n, 5]),
+      ];
+    };
+    expect(await scans(memory)).toEqual(await scans(store));
+    expect(await scans(memory)).toEqual([[1, 2, 3], [1, 2], [3, 2], 1]);
   });
 
   it('has bucket numbers that are unique', () => {

@@ -8,8 +8,8 @@ import { Attestor, type DvnSignaturePayload } from '../../../attestor/attestor.t
 import { dvnHash, signDvnHash, verifyCallData } from '../../../attestor/dvn.ts';
 import type { LzChain } from '../../../attestor/lz.ts';
 import { rendezvousOrder, rendezvousRank } from '../../../attestor/rendezvous.ts';
-import { MemoryAttestStore, MemorySignatureStore } from '../../../attestor/stores.ts';
 import type { Address, Hex } from '../../../relayer/config/types.ts';
+import { memoryNodeStores } from '../../../relayer/node/stores.ts';
 import type { GossipNetwork, SignedMessage } from '../../../relayer/p2p/types.ts';
 
 const wallets = [1, 2, 3, 4].map((i) => new Wallet(`0x${(i + 10).toString(16).padStart(64, '0')}`));
@@ -74,8 +74,8 @@ const msg = (signer: Address, payload: DvnSignaturePayload): SignedMessage<DvnSi
 });
 
 function setup() {
-  const signatures = new MemorySignatureStore();
-  const records = new MemoryAttestStore();
+  const signatures = memoryNodeStores().signatures;
+  const records = memoryNodeStores().records;
   const attestor = new Attestor(
     { dvn: { signers, quorum: 2 } },
     {
@@ -85,6 +85,7 @@ function setup() {
       liveSigners: () => signers,
       signatures,
       records,
+      queue: memoryNodeStores().queue,
       now: () => 1234,
     },
   );
@@ -139,7 +140,7 @@ describe('Attestor tick', () => {
     const second = rendezvousOrder(guid, signers)[1] as string;
     const wallet = wallets.find((w) => w.address.toLowerCase() === second) as Wallet;
     let committed = false;
-    const records = new MemoryAttestStore();
+    const records = memoryNodeStores().records;
     const attestor = new Attestor(
       { dvn: { signers, quorum: 2 } },
       {
@@ -147,8 +148,9 @@ describe('Attestor tick', () => {
         gossip,
         chains: new Map([[40102, { ...dst, committed: async () => committed } as unknown as LzChain]]),
         liveSigners: () => signers,
-        signatures: new MemorySignatureStore(),
+        signatures: memoryNodeStores().signatures,
         records,
+        queue: memoryNodeStores().queue,
         now: () => 10_000,
       },
     );
@@ -174,7 +176,7 @@ describe('Attestor republish', () => {
     const wallet = wallets.find((w) => w.address.toLowerCase() === second) as Wallet;
     const published: DvnSignaturePayload[] = [];
     let committed = false;
-    const records = new MemoryAttestStore();
+    const records = memoryNodeStores().records;
     const attestor = new Attestor(
       { dvn: { signers, quorum: 2 } },
       {
@@ -188,8 +190,9 @@ describe('Attestor republish', () => {
         } as GossipNetwork,
         chains: new Map([[40102, { ...dst, committed: async () => committed } as unknown as LzChain]]),
         liveSigners: () => signers,
-        signatures: new MemorySignatureStore(),
+        signatures: memoryNodeStores().signatures,
         records,
+        queue: memoryNodeStores().queue,
         now: () => 10_000,
       },
     );

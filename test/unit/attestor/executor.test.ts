@@ -8,8 +8,9 @@ import { ENDPOINT } from '../../../attestor/abi.ts';
 import { Executor } from '../../../attestor/executor.ts';
 import type { LzChain } from '../../../attestor/lz.ts';
 import { rendezvousOrder } from '../../../attestor/rendezvous.ts';
-import { type DeliveryRecord, MemoryPacketJournal } from '../../../attestor/stores.ts';
+import type { DeliveryRecord } from '../../../attestor/stores.ts';
 import type { Hex } from '../../../relayer/config/types.ts';
+import { memoryNodeStores } from '../../../relayer/node/stores.ts';
 
 const wallet = new Wallet(`0x${'01'.padStart(64, '0')}`);
 const GUID = `0x${'77'.repeat(32)}` as Hex;
@@ -65,7 +66,7 @@ function fakeDestination() {
 describe('Executor', () => {
   it('journals a revert, backs off, then delivers with gas = option gas + endpoint overhead', async () => {
     let now = 1_000;
-    const journal = new MemoryPacketJournal();
+    const journal = memoryNodeStores().journal;
     await journal.put(record());
     const { dst, state } = fakeDestination();
     const executor = new Executor(
@@ -88,7 +89,7 @@ describe('Executor', () => {
   });
 
   it('closes a packet someone else delivered without sending', async () => {
-    const journal = new MemoryPacketJournal();
+    const journal = memoryNodeStores().journal;
     await journal.put(record());
     const { dst, state } = fakeDestination();
     state.delivered = 1n;
@@ -103,7 +104,7 @@ describe('Executor', () => {
 
   it('retries an out-of-gas delivery with a doubled gas limit, journaled, up to the ceiling', async () => {
     let now = 1_000;
-    const journal = new MemoryPacketJournal();
+    const journal = memoryNodeStores().journal;
     await journal.put(record());
     const { dst, state } = fakeDestination();
     state.reverts = 0;
@@ -147,7 +148,7 @@ describe('Executor', () => {
   });
 
   it('keeps the gas limit after a revert that did not burn it (not a gas problem)', async () => {
-    const journal = new MemoryPacketJournal();
+    const journal = memoryNodeStores().journal;
     await journal.put(record());
     const { dst, state } = fakeDestination();
     state.reverts = 0;
@@ -182,7 +183,7 @@ describe('Executor', () => {
     };
     const sent: string[] = [];
     for (const reason of ['execution reverted: LZ_InvalidNonce(1)', 'out of gas at gas limit 150000']) {
-      const journal = new MemoryPacketJournal();
+      const journal = memoryNodeStores().journal;
       await journal.put({
         ...record(),
         attempts: 1,
@@ -204,7 +205,7 @@ describe('Executor', () => {
 
   it('closes a packet another executor delivered before its own turn comes', async () => {
     let now = 10_000;
-    const journal = new MemoryPacketJournal();
+    const journal = memoryNodeStores().journal;
     await journal.put(record());
     const { dst, state } = fakeDestination();
     // Another live executor ranks first for the packet: this one would act 15 s after verification.

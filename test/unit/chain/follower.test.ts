@@ -161,7 +161,7 @@ describe('BlockFollower', () => {
   it('backfills from a stored cursor with range log queries, confirming what is already deep', async () => {
     const chain = new FakeChain(20);
     const { follower, summary, cursors } = setup(chain, { confirmations: 3 });
-    await cursors.set('fake', { number: 10, hash: chain.blocks[10]?.hash as Hex });
+    await cursors.set('fake', { number: 10, hash: chain.blocks[10]?.hash as Hex }, []);
     await follower.tick();
     // 11..16 are final at head 19 (3 on top); 17..19 come as unconfirmed blocks
     expect(summary()).toEqual([

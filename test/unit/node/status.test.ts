@@ -6,12 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  type AttestRecord,
-  type DeliveryRecord,
-  MemoryAttestStore,
-  MemoryPacketJournal,
-} from '../../../attestor/stores.ts';
+import type { AttestRecord, DeliveryRecord } from '../../../attestor/stores.ts';
 import type { ChainConfig, Hex } from '../../../relayer/config/types.ts';
 import { rebalanceEntries } from '../../../relayer/node/margin-status.ts';
 import { withPacketTiming } from '../../../relayer/node/packet-timing.ts';
@@ -22,6 +17,7 @@ import {
   type FollowerView,
   type StatusSources,
 } from '../../../relayer/node/status.ts';
+import { memoryNodeStores } from '../../../relayer/node/stores.ts';
 import type { RebalanceRecord } from '../../../relayer/rebalance/types.ts';
 
 const guid = (n: number) => `0x${n.toString(16).padStart(64, '0')}` as Hex;
@@ -84,8 +80,8 @@ function sources(overrides: Partial<StatusSources> = {}): StatusSources {
     ],
     peerScore: (p) => (p === 'peer-1' ? 5 : -20),
     boundSigner: (p) => (p === 'peer-1' ? '0xsigner1' : undefined),
-    records: new MemoryAttestStore(),
-    journal: new MemoryPacketJournal(),
+    records: memoryNodeStores().records,
+    journal: memoryNodeStores().journal,
     packetCounts: () => ({ verified: 3, delivered: 2 }),
     ...overrides,
   };
@@ -160,8 +156,8 @@ describe('node status', () => {
   });
 
   it('lists open packets once per guid, with failures and counters', async () => {
-    const records = new MemoryAttestStore();
-    const journal = new MemoryPacketJournal();
+    const records = memoryNodeStores().records;
+    const journal = memoryNodeStores().journal;
     await records.put(attest(1, 'collecting'));
     await records.put(attest(2, 'verified', 'execute reverted: quorum'));
     await records.put({ ...attest(6, 'collecting'), quorumAt: 1_700_000_000_000 });
@@ -276,7 +272,7 @@ describe('packet timing', () => {
     const verified: number[] = [];
     const delivered: number[] = [];
     const timing = withPacketTiming(
-      { records: new MemoryAttestStore(), journal: new MemoryPacketJournal() },
+      { records: memoryNodeStores().records, journal: memoryNodeStores().journal },
       { packetVerified: (s) => verified.push(s), packetDelivered: (s) => delivered.push(s) },
       () => t,
     );
@@ -296,8 +292,8 @@ describe('packet timing', () => {
   });
 
   it('counts but does not time packets it did not see start (e.g. after a restart)', async () => {
-    const records = new MemoryAttestStore();
-    const journal = new MemoryPacketJournal();
+    const records = memoryNodeStores().records;
+    const journal = memoryNodeStores().journal;
     await records.put(attest(7, 'verified'));
     await journal.put(delivery(7, 'waiting'));
     const observed: number[] = [];
