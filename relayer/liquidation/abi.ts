@@ -24,7 +24,6 @@ export const ENGINE = new Interface([
   'event BadDebtSettled(address indexed account, uint96 indexed subaccount, uint256 coveredByInsurance, uint256 writtenOff)',
   'error HealthyAccount(uint256 health)',
   'error UnknownCollateral(uint32 srcEid, address token)',
-  'error InsufficientFee(uint256 provided, uint256 required)',
   'error ZeroAmount()',
   'error ZeroAddress()',
   'error NoVenue()',
