@@ -201,6 +201,8 @@ interface IMarginEngineTypes {
     error NotHeldCreditOwner(bytes32 id, address caller);
     error NotRebalancer(address caller);
     error NotWeightGovernor(address caller);
+    /// @notice No liquidation config was ever set (setLiquidationConfig): a partial close cannot be sized.
+    error LiquidationNotConfigured();
 }
 
 /// @title IMarginEngineState

@@ -28,6 +28,7 @@ export const ENGINE = new Interface([
   'error ZeroAddress()',
   'error NoVenue()',
   'error RefundFailed(address to, uint256 amount)',
+  'error LiquidationNotConfigured()',
   'error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed)',
   'error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed)',
   'error SafeERC20FailedOperation(address token)',
