@@ -447,6 +447,9 @@ contract MarginEngine is MarginEngineStorage, IMarginEngineCore {
     function _closeFraction(HealthView memory h) internal view returns (uint256) {
         LiquidationConfig memory cfg = _liquidationConfig;
         if (h.equity <= 0 || h.health < cfg.fullCloseHealth) return WAD;
+        // An engine deployed without a config would divide by zero below; setLiquidationConfig keeps
+        // targetHealth above 1, so zero means never set.
+        if (cfg.targetHealth == 0) revert LiquidationNotConfigured();
         // Keep the fraction k of positions such that equity / (k * maintenance) >= target; rounding k down
         // closes a little more, never less.
         uint256 keep = uint256(h.equity).divWadDown(h.maintenanceRequirement.mulWadUp(cfg.targetHealth));

@@ -91,12 +91,10 @@ interface ICollateralVault {
     error SupplyCapExceeded(address token, uint256 totalAfter, uint256 cap);
     error DepositsArePaused();
     error NoEngineAt(uint32 engineEid);
-    error InsufficientFee(uint256 provided, uint256 required);
     error WrongNativeAmount(uint256 msgValue, uint256 amount);
     error NativeValueOnTokenDeposit(uint256 msgValue, uint256 fee);
     error InsufficientCredit(uint32 engineEid, uint256 credit, uint256 requested);
     error UnknownMessageType(uint8 msgType);
-    error MessageAlreadyProcessed(bytes32 id);
     error NotLocalEngine(address caller);
     error NoQueuedPayout(bytes32 id);
     error OutflowLimited(bytes32 id, uint256 available, uint256 amount);

@@ -187,12 +187,10 @@ interface IMarginEngineTypes {
     error BelowInitialMargin(int256 equity, uint256 initialRequirement);
     error HealthyAccount(uint256 health);
     error NotLocalVault(address caller);
-    error NotVenue(address caller);
     error UnknownMessageType(uint8 msgType);
     error MessageAlreadyProcessed(bytes32 id);
     error NoHeldCredit(bytes32 id);
     error CreditStillHeld(bytes32 id, uint8 reason);
-    error InsufficientFee(uint256 provided, uint256 required);
     error CannotCreditLocally(uint8 reason);
     error InvalidRiskParameter();
     error SameEngine(uint32 eid);
@@ -203,6 +201,8 @@ interface IMarginEngineTypes {
     error NotHeldCreditOwner(bytes32 id, address caller);
     error NotRebalancer(address caller);
     error NotWeightGovernor(address caller);
+    /// @notice No liquidation config was ever set (setLiquidationConfig): a partial close cannot be sized.
+    error LiquidationNotConfigured();
 }
 
 /// @title IMarginEngineState

@@ -227,6 +227,19 @@ contract CollateralVaultTest is TestHelperOz5 {
         vault.deposit(address(token), 0, 0, A, "");
     }
 
+    /// @dev A token that delivers nothing (here: a 100 % transfer fee) must not mint credit or send a LOCK.
+    function test_deposit_revertsWhenNothingArrives() public {
+        FeeOnTransferERC20 allFee = new FeeOnTransferERC20("All fee", "ALL", 18, 10_000);
+        _enable(address(allFee));
+        allFee.mint(alice, 1e18);
+        vm.startPrank(alice);
+        allFee.approve(address(vault), 1e18);
+        vm.expectRevert(ICollateralVault.ZeroAmount.selector);
+        vault.deposit(address(allFee), 1e18, 0, A, "");
+        vm.stopPrank();
+        assertEq(localEngine.lockCount(), 0);
+    }
+
     function test_deposit_revertsWhenAssetNotEnabled() public {
         MockERC20 other = new MockERC20("Other", "OTH", 6);
         vm.prank(alice);
@@ -417,6 +430,11 @@ contract CollateralVaultTest is TestHelperOz5 {
         bytes memory badVersion = abi.encodePacked(uint8(2), MsgCodec.RELEASE, abi.encode(uint256(1)));
         vm.expectRevert(abi.encodeWithSelector(MsgCodec.UnsupportedVersion.selector, uint8(2)));
         _receiveAsEndpoint(B, address(engineB), badVersion, 0);
+
+        vm.expectRevert(abi.encodeWithSelector(MsgCodec.MessageTooShort.selector, uint256(1)));
+        _receiveAsEndpoint(B, address(engineB), hex"01", 0);
+        vm.expectRevert(abi.encodeWithSelector(MsgCodec.MessageTooShort.selector, uint256(0)));
+        _receiveAsEndpoint(B, address(engineB), "", 0);
     }
 
     function test_lzReceive_duplicatePayoutPaysOnce() public {
@@ -665,6 +683,37 @@ contract CollateralVaultTest is TestHelperOz5 {
         _receiveAsEndpoint(B, address(engineB), message, 0);
     }
 
+    /// @dev A MOVE to this chain's engine reaching a vault that has none leaves the LOCK pending; flushing it
+    ///      says which engine is missing instead of calling address(0).
+    function test_flushLock_localWithoutEngineReverts() public {
+        CollateralVault bare = new CollateralVault(endpoints[A], address(this));
+        bare.setPeer(B, addressToBytes32(address(engineB)));
+        bare.setAssetConfig(address(token), _config(true, CAP));
+        vm.startPrank(alice);
+        token.approve(address(bare), type(uint256).max);
+        bare.deposit{value: bare.quoteDeposit(address(token), 100e18, 0, B, gasOptions).nativeFee}(
+            address(token), 100e18, 0, B, gasOptions
+        );
+        vm.stopPrank();
+
+        bytes memory move = MsgCodec.encodeMove(MsgCodec.Move(keccak256("m"), alice, 0, address(token), 30e18, A));
+        vm.recordLogs();
+        vm.prank(endpoints[A]);
+        bare.lzReceive(Origin(B, addressToBytes32(address(engineB)), 1), bytes32(uint256(1)), move, address(0), "");
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        bytes32 lockId;
+        for (uint256 i; i < logs.length; i++) {
+            if (logs[i].emitter == address(bare) && logs[i].topics[0] == ICollateralVault.LockPending.selector) {
+                lockId = logs[i].topics[1];
+            }
+        }
+        assertEq(bare.pendingLock(lockId).engineEid, A);
+        assertEq(bare.credit(A, alice, 0, address(token)), 30e18);
+
+        vm.expectRevert(abi.encodeWithSelector(ICollateralVault.NoEngineAt.selector, A));
+        bare.flushLock(lockId, "");
+    }
+
     function test_flushLock_revertsWhenUnknown() public {
         vm.expectRevert(abi.encodeWithSelector(ICollateralVault.NoPendingLock.selector, bytes32(uint256(1))));
         vault.flushLock(bytes32(uint256(1)), "");
@@ -768,6 +817,18 @@ contract CollateralVaultTest is TestHelperOz5 {
         vm.prank(guardian);
         vm.expectRevert(ICollateralVault.NoChange.selector);
         vault.setDepositsPaused(true);
+    }
+
+    function test_setGuardian_onlyOwner() public {
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, stranger));
+        vault.setGuardian(stranger);
+        assertEq(vault.guardian(), guardian);
+
+        vm.expectEmit(address(vault));
+        emit XmarginOApp.GuardianChanged(bob);
+        vault.setGuardian(bob);
+        assertEq(vault.guardian(), bob);
     }
 
     function test_setLocalEngine_checks() public {

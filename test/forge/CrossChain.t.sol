@@ -205,7 +205,9 @@ contract CrossChainTest is BaseTest {
             .lzReceive(Origin(C, addressToBytes32(address(engines[C])), 1), bytes32(0), release, address(0), "");
     }
 
-    // ------------------------------------------------------------------ gas figures (printed with -vv)
+    // ------------------------------------------------------------------ gas figures
+    // Printed with -vv; each operation's own gas (its call alone, no test set-up or packet delivery) is also
+    // written by forge to snapshots/xmargin.json, committed so that a change in it shows in review.
 
     function test_gas_keyOperations() public {
         uint256 fee = vaults[A].quoteDeposit(address(weth[A]), 1e18, 0, B, "").nativeFee;
@@ -213,6 +215,7 @@ contract CrossChainTest is BaseTest {
         uint256 g = gasleft();
         vaults[A].deposit{value: fee}(address(weth[A]), 2e18, 0, B, "");
         emit log_named_uint("gas: remote deposit (vault A -> LOCK to engine B)", g - gasleft());
+        vm.snapshotGasLastCall("xmargin", "remoteDeposit");
 
         g = gasleft();
         _deliverToEngine(B);
@@ -223,12 +226,14 @@ contract CrossChainTest is BaseTest {
         g = gasleft();
         engines[B].withdraw{value: fee}(0, A, address(weth[A]), 0.1e18, alice, "");
         emit log_named_uint("gas: withdrawal request (engine B -> RELEASE to vault A)", g - gasleft());
+        vm.snapshotGasLastCall("xmargin", "withdrawalRequest");
 
         _deposit(bob, B, address(weth[B]), 2e18, B);
         vm.prank(bob);
         g = gasleft();
         markets[B].trade(0, ETH_PERP, 15e18, type(uint256).max);
         emit log_named_uint("gas: open position (15 ETH long on B)", g - gasleft());
+        vm.snapshotGasLastCall("xmargin", "openPosition");
 
         _setEthPrice(B, 1800e8);
         IMarginEngineTypes.SeizeOrder[] memory local = new IMarginEngineTypes.SeizeOrder[](1);
@@ -237,6 +242,7 @@ contract CrossChainTest is BaseTest {
         g = gasleft();
         engines[B].liquidate(IMarginEngineTypes.LiquidateParams(bob, 0, local, liquidator));
         emit log_named_uint("gas: local liquidation (close + local seize)", g - gasleft());
+        vm.snapshotGasLastCall("xmargin", "localLiquidation");
 
         vm.prank(alice);
         markets[B].trade(0, ETH_PERP, 13e18, type(uint256).max);
@@ -248,6 +254,7 @@ contract CrossChainTest is BaseTest {
         g = gasleft();
         engines[B].liquidate{value: fee}(IMarginEngineTypes.LiquidateParams(alice, 0, remote, liquidator));
         emit log_named_uint("gas: liquidation with remote seizure (close + SEIZE to A)", g - gasleft());
+        vm.snapshotGasLastCall("xmargin", "liquidationWithRemoteSeizure");
     }
 
     // ------------------------------------------------------------------ log helpers

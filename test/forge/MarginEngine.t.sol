@@ -13,7 +13,10 @@ import {IPriceAdapter} from "../../contracts/interfaces/IPriceAdapter.sol";
 import {IVenue} from "../../contracts/interfaces/IVenue.sol";
 import {MsgCodec} from "../../contracts/libraries/MsgCodec.sol";
 import {MockERC20} from "../../contracts/mocks/MockERC20.sol";
+import {ReentrantERC20} from "../../contracts/mocks/ReentrantERC20.sol";
+import {TransientReentrancyGuard} from "../../contracts/common/TransientReentrancyGuard.sol";
 import {PriceStub, VenueStub, RemoteVaultStub, LocalVaultStub} from "./helpers/EngineStubs.sol";
+import {EtherRejecter} from "./helpers/EtherRejecter.sol";
 
 /// @notice Unit tests of MarginEngine against stub vaults and a stub venue, on TestHelperOz5 endpoints.
 contract MarginEngineTest is TestHelperOz5 {
@@ -430,6 +433,17 @@ contract MarginEngineTest is TestHelperOz5 {
         engine.move(0, B, wethB, 0.5e18, 3, options);
     }
 
+    function test_move_revertsOnZeroOrBeyondCredit() public {
+        _fundTrader();
+        vm.startPrank(trader);
+        vm.expectRevert(IMarginEngineTypes.ZeroAmount.selector);
+        engine.move(0, B, wethB, 0, 3, options);
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.InsufficientCredit.selector, 1e18, 1e18 + 1));
+        engine.move(0, B, wethB, 1e18 + 1, 3, options);
+        vm.stopPrank();
+        assertEq(engine.creditOf(trader, 0, B, wethB), 1e18);
+    }
+
     // ------------------------------------------------------------------ liquidation
 
     function _params(uint32 srcEid, address token, uint256 maxRepay)
@@ -551,6 +565,110 @@ contract MarginEngineTest is TestHelperOz5 {
         vm.stopPrank();
     }
 
+    function test_liquidate_revertsOnZeroRecipient() public {
+        localVault.depositFor(trader, 0, wethA, 1e18);
+        venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -1200e18);
+        IMarginEngineTypes.LiquidateParams memory p = _params(A, wethA, 100e6);
+        p.recipient = address(0);
+        vm.prank(liquidator);
+        vm.expectRevert(IMarginEngineTypes.ZeroAddress.selector);
+        engine.liquidate(p);
+    }
+
+    /// @dev One micro-USDC buys less than the smallest unit of a 2-decimal collateral worth 2,000 a token, and
+    ///      an order with no repayment buys nothing: neither may pay quote for nothing or take collateral free.
+    function test_liquidate_revertsWhenSeizedOrRepaidRoundsToZero() public {
+        address coarse = makeAddr("coarse");
+        engine.setCollateralSource(A, coarse, _source(WETH, 2));
+        localVault.depositFor(trader, 0, coarse, 100); // 1 whole token: 2,000 USD, 1,600 of collateral value
+        venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -1200e18); // health 0.4
+        vm.startPrank(liquidator);
+        vm.expectRevert(IMarginEngineTypes.ZeroAmount.selector);
+        engine.liquidate(_params(A, coarse, 1));
+
+        IMarginEngineTypes.LiquidateParams memory p = _params(A, coarse, 1);
+        p.seizes[0].maxRepay = 0;
+        vm.expectRevert(IMarginEngineTypes.ZeroAmount.selector);
+        engine.liquidate(p);
+        vm.stopPrank();
+        assertEq(engine.creditOf(trader, 0, A, coarse), 100);
+    }
+
+    function test_liquidate_revertsWhenTheRemoteSeizeFeeIsShort() public {
+        _fundTrader();
+        venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -1300e18);
+        uint256 fee = engine.quoteSeize(B, options).nativeFee;
+        vm.prank(liquidator);
+        vm.expectRevert(abi.encodeWithSelector(LZ_INSUFFICIENT_FEE, fee, fee - 1, 0, 0));
+        engine.liquidate{value: fee - 1}(_params(B, wethB, 1000e6));
+        assertEq(engine.creditOf(trader, 0, B, wethB), 1e18, "nothing seized");
+    }
+
+    /// @dev The unused fee budget goes back to the liquidator; one that cannot take it undoes its liquidation.
+    function test_liquidate_revertsWhenTheRefundIsRejected() public {
+        localVault.depositFor(trader, 0, wethA, 1e18);
+        venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -1200e18);
+        address rejecter = address(new EtherRejecter());
+        vm.deal(rejecter, 1 ether);
+        vm.prank(rejecter);
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.RefundFailed.selector, rejecter, 1 ether));
+        engine.liquidate{value: 1 ether}(_params(A, wethA, 0));
+        assertEq(venue.positionsOf(trader, 0).length, 1, "the close was undone");
+    }
+
+    /// @dev A malicious quote token that calls back into the engine while the liquidator pays cannot start a
+    ///      second liquidation (or anything else) inside the first.
+    function test_liquidate_reentrantQuoteTokenCannotReenter() public {
+        ReentrantERC20 reent = new ReentrantERC20();
+        VenueStub reentVenue = new VenueStub(address(reent));
+        reentVenue.setEngine(engine);
+        engine.setVenue(reentVenue);
+        localVault.depositFor(trader, 0, wethA, 1e18);
+        reentVenue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -1200e18);
+        reent.mint(liquidator, 1_000e18);
+        vm.prank(liquidator);
+        reent.approve(address(engine), type(uint256).max);
+
+        reent.arm(address(engine), abi.encodeCall(engine.liquidate, (_params(A, wethA, 400e18))));
+        vm.prank(liquidator);
+        IMarginEngineTypes.LiquidationResult memory r = engine.liquidate(_params(A, wethA, 400e18));
+        assertFalse(reent.attackSucceeded());
+        assertEq(bytes4(reent.attackRevertData()), TransientReentrancyGuard.ReentrancyGuardReentrantCall.selector);
+        // The outer liquidation went through once: 400 of quote (18 decimals here) for 420 USD of WETH.
+        assertEq(r.repaid, 400e18);
+        assertEq(r.seized[0], 0.21e18);
+        assertEq(localVault.payoutCount(), 1);
+        assertEq(reent.balanceOf(address(reentVenue)), 400e18);
+    }
+
+    /// @dev An engine whose owner never set a LiquidationConfig has a target health of 0: sizing a partial
+    ///      close would divide by zero. It refuses with a readable error instead; a negative-equity account
+    ///      (full close, no sizing) can still be liquidated.
+    function test_liquidate_withoutLiquidationConfig() public {
+        IMarginEngine bare = _deployEngine(address(endpoints[A]));
+        VenueStub bareVenue = new VenueStub(address(usdc));
+        bareVenue.setEngine(bare);
+        LocalVaultStub bareVault = new LocalVaultStub();
+        bareVault.setEngine(bare);
+        bare.setLocalVault(address(bareVault));
+        bare.setVenue(bareVenue);
+        bare.setRiskAsset(WETH, IMarginEngineTypes.RiskAsset(IPriceAdapter(address(ethPrice)), 0.8e18, true, 0));
+        bare.setCollateralSource(A, wethA, _source(WETH, 18));
+        bare.setMarketRisk(ETH_PERP, IMarginEngineTypes.MarketRisk(0.1e18, 0.05e18, type(uint128).max, true));
+        assertEq(bare.liquidationConfig().targetHealth, 0);
+
+        bareVault.depositFor(trader, 0, wethA, 1e18);
+        bareVenue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -800e18); // equity 800, health 0.8
+        vm.prank(liquidator);
+        vm.expectRevert(IMarginEngineTypes.LiquidationNotConfigured.selector);
+        bare.liquidate(_params(A, wethA, 0));
+
+        bareVenue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -2000e18); // equity -400
+        vm.prank(liquidator);
+        assertEq(bare.liquidate(_params(A, wethA, 0)).closeFraction, 1e18);
+        assertEq(bareVenue.positionsOf(trader, 0).length, 0);
+    }
+
     function test_liquidate_refusesOnStaleOracle() public {
         localVault.depositFor(trader, 0, wethA, 1e18);
         venue.setPosition(trader, 0, ETH_PERP, 10e18, 2000e18, -1200e18);
@@ -598,6 +716,15 @@ contract MarginEngineTest is TestHelperOz5 {
         engine.withdrawPnl(0, 50e6, trader);
     }
 
+    function test_repayDebtAndWithdrawPnl_revertWithoutVenue() public {
+        IMarginEngine bare = _deployEngine(address(endpoints[A]));
+        vm.expectRevert(IMarginEngineTypes.NoVenue.selector);
+        bare.repayDebt(trader, 0, 1);
+        vm.prank(trader);
+        vm.expectRevert(IMarginEngineTypes.NoVenue.selector);
+        bare.withdrawPnl(0, 1, trader);
+    }
+
     function test_fundInsurance_revertsWithoutVenueOrAmount() public {
         IMarginEngine bare = _deployEngine(address(endpoints[A]));
         vm.expectRevert(IMarginEngineTypes.NoVenue.selector);
@@ -625,6 +752,10 @@ contract MarginEngineTest is TestHelperOz5 {
         engine.setLiquidationConfig(IMarginEngineTypes.LiquidationConfig(0.05e18, 1e18, 0.5e18, 0));
         vm.expectRevert(IMarginEngineTypes.InvalidRiskParameter.selector);
         engine.setLiquidationConfig(IMarginEngineTypes.LiquidationConfig(0.6e18, 1.2e18, 0.5e18, 0));
+        vm.expectRevert(IMarginEngineTypes.InvalidRiskParameter.selector);
+        engine.setMarketRisk(2, IMarginEngineTypes.MarketRisk(1e18 + 1, 0.05e18, 0, true));
+        vm.expectRevert(IMarginEngineTypes.InvalidRiskParameter.selector);
+        engine.setLiquidationConfig(IMarginEngineTypes.LiquidationConfig(0.05e18, 1.25e18, 1e18, 0));
         vm.expectRevert(IMarginEngineTypes.ZeroAddress.selector);
         engine.setVenue(IVenue(address(0)));
         vm.expectRevert(IMarginEngineTypes.ZeroAddress.selector);
@@ -639,7 +770,17 @@ contract MarginEngineTest is TestHelperOz5 {
         XmarginOApp(address(engine)).setGuardian(trader);
         vm.expectRevert(abi.encodeWithSelector(XmarginOApp.OnlyGuardian.selector, trader));
         engine.setSourcePaused(B, true);
+        bytes memory notOwner = abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, trader);
+        vm.expectRevert(notOwner);
+        engine.setCollateralSource(B, wethB, _source(WETH, 18));
+        vm.expectRevert(notOwner);
+        engine.setVenue(venue);
+        vm.expectRevert(notOwner);
+        engine.setLiquidationConfig(IMarginEngineTypes.LiquidationConfig(0.05e18, 1.25e18, 0.5e18, 10e18));
+        vm.expectRevert(notOwner);
+        engine.setLocalVault(trader);
         vm.stopPrank();
+        assertEq(engine.localVault(), address(localVault));
     }
 
     function test_transferOwnership_isTwoStep() public {

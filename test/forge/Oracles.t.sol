@@ -140,6 +140,14 @@ contract OraclesTest is Test {
         single.price();
     }
 
+    /// @dev An update dated after the current block cannot be trusted to be fresh (a feed clock ahead).
+    function test_price_revertsOnFutureTimestamp() public {
+        uint256 updatedAt = block.timestamp;
+        vm.warp(updatedAt - 1);
+        vm.expectRevert(abi.encodeWithSelector(IPriceAdapter.StalePrice.selector, address(feed8), updatedAt, MAX_AGE));
+        single.price();
+    }
+
     function test_price_dualReturnsPrimaryWithinDeviation() public {
         feed18.setAnswer(2020e18); // exactly 1 % above
         assertEq(dual.price(), 2000e18);
@@ -248,5 +256,27 @@ contract OraclesTest is Test {
     function test_erc4626_constructorRevertsOnZero() public {
         vm.expectRevert(ERC4626PriceAdapter.ZeroAddress.selector);
         new ERC4626PriceAdapter(IERC4626(address(0)), single);
+        MockERC20 weth = new MockERC20("Wrapped Ether", "WETH", 18);
+        MockERC4626 vault = new MockERC4626(IERC20(address(weth)), "Staked ETH", "sETH");
+        vm.expectRevert(ERC4626PriceAdapter.ZeroAddress.selector);
+        new ERC4626PriceAdapter(IERC4626(address(vault)), IPriceAdapter(address(0)));
+    }
+
+    /// @dev A vault that lost its assets prices a whole share at 0: the adapter refuses rather than let a
+    ///      worthless share count as collateral or a zero price reach a division.
+    function test_erc4626_revertsWhenAShareIsWorthNothing() public {
+        MockERC20 usdc = new MockERC20("USD Coin", "USDC", 6);
+        MockERC4626 vault = new MockERC4626(IERC20(address(usdc)), "Yield USDC", "yUSDC");
+        SettableAggregator usdFeed = new SettableAggregator(8, 1e8, "USDC / USD");
+        ChainlinkPriceAdapter usdPrice = new ChainlinkPriceAdapter(usdFeed, MAX_AGE, IAggregatorV3(address(0)), 0, 0);
+        ERC4626PriceAdapter adapter = new ERC4626PriceAdapter(IERC4626(address(vault)), usdPrice);
+        usdc.mint(address(this), 1000e6);
+        usdc.approve(address(vault), type(uint256).max);
+        vault.deposit(1000e6, address(this));
+
+        deal(address(usdc), address(vault), 0); // the vault's assets are gone
+        assertEq(vault.convertToAssets(1e6), 0);
+        vm.expectRevert(abi.encodeWithSelector(IPriceAdapter.InvalidPrice.selector, address(vault), int256(0)));
+        adapter.price();
     }
 }

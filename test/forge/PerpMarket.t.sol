@@ -155,6 +155,58 @@ contract PerpMarketTest is Test {
         assertEq(perp.pendingBorrowFee(alice, 0, ETH), 2000);
     }
 
+    function test_setMarketParams_rejectsBadCallersAndParams() public {
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, address(this)));
+        perp.setMarketParams(ETH, ethPrice, FEE, RATE);
+        vm.startPrank(owner);
+        vm.expectRevert(abi.encodeWithSelector(PerpMarket.UnknownMarket.selector, uint32(9)));
+        perp.setMarketParams(9, ethPrice, FEE, RATE);
+        vm.expectRevert(PerpMarket.ZeroAddress.selector);
+        perp.setMarketParams(ETH, IPriceAdapter(address(0)), FEE, RATE);
+        vm.expectRevert(abi.encodeWithSelector(PerpMarket.InvalidMarketParameter.selector, uint64(0.01e18 + 1), RATE));
+        perp.setMarketParams(ETH, ethPrice, 0.01e18 + 1, RATE);
+        vm.expectRevert(abi.encodeWithSelector(PerpMarket.InvalidMarketParameter.selector, FEE, uint128(1e11 + 1)));
+        perp.setMarketParams(ETH, ethPrice, FEE, 1e11 + 1);
+        vm.stopPrank();
+        PerpMarket.Market memory m = perp.market(ETH);
+        assertEq(m.tradingFee, FEE);
+        assertEq(m.borrowRatePerSecond, RATE);
+    }
+
+    function test_constructor_rejectsZeroAddressesAndWideQuote() public {
+        IMarginEngine stub = IMarginEngine(address(engine));
+        vm.expectRevert(PerpMarket.ZeroAddress.selector);
+        new PerpMarket(IMarginEngine(address(0)), IERC20Metadata(address(usdc)), owner);
+        vm.expectRevert(PerpMarket.ZeroAddress.selector);
+        new PerpMarket(stub, IERC20Metadata(address(0)), owner);
+        MockERC20 wide = new MockERC20("Wide", "WIDE", 19);
+        vm.expectRevert(abi.encodeWithSelector(PerpMarket.QuoteDecimalsTooHigh.selector, uint8(19)));
+        new PerpMarket(stub, IERC20Metadata(address(wide)), owner);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableInvalidOwner.selector, address(0)));
+        new PerpMarket(stub, IERC20Metadata(address(usdc)), address(0));
+    }
+
+    function test_transferOwnership_isTwoStep() public {
+        vm.prank(owner);
+        perp.transferOwnership(bob);
+        assertEq(perp.owner(), owner);
+        assertEq(perp.pendingOwner(), bob);
+
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, alice));
+        perp.acceptOwnership();
+
+        vm.prank(bob);
+        perp.acceptOwnership();
+        assertEq(perp.owner(), bob);
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, owner));
+        perp.addMarket(3, ethPrice, FEE, RATE);
+        vm.prank(bob);
+        perp.addMarket(3, ethPrice, FEE, RATE);
+        assertTrue(perp.market(3).listed);
+    }
+
     // ------------------------------------------------------------ trade
 
     function test_trade_opensLong() public {
@@ -507,6 +559,24 @@ contract PerpMarketTest is Test {
         assertEq(perp.availableLiquidity(), POOL - 2000e6);
     }
 
+    /// @dev Traders' unrealised profit above the pool's assets leaves LP shares worth less than nothing: no
+    ///      deposit or withdrawal can be priced.
+    function test_liquidity_revertsWhenPoolInsolvent() public {
+        _buy(alice, ETH, 1_000e18); // 2,000,000 of notional against a 1,000,000 pool
+        _ethAt(4000e8); // alice is up 2,000,000
+        int256 value = perp.poolValue();
+        assertEq(value, int256(POOL) + 2_000e6 - 2_000_000e6); // + the 2,000 trading fee alice owes
+        usdc.mint(bob, 1e6);
+        vm.startPrank(bob);
+        usdc.approve(address(perp), 1e6);
+        vm.expectRevert(abi.encodeWithSelector(PerpMarket.PoolInsolvent.selector, value));
+        perp.depositLiquidity(1e6);
+        vm.stopPrank();
+        vm.prank(lp);
+        vm.expectRevert(abi.encodeWithSelector(PerpMarket.PoolInsolvent.selector, value));
+        perp.withdrawLiquidity(1);
+    }
+
     function test_withdrawLiquidity_revertsOnInsufficientShares() public {
         vm.prank(bob);
         vm.expectRevert(abi.encodeWithSelector(PerpMarket.InsufficientShares.selector, 0, 1));
@@ -607,6 +677,13 @@ contract PerpMarketTest is Test {
         assertEq(perp.poolValue(), value);
     }
 
+    function test_payOut_revertsOnZeroAmountOrRecipient() public {
+        vm.expectRevert(PerpMarket.ZeroAmount.selector);
+        engine.payOut(alice, 0, 0, alice);
+        vm.expectRevert(PerpMarket.ZeroAddress.selector);
+        engine.payOut(alice, 0, 1, address(0));
+    }
+
     function test_payOut_revertsOnDebt() public {
         _buy(alice, ETH, 1e18);
         vm.expectRevert(abi.encodeWithSelector(PerpMarket.InsufficientSettled.selector, int256(-2e6), 1));
@@ -628,6 +705,26 @@ contract PerpMarketTest is Test {
         assertEq(perp.totalTraderDebt(), 0);
         assertEq(perp.poolValue(), value - int256(debt));
         assertEq(engine.writeOff(alice, 0), 0); // nothing left
+    }
+
+    // ------------------------------------------------------------ views
+
+    /// @dev Net unrealised PnL over all markets from the open-interest aggregates, less accrued borrow fees.
+    function test_traderUnrealisedPnl_netsLongsShortsAndBorrowFees() public {
+        assertEq(perp.traderUnrealisedPnl(), 0);
+        _buy(alice, ETH, 10e18); // entry notional 20,000
+        _sell(bob, ETH, 4e18); // entry notional 8,000
+        _ethAt(2100e8);
+        // longs +1,000, shorts -400, no time elapsed: no borrow fee yet
+        assertEq(perp.traderUnrealisedPnl(), 600e18);
+
+        _warp(100);
+        // index RATE × 100 on 28,000 of entry notional
+        uint256 accrued = uint256(RATE) * 100 * 28_000e18 / 1e18;
+        assertEq(perp.traderUnrealisedPnl(), 600e18 - int256(accrued));
+
+        _sell(bob, BTC, 0.1e18); // entry 3,000 at 30,000; same price: only the ETH figures count
+        assertEq(perp.traderUnrealisedPnl(), 600e18 - int256(accrued));
     }
 
     /// @dev A deposit followed by a withdrawal never returns more than was put in.

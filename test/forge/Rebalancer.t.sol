@@ -9,6 +9,7 @@ import {BaseTest} from "./BaseTest.sol";
 import {IMarginEngine, IMarginEngineTypes} from "../../contracts/interfaces/IMarginEngine.sol";
 import {IRebalancer} from "../../contracts/interfaces/IRebalancer.sol";
 import {Rebalancer} from "../../contracts/risk/Rebalancer.sol";
+import {EtherRejecter} from "./helpers/EtherRejecter.sol";
 
 /// @notice The Rebalancer on engine B: traders' authorisations, every limit, the executor set, and moves
 ///         that go all the way (engine B -> vault A or B -> engine C) on three LayerZero endpoints.
@@ -198,6 +199,19 @@ contract RebalancerTest is BaseTest {
         _authorise(C, 10_000e18, 1e18, uint64(block.timestamp + 1 days));
         vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.NotRebalancer.selector, address(rebalancer)));
         _rebalance(1e18, C, moveFee);
+    }
+
+    /// @dev The endpoint's refund of the fee excess is passed on to the executor; an executor that cannot
+    ///      take it undoes the whole move rather than leave the refund stuck here.
+    function test_rebalance_revertsWhenTheExecutorRejectsTheRefund() public {
+        _authorise(C, 10_000e18, 1e18, uint64(block.timestamp + 1 days));
+        address rejecter = address(new EtherRejecter());
+        rebalancer.setExecutor(rejecter, true);
+        vm.deal(rejecter, 1 ether);
+        vm.prank(rejecter);
+        vm.expectRevert(abi.encodeWithSelector(Rebalancer.RefundFailed.selector, rejecter, 0.5 ether));
+        rebalancer.rebalance{value: moveFee + 0.5 ether}(alice, 0, A, address(weth[A]), 1e18, C, hopOptions);
+        assertEq(engines[B].creditOf(alice, 0, A, address(weth[A])), 2e18, "nothing moved");
     }
 
     // ------------------------------------------------------------------ end to end
