@@ -68,6 +68,11 @@ export interface CoordinatorModules {
   /** Vault and RPC of a collateral chain, for following remote seizures. */
   vaultOf: (eid: number) => { vault: Address; rpc: LiqRpc } | undefined;
   plan?: (rpc: LiqRpc, req: PlanRequest) => Promise<Plan>;
+  /**
+   * A liquidation of ours landed: seconds from the moment this node first saw the sub-account
+   * unhealthy to our receipt (see landingLatencyMs). Not called for landings found after a restart.
+   */
+  onLanded?: (seconds: number) => void;
   log?: LogFn;
   now?: () => number;
 }
@@ -126,6 +131,22 @@ const subKey = (eid: number, account: Address, sub: bigint): string =>
 /** What a liquidation's gas depends on most: the engine chain and its seize orders, local or remote. */
 const gasShape = (eid: number, plan: Extract<Plan, { kind: 'liquidatable' }>): string =>
   `${eid}:${plan.params.seizes.map((o) => (o.srcEid === eid ? 'L' : 'R')).join('')}`;
+
+/**
+ * ms from the moment this node first saw the sub-account unhealthy to our landed receipt: from the
+ * candidate source's `seen` (the block that made it unhealthy reached the margin view; for a price
+ * drop, the price update's block) when it reports one, else from the coordinator's first sight of
+ * the episode; to the receipt the transaction queue awaited with the chain's confirmations. So it
+ * includes detection, simulation, the claim, the broadcast, mining and the confirmation wait — the
+ * same span the journal's trace (seen) and `timestamps.landed` bracket.
+ */
+export function landingLatencyMs(
+  trace: LiquidationTrace,
+  round: { detectedAt: number },
+  landedAt: number,
+): number {
+  return Math.max(0, landedAt - (trace.seen ?? round.detectedAt));
+}
 
 /** The rendezvous key of a sub-account on an engine chain (each candidate's score hashes its signer in). */
 export function rankKey(engineEid: number, account: Address, subaccount: bigint): Hex {
@@ -497,6 +518,7 @@ export class Coordinator {
       txHash: result.hash,
       ...this.landedFields(chain, result.receipt),
     });
+    this.m.onLanded?.(landingLatencyMs(trace, round, this.now()) / 1000);
     this.rounds.delete(key);
     this.claims.delete(key);
     this.afterLanding(chain, id, c.account, c.subaccount, result.receipt);

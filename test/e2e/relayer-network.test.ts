@@ -229,6 +229,20 @@ describe('relayer network: unified margin view and coordinated liquidations', ()
     expect(
       journal.some((j) => j.account.toLowerCase() === trader.toLowerCase() && j.state === 'landed'),
     ).toBe(true);
+    // Its /metrics observed the landing in xmargin_liquidation_seconds (first seen unhealthy -> receipt),
+    // in seconds: about the time the test measured from the price update (its polls add some slack).
+    const metrics = await (await fetch(`${cluster?.nodes[winner]?.apiUrl}/metrics`)).text();
+    const sample = (name: string) =>
+      Number(
+        metrics
+          .split('\n')
+          .find((l) => l.startsWith(`${name} `))
+          ?.split(' ')
+          .at(-1),
+      );
+    expect(sample('xmargin_liquidation_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(sample('xmargin_liquidation_seconds_sum')).toBeGreaterThan(0);
+    expect(sample('xmargin_liquidation_seconds_sum')).toBeLessThan(latencyMs / 1000 + 5);
     client.destroy();
   }, 240_000);
 

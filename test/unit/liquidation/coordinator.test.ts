@@ -97,6 +97,8 @@ function harness(self: Address, hub = new MemoryGossipHub()) {
   const claims: LiquidationClaim[] = [];
   gossip.subscribe<LiquidationClaim>('claim', (m) => void claims.push(m.payload));
   let unhealthy = [cand];
+  /** What the node's xmargin_liquidation_seconds would observe. */
+  const landings: number[] = [];
   const coordinator = new Coordinator(
     { deadlineMs: 10_000, firstSightDelayMs: 0, followUpPollMs: 5 },
     {
@@ -108,6 +110,7 @@ function harness(self: Address, hub = new MemoryGossipHub()) {
       engines: new Map([[EID, engine]]),
       vaultOf: () => undefined,
       plan: async () => chain.plan,
+      onLanded: (seconds) => landings.push(seconds),
       now: () => now,
     },
   );
@@ -118,6 +121,8 @@ function harness(self: Address, hub = new MemoryGossipHub()) {
     sent,
     claims,
     chain,
+    landings,
+    now: () => now,
     advance: (ms: number) => {
       now += ms;
     },
@@ -165,6 +170,41 @@ describe('coordinator', () => {
     expect(r?.rank).toBe(0);
     expect(Object.keys(r?.timestamps ?? {}).sort()).toEqual(['claimed', 'landed', 'sent']);
     expect(r?.txHashes).toHaveLength(1);
+  });
+
+  it('reports a landing of ours with the seconds from first seen unhealthy to the receipt', async () => {
+    const h = harness(byRank(0));
+    // The block that made it unhealthy reached the view 1.5 s ago; the receipt comes 2 s after the send.
+    h.setUnhealthy([
+      { ...cand, since: { block: 99, seenAt: h.now() - 1_500, screenedAt: h.now(), tip: false } },
+    ]);
+    let mine = (): void => {};
+    h.chain.mined = new Promise<void>((r) => {
+      mine = r;
+    });
+    await h.coordinator.pass();
+    expect(h.sent).toHaveLength(1);
+    expect(h.landings).toEqual([]);
+    h.advance(2_000);
+    mine();
+    await h.coordinator.settled();
+    expect(h.landings).toEqual([3.5]);
+  });
+
+  it('a takeover without a source timestamp counts from its own first sight; no landing, no report', async () => {
+    const h = harness(byRank(1));
+    await h.coordinator.tick();
+    h.advance(10_000);
+    h.chain.status = 0; // reverted: not a landing
+    h.chain.plan = liquidatable();
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(1);
+    expect(h.landings).toEqual([]);
+    h.chain.status = 1;
+    h.chain.plan = liquidatable(`0x${'33'.repeat(32)}` as Hex); // a new state, sent and landed
+    h.advance(500);
+    await h.coordinator.tick();
+    expect(h.landings).toEqual([10.5]);
   });
 
   it('never sends twice for one sub-account state', async () => {
@@ -506,6 +546,8 @@ describe('coordinator after a restart', () => {
     await h.coordinator.settled();
     const [r] = await h.journal.list();
     expect(r).toMatchObject({ status: 'landed', txHash: HASH, rank: 0 });
+    // Found after a restart: its latency is unknown, so the metric does not see it.
+    expect(h.landings).toEqual([]);
     expect(Object.keys(r?.timestamps ?? {}).sort()).toEqual(['claimed', 'landed', 'sent']);
     await h.coordinator.tick();
     expect(h.sent).toHaveLength(0);
