@@ -79,8 +79,37 @@ export interface AccountStatus {
   subaccount: string | number;
   engines: EngineMargin[];
   collateral: CollateralHolding[];
-  /** Total collateral value across chains, when the margin view computes it. */
-  total?: Amount;
+  /** The cross-chain figure over every engine, when the margin view computes it. */
+  total?: AccountTotal;
+}
+
+/**
+ * One sub-account across all its engines: sums of the engine figures (USD), the free collateral and,
+ * per asset, the nearest liquidation distance over the engines that read its price.
+ */
+export interface AccountTotal {
+  /** Collateral value after haircuts (asset weights), summed over engines. */
+  collateralValue: Amount;
+  equity: Amount;
+  maintenance: Amount;
+  initial: Amount;
+  /**
+   * Σ over engines of max(0, equity − initial): what can be withdrawn or moved now. Not netted: an
+   * engine's shortfall is covered by another's surplus only once credit is moved to it.
+   */
+  freeCollateral: Amount;
+  liquidationDistances: AssetLiquidationDistance[];
+}
+
+/** How far one asset's price may move before the first of the sub-account's engines reaches health 1. */
+export interface AssetLiquidationDistance {
+  /** Token symbol (e.g. WETH), the same on every chain. */
+  asset: string;
+  /** Signed percent: −12.5 = a 12.5 % drop; null when no move of this price alone liquidates. */
+  movePct: number | null;
+  /** The engine that gets there first. */
+  chain: string;
+  engineEid: number;
 }
 
 export interface PacketFailure {

@@ -61,7 +61,19 @@ export function accountStatuses(
             amount: formatUnits(amount, t?.decimals ?? 18),
           };
         }),
-      total: wad(m.total.collateralValue),
+      total: {
+        collateralValue: wad(m.total.collateralValue),
+        equity: wad(m.total.equity),
+        maintenance: wad(m.total.maintenanceRequirement),
+        initial: wad(m.total.initialRequirement),
+        freeCollateral: wad(m.total.freeCollateral),
+        liquidationDistances: m.total.distances.map((d) => ({
+          asset: d.asset,
+          movePct: d.move === null ? null : d.move * 100,
+          chain: chainName(d.engineEid),
+          engineEid: d.engineEid,
+        })),
+      },
     });
   }
   return out;
