@@ -187,8 +187,9 @@ export interface LiquidationDistance {
   move: number | null;
   /**
    * Sensitivities to this price, USD per unit of relative move (dX/d ln p at the current price):
-   * equity (collateral value × weight + position delta) and maintenance requirement. Both are
-   * linear in the price, so they are exact (floats). Undefined when the what-if could not be priced.
+   * equity (collateral value × weight + position delta) and maintenance requirement. Exact (floats)
+   * where both are linear in the price; a central difference where a size-aware weight makes
+   * equity concave (see liquidationDistances). Undefined when the what-if could not be priced.
    */
   equityDelta?: number;
   maintenanceDelta?: number;
