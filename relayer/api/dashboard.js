@@ -234,14 +234,25 @@ function renderPackets(packets) {
   );
 }
 
+/** A liquidation's seizures: amount, chain and where each payout stands (a mismatch in red). */
+function renderSeizures(seizures) {
+  if (!seizures || seizures.length === 0) return '';
+  return seizures
+    .map(
+      (z) =>
+        `<span class="chip${z.status === 'mismatch' ? ' bad' : ''}" data-testid="seizure" data-status="${esc(z.status)}" title="${esc(z.detail ?? z.payoutTx ?? '')}">${fmtAmount(z.amount)} ${esc(z.symbol ?? short(z.token, 4))} on ${esc(z.chain)}: ${esc(z.status)}${z.latencyMs === undefined ? '' : ` ${(z.latencyMs / 1000).toFixed(1)} s`}</span>`,
+    )
+    .join(' ');
+}
+
 function renderLiquidations(entries) {
   return table(
-    ['when', 'account', 'engine', 'health', 'state'],
+    ['when', 'account', 'engine', 'health', 'state', 'seized'],
     entries.map(
       (l) => `<tr data-testid="liquidation-row"><td>${new Date(l.at).toLocaleTimeString()}</td>
         <td class="mono">${esc(short(l.account))} / ${esc(l.subaccount)}</td><td>${esc(l.chain ?? l.engineEid)}</td>
         <td class="${healthClass(l.health)}">${l.health === undefined ? '–' : fmtHealth(l.health)}</td>
-        <td>${esc(l.state)}</td></tr>`,
+        <td>${esc(l.state)}</td><td>${renderSeizures(l.seizures)}</td></tr>`,
     ),
     'no liquidations',
   );

@@ -185,6 +185,29 @@ export interface LiquidationEntry {
   detail?: string;
   /** Bad debt the liquidation settled (quote token units, decimal strings): insurance fund, then LP pool. */
   badDebt?: { coveredByInsurance: string; writtenOff: string };
+  /** The collateral it seized, one entry per seizure, and where each payout to us stands. */
+  seizures?: SeizureEntry[];
+}
+
+/** One seizure of a landed liquidation (local or a remote SEIZE) and its payout on the collateral's chain. */
+export interface SeizureEntry {
+  id: string;
+  /** The collateral's chain. */
+  chain: string;
+  token: string;
+  symbol?: string;
+  /** Token units, decimal string. */
+  amount: string;
+  /**
+   * pending (not paid yet) / queued (held by the vault's governor; followed until paid) / paid (to us,
+   * for the amount seized) / mismatch (the vault paid another recipient or amount: an error, see
+   * detail) / unknown (this node does not read that chain).
+   */
+  status: string;
+  payoutTx?: string;
+  /** ms from the liquidation's receipt to when this node saw the payout (or the queueing). */
+  latencyMs?: number;
+  detail?: string;
 }
 
 /** One entry of the rebalancer's journal: an automated MOVE of credit between two engines. */

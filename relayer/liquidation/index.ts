@@ -176,7 +176,8 @@ export function createLiquidator(p: LiquidatorParams): Liquidator {
       p.candidates.onChange(runTick);
       // Sends a crash interrupted are closed from their receipts, never sent again.
       const reopened = await coordinator.recover();
-      if (reopened > 0) log('liquidations sent before a restart: awaiting their receipts', { reopened });
+      if (reopened > 0)
+        log('liquidations open before a restart: awaiting their receipts or payouts', { reopened });
       await allow();
       timer = setTimeout(loop, 0);
     },

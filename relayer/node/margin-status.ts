@@ -80,6 +80,7 @@ export function accountStatuses(
 }
 
 export function liquidationEntries(records: LiquidationRecord[], chains: ChainConfig[]): LiquidationEntry[] {
+  const chainOf = (eid: number) => chains.find((c) => c.eid === eid);
   return records
     .sort((a, b) => b.updatedAt - a.updatedAt)
     .slice(0, 50)
@@ -101,6 +102,25 @@ export function liquidationEntries(records: LiquidationRecord[], chains: ChainCo
               coveredByInsurance: r.badDebt.coveredByInsurance.toString(),
               writtenOff: r.badDebt.writtenOff.toString(),
             },
+          }),
+      ...(r.seizures === undefined || r.seizures.length === 0
+        ? {}
+        : {
+            seizures: r.seizures.map((z) => {
+              const chain = chainOf(z.srcEid);
+              const t = chain?.tokens.find((x) => x.address.toLowerCase() === z.token.toLowerCase());
+              return {
+                id: z.id,
+                chain: chain?.name ?? String(z.srcEid),
+                token: z.token,
+                ...(t === undefined ? {} : { symbol: t.symbol }),
+                amount: formatUnits(z.amount, t?.decimals ?? 18),
+                status: z.status,
+                ...(z.payoutTx === undefined ? {} : { payoutTx: z.payoutTx }),
+                ...(z.latencyMs === undefined ? {} : { latencyMs: z.latencyMs }),
+                ...(z.error === undefined ? {} : { detail: z.error }),
+              };
+            }),
           }),
     }));
 }

@@ -91,6 +91,9 @@ describe('dashboard in a browser', () => {
     expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
     expect(await page.getByTestId('packets-in-flight').textContent()).toBe('2');
     expect(await page.getByTestId('liquidation-row').count()).toBe(1);
+    const seizure = page.getByTestId('seizure');
+    expect(await seizure.getAttribute('data-status')).toBe('paid');
+    expect(await seizure.textContent()).toBe('0.61 WETH on devnet-a: paid 4.2 s');
     // The rebalancer's moves: from → to, amount, health before → after, latency.
     const move = page.getByTestId('rebalance-row');
     expect(await move.count()).toBe(1);

@@ -132,6 +132,18 @@ export function fakeStatus(startHealth = 1.8): FakeStatus {
             state: 'landed',
             at: Date.now() - 90_000,
             health: 0.93,
+            seizures: [
+              {
+                id: `0x${'5e'.repeat(32)}`,
+                chain: 'devnet-a',
+                token: '0x5fbdb2315678afecb367f032d93f642f64180aa3',
+                symbol: 'WETH',
+                amount: '0.61',
+                status: 'paid',
+                payoutTx: `0x${'7a'.repeat(32)}`,
+                latencyMs: 4_200,
+              },
+            ],
           },
         ],
         rebalances: [

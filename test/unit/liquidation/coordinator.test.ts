@@ -6,8 +6,13 @@ import { type TransactionReceipt, Wallet } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import { rendezvousOrder, rendezvousRank } from '../../../attestor/rendezvous.ts';
 import type { Address, Hex } from '../../../relayer/config/types.ts';
-import { ENGINE } from '../../../relayer/liquidation/abi.ts';
-import { Coordinator, type EngineChain, rankKey } from '../../../relayer/liquidation/coordinator.ts';
+import { ENGINE, KIND_SEIZE, VAULT } from '../../../relayer/liquidation/abi.ts';
+import {
+  Coordinator,
+  type CoordinatorModules,
+  type EngineChain,
+  rankKey,
+} from '../../../relayer/liquidation/coordinator.ts';
 import { attemptId, memoryJournal } from '../../../relayer/liquidation/journal.ts';
 import type { Plan } from '../../../relayer/liquidation/planner.ts';
 import type { LiqRpc } from '../../../relayer/liquidation/rpc.ts';
@@ -46,7 +51,11 @@ function liquidatable(stateKey: Hex = STATE): Plan {
   };
 }
 
-function harness(self: Address, hub = new MemoryGossipHub()) {
+function harness(
+  self: Address,
+  hub = new MemoryGossipHub(),
+  vaultOf: CoordinatorModules['vaultOf'] = () => undefined,
+) {
   let now = 1_000_000;
   const sent: TxRequest[] = [];
   const chain = {
@@ -108,7 +117,7 @@ function harness(self: Address, hub = new MemoryGossipHub()) {
       candidates: { unhealthy: () => unhealthy, onChange: () => {} },
       liveLiquidators: () => signers,
       engines: new Map([[EID, engine]]),
-      vaultOf: () => undefined,
+      vaultOf,
       plan: async () => chain.plan,
       onLanded: (seconds) => landings.push(seconds),
       now: () => now,
@@ -580,6 +589,67 @@ describe('coordinator after a restart', () => {
     expect(sends).toBe(1);
     await h.coordinator.tick();
     expect(h.sent).toHaveLength(1);
+  });
+
+  it('a record left landed with seizures pending or queued resumes their follow-up to the payouts', async () => {
+    const me = byRank(0);
+    const WETH = '0x00000000000000000000000000000000000000c1' as Address;
+    const VAULT_ADDR = '0x00000000000000000000000000000000000000f1' as Address;
+    const [remote, held] = [`0x${'5a'.repeat(32)}`, `0x${'5b'.repeat(32)}`] as [Hex, Hex];
+    const logs: { topics: Hex[]; data: Hex; blockNumber: number; transactionHash: Hex }[] = [];
+    const vaultRpc: LiqRpc = {
+      call: async () => '0x',
+      blockNumber: async () => 500,
+      getReceipt: async () => null,
+      send: async <T>() => '0x' as T,
+      getLogs: async (f) =>
+        logs.filter((l) => l.topics[1] === f.topics?.[1] && l.blockNumber >= (f.fromBlock ?? 0)) as never,
+    };
+    const h = harness(me, undefined, () => ({ vault: VAULT_ADDR, rpc: vaultRpc }));
+    const seizure = { srcEid: 40_101, token: WETH, amount: 7n };
+    await h.journal.put({
+      id: attemptId(EID, ACCOUNT, 0n, STATE),
+      engineEid: EID,
+      account: ACCOUNT,
+      subaccount: 0n,
+      stateKey: STATE,
+      status: 'landed',
+      rank: 0,
+      txHash: HASH,
+      timestamps: { claimed: 1, sent: 2, landed: 3 },
+      updatedAt: 3,
+      seizures: [
+        { ...seizure, id: remote, status: 'pending', fromBlock: 40 },
+        { ...seizure, id: held, status: 'queued', fromBlock: 40, queuedBlock: 45 },
+      ],
+    });
+    // Both were paid while the node was down: the SEIZE's PaidOut, and the queue's execution.
+    const paid = VAULT.encodeEventLog('PaidOut', [remote, KIND_SEIZE, ACCOUNT, 0n, WETH, 7n, me, EID]);
+    const executed = VAULT.encodeEventLog('QueuedPayoutExecuted', [held, false]);
+    logs.push({
+      ...(paid as { topics: Hex[]; data: Hex }),
+      blockNumber: 41,
+      transactionHash: `0x${'01'.repeat(32)}`,
+    });
+    logs.push({
+      ...(executed as { topics: Hex[]; data: Hex }),
+      blockNumber: 46,
+      transactionHash: `0x${'02'.repeat(32)}`,
+    });
+    expect(await h.coordinator.recover()).toBe(1);
+    let r: LiquidationRecord | undefined;
+    for (let i = 0; i < 200; i++) {
+      r = (await h.journal.list())[0];
+      if (r?.seizures?.every((z) => z.status === 'paid')) break;
+      await new Promise((res) => setTimeout(res, 5));
+    }
+    expect(r?.status).toBe('landed');
+    expect(r?.seizures?.map((z) => [z.status, z.payoutBlock])).toEqual([
+      ['paid', 41],
+      ['paid', 46],
+    ]);
+    await h.coordinator.stop();
+    expect(h.sent).toHaveLength(0);
   });
 
   it('nothing to recover in a journal without open sends', async () => {
