@@ -44,6 +44,8 @@ describe('npm start -- --exit --json', () => {
     expect(Number(summary.liquidation.closeFraction)).toBeLessThan(1);
     expect(summary.liquidation.remotePayoutConfirmed).toBe(true);
     expect(summary.liquidation.latencyBlocks).toBeGreaterThanOrEqual(1);
+    // The SEIZE crosses to A after the liquidation: its payout is in a later block of A.
+    expect(summary.liquidation.payoutLatencyBlocks).toBeGreaterThanOrEqual(1);
     expect(summary.invariants.length).toBeGreaterThan(3);
     for (const inv of summary.invariants) expect(inv.held, inv.name).toBe(true);
     console.log(`npm start summary: ${lines[lines.length - 1]}`);
