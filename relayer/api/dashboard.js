@@ -240,19 +240,24 @@ function renderSeizures(seizures) {
   return seizures
     .map(
       (z) =>
-        `<span class="chip${z.status === 'mismatch' ? ' bad' : ''}" data-testid="seizure" data-status="${esc(z.status)}" title="${esc(z.detail ?? z.payoutTx ?? '')}">${fmtAmount(z.amount)} ${esc(z.symbol ?? short(z.token, 4))} on ${esc(z.chain)}: ${esc(z.status)}${z.latencyMs === undefined ? '' : ` ${(z.latencyMs / 1000).toFixed(1)} s`}</span>`,
+        `<span class="chip${z.status === 'mismatch' ? ' bad' : ''}" data-testid="seizure" data-status="${esc(z.status)}" title="${esc([z.detail ?? z.payoutTx ?? '', z.latencyMs === undefined ? '' : `${(z.latencyMs / 1000).toFixed(1)} s after the liquidation`].filter(Boolean).join(' · '))}">${fmtAmount(z.amount)} ${esc(z.symbol ?? short(z.token, 4))} on ${esc(z.chain)}: ${esc(z.status)}</span>`,
     )
     .join(' ');
 }
 
+/** One row per liquidation; its seizures on a line of their own under it (the column is narrow). */
 function renderLiquidations(entries) {
   return table(
-    ['when', 'account', 'engine', 'health', 'state', 'seized'],
+    ['when', 'account', 'engine', 'health', 'state'],
     entries.map(
       (l) => `<tr data-testid="liquidation-row"><td>${new Date(l.at).toLocaleTimeString()}</td>
         <td class="mono">${esc(short(l.account))} / ${esc(l.subaccount)}</td><td>${esc(l.chain ?? l.engineEid)}</td>
         <td class="${healthClass(l.health)}">${l.health === undefined ? '–' : fmtHealth(l.health)}</td>
-        <td>${esc(l.state)}</td><td>${renderSeizures(l.seizures)}</td></tr>`,
+        <td>${esc(l.state)}</td></tr>${
+          l.seizures && l.seizures.length > 0
+            ? `<tr class="seized"><td colspan="5" class="wrap"><span class="muted">seized</span> ${renderSeizures(l.seizures)}</td></tr>`
+            : ''
+        }`,
     ),
     'no liquidations',
   );

@@ -93,7 +93,8 @@ describe('dashboard in a browser', () => {
     expect(await page.getByTestId('liquidation-row').count()).toBe(1);
     const seizure = page.getByTestId('seizure');
     expect(await seizure.getAttribute('data-status')).toBe('paid');
-    expect(await seizure.textContent()).toBe('0.61 WETH on devnet-a: paid 4.2 s');
+    expect(await seizure.textContent()).toBe('0.61 WETH on devnet-a: paid');
+    expect(await seizure.getAttribute('title')).toContain('4.2 s after the liquidation');
     // The rebalancer's moves: from → to, amount, health before → after, latency.
     const move = page.getByTestId('rebalance-row');
     expect(await move.count()).toBe(1);
