@@ -128,7 +128,6 @@ function renderAccounts(accounts, now) {
           <span class="who mono" title="${esc(a.account)}">${esc(short(a.account))}</span>
           <span class="muted">sub-account <b>${esc(a.subaccount)}</b></span>
           <span class="muted">spans <b data-testid="account-chains">${esc(chains.join(' · '))}</b></span>
-          ${a.total === undefined ? '' : `<span class="muted">total <b>${fmtAmount(a.total)}</b></span>`}
         </div>
         <div class="chips" title="collateral locked per chain"><span class="muted">collateral</span>${collateral}</div>
         <table>
@@ -136,10 +135,41 @@ function renderAccounts(accounts, now) {
             <th class="num">credit value</th><th class="num">equity</th><th class="num">maint. / initial</th>
             <th>health, last 2 min</th></tr></thead>
           <tbody>${engines || '<tr><td colspan="7" class="empty">no engine credit</td></tr>'}</tbody>
+          ${renderTotal(a.total)}
         </table>
       </div>`;
     })
     .join('');
+}
+
+/** A signed percent move of a price: "−12.3%" a drop, "+4.0%" a rise. */
+function fmtMove(pct) {
+  if (pct === null || pct === undefined) return '–';
+  const n = Number(pct);
+  return `${n < 0 ? '−' : '+'}${Math.abs(n).toFixed(1)}%`;
+}
+
+/**
+ * The cross-chain row under an account's engines: sums over engines, the free collateral, and per
+ * asset the nearest price move that brings one of the engines to health 1 (and which one).
+ */
+function renderTotal(total) {
+  if (total === undefined || total === null || typeof total !== 'object') return '';
+  const distances = (total.liquidationDistances ?? [])
+    .map(
+      (d) =>
+        `<span class="chip" data-testid="total-distance" data-asset="${esc(d.asset)}" title="first reached on ${esc(d.chain)}">${esc(d.asset)} ${fmtMove(d.movePct)}</span>`,
+    )
+    .join(' ');
+  return `<tfoot><tr class="total" data-testid="total-row">
+    <td><b>all engines</b></td>
+    <td>free <b data-testid="total-free">${fmtAmount(total.freeCollateral)}</b></td>
+    <td class="num">${distances || '–'}</td>
+    <td class="num" data-testid="total-collateral">${fmtAmount(total.collateralValue)}</td>
+    <td class="num">${fmtAmount(total.equity)}</td>
+    <td class="num">${fmtAmount(total.maintenance)} / ${fmtAmount(total.initial)}</td>
+    <td class="muted">cross-chain</td>
+  </tr></tfoot>`;
 }
 
 function table(headers, rows, empty) {
@@ -204,6 +234,18 @@ function renderPackets(packets) {
   );
 }
 
+/** A liquidation's seizures: amount, chain and where each payout stands (a mismatch in red). */
+function renderSeizures(seizures) {
+  if (!seizures || seizures.length === 0) return '';
+  return seizures
+    .map(
+      (z) =>
+        `<span class="chip${z.status === 'mismatch' ? ' bad' : ''}" data-testid="seizure" data-status="${esc(z.status)}" title="${esc([z.detail ?? z.payoutTx ?? '', z.latencyMs === undefined ? '' : `${(z.latencyMs / 1000).toFixed(1)} s after the liquidation`].filter(Boolean).join(' · '))}">${fmtAmount(z.amount)} ${esc(z.symbol ?? short(z.token, 4))} on ${esc(z.chain)}: ${esc(z.status)}</span>`,
+    )
+    .join(' ');
+}
+
+/** One row per liquidation; its seizures on a line of their own under it (the column is narrow). */
 function renderLiquidations(entries) {
   return table(
     ['when', 'account', 'engine', 'health', 'state'],
@@ -211,7 +253,11 @@ function renderLiquidations(entries) {
       (l) => `<tr data-testid="liquidation-row"><td>${new Date(l.at).toLocaleTimeString()}</td>
         <td class="mono">${esc(short(l.account))} / ${esc(l.subaccount)}</td><td>${esc(l.chain ?? l.engineEid)}</td>
         <td class="${healthClass(l.health)}">${l.health === undefined ? '–' : fmtHealth(l.health)}</td>
-        <td>${esc(l.state)}</td></tr>`,
+        <td>${esc(l.state)}</td></tr>${
+          l.seizures && l.seizures.length > 0
+            ? `<tr class="seized"><td colspan="5" class="wrap"><span class="muted">seized</span> ${renderSeizures(l.seizures)}</td></tr>`
+            : ''
+        }`,
     ),
     'no liquidations',
   );

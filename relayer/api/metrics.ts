@@ -54,7 +54,10 @@ export interface NodeMetrics {
   packetVerified(seconds: number): void;
   /** PacketSent seen -> lzReceive delivered. */
   packetDelivered(seconds: number): void;
-  /** Unhealthy sub-account seen -> liquidation landed. */
+  /**
+   * A liquidation of ours landed: unhealthy sub-account first seen by this node (the block that made
+   * it unhealthy reached the margin view) -> our receipt, confirmations included (landingLatencyMs).
+   */
   liquidation(seconds: number): void;
   /** Rescue wanted -> the moved credit credited on the engine that needed it. */
   rebalance(seconds: number): void;
@@ -128,7 +131,7 @@ export function createNodeMetrics(options: { defaultMetrics?: boolean } = {}): N
   });
   const liquidation = new Histogram({
     name: METRIC_NAMES.liquidation,
-    help: 'Seconds from an unhealthy sub-account seen to its liquidation landed',
+    help: 'Seconds from an unhealthy sub-account first seen by this node (its block reached the margin view) to the receipt of our liquidation of it',
     buckets: LIQUIDATION_BUCKETS,
     registers,
   });

@@ -81,8 +81,37 @@ export interface AccountStatus {
   subaccount: string | number;
   engines: EngineMargin[];
   collateral: CollateralHolding[];
-  /** Total collateral value across chains, when the margin view computes it. */
-  total?: Amount;
+  /** The cross-chain figure over every engine, when the margin view computes it. */
+  total?: AccountTotal;
+}
+
+/**
+ * One sub-account across all its engines: sums of the engine figures (USD), the free collateral and,
+ * per asset, the nearest liquidation distance over the engines that read its price.
+ */
+export interface AccountTotal {
+  /** Collateral value after haircuts (asset weights), summed over engines. */
+  collateralValue: Amount;
+  equity: Amount;
+  maintenance: Amount;
+  initial: Amount;
+  /**
+   * Σ over engines of max(0, equity − initial): what can be withdrawn or moved now. Not netted: an
+   * engine's shortfall is covered by another's surplus only once credit is moved to it.
+   */
+  freeCollateral: Amount;
+  liquidationDistances: AssetLiquidationDistance[];
+}
+
+/** How far one asset's price may move before the first of the sub-account's engines reaches health 1. */
+export interface AssetLiquidationDistance {
+  /** Token symbol (e.g. WETH), the same on every chain. */
+  asset: string;
+  /** Signed percent: −12.5 = a 12.5 % drop; null when no move of this price alone liquidates. */
+  movePct: number | null;
+  /** The engine that gets there first. */
+  chain: string;
+  engineEid: number;
 }
 
 export interface PacketFailure {
@@ -158,6 +187,29 @@ export interface LiquidationEntry {
   detail?: string;
   /** Bad debt the liquidation settled (quote token units, decimal strings): insurance fund, then LP pool. */
   badDebt?: { coveredByInsurance: string; writtenOff: string };
+  /** The collateral it seized, one entry per seizure, and where each payout to us stands. */
+  seizures?: SeizureEntry[];
+}
+
+/** One seizure of a landed liquidation (local or a remote SEIZE) and its payout on the collateral's chain. */
+export interface SeizureEntry {
+  id: string;
+  /** The collateral's chain. */
+  chain: string;
+  token: string;
+  symbol?: string;
+  /** Token units, decimal string. */
+  amount: string;
+  /**
+   * pending (not paid yet) / queued (held by the vault's governor; followed until paid) / paid (to us,
+   * for the amount seized) / mismatch (the vault paid another recipient or amount: an error, see
+   * detail) / unknown (this node does not read that chain).
+   */
+  status: string;
+  payoutTx?: string;
+  /** ms from the liquidation's receipt to when this node saw the payout (or the queueing). */
+  latencyMs?: number;
+  detail?: string;
 }
 
 /** One entry of the rebalancer's journal: an automated MOVE of credit between two engines. */

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { Contract, formatUnits, JsonRpcProvider, NonceManager, parseUnits, Wallet } from 'ethers';
 import { ensureArtifacts, readArtifact } from '../chain/artifacts.ts';
+import { blockAtTime } from '../chain/blocks.ts';
 import { createClient, formatWad } from '../client/index.ts';
 import type { Address, ChainConfig, DevnetManifest } from '../config/types.ts';
 import { type Cluster, createCluster } from '../devnet/cluster.ts';
@@ -40,6 +41,11 @@ interface Summary {
     closeFraction?: string;
     remotePayoutConfirmed: boolean;
     payoutLatencyMs?: number;
+    /**
+     * Blocks of the collateral chain (A) from where it stood when the liquidation was mined on C (its
+     * last block with a timestamp ≤ that of the liquidation's block) to the block of the payout.
+     */
+    payoutLatencyBlocks?: number;
     seized?: string;
   };
   invariants: { name: string; held: boolean; detail: string }[];
@@ -229,6 +235,9 @@ async function runStory(flags: StartFlags): Promise<number> {
       const paid = await waitForPayout(vaultA, liquidated.liquidator, Number(0), 90_000);
       summary.liquidation.remotePayoutConfirmed = true;
       summary.liquidation.payoutLatencyMs = Date.now() - priceAt - (summary.liquidation.latencyMs ?? 0);
+      const minedAt = (await pc.getBlock(liquidated.blockNumber))?.timestamp ?? 0;
+      summary.liquidation.payoutLatencyBlocks =
+        paid.blockNumber - (await blockAtTime(rpc(A, providers), minedAt));
       summary.liquidation.seized = formatUnits(paid.amount, 18);
       summary.transactions.push({ step: 'SEIZE paid out', chain: A.name, hash: paid.hash });
       say(
@@ -426,8 +435,8 @@ async function waitForPayout(
   recipient: string,
   fromBlock: number,
   timeoutMs: number,
-): Promise<{ hash: string; amount: bigint }> {
-  let found: { hash: string; amount: bigint } | undefined;
+): Promise<{ hash: string; amount: bigint; blockNumber: number }> {
+  let found: { hash: string; amount: bigint; blockNumber: number } | undefined;
   await waitFor(
     'the SEIZE to be paid out on the collateral chain',
     async () => {
@@ -437,12 +446,12 @@ async function waitForPayout(
       );
       const log = logs.find(
         (l) => (l as unknown as { args: { kind: bigint } }).args.kind === 3n,
-      ) as unknown as { transactionHash: string; args: { amount: bigint } } | undefined;
+      ) as unknown as { transactionHash: string; blockNumber: number; args: { amount: bigint } } | undefined;
       if (log === undefined) return false;
-      found = { hash: log.transactionHash, amount: log.args.amount };
+      found = { hash: log.transactionHash, amount: log.args.amount, blockNumber: log.blockNumber };
       return true;
     },
     timeoutMs,
   );
-  return found as { hash: string; amount: bigint };
+  return found as { hash: string; amount: bigint; blockNumber: number };
 }

@@ -37,6 +37,7 @@ export const ENGINE = new Interface([
 export const VAULT = new Interface([
   'event PaidOut(bytes32 indexed id, uint8 kind, address indexed account, uint96 subaccount, address token, uint256 amount, address indexed recipient, uint32 engineEid)',
   'event PayoutQueued(bytes32 indexed id, address indexed token, address indexed recipient, uint256 amount)',
+  'event QueuedPayoutExecuted(bytes32 indexed id, bool byGuardian)',
 ]);
 
 export const PRICE_ADAPTER = new Interface(['function price() view returns (uint256)']);
@@ -56,4 +57,5 @@ export const TOPICS_LIQ = {
   BadDebtSettled: ENGINE.getEvent('BadDebtSettled')?.topicHash as `0x${string}`,
   PaidOut: VAULT.getEvent('PaidOut')?.topicHash as `0x${string}`,
   PayoutQueued: VAULT.getEvent('PayoutQueued')?.topicHash as `0x${string}`,
+  QueuedPayoutExecuted: VAULT.getEvent('QueuedPayoutExecuted')?.topicHash as `0x${string}`,
 } as const;

@@ -13,7 +13,7 @@ import type { Address, Hex } from '../config/types.ts';
 import type { GossipNetwork, SignedMessage } from '../p2p/types.ts';
 import { closeOpen, recordLocks } from '../store/journal.ts';
 import { ENGINE, TOPICS_LIQ } from './abi.ts';
-import { badDebtOf, followSeizures, seizuresOf } from './follow-up.ts';
+import { badDebtOf, followSeizures, hasOpenSeizures, seizuresOf } from './follow-up.ts';
 import { attemptId, type LiquidationJournal } from './journal.ts';
 import { type Plan, PlanCache, type PlanRequest, planLiquidation } from './planner.ts';
 import { describeRevert, type LiqRpc } from './rpc.ts';
@@ -48,6 +48,8 @@ export interface CoordinatorOptions {
   gasReserveWei?: bigint;
   followUpTimeoutMs?: number;
   followUpPollMs?: number;
+  /** How often a payout held in a vault's governor queue is looked at again. Default 15 s. */
+  queuedPollMs?: number;
   /** Sub-accounts considered (planned, sent, awaited) at the same time per engine chain. Default 32. */
   concurrency?: number;
   /**
@@ -68,6 +70,11 @@ export interface CoordinatorModules {
   /** Vault and RPC of a collateral chain, for following remote seizures. */
   vaultOf: (eid: number) => { vault: Address; rpc: LiqRpc } | undefined;
   plan?: (rpc: LiqRpc, req: PlanRequest) => Promise<Plan>;
+  /**
+   * A liquidation of ours landed: seconds from the moment this node first saw the sub-account
+   * unhealthy to our receipt (see landingLatencyMs). Not called for landings found after a restart.
+   */
+  onLanded?: (seconds: number) => void;
   log?: LogFn;
   now?: () => number;
 }
@@ -127,6 +134,22 @@ const subKey = (eid: number, account: Address, sub: bigint): string =>
 const gasShape = (eid: number, plan: Extract<Plan, { kind: 'liquidatable' }>): string =>
   `${eid}:${plan.params.seizes.map((o) => (o.srcEid === eid ? 'L' : 'R')).join('')}`;
 
+/**
+ * ms from the moment this node first saw the sub-account unhealthy to our landed receipt: from the
+ * candidate source's `seen` (the block that made it unhealthy reached the margin view; for a price
+ * drop, the price update's block) when it reports one, else from the coordinator's first sight of
+ * the episode; to the receipt the transaction queue awaited with the chain's confirmations. So it
+ * includes detection, simulation, the claim, the broadcast, mining and the confirmation wait — the
+ * same span the journal's trace (seen) and `timestamps.landed` bracket.
+ */
+export function landingLatencyMs(
+  trace: LiquidationTrace,
+  round: { detectedAt: number },
+  landedAt: number,
+): number {
+  return Math.max(0, landedAt - (trace.seen ?? round.detectedAt));
+}
+
 /** The rendezvous key of a sub-account on an engine chain (each candidate's score hashes its signer in). */
 export function rankKey(engineEid: number, account: Address, subaccount: bigint): Hex {
   return solidityPackedKeccak256(['uint32', 'address', 'uint96'], [engineEid, account, subaccount]) as Hex;
@@ -149,6 +172,8 @@ export class Coordinator {
   private readonly firstSightSlots = new Slots(FIRST_SIGHT_CONCURRENCY);
   /** Most gas a landed liquidation used, per gasShape. */
   private readonly gasUsed = new Map<string, bigint>();
+  /** Seize ids whose payout mismatch was logged. */
+  private readonly mismatched = new Set<string>();
   private stopped = false;
   readonly counters = { ticks: 0, claimsHeard: 0 };
   readonly byStatus = Object.fromEntries(LIQ_STATUS.map((s) => [s, 0])) as Record<LiqStatus, number>;
@@ -160,6 +185,7 @@ export class Coordinator {
       gasReserveWei: 10n ** 16n,
       followUpTimeoutMs: 600_000,
       followUpPollMs: 1_000,
+      queuedPollMs: 15_000,
       concurrency: 32,
       firstSightDelayMs: 1_000,
       ...options,
@@ -497,6 +523,7 @@ export class Coordinator {
       txHash: result.hash,
       ...this.landedFields(chain, result.receipt),
     });
+    this.m.onLanded?.(landingLatencyMs(trace, round, this.now()) / 1000);
     this.rounds.delete(key);
     this.claims.delete(key);
     this.afterLanding(chain, id, c.account, c.subaccount, result.receipt);
@@ -504,7 +531,7 @@ export class Coordinator {
 
   /** What a landed liquidation's receipt tells the journal: seizures, health after, bad debt. */
   private landedFields(chain: EngineChain, receipt: TransactionReceipt): Partial<LiquidationRecord> {
-    const seizures = seizuresOf(receipt, chain.engine);
+    const seizures = seizuresOf(receipt, chain.engine, this.m.self);
     const liq = receipt.logs
       .filter((l) => l.topics[0] === TOPICS_LIQ.Liquidated)
       .map((l) => ENGINE.parseLog({ topics: [...l.topics], data: l.data }))[0];
@@ -526,7 +553,7 @@ export class Coordinator {
     receipt: TransactionReceipt,
   ): void {
     const landedAt = this.now();
-    const seizures = seizuresOf(receipt, chain.engine);
+    const seizures = seizuresOf(receipt, chain.engine, this.m.self);
     const badDebt = badDebtOf(receipt, chain.engine);
     this.log('liquidated', {
       engineEid: chain.eid,
@@ -541,28 +568,46 @@ export class Coordinator {
             badDebtWrittenOff: badDebt.writtenOff.toString(),
           }),
     });
+    this.reportMismatches(id, seizures);
+    if (hasOpenSeizures(seizures)) this.followUp(id, seizures, landedAt);
+  }
 
-    if (seizures.some((s) => s.status === 'pending')) {
-      const update = async (list: SeizeFollowUp[]) => {
-        await this.locked(id, async () => {
-          const r = await this.m.journal.get(id);
-          if (r !== undefined) await this.m.journal.put({ ...r, seizures: list, updatedAt: this.now() });
-        });
-      };
-      const p = followSeizures(seizures, {
-        vaultOf: this.m.vaultOf,
-        landedAt,
-        timeoutMs: this.o.followUpTimeoutMs,
-        pollMs: this.o.followUpPollMs,
-        now: () => this.now(),
-        onUpdate: update,
-        stopped: () => this.stopped,
-      })
-        .then(update)
-        .catch((err: unknown) => this.log('seizure follow-up failed', { id, err: String(err) }));
-      this.followUps.add(p);
-      void p.finally(() => this.followUps.delete(p));
+  /** Seizures whose payout named another recipient or amount: logged once each, as errors. */
+  private reportMismatches(id: Hex, seizures: readonly SeizeFollowUp[]): void {
+    for (const s of seizures) {
+      if (s.status !== 'mismatch' || this.mismatched.has(s.id)) continue;
+      this.mismatched.add(s.id);
+      this.log('seizure payout mismatch', { id, seizeId: s.id, srcEid: s.srcEid, error: s.error });
     }
+  }
+
+  /**
+   * Follows a landed liquidation's open seizures (pending: to their payout; queued: until the
+   * governor's queue pays them), journaling each change. Runs in the background; stop() waits for it.
+   */
+  private followUp(id: Hex, seizures: SeizeFollowUp[], landedAt: number): void {
+    const update = async (list: SeizeFollowUp[]) => {
+      this.reportMismatches(id, list);
+      await this.locked(id, async () => {
+        const r = await this.m.journal.get(id);
+        if (r !== undefined) await this.m.journal.put({ ...r, seizures: list, updatedAt: this.now() });
+      });
+    };
+    const p = followSeizures(seizures, {
+      vaultOf: this.m.vaultOf,
+      recipient: this.m.self,
+      landedAt,
+      timeoutMs: this.o.followUpTimeoutMs,
+      pollMs: this.o.followUpPollMs,
+      queuedPollMs: this.o.queuedPollMs,
+      now: () => this.now(),
+      onUpdate: update,
+      stopped: () => this.stopped,
+    })
+      .then(update)
+      .catch((err: unknown) => this.log('seizure follow-up failed', { id, err: String(err) }));
+    this.followUps.add(p);
+    void p.finally(() => this.followUps.delete(p));
   }
 
   /**
@@ -572,14 +617,21 @@ export class Coordinator {
    * mined. 'claimed' (it died between the claim and journaling the broadcast, so a transaction may be
    * out): once none of ours is pending, a Liquidated event of ours closes it landed; otherwise nothing
    * went out and it is closed failed without a hash, which leaves the state open to a new attempt.
-   * Runs in the background; settled() and stop() wait for it.
+   * 'landed' with seizures still pending or queued: their follow-up resumes. Returns how many
+   * records it reopened or resumed. Runs in the background; settled() and stop() wait for it.
    */
   async recover(): Promise<number> {
-    const open = (await this.m.journal.list()).filter(
+    const records = await this.m.journal.list();
+    const open = records.filter(
       (r) => (r.status === 'sent' || r.status === 'claimed') && this.m.engines.has(r.engineEid),
     );
     for (const r of open) this.track(r.status === 'sent' ? this.closeSent(r) : this.closeClaimed(r));
-    return open.length;
+    // Landed before the restart with seizures not paid yet: their follow-up resumes where it was
+    // (each seizure keeps the vault-chain block its search started at).
+    const following = records.filter((r) => r.status === 'landed' && hasOpenSeizures(r.seizures));
+    for (const r of following)
+      this.followUp(r.id, r.seizures as SeizeFollowUp[], r.timestamps.landed ?? r.updatedAt);
+    return open.length + following.length;
   }
 
   /** Closes a recovered record from its landed or reverted receipt. */

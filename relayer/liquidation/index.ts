@@ -22,7 +22,7 @@ import { type CandidateSource, LIQ_STATUS, type LiquidationRecord, type LogFn } 
 
 export { PollingCandidates } from './candidates.ts';
 export type { LiquidatorStats } from './coordinator.ts';
-export { Coordinator, rankKey } from './coordinator.ts';
+export { Coordinator, landingLatencyMs, rankKey } from './coordinator.ts';
 export { attemptId, type LiquidationJournal, levelJournal, memoryJournal } from './journal.ts';
 export { type Plan, planLiquidation } from './planner.ts';
 export { bumpFees, TxQueue } from './sender.ts';
@@ -51,6 +51,8 @@ export interface LiquidatorParams {
   rpcFor: (eid: number) => LiqRpc | undefined;
   /** The node's transaction queue of a chain, when other roles send from the same key (a new one otherwise). */
   senderFor?: (chain: ChainConfig) => TxQueue | undefined;
+  /** Each liquidation of ours that landed: seconds from first seen unhealthy to our receipt (the node's metric). */
+  onLanded?: (seconds: number) => void;
   log?: LogFn;
   options?: LiquidatorOptions;
 }
@@ -98,6 +100,7 @@ export function createLiquidator(p: LiquidatorParams): Liquidator {
       const rpc = p.rpcFor(eid);
       return vault === undefined || rpc === undefined ? undefined : { vault, rpc };
     },
+    ...(p.onLanded === undefined ? {} : { onLanded: p.onLanded }),
     log,
   });
 
@@ -173,7 +176,8 @@ export function createLiquidator(p: LiquidatorParams): Liquidator {
       p.candidates.onChange(runTick);
       // Sends a crash interrupted are closed from their receipts, never sent again.
       const reopened = await coordinator.recover();
-      if (reopened > 0) log('liquidations sent before a restart: awaiting their receipts', { reopened });
+      if (reopened > 0)
+        log('liquidations open before a restart: awaiting their receipts or payouts', { reopened });
       await allow();
       timer = setTimeout(loop, 0);
     },

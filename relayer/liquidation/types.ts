@@ -33,17 +33,38 @@ export const LIQ_STATUS = ['detected', 'claimed', 'sent', 'landed', 'lost', 'fai
  */
 export type LiqStatus = (typeof LIQ_STATUS)[number];
 
+/**
+ * Where one seizure's payout stands. pending: waiting for the vault chain. queued: the vault debited
+ * it but its governor holds it (PayoutQueued to us, for the seized amount): not final, followed until
+ * the queue pays it. paid: PaidOut to us for the seized amount, or the queued payout executed (after
+ * the window or cleared early by the guardian). mismatch: the vault's PaidOut or PayoutQueued under
+ * this id names another recipient or amount than our seizure (`error` says which): final, and an
+ * error. unknown: this node has no RPC for the vault's chain.
+ */
+export const SEIZE_STATUS = ['pending', 'queued', 'paid', 'mismatch', 'unknown'] as const;
+export type SeizeStatus = (typeof SEIZE_STATUS)[number];
+
 /** What happened to one remote or local seizure of a landed liquidation. */
 export interface SeizeFollowUp {
   id: Hex;
   srcEid: number;
   token: Address;
   amount: bigint;
-  /** pending: waiting for the vault chain; paid: PaidOut seen; queued: PayoutQueued (governor held it). */
-  status: 'pending' | 'paid' | 'queued' | 'unknown';
+  status: SeizeStatus;
+  /** First vault-chain block searched for its payout (kept, so a restart searches from it again). */
+  fromBlock?: number;
+  /** The PayoutQueued (status queued, or paid after a queue). */
+  queuedTx?: Hex;
+  queuedBlock?: number;
+  /** The transaction and vault-chain block that paid it (PaidOut, or QueuedPayoutExecuted). */
   payoutTx?: Hex;
-  /** ms from our liquidation's receipt to the PaidOut/PayoutQueued we saw. */
+  payoutBlock?: number;
+  /** A queued payout the guardian cleared ahead of the window. */
+  clearedByGuardian?: boolean;
+  /** ms from our liquidation's receipt to when we saw it paid (or queued, while queued; or mismatched). */
   latencyMs?: number;
+  /** status mismatch: what the vault paid, to whom, against what we seized. */
+  error?: string;
 }
 
 /** A shortfall the engine settled: the insurance fund paid `coveredByInsurance`, the LP pool lost `writtenOff`. */

@@ -270,11 +270,28 @@ export function computeHealth(
 }
 
 /**
+ * Whether any credit of `sub` on the engine of `chain` is valued with a size- or staleness-aware
+ * weight (hasDynamicWeight): then equity is not known to be linear in a price, and distances are
+ * searched on the exact health.
+ */
+export function subHasDynamicWeight(chain: ChainState, sub: SubState): boolean {
+  for (const key of sub.credit.get(chain.eid)?.keys() ?? []) {
+    const source = chain.sources.get(key) ?? UNKNOWN_SOURCE;
+    const asset = chain.riskAssets.get(source.assetId);
+    if (asset?.enabled && hasDynamicWeight(chain, key, source, asset)) return true;
+  }
+  return false;
+}
+
+/**
  * Per price the engine's health depends on: the relative move of that price alone (every other
- * price fixed) that brings equity down to the maintenance requirement. Equity and requirement are
- * linear in one price (collateral value, |size| × mark and PnL all are), so two exact evaluations
- * give both lines and the crossing point. A display and ranking figure, in floating point; the
- * liquidation decision itself uses the exact health.
+ * price fixed) that brings equity down to the maintenance requirement. A display and ranking
+ * figure, in floating point; the liquidation decision itself uses the exact health.
+ *
+ * Fast path: with constant weights, equity and requirement are linear in one price (collateral
+ * value, |size| × mark and PnL all are), so two exact evaluations give both lines and the crossing.
+ * A sub-account with a size-aware weight is not linear: past its asset's depth a holding counts as
+ * sqrt(value × depth). Its distances are searched on the exact health instead (exactMove).
  */
 export function liquidationDistances(
   chain: ChainState,
@@ -285,26 +302,32 @@ export function liquidationDistances(
   if (base.health === undefined) return out;
   const e0 = base.health.equity;
   const m0 = base.health.maintenanceRequirement;
+  const dynamic = subHasDynamicWeight(chain, sub);
   for (const [dep, p] of base.priced) {
     const p0 = p.price;
-    const p1 = p0 * 2n;
-    const at1 = computeEngine(chain, sub, new Map([[dep, p1]])).health;
     let move: number | null = null;
     let deltas: { equityDelta: number; maintenanceDelta: number } | undefined;
-    if (at1 !== undefined) {
-      // p1 − p0 = p0, so the change over that what-if is the slope times p0: dX/d ln p.
-      deltas = {
-        equityDelta: Number(at1.equity - e0) / 1e18,
-        maintenanceDelta: Number(at1.maintenanceRequirement - m0) / 1e18,
-      };
-      // e(p) = e0 + a (p − p0), m(p) = m0 + b (p − p0); e = m at p − p0 = (m0 − e0) / (a − b).
-      const dp = Number(p1 - p0);
-      const a = Number(at1.equity - e0) / dp;
-      const b = Number(at1.maintenanceRequirement - m0) / dp;
-      if (a !== b && (m0 > 0n || at1.maintenanceRequirement > 0n)) {
-        const x = Number(m0 - e0) / (a - b);
-        const target = Number(p0) + x;
-        if (target > 0) move = x / Number(p0);
+    if (dynamic) {
+      move = exactMove(chain, sub, dep, p0, e0 - m0);
+      deltas = localDeltas(chain, sub, dep, p0);
+    } else {
+      const p1 = p0 * 2n;
+      const at1 = computeHealth(chain, sub, new Map([[dep, p1]]));
+      if (at1 !== undefined) {
+        // p1 − p0 = p0, so the change over that what-if is the slope times p0: dX/d ln p.
+        deltas = {
+          equityDelta: Number(at1.equity - e0) / 1e18,
+          maintenanceDelta: Number(at1.maintenanceRequirement - m0) / 1e18,
+        };
+        // e(p) = e0 + a (p − p0), m(p) = m0 + b (p − p0); e = m at p − p0 = (m0 − e0) / (a − b).
+        const dp = Number(p1 - p0);
+        const a = Number(at1.equity - e0) / dp;
+        const b = Number(at1.maintenanceRequirement - m0) / dp;
+        if (a !== b && (m0 > 0n || at1.maintenanceRequirement > 0n)) {
+          const x = Number(m0 - e0) / (a - b);
+          const target = Number(p0) + x;
+          if (target > 0) move = x / Number(p0);
+        }
       }
     }
     const [, eid, address] = dep.split(':');
@@ -319,6 +342,106 @@ export function liquidationDistances(
     });
   }
   return out;
+}
+
+/** Relative moves are applied to WAD prices in steps of 1e-12. */
+const MOVE_SCALE = 10n ** 12n;
+/** Bisection stops when the bracket is this narrow, relative to the current price (1e-9). */
+const BISECT_PRECISION = 10n ** 9n;
+
+/** Candidate moves, nearest first: both directions, halving down to −(1 − 2^-30), doubling up to +2^20. */
+const SEARCH_LADDER: readonly number[] = (() => {
+  const down: number[] = [];
+  for (let k = 7; k >= 1; k--) down.push(-(2 ** -k)); // −1/128 … −1/2
+  for (let k = 2; k <= 30; k++) down.push(-(1 - 2 ** -k)); // −3/4 … −(1 − 2^-30)
+  const up: number[] = [];
+  for (let k = -7; k <= 20; k++) up.push(2 ** k); // +1/128 … +2^20
+  return [...down, ...up].sort((x, y) => Math.abs(x) - Math.abs(y) || x - y);
+})();
+
+const moved = (p0: bigint, move: number): bigint =>
+  (p0 * (MOVE_SCALE + BigInt(Math.round(move * Number(MOVE_SCALE))))) / MOVE_SCALE;
+
+/**
+ * The nearest relative move of price `dep` (from `p0`) at which equity − maintenance requirement
+ * changes sign, on the exact health (computeHealth with the price forced), or null when none does.
+ *
+ * Equity minus requirement is concave in one price: collateral values are linear up to the depth and
+ * sqrt past it (concave), PnL and the requirement are linear. So for a healthy sub-account the healthy
+ * prices form one interval around p0, with at most one crossing in each direction. The ladder of
+ * candidate moves is walked nearest first; the first candidate on the other side brackets a crossing,
+ * bisection narrows it to 1e-9 of p0, and one evaluation at the same distance in the other direction
+ * says whether a nearer crossing lies there (then that one is bisected too).
+ */
+function exactMove(
+  chain: ChainState,
+  sub: SubState,
+  dep: string,
+  p0: bigint,
+  margin0: bigint,
+): number | null {
+  if (p0 <= 0n) return null;
+  const healthy = margin0 >= 0n;
+  // No position and nothing owed: no requirement, equity ≥ 0 at every price, nothing to find.
+  if (healthy && (sub.positions.get(chain.eid)?.size ?? 0) === 0 && (sub.settled.get(chain.eid) ?? 0n) >= 0n)
+    return null;
+  /** true: across the line from p0; false: same side; undefined: the price cannot be evaluated. */
+  const across = (p: bigint): boolean | undefined => {
+    if (p <= 0n) return undefined;
+    const h = computeHealth(chain, sub, new Map([[dep, p]]));
+    return h === undefined ? undefined : h.equity - h.maintenanceRequirement >= 0n !== healthy;
+  };
+  /** Bisects between `inside` (same side as p0) and `outside` (across); returns the relative move. */
+  const bisect = (inside: bigint, outside: bigint): number => {
+    const tolerance = p0 / BISECT_PRECISION > 0n ? p0 / BISECT_PRECISION : 1n;
+    let lo = inside;
+    let hi = outside;
+    while ((hi > lo ? hi - lo : lo - hi) > tolerance) {
+      const mid = (lo + hi) / 2n;
+      if (across(mid) === true) hi = mid;
+      else lo = mid;
+    }
+    return Number(hi - p0) / Number(p0);
+  };
+  const last = { down: p0, up: p0 };
+  for (const m of SEARCH_LADDER) {
+    const p = moved(p0, m);
+    const side = m < 0 ? 'down' : 'up';
+    if (across(p) !== true) {
+      last[side] = p;
+      continue;
+    }
+    const found = bisect(last[side], p);
+    // A crossing on the other side nearer than `found`? Only if the price at that distance is across.
+    const mirror = -found;
+    if (mirror <= -1) return found;
+    const q = moved(p0, mirror);
+    if (across(q) !== true) return found;
+    const other = bisect(p0, q);
+    return Math.abs(other) < Math.abs(found) ? other : found;
+  }
+  return null;
+}
+
+/**
+ * dEquity/d ln p and dMaintenance/d ln p at p0 (USD per unit of relative move), by a central
+ * difference of ±1e-6 on the exact health: the sensitivities of relayer/risk where equity is not
+ * linear in the price (a holding past its depth).
+ */
+function localDeltas(
+  chain: ChainState,
+  sub: SubState,
+  dep: string,
+  p0: bigint,
+): { equityDelta: number; maintenanceDelta: number } | undefined {
+  const h = 1e-6;
+  const up = computeHealth(chain, sub, new Map([[dep, moved(p0, h)]]));
+  const down = computeHealth(chain, sub, new Map([[dep, moved(p0, -h)]]));
+  if (up === undefined || down === undefined) return undefined;
+  return {
+    equityDelta: Number(up.equity - down.equity) / 1e18 / (2 * h),
+    maintenanceDelta: Number(up.maintenanceRequirement - down.maintenanceRequirement) / 1e18 / (2 * h),
+  };
 }
 
 export const ONE = WAD;

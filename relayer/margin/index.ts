@@ -11,6 +11,7 @@ export {
   signObservation,
 } from './observation.ts';
 export { emptyState, type MarginState } from './state.ts';
+export { type AssetNamer, accountTotal, assetNamer } from './total.ts';
 export * from './types.ts';
 export {
   type ChangeListener,

@@ -187,8 +187,9 @@ export interface LiquidationDistance {
   move: number | null;
   /**
    * Sensitivities to this price, USD per unit of relative move (dX/d ln p at the current price):
-   * equity (collateral value × weight + position delta) and maintenance requirement. Both are
-   * linear in the price, so they are exact (floats). Undefined when the what-if could not be priced.
+   * equity (collateral value × weight + position delta) and maintenance requirement. Exact (floats)
+   * where both are linear in the price; a central difference where a size-aware weight makes
+   * equity concave (see liquidationDistances). Undefined when the what-if could not be priced.
    */
   equityDelta?: number;
   maintenanceDelta?: number;
@@ -237,14 +238,32 @@ export interface AccountMargin {
   inFlight: InFlight[];
   /** LOCKs delivered but held by an engine (CreditHeld), by id. */
   held: { id: Hex; engineEid: number; reason: number }[];
+  /** The cross-chain figure (./total.ts): sums over the engines whose health is known. */
   total: {
+    /** Collateral value after haircuts (asset weights), USD WAD. */
     collateralValue: bigint;
     equity: bigint;
     maintenanceRequirement: bigint;
     initialRequirement: bigint;
-    /** equity − initial requirement, across engines (may be negative). */
+    /**
+     * Σ over engines of max(0, equity − initial requirement): what can be withdrawn or moved now.
+     * Not netted across engines: one engine's surplus covers another's shortfall only once moved.
+     */
     freeCollateral: bigint;
+    /** Per asset, the nearest move of its price, over every engine, that brings one to health 1. */
+    distances: AssetDistance[];
   };
+}
+
+/** The nearest liquidation distance of one asset across a sub-account's engines. */
+export interface AssetDistance {
+  /** The asset's name (its token symbol in the chains' configs; the price key when none names it). */
+  asset: string;
+  /** Relative move (−0.25 = a 25 % drop); null when no move of this price alone liquidates any engine. */
+  move: number | null;
+  /** The engine that reaches health 1 first, and the price (feed) it reads the asset at. */
+  engineEid: number;
+  priceKey: PriceKey;
 }
 
 export interface ChangedSubaccount {

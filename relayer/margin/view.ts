@@ -20,6 +20,7 @@ import { createMarginStore } from './persist.ts';
 import { type CallRpc, readAdapterFeed, resolveBlock } from './resolve.ts';
 import { chainOf, emptyState, inFlightOf, type MarginState, subKey } from './state.ts';
 import { TipScreen } from './tip.ts';
+import { accountTotal, assetNamer } from './total.ts';
 import type {
   AccountMargin,
   BlockRecord,
@@ -155,6 +156,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     ]),
   );
   const engines = new Set(all.filter((c) => c.xmargin.engine !== undefined).map((c) => c.eid));
+  const assetOf = assetNamer(all);
   const followers: {
     chain: ChainConfig;
     follower: BlockFollower;
@@ -596,14 +598,6 @@ export function createMarginView(options: MarginViewOptions): MarginView {
         .filter((e) => engines.has(e))
         .sort((a, b) => a - b)
         .flatMap((e) => engineMargin(e, key) ?? []);
-      const total = { collateralValue: 0n, equity: 0n, maintenanceRequirement: 0n, initialRequirement: 0n };
-      for (const e of list) {
-        if (e.health === undefined) continue;
-        total.collateralValue += e.health.collateralValue;
-        total.equity += e.health.equity;
-        total.maintenanceRequirement += e.health.maintenanceRequirement;
-        total.initialRequirement += e.health.initialRequirement;
-      }
       return {
         account: sub.account,
         subaccount: sub.subaccount,
@@ -611,7 +605,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
         engines: list,
         inFlight: inFlightOf(state, key),
         held: [...sub.held].map(([id, h]) => ({ id: id as Hex, engineEid: h.engineEid, reason: h.reason })),
-        total: { ...total, freeCollateral: total.equity - total.initialRequirement },
+        total: accountTotal(list, assetOf),
       };
     },
     accounts() {

@@ -61,13 +61,26 @@ export function accountStatuses(
             amount: formatUnits(amount, t?.decimals ?? 18),
           };
         }),
-      total: wad(m.total.collateralValue),
+      total: {
+        collateralValue: wad(m.total.collateralValue),
+        equity: wad(m.total.equity),
+        maintenance: wad(m.total.maintenanceRequirement),
+        initial: wad(m.total.initialRequirement),
+        freeCollateral: wad(m.total.freeCollateral),
+        liquidationDistances: m.total.distances.map((d) => ({
+          asset: d.asset,
+          movePct: d.move === null ? null : d.move * 100,
+          chain: chainName(d.engineEid),
+          engineEid: d.engineEid,
+        })),
+      },
     });
   }
   return out;
 }
 
 export function liquidationEntries(records: LiquidationRecord[], chains: ChainConfig[]): LiquidationEntry[] {
+  const chainOf = (eid: number) => chains.find((c) => c.eid === eid);
   return records
     .sort((a, b) => b.updatedAt - a.updatedAt)
     .slice(0, 50)
@@ -89,6 +102,25 @@ export function liquidationEntries(records: LiquidationRecord[], chains: ChainCo
               coveredByInsurance: r.badDebt.coveredByInsurance.toString(),
               writtenOff: r.badDebt.writtenOff.toString(),
             },
+          }),
+      ...(r.seizures === undefined || r.seizures.length === 0
+        ? {}
+        : {
+            seizures: r.seizures.map((z) => {
+              const chain = chainOf(z.srcEid);
+              const t = chain?.tokens.find((x) => x.address.toLowerCase() === z.token.toLowerCase());
+              return {
+                id: z.id,
+                chain: chain?.name ?? String(z.srcEid),
+                token: z.token,
+                ...(t === undefined ? {} : { symbol: t.symbol }),
+                amount: formatUnits(z.amount, t?.decimals ?? 18),
+                status: z.status,
+                ...(z.payoutTx === undefined ? {} : { payoutTx: z.payoutTx }),
+                ...(z.latencyMs === undefined ? {} : { latencyMs: z.latencyMs }),
+                ...(z.error === undefined ? {} : { detail: z.error }),
+              };
+            }),
           }),
     }));
 }

@@ -346,6 +346,7 @@ async function start(
       liveLiquidators,
       rpcFor: (eid) => rpcs.get(eid),
       senderFor: (chain) => txQueueFor(chain.eid),
+      onLanded: (seconds) => metrics.liquidation(seconds),
       log: (msg, fields) => liqLog.info(fields ?? {}, msg),
       ...(options.liquidationDeadlineMs === undefined
         ? {}

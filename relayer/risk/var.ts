@@ -3,8 +3,9 @@
 // Exposures come from the margin view: for every price the engine's health depends on,
 // LiquidationDistance carries equityDelta = dEquity/d ln p (Σ collateral amount × price × weight
 // of the assets it prices, plus Σ size × mark of the markets it marks) and maintenanceDelta =
-// dMaintenance/d ln p (Σ |size| × mark × maintenance margin). Both are exact (equity and
-// requirement are linear in each price).
+// dMaintenance/d ln p (Σ |size| × mark × maintenance margin). Both are exact where equity and
+// requirement are linear in each price; past an asset's depth (size-aware weight, sqrt value) the
+// view gives the local slope at the current price instead.
 //
 // With per-price horizon volatilities σ_i (EWMA, scaled to the horizon) and correlations ρ_ij:
 //

@@ -64,6 +64,13 @@ describe('dashboard in a browser', () => {
     // An engine with nothing required has unbounded health.
     expect(await row.locator('[data-testid="health"][data-engine="40103"]').textContent()).toBe('∞');
     expect(await row.getByTestId('liq-distance').first().textContent()).toBe('44.4%');
+    // The cross-chain row: sums over the engines, free collateral, the nearest move per asset.
+    const total = row.getByTestId('total-row');
+    expect(await total.getByTestId('total-collateral').textContent()).toBe('11,500');
+    expect(await total.getByTestId('total-free').textContent()).toBe('2,500');
+    expect(await total.locator('[data-testid="total-distance"][data-asset="WETH"]').textContent()).toBe(
+      'WETH −44.4%',
+    );
 
     // Let the chart gather a few samples before the move, so the drop shows as a line.
     await page.waitForTimeout(6_000);
@@ -72,6 +79,7 @@ describe('dashboard in a browser', () => {
     expect(await health.getAttribute('class')).toContain('h-bad');
     expect(await row.getAttribute('class')).toContain('acct-bad');
     expect(await row.getByTestId('liq-distance').first().textContent()).toBe('none');
+    await expect.poll(() => total.getByTestId('total-distance').textContent()).toBe('WETH +11.1%');
     await page.waitForTimeout(4_000);
 
     // The rest of the page: chains, peers, packets, liquidations.
@@ -83,6 +91,10 @@ describe('dashboard in a browser', () => {
     expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
     expect(await page.getByTestId('packets-in-flight').textContent()).toBe('2');
     expect(await page.getByTestId('liquidation-row').count()).toBe(1);
+    const seizure = page.getByTestId('seizure');
+    expect(await seizure.getAttribute('data-status')).toBe('paid');
+    expect(await seizure.textContent()).toBe('0.61 WETH on devnet-a: paid');
+    expect(await seizure.getAttribute('title')).toContain('4.2 s after the liquidation');
     // The rebalancer's moves: from → to, amount, health before → after, latency.
     const move = page.getByTestId('rebalance-row');
     expect(await move.count()).toBe(1);

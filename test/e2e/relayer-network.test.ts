@@ -229,6 +229,35 @@ describe('relayer network: unified margin view and coordinated liquidations', ()
     expect(
       journal.some((j) => j.account.toLowerCase() === trader.toLowerCase() && j.state === 'landed'),
     ).toBe(true);
+    // …and its follow-up saw the remote seizure paid on A: to it, for what the vault paid it.
+    const seized = await waitFor(
+      "the winner's journal to show the seizure on A paid",
+      async () => {
+        const entry = (await status(winner)).liquidations.find(
+          (j) => j.account.toLowerCase() === trader.toLowerCase() && j.state === 'landed',
+        );
+        const z = entry?.seizures?.find((x) => x.chain === A.name);
+        return z?.status === 'paid' ? z : undefined;
+      },
+      30_000,
+    );
+    expect(seized.symbol).toBe('WETH');
+    expect(parseUnits(seized.amount, 18)).toBe(gained);
+    expect(seized.latencyMs).toBeGreaterThan(0);
+    // Its /metrics observed the landing in xmargin_liquidation_seconds (first seen unhealthy -> receipt),
+    // in seconds: about the time the test measured from the price update (its polls add some slack).
+    const metrics = await (await fetch(`${cluster?.nodes[winner]?.apiUrl}/metrics`)).text();
+    const sample = (name: string) =>
+      Number(
+        metrics
+          .split('\n')
+          .find((l) => l.startsWith(`${name} `))
+          ?.split(' ')
+          .at(-1),
+      );
+    expect(sample('xmargin_liquidation_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(sample('xmargin_liquidation_seconds_sum')).toBeGreaterThan(0);
+    expect(sample('xmargin_liquidation_seconds_sum')).toBeLessThan(latencyMs / 1000 + 5);
     client.destroy();
   }, 240_000);
 

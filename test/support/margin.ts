@@ -52,6 +52,7 @@ export function accountMargin(
       maintenanceRequirement: 0n,
       initialRequirement: 0n,
       freeCollateral: 0n,
+      distances: [],
     },
   };
 }

@@ -88,7 +88,21 @@ export function fakeStatus(startHealth = 1.8): FakeStatus {
                 amount: '2500',
               },
             ],
-            total: '11500',
+            total: {
+              collateralValue: '11500',
+              equity: (4_500 * health + 2_500).toFixed(2),
+              maintenance: '4500',
+              initial: '9000',
+              freeCollateral: (Math.max(0, 4_500 * health - 9_000) + 2_500).toFixed(2),
+              liquidationDistances: [
+                {
+                  asset: 'WETH',
+                  movePct: -Number((((health - 1) / health) * 100).toFixed(1)),
+                  chain: 'devnet-b',
+                  engineEid: 40102,
+                },
+              ],
+            },
           },
         ],
         packets: {
@@ -118,6 +132,18 @@ export function fakeStatus(startHealth = 1.8): FakeStatus {
             state: 'landed',
             at: Date.now() - 90_000,
             health: 0.93,
+            seizures: [
+              {
+                id: `0x${'5e'.repeat(32)}`,
+                chain: 'devnet-a',
+                token: '0x5fbdb2315678afecb367f032d93f642f64180aa3',
+                symbol: 'WETH',
+                amount: '0.61',
+                status: 'paid',
+                payoutTx: `0x${'7a'.repeat(32)}`,
+                latencyMs: 4_200,
+              },
+            ],
           },
         ],
         rebalances: [

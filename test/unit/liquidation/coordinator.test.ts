@@ -6,8 +6,13 @@ import { type TransactionReceipt, Wallet } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import { rendezvousOrder, rendezvousRank } from '../../../attestor/rendezvous.ts';
 import type { Address, Hex } from '../../../relayer/config/types.ts';
-import { ENGINE } from '../../../relayer/liquidation/abi.ts';
-import { Coordinator, type EngineChain, rankKey } from '../../../relayer/liquidation/coordinator.ts';
+import { ENGINE, KIND_SEIZE, VAULT } from '../../../relayer/liquidation/abi.ts';
+import {
+  Coordinator,
+  type CoordinatorModules,
+  type EngineChain,
+  rankKey,
+} from '../../../relayer/liquidation/coordinator.ts';
 import { attemptId, memoryJournal } from '../../../relayer/liquidation/journal.ts';
 import type { Plan } from '../../../relayer/liquidation/planner.ts';
 import type { LiqRpc } from '../../../relayer/liquidation/rpc.ts';
@@ -46,7 +51,11 @@ function liquidatable(stateKey: Hex = STATE): Plan {
   };
 }
 
-function harness(self: Address, hub = new MemoryGossipHub()) {
+function harness(
+  self: Address,
+  hub = new MemoryGossipHub(),
+  vaultOf: CoordinatorModules['vaultOf'] = () => undefined,
+) {
   let now = 1_000_000;
   const sent: TxRequest[] = [];
   const chain = {
@@ -97,6 +106,8 @@ function harness(self: Address, hub = new MemoryGossipHub()) {
   const claims: LiquidationClaim[] = [];
   gossip.subscribe<LiquidationClaim>('claim', (m) => void claims.push(m.payload));
   let unhealthy = [cand];
+  /** What the node's xmargin_liquidation_seconds would observe. */
+  const landings: number[] = [];
   const coordinator = new Coordinator(
     { deadlineMs: 10_000, firstSightDelayMs: 0, followUpPollMs: 5 },
     {
@@ -106,8 +117,9 @@ function harness(self: Address, hub = new MemoryGossipHub()) {
       candidates: { unhealthy: () => unhealthy, onChange: () => {} },
       liveLiquidators: () => signers,
       engines: new Map([[EID, engine]]),
-      vaultOf: () => undefined,
+      vaultOf,
       plan: async () => chain.plan,
+      onLanded: (seconds) => landings.push(seconds),
       now: () => now,
     },
   );
@@ -118,6 +130,8 @@ function harness(self: Address, hub = new MemoryGossipHub()) {
     sent,
     claims,
     chain,
+    landings,
+    now: () => now,
     advance: (ms: number) => {
       now += ms;
     },
@@ -165,6 +179,41 @@ describe('coordinator', () => {
     expect(r?.rank).toBe(0);
     expect(Object.keys(r?.timestamps ?? {}).sort()).toEqual(['claimed', 'landed', 'sent']);
     expect(r?.txHashes).toHaveLength(1);
+  });
+
+  it('reports a landing of ours with the seconds from first seen unhealthy to the receipt', async () => {
+    const h = harness(byRank(0));
+    // The block that made it unhealthy reached the view 1.5 s ago; the receipt comes 2 s after the send.
+    h.setUnhealthy([
+      { ...cand, since: { block: 99, seenAt: h.now() - 1_500, screenedAt: h.now(), tip: false } },
+    ]);
+    let mine = (): void => {};
+    h.chain.mined = new Promise<void>((r) => {
+      mine = r;
+    });
+    await h.coordinator.pass();
+    expect(h.sent).toHaveLength(1);
+    expect(h.landings).toEqual([]);
+    h.advance(2_000);
+    mine();
+    await h.coordinator.settled();
+    expect(h.landings).toEqual([3.5]);
+  });
+
+  it('a takeover without a source timestamp counts from its own first sight; no landing, no report', async () => {
+    const h = harness(byRank(1));
+    await h.coordinator.tick();
+    h.advance(10_000);
+    h.chain.status = 0; // reverted: not a landing
+    h.chain.plan = liquidatable();
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(1);
+    expect(h.landings).toEqual([]);
+    h.chain.status = 1;
+    h.chain.plan = liquidatable(`0x${'33'.repeat(32)}` as Hex); // a new state, sent and landed
+    h.advance(500);
+    await h.coordinator.tick();
+    expect(h.landings).toEqual([10.5]);
   });
 
   it('never sends twice for one sub-account state', async () => {
@@ -506,6 +555,8 @@ describe('coordinator after a restart', () => {
     await h.coordinator.settled();
     const [r] = await h.journal.list();
     expect(r).toMatchObject({ status: 'landed', txHash: HASH, rank: 0 });
+    // Found after a restart: its latency is unknown, so the metric does not see it.
+    expect(h.landings).toEqual([]);
     expect(Object.keys(r?.timestamps ?? {}).sort()).toEqual(['claimed', 'landed', 'sent']);
     await h.coordinator.tick();
     expect(h.sent).toHaveLength(0);
@@ -538,6 +589,67 @@ describe('coordinator after a restart', () => {
     expect(sends).toBe(1);
     await h.coordinator.tick();
     expect(h.sent).toHaveLength(1);
+  });
+
+  it('a record left landed with seizures pending or queued resumes their follow-up to the payouts', async () => {
+    const me = byRank(0);
+    const WETH = '0x00000000000000000000000000000000000000c1' as Address;
+    const VAULT_ADDR = '0x00000000000000000000000000000000000000f1' as Address;
+    const [remote, held] = [`0x${'5a'.repeat(32)}`, `0x${'5b'.repeat(32)}`] as [Hex, Hex];
+    const logs: { topics: Hex[]; data: Hex; blockNumber: number; transactionHash: Hex }[] = [];
+    const vaultRpc: LiqRpc = {
+      call: async () => '0x',
+      blockNumber: async () => 500,
+      getReceipt: async () => null,
+      send: async <T>() => '0x' as T,
+      getLogs: async (f) =>
+        logs.filter((l) => l.topics[1] === f.topics?.[1] && l.blockNumber >= (f.fromBlock ?? 0)) as never,
+    };
+    const h = harness(me, undefined, () => ({ vault: VAULT_ADDR, rpc: vaultRpc }));
+    const seizure = { srcEid: 40_101, token: WETH, amount: 7n };
+    await h.journal.put({
+      id: attemptId(EID, ACCOUNT, 0n, STATE),
+      engineEid: EID,
+      account: ACCOUNT,
+      subaccount: 0n,
+      stateKey: STATE,
+      status: 'landed',
+      rank: 0,
+      txHash: HASH,
+      timestamps: { claimed: 1, sent: 2, landed: 3 },
+      updatedAt: 3,
+      seizures: [
+        { ...seizure, id: remote, status: 'pending', fromBlock: 40 },
+        { ...seizure, id: held, status: 'queued', fromBlock: 40, queuedBlock: 45 },
+      ],
+    });
+    // Both were paid while the node was down: the SEIZE's PaidOut, and the queue's execution.
+    const paid = VAULT.encodeEventLog('PaidOut', [remote, KIND_SEIZE, ACCOUNT, 0n, WETH, 7n, me, EID]);
+    const executed = VAULT.encodeEventLog('QueuedPayoutExecuted', [held, false]);
+    logs.push({
+      ...(paid as { topics: Hex[]; data: Hex }),
+      blockNumber: 41,
+      transactionHash: `0x${'01'.repeat(32)}`,
+    });
+    logs.push({
+      ...(executed as { topics: Hex[]; data: Hex }),
+      blockNumber: 46,
+      transactionHash: `0x${'02'.repeat(32)}`,
+    });
+    expect(await h.coordinator.recover()).toBe(1);
+    let r: LiquidationRecord | undefined;
+    for (let i = 0; i < 200; i++) {
+      r = (await h.journal.list())[0];
+      if (r?.seizures?.every((z) => z.status === 'paid')) break;
+      await new Promise((res) => setTimeout(res, 5));
+    }
+    expect(r?.status).toBe('landed');
+    expect(r?.seizures?.map((z) => [z.status, z.payoutBlock])).toEqual([
+      ['paid', 41],
+      ['paid', 46],
+    ]);
+    await h.coordinator.stop();
+    expect(h.sent).toHaveLength(0);
   });
 
   it('nothing to recover in a journal without open sends', async () => {

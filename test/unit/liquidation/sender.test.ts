@@ -1,12 +1,10 @@
 // The per-signer transaction queue against a scripted chain: nonces in order, a stuck transaction
-// replaced at the same nonce with +12.5% fees, the receipt of whichever hash was mined, and the
-// seizure follow-up finding a remote PaidOut.
+// replaced at the same nonce with +12.5% fees, the receipt of whichever hash was mined. (The seizure
+// follow-up: ./follow-up.test.ts.)
 
-import { Transaction, type TransactionReceipt, Wallet, zeroPadValue } from 'ethers';
+import { Transaction, type TransactionReceipt, Wallet } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import type { Address, Hex } from '../../../relayer/config/types.ts';
-import { TOPICS_LIQ } from '../../../relayer/liquidation/abi.ts';
-import { followSeizures } from '../../../relayer/liquidation/follow-up.ts';
 import type { LiqRpc } from '../../../relayer/liquidation/rpc.ts';
 import { bumpFees, TxQueue } from '../../../relayer/liquidation/sender.ts';
 
@@ -169,51 +167,5 @@ describe('TxQueue', () => {
     expect(r.bumps).toBe(0);
     // Returned only once the receipt's block had two more on top of it.
     expect(chain.head() - r.receipt.blockNumber + 1).toBeGreaterThanOrEqual(3);
-  });
-});
-
-describe('followSeizures', () => {
-  it('finds the remote PaidOut for a seize id and records its latency', async () => {
-    const id = `0x${'ab'.repeat(32)}` as Hex;
-    let now = 1_000;
-    let polls = 0;
-    const rpc: LiqRpc = {
-      call: async () => '0x',
-      blockNumber: async () => 50,
-      getReceipt: async () => null,
-      send: async <T>() => '0x' as T,
-      async getLogs(filter) {
-        expect(filter.topics?.[1]).toBe(id);
-        now += 400;
-        if (++polls < 3) return [];
-        return [
-          {
-            address: TO,
-            topics: [TOPICS_LIQ.PaidOut, id, zeroPadValue(TO, 32) as Hex, zeroPadValue(TO, 32) as Hex],
-            data: '0x',
-            blockNumber: 52,
-            blockHash: `0x${'00'.repeat(32)}`,
-            transactionHash: `0x${'cd'.repeat(32)}`,
-            transactionIndex: 0,
-            logIndex: 0,
-          },
-        ];
-      },
-    };
-    const out = await followSeizures([{ id, srcEid: 40_101, token: TO, amount: 5n, status: 'pending' }], {
-      vaultOf: () => ({ vault: TO, rpc }),
-      landedAt: 1_000,
-      pollMs: 1,
-      now: () => now,
-    });
-    expect(out[0]).toMatchObject({ status: 'paid', payoutTx: `0x${'cd'.repeat(32)}`, latencyMs: 1_200 });
-  });
-
-  it('marks seizures on chains it has no RPC for as unknown instead of waiting', async () => {
-    const out = await followSeizures(
-      [{ id: `0x${'ab'.repeat(32)}`, srcEid: 1, token: TO, amount: 5n, status: 'pending' }],
-      { vaultOf: () => undefined, landedAt: 0 },
-    );
-    expect(out[0]?.status).toBe('unknown');
   });
 });

@@ -42,7 +42,7 @@ function account(
       ...f,
     })),
     held: [],
-    total: { ...zero, freeCollateral: 0n },
+    total: { ...zero, freeCollateral: 0n, distances: [] },
   };
 }
 
