@@ -89,13 +89,16 @@ export function createHeartbeatSender(deps: HeartbeatSenderDeps): HeartbeatSende
   const now = deps.now ?? Date.now;
   const stats: HeartbeatStats = { sent: 0, failed: 0, lastSentAt: {} };
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
+  /** Per pathway: the last epoch this node sent (or tried) for, and whether a send is still in flight. */
+  const lastEpoch = new Map<string, number>();
+  const inFlight = new Set<string>();
+  const labelOf = (p: HeartbeatPathway): string => `${p.srcEid}->${p.engineEid}`;
 
   async function send(p: HeartbeatPathway): Promise<void> {
     const rpc = deps.rpcFor(p.srcEid);
     const sender = deps.senderFor(p.srcEid);
     if (rpc === undefined || sender === undefined) return;
-    const label = `${p.srcEid}->${p.engineEid}`;
+    const label = labelOf(p);
     try {
       const quoted = await rpc.call({
         to: p.vault,
@@ -116,21 +119,42 @@ export function createHeartbeatSender(deps: HeartbeatSenderDeps): HeartbeatSende
     }
   }
 
+  /**
+   * Sends, for each pathway this node ranks first for in the current epoch, the epoch's heartbeat
+   * unless it already did or the pathway's previous send is still waiting for its receipt. One slow
+   * receipt holds back only its own pathway, and never the next epoch's round.
+   */
   async function round(): Promise<void> {
     const epoch = Math.floor(now() / deps.intervalMs);
     const mine = deps.pathways.filter(
-      (p) => rendezvousRank(heartbeatKey(p, epoch), deps.self, deps.liveSenders(p.srcEid)) === 0,
+      (p) =>
+        lastEpoch.get(labelOf(p)) !== epoch &&
+        !inFlight.has(labelOf(p)) &&
+        rendezvousRank(heartbeatKey(p, epoch), deps.self, deps.liveSenders(p.srcEid)) === 0,
     );
-    await Promise.all(mine.map(send));
+    await Promise.all(
+      mine.map(async (p) => {
+        const label = labelOf(p);
+        lastEpoch.set(label, epoch);
+        inFlight.add(label);
+        try {
+          await send(p);
+        } finally {
+          inFlight.delete(label);
+        }
+      }),
+    );
   }
 
   return {
     start() {
+      // Several looks per epoch: a timer that drifts across an epoch boundary (or a busy event loop)
+      // must not skip the epoch this node ranks first for; lastEpoch keeps it to one send each.
       const tick = () => {
-        if (running === undefined) running = round().finally(() => (running = undefined));
+        round().catch((err: unknown) => deps.log('heartbeat round failed', { err: String(err) }));
       };
       tick();
-      timer = setInterval(tick, deps.intervalMs);
+      timer = setInterval(tick, Math.max(250, Math.floor(deps.intervalMs / 4)));
       timer.unref();
     },
     stop() {

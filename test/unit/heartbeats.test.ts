@@ -93,6 +93,46 @@ describe('heartbeat sender', () => {
     expect(covered).toBe(PATHWAYS.length);
   });
 
+  it('sends once per pathway and epoch however often it looks, and a slow receipt holds back only its pathway', async () => {
+    let now = 7_000_000;
+    let release: (() => void) | undefined;
+    const sent: TxRequest[] = [];
+    const hb = createHeartbeatSender({
+      self: NODES[0] as Address,
+      pathways: PATHWAYS,
+      liveSenders: () => [NODES[0] as Address],
+      rpcFor: () =>
+        ({ call: async () => VAULT.encodeFunctionResult('quoteHeartbeat', [[FEE, 0n]]) }) as never,
+      senderFor: () => ({
+        send: async (tx: TxRequest) => {
+          sent.push(tx);
+          // The very first send waits for its receipt until released.
+          if (sent.length === 1) await new Promise<void>((r) => (release = r));
+          return { receipt: { status: 1 }, hash: '0x01' } as never;
+        },
+      }),
+      intervalMs: 30_000,
+      now: () => now,
+      log: () => {},
+    });
+    const engineOf = (tx: TxRequest) => Number(VAULT.decodeFunctionData('sendHeartbeat', tx.data)[0]);
+    const first = hb.round();
+    await hb.round();
+    await hb.round();
+    // Sole live sender: both pathways, once each in this epoch, though one receipt is still pending.
+    expect(sent.map(engineOf).sort()).toEqual([40102, 40103]);
+    const stuck = engineOf(sent[0] as TxRequest);
+    // Next epoch: the pathway with the pending receipt waits for it; the other sends again.
+    now += 30_000;
+    await hb.round();
+    expect(sent.map(engineOf).slice(2)).toEqual([PATHWAYS.map((p) => p.engineEid).find((e) => e !== stuck)]);
+    release?.();
+    await first;
+    await hb.round();
+    expect(sent.map(engineOf).slice(3)).toEqual([stuck]);
+    expect(hb.stats().sent).toBe(4);
+  });
+
   it('a reverted heartbeat is counted as failed, not sent', async () => {
     const nodes = NODES.map((self) => node(self, 3_000_000, true));
     for (const n of nodes) await n.hb.round();
