@@ -108,7 +108,9 @@ describe('dynamic haircuts (devnet, 3 attestor nodes)', () => {
         const evs = await gov.queryFilter(gov.getEvent('WeightUpdated')(WETH), 0);
         return evs.length > 0 ? evs : undefined;
       },
-      40_000,
+      // Typically 15-25 s (two nodes boot, bind over gossip, sign, then one submits); a loaded CI
+      // machine has taken longer than 40 s.
+      90_000,
     );
     figures.push(`weights: quorum update landed ${Date.now() - t0} ms after the other nodes started`);
     const after = await wethWeight();
@@ -160,5 +162,5 @@ describe('dynamic haircuts (devnet, 3 attestor nodes)', () => {
     expect(proposals.find((p) => p.chain === C.name && p.assetId === WETH)?.sigmaHorizon).toBeGreaterThan(
       0.1,
     );
-  }, 60_000);
+  }, 120_000);
 });
