@@ -32,6 +32,7 @@ import type {
 } from '../config/types.ts';
 import {
   type CollateralSourceSpec,
+  DAY,
   DEFAULT_CAPS,
   DEFAULT_LIQUIDATION,
   defaultWeightBounds,
@@ -48,7 +49,6 @@ export const WEIGHT_UPDATE_INTERVAL = 3_600n;
 /** Staleness limit of an adapter deployed over a feed whose entry gives no `maxAge` (seconds). */
 export const DEFAULT_FEED_MAX_AGE = 86_400;
 const ZERO: Address = '0x0000000000000000000000000000000000000000';
-const DAY = 86_400n;
 
 /** A ChainlinkPriceAdapter the deploy creates: one per (feed, maxAge), shared by whatever uses it. */
 export interface AdapterToDeploy {

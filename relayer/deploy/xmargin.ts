@@ -16,7 +16,8 @@ import type { Address, XmarginContracts } from '../config/types.ts';
 import { DEFAULT_HAIRCUT } from '../risk/haircut.ts';
 
 export const NATIVE: Address = '0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE';
-const DAY = 86_400n;
+/** A day in seconds: the window of the caps' daily budgets. */
+export const DAY = 86_400n;
 export const DEFAULT_CAPS = {
   vaultSupplyCap: 100_000n,
   vaultOutflowCapacity: 10_000n,

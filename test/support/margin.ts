@@ -2,7 +2,7 @@
 // decision and coordinator): health = equity / maintenance, as the engine computes it.
 
 import type { Address } from '../../relayer/config/types.ts';
-import type { AccountMargin, EngineMargin, InFlight } from '../../relayer/margin/types.ts';
+import type { AccountMargin, EngineMargin, InFlight, MarginEvent } from '../../relayer/margin/types.ts';
 
 const WAD = 10n ** 18n;
 /** Dollars (up to 6 decimals) as WAD USD. */
@@ -54,5 +54,25 @@ export function accountMargin(
       freeCollateral: 0n,
       distances: [],
     },
+  };
+}
+
+/** The engine's PositionChanged for `account` opening `size` on market 1 from flat (negative: short). */
+export function openedPosition(
+  account: Address,
+  size: bigint,
+  entryPrice: bigint,
+  settledAfter = 0n,
+): MarginEvent {
+  return {
+    type: 'PositionChanged',
+    account,
+    subaccount: 0n,
+    marketId: 1,
+    sizeBefore: 0n,
+    sizeAfter: size,
+    entryPrice,
+    settledAfter,
+    liquidation: false,
   };
 }

@@ -17,6 +17,7 @@ import {
   sqrtDown,
   toUsdDown,
 } from '../../../relayer/margin/wad.ts';
+import { openedPosition } from '../../support/margin.ts';
 
 const E = 10n ** 18n;
 const B = 40_102;
@@ -244,17 +245,8 @@ describe('liquidation distance with a size-aware weight (past the depth: sqrt)',
     });
     return state;
   }
-  const trade = (size: bigint, entryPrice: bigint, settledAfter = 0n): MarginEvent => ({
-    type: 'PositionChanged',
-    account: TRADER,
-    subaccount: 0n,
-    marketId: 1,
-    sizeBefore: 0n,
-    sizeAfter: size,
-    entryPrice,
-    settledAfter,
-    liquidation: false,
-  });
+  const trade = (size: bigint, entryPrice: bigint, settledAfter = 0n): MarginEvent =>
+    openedPosition(TRADER, size, entryPrice, settledAfter);
   const ethDep = `p:${B}:${ETH_FEED}`;
 
   /**

@@ -17,7 +17,7 @@ import { accountTotal, assetNamer } from '../../../relayer/margin/total.ts';
 import type { EngineMargin, MarginEvent } from '../../../relayer/margin/types.ts';
 import type { MarginView } from '../../../relayer/margin/view.ts';
 import { accountStatuses } from '../../../relayer/node/margin-status.ts';
-import { accountMargin, engineEntry } from '../../support/margin.ts';
+import { accountMargin, engineEntry, openedPosition } from '../../support/margin.ts';
 
 const E = 10n ** 18n;
 const B = 40_102;
@@ -83,17 +83,8 @@ const credit = (id: number, srcEid: number, token: Address, amount: bigint): Mar
   token,
   amount,
 });
-const position = (size: bigint, entryPrice: bigint, settledAfter: bigint): MarginEvent => ({
-  type: 'PositionChanged',
-  account: TRADER,
-  subaccount: 0n,
-  marketId: 1,
-  sizeBefore: 0n,
-  sizeAfter: size,
-  entryPrice,
-  settledAfter,
-  liquidation: false,
-});
+const position = (size: bigint, entryPrice: bigint, settledAfter: bigint): MarginEvent =>
+  openedPosition(TRADER, size, entryPrice, settledAfter);
 
 /** Chain configs naming the assets: WETH is asset 1 and USDC asset 2 on both chains. */
 const chains = [B, C].map(
