@@ -1,6 +1,6 @@
 // The margin view against a live 3-chain devnet (automine, so confirmations 0): random portfolios
 // — traders deposit WETH, USDC and WBTC locally on the engine chains, open and change positions on
-// the PerpMarket, prices move, unhealthy sub-accounts get liquidated — and after every step the
+// the PerpMarket, prices move, the owner re-weights assets, unhealthy sub-accounts get liquidated — and after every step the
 // view's health of every sub-account on every engine equals engine.health() read by eth_call at
 // the block the view has applied, to the wei. Then: a view killed half-way (by a failing store
 // write) and reopened catches up from its cursor and equals a fresh full rebuild.
@@ -189,6 +189,7 @@ describe('margin view on a devnet', () => {
 
     const prices = new Map<string, bigint>();
     let trades = 0;
+    let reweights = 0;
     let liquidations = 0;
     /** Who has collateral where: trades are drawn from them so that most pass initial margin. */
     const funded: { x: (typeof per)[number]; who: Wallet; sub: bigint }[] = [];
@@ -226,6 +227,15 @@ describe('margin view on a devnet', () => {
           // below initial margin: the engine refused the trade; the view must not have moved either
         }
         label = `step ${step}: trade ${size} ${who.address}/${sub} on ${x.chain.name}`;
+      } else if (rand() < 0.25) {
+        // The owner re-weights a collateral asset (WETH 1, USDC 2, WBTC 3): 0.50 to 0.95.
+        const id = 1 + Math.floor(rand() * 3);
+        const weight = (between(50, 95) * E) / 100n;
+        const a = await x.engine.getFunction('riskAsset')(id);
+        const owned = x.engine.connect(x.deployer) as Contract;
+        await (await owned.getFunction('setRiskAsset')(id, [a.oracle, weight, a.enabled, a.depth])).wait();
+        reweights++;
+        label = `step ${step}: asset ${id} weight ${a.weight} -> ${weight} on ${x.chain.name}`;
       } else {
         const t = pick(x.tokens.filter((k) => k.symbol !== 'USDC'));
         const feed = new Contract(t.feed as string, abi.feed, x.deployer);
@@ -257,6 +267,7 @@ describe('margin view on a devnet', () => {
       }
     }
     expect(trades).toBeGreaterThan(5);
+    expect(reweights).toBeGreaterThan(0);
     expect(changes).toBeGreaterThan(0);
     // Staleness-aware weights: a LOCK from another chain and that chain's heartbeats, delivered the way
     // the endpoint delivers them (impersonated: no attestors run here), then the engine chain's clock
