@@ -17,6 +17,7 @@ import {
   type Wallet,
 } from 'ethers';
 import type { Address, Hex } from '../relayer/config/types.ts';
+import { personalSign } from '../relayer/keys/personal-sign.ts';
 import { DVN, RECEIVE_ULN } from './abi.ts';
 
 /** How long a verification signature stays valid after the source block: 3 days. */
@@ -52,7 +53,7 @@ export function dvnHash(vid: number, target: Address, expiration: bigint, callDa
 }
 
 export async function signDvnHash(wallet: Wallet, hash: Hex): Promise<Hex> {
-  return (await wallet.signMessage(getBytes(hash))) as Hex;
+  return personalSign(wallet, getBytes(hash));
 }
 
 export function recoverDvnSigner(hash: Hex, signature: BytesLike): Address {

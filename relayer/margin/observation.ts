@@ -7,6 +7,7 @@
 
 import { getBytes, keccak256, toUtf8Bytes, verifyMessage, type Wallet } from 'ethers';
 import type { Address, Hex } from '../config/types.ts';
+import { personalSign } from '../keys/personal-sign.ts';
 import type { BlockRecord, MarginEvent } from './types.ts';
 
 export const OBSERVATION_VERSION = 1;
@@ -51,7 +52,7 @@ function canonical(value: unknown): string {
 }
 
 export async function signObservation(obs: MarginObservation, wallet: Wallet): Promise<ObservationSignature> {
-  const signature = (await wallet.signMessage(getBytes(observationDigest(obs)))) as Hex;
+  const signature = await personalSign(wallet, getBytes(observationDigest(obs)));
   return { signer: wallet.address.toLowerCase() as Address, signature };
 }
 

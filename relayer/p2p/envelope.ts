@@ -28,6 +28,7 @@ import {
   toUtf8Bytes,
 } from 'ethers';
 import type { Address, Hex } from '../config/types.ts';
+import { personalSign } from '../keys/personal-sign.ts';
 import { GossipValidationError } from './errors.ts';
 
 export const GOSSIP_DOMAIN = 'xmargin-gossip-v2';
@@ -100,7 +101,7 @@ export async function sealEnvelope(
   body: EnvelopeBody,
 ): Promise<{ bytes: Uint8Array; id: Hex }> {
   const digest = envelopeDigest(body);
-  const signature = await signer.signMessage(getBytes(digest));
+  const signature = await personalSign(signer, getBytes(digest));
   const id = messageId(digest, getAddress(await signer.getAddress()) as Address);
   const bytes = toUtf8Bytes(
     canonicalJson({ payload: body.payload, sentAt: body.sentAt, signature, topic: body.topic }),

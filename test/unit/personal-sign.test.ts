@@ -1,0 +1,29 @@
+import { getBytes, hexlify, randomBytes, verifyMessage, Wallet } from 'ethers';
+import { describe, expect, it } from 'vitest';
+import { personalSign } from '../../relayer/keys/personal-sign.ts';
+
+describe('personalSign (libsecp256k1)', () => {
+  it('gives the same 65 bytes as ethers Wallet.signMessage, for random keys and messages', async () => {
+    for (let i = 0; i < 64; i++) {
+      const wallet = Wallet.createRandom();
+      const message = randomBytes(1 + (i % 40));
+      const fast = await personalSign(wallet, message);
+      expect(fast).toBe(await wallet.signMessage(message));
+      expect(verifyMessage(message, fast)).toBe(wallet.address);
+    }
+  });
+
+  it('signs through ethers when the signer holds no local key', async () => {
+    const wallet = Wallet.createRandom();
+    const calls: Uint8Array[] = [];
+    const remote = {
+      signMessage: async (m: Uint8Array) => {
+        calls.push(m);
+        return wallet.signMessage(m);
+      },
+    } as unknown as Wallet;
+    const message = getBytes('0x1234');
+    expect(await personalSign(remote, message)).toBe(await wallet.signMessage(message));
+    expect(calls.map((m) => hexlify(m))).toEqual(['0x1234']);
+  });
+});
