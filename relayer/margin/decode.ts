@@ -6,6 +6,7 @@
 import { type EventFragment, Interface, type Result } from 'ethers';
 import type { ChainLog } from '../chain/rpc.ts';
 import type { Address, Hex } from '../config/types.ts';
+import { type CompiledEvent, compileEvent, decodeCompiled } from './fast-abi.ts';
 import type { MarginEvent } from './types.ts';
 
 export const VAULT_EVENTS = new Interface([
@@ -81,22 +82,48 @@ const BY_TOPIC: Record<Role, Map<string, EventFragment>> = Object.fromEntries(
   }),
 ) as Record<Role, Map<string, EventFragment>>;
 
+/** Per role, topic0 -> the event compiled for decodeCompiled (absent: ethers decodes it). */
+const COMPILED: Record<Role, Map<string, CompiledEvent>> = Object.fromEntries(
+  Object.entries(BY_TOPIC).map(([role, byTopic]) => {
+    const compiled = new Map<string, CompiledEvent>();
+    for (const [topic, e] of byTopic) {
+      const c = compileEvent(e);
+      if (c !== undefined) compiled.set(topic, c);
+    }
+    return [role, compiled];
+  }),
+) as Record<Role, Map<string, CompiledEvent>>;
+
 /** The ABI decoder already returns a checksummed address; the view keys by lower case. */
 const addr = (v: unknown): Address => String(v).toLowerCase() as Address;
 const hex = (v: unknown): Hex => String(v).toLowerCase() as Hex;
 const big = (v: unknown): bigint => BigInt(v as bigint);
 const num = (v: unknown): number => Number(v as bigint);
 
+/** The log's parameters by name: by hand for one-word parameters, else by ethers. */
+function decodeArgs(
+  role: Role,
+  topic0: string,
+  fragment: EventFragment,
+  log: ChainLog,
+): Record<string, unknown> | Result | undefined {
+  const compiled = COMPILED[role].get(topic0);
+  if (compiled !== undefined) return decodeCompiled(compiled, log.data, log.topics);
+  try {
+    return IFACE[role].decodeEventLog(fragment, log.data, log.topics);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Decodes one log of a contract in `role`; undefined for events the view does not use. */
 export function decodeLog(role: Role, log: ChainLog): MarginEvent | undefined {
-  const fragment = BY_TOPIC[role].get(log.topics[0]?.toLowerCase() ?? '');
+  const topic0 = log.topics[0]?.toLowerCase() ?? '';
+  const fragment = BY_TOPIC[role].get(topic0);
   if (fragment === undefined) return undefined; // another event of that contract
-  let a: Result;
-  try {
-    a = IFACE[role].decodeEventLog(fragment, log.data, log.topics);
-  } catch {
-    return undefined; // same topic, other shape: a foreign contract at a feed address
-  }
+  // Undefined from either decoder: same topic, other shape (a foreign contract at a feed address).
+  const a = decodeArgs(role, topic0, fragment, log);
+  if (a === undefined) return undefined;
   const parsed = { name: fragment.name };
   const sub = () => ({ account: addr(a.account), subaccount: big(a.subaccount) });
   switch (`${role}.${parsed.name}`) {
