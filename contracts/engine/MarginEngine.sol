@@ -180,7 +180,55 @@ contract MarginEngine is MarginEngineStorage, IMarginEngineCore {
     // =================================================================== liquidators
 
     /// @inheritdoc IMarginEngineCore
-    function liquidate(LiquidateParams calldata p) external payable nonReentrant returns (LiquidationResult memory r) {
+    function liquidate(LiquidateParams calldata p) external payable nonReentrant returns (LiquidationResult memory) {
+        return _liquidate(p, msg.sender);
+    }
+
+    /// @inheritdoc IMarginEngineCore
+    function liquidateBatch(LiquidateParams[] calldata items, uint256[] calldata fees)
+        external
+        payable
+        nonReentrant
+        returns (BatchLiquidation[] memory outcomes)
+    {
+        uint256 n = items.length;
+        if (fees.length != n) revert BatchLengthMismatch(n, fees.length);
+        uint256 required;
+        for (uint256 i; i < n; ++i) {
+            required += fees[i];
+        }
+        if (required > msg.value) revert BatchValueTooLow(required, msg.value);
+
+        uint256 refund = msg.value - required;
+        outcomes = new BatchLiquidation[](n);
+        for (uint256 i; i < n; ++i) {
+            LiquidateParams calldata item = items[i];
+            // Its own call frame, so that an item that reverts undoes only itself; the lock stays held.
+            try this.liquidateBatchItem{value: fees[i]}(item, msg.sender) returns (LiquidationResult memory r) {
+                outcomes[i].landed = true;
+                outcomes[i].result = r;
+            } catch (bytes memory reason) {
+                outcomes[i].revertData = reason;
+                refund += fees[i];
+                emit LiquidationSkipped(item.account, item.subaccount, msg.sender, reason);
+            }
+        }
+        if (refund > 0) _refund(msg.sender, refund);
+    }
+
+    /// @inheritdoc IMarginEngineCore
+    function liquidateBatchItem(LiquidateParams calldata p, address liquidator)
+        external
+        payable
+        returns (LiquidationResult memory)
+    {
+        if (msg.sender != address(this)) revert NotSelf(msg.sender);
+        return _liquidate(p, liquidator);
+    }
+
+    /// @dev One liquidation for `liquidator` (who pays the quote and gets the unused fee budget back), paying
+    ///      its remote seizures from msg.value: the caller's own in `liquidate`, the item's fee in a batch.
+    function _liquidate(LiquidateParams calldata p, address liquidator) internal returns (LiquidationResult memory r) {
         HealthView memory h = _health(p.account, p.subaccount);
         r.healthBefore = h.health;
         if (h.health >= WAD) revert HealthyAccount(h.health);
@@ -200,11 +248,13 @@ contract MarginEngine is MarginEngineStorage, IMarginEngineCore {
         r.seizeIds = new bytes32[](n);
         for (uint256 i; i < n && needUsd > 0; ++i) {
             uint256 repaidUsd;
+            uint256 repaid;
             uint256 feePaid;
-            (repaidUsd, r.seized[i], r.seizeIds[i], feePaid) = _buyCollateral(p, p.seizes[i], needUsd, budget);
+            (repaidUsd, repaid, r.seized[i], r.seizeIds[i], feePaid) =
+                _buyCollateral(p, p.seizes[i], liquidator, needUsd, budget);
             needUsd -= repaidUsd > needUsd ? needUsd : repaidUsd;
             budget -= feePaid;
-            r.repaid += _usdToQuoteUp(repaidUsd);
+            r.repaid += repaid;
         }
 
         // 3. Whatever debt is left with nothing to cover it goes to the insurance fund, then the pool.
@@ -214,14 +264,14 @@ contract MarginEngine is MarginEngineStorage, IMarginEngineCore {
         emit Liquidated(
             p.account,
             p.subaccount,
-            msg.sender,
+            liquidator,
             r.closeFraction,
             r.closedNotional,
             r.repaid,
             r.healthBefore,
             r.healthAfter
         );
-        if (budget > 0) _refund(msg.sender, budget);
+        if (budget > 0) _refund(liquidator, budget);
     }
 
     /// @inheritdoc IMarginEngineCore
@@ -468,11 +518,18 @@ contract MarginEngine is MarginEngineStorage, IMarginEngineCore {
         return closingReward > debt ? closingReward : debt;
     }
 
-    /// @dev One seize order: the liquidator pays quote tokens (rounded up) into the settled balance and
-    ///      receives collateral (rounded down) worth (1 + bonus) times that, on the collateral's own chain.
-    function _buyCollateral(LiquidateParams calldata p, SeizeOrder calldata order, uint256 needUsd, uint256 budget)
+    /// @dev One seize order: `liquidator` pays quote tokens (rounded up) into the settled balance and
+    ///      `p.recipient` receives collateral (rounded down) worth (1 + bonus) times that, on its own chain.
+    ///      Returns the payment both in USD (`repaidUsd`) and in quote tokens (`repaid`).
+    function _buyCollateral(
+        LiquidateParams calldata p,
+        SeizeOrder calldata order,
+        address liquidator,
+        uint256 needUsd,
+        uint256 budget
+    )
         internal
-        returns (uint256 repaidUsd, uint256 seized, bytes32 seizeId, uint256 feePaid)
+        returns (uint256 repaidUsd, uint256 repaid, uint256 seized, bytes32 seizeId, uint256 feePaid)
     {
         if (p.recipient == address(0)) revert ZeroAddress();
         bytes32 key = _sourceKey(order.srcEid, order.token);
@@ -490,11 +547,12 @@ contract MarginEngine is MarginEngineStorage, IMarginEngineCore {
             seized = available;
             repaidUsd = available.toUsdDown(price, source.decimals).divWadUp(bonusFactor);
         }
-        uint256 repaid = _usdToQuoteUp(repaidUsd);
+        repaid = _usdToQuoteUp(repaidUsd);
         if (seized == 0 || repaid == 0) revert ZeroAmount();
 
-        quoteToken.safeTransferFrom(msg.sender, address(venue), repaid);
-        venue.onRepay(p.account, p.subaccount, repaid);
+        IVenue venue_ = venue;
+        quoteToken.safeTransferFrom(liquidator, address(venue_), repaid);
+        venue_.onRepay(p.account, p.subaccount, repaid);
         _debit(p.account, p.subaccount, order.srcEid, order.token, seized);
 
         seizeId = _nextMessageId();

@@ -122,6 +122,16 @@ interface IMarginEngineTypes {
         uint256 healthAfter;
     }
 
+    /// @notice One item's outcome in `liquidateBatch`.
+    struct BatchLiquidation {
+        /// @dev The item's liquidation happened.
+        bool landed;
+        /// @dev Its result when landed (zeroed otherwise).
+        LiquidationResult result;
+        /// @dev The item's revert data when skipped (empty when landed).
+        bytes revertData;
+    }
+
     // ------------------------------------------------------------------ events
 
     event Credited(
@@ -157,6 +167,11 @@ interface IMarginEngineTypes {
         uint256 repaid,
         uint256 healthBefore,
         uint256 healthAfter
+    );
+    /// @notice An item of `liquidateBatch` reverted and was skipped (its fee is refunded); `reason` is its
+    ///         revert data, e.g. HealthyAccount(health) when another liquidator was first.
+    event LiquidationSkipped(
+        address indexed account, uint96 indexed subaccount, address indexed liquidator, bytes reason
     );
     /// @notice A shortfall was settled: the insurance fund paid `coveredByInsurance`, the LP pool lost `writtenOff`.
     event BadDebtSettled(
@@ -203,6 +218,12 @@ interface IMarginEngineTypes {
     error NotWeightGovernor(address caller);
     /// @notice No liquidation config was ever set (setLiquidationConfig): a partial close cannot be sized.
     error LiquidationNotConfigured();
+    /// @notice `liquidateBatch` got `items` items but `fees` fees: one fee per item.
+    error BatchLengthMismatch(uint256 items, uint256 fees);
+    /// @notice `liquidateBatch`'s msg.value (`provided`) is below the sum of its fees (`required`).
+    error BatchValueTooLow(uint256 required, uint256 provided);
+    /// @notice Only the engine itself may call this (`liquidateBatchItem`).
+    error NotSelf(address caller);
 }
 
 /// @title IMarginEngineState
@@ -281,6 +302,31 @@ interface IMarginEngineCore is IMarginEngineState {
 
     /// @notice Liquidates an unhealthy sub-account; see LiquidateParams. Anyone may call.
     function liquidate(LiquidateParams calldata params) external payable returns (LiquidationResult memory);
+
+    /// @notice Liquidates each item as `liquidate` would, for msg.sender, paying item i's LayerZero fees from
+    ///         fees[i] (fees[i] = what `liquidate` would need as msg.value for that item). An item that reverts
+    ///         is skipped (LiquidationSkipped) and its fee refunded; the batch itself reverts only on bad input.
+    /// @dev Reverts with BatchLengthMismatch unless there is one fee per item, and with BatchValueTooLow when
+    ///      msg.value is below Σ fees, before any item runs. msg.value - Σ fees, the fees of skipped items and
+    ///      the unused fee budget of landed ones go back to msg.sender (RefundFailed if it cannot take them;
+    ///      a landed item whose own refund fails is skipped). An empty batch refunds msg.value. Each item runs
+    ///      in its own call frame (`liquidateBatchItem`): a skipped item leaves no trace but its event.
+    /// @param items The liquidations, in order; the same sub-account twice is liquidated at most as often as
+    ///        it is still unhealthy when its item runs.
+    /// @param fees Per item, the native value its `liquidate` would need (0 for local seizures only).
+    /// @return outcomes Per item: whether it landed, its result, or its revert data.
+    function liquidateBatch(LiquidateParams[] calldata items, uint256[] calldata fees)
+        external
+        payable
+        returns (BatchLiquidation[] memory outcomes);
+
+    /// @notice The engine's own entry for one batch item: only the engine itself may call it (NotSelf
+    ///         otherwise). Runs `liquidate` for `liquidator` with msg.value as the item's fee budget.
+    /// @dev Not guarded on its own: the batch that calls it holds the engine's re-entrancy lock.
+    function liquidateBatchItem(LiquidateParams calldata p, address liquidator)
+        external
+        payable
+        returns (LiquidationResult memory);
 
     /// @notice Settles the debt of a sub-account with no positions and no collateral left: insurance
     ///         fund first, then the LP pool. Anyone may call.

@@ -257,6 +257,49 @@ contract CrossChainTest is BaseTest {
         vm.snapshotGasLastCall("xmargin", "liquidationWithRemoteSeizure");
     }
 
+    /// @dev 10 sub-accounts made liquidatable by the same price move, liquidated by one `liquidateBatch` (local
+    ///      seizures), against a single `liquidate` of the first of them from the same state. The batch's gas,
+    ///      per item and in all, goes to snapshots/xmargin.json next to the single operations'.
+    function test_gas_liquidateBatchOfTenLocal() public {
+        uint256 n = 10;
+        IMarginEngineTypes.LiquidateParams[] memory items = new IMarginEngineTypes.LiquidateParams[](n);
+        for (uint256 i; i < n; ++i) {
+            address who = makeAddr(string.concat("batch-trader-", vm.toString(i)));
+            weth[B].mint(who, 2e18);
+            vm.prank(who);
+            weth[B].approve(address(vaults[B]), type(uint256).max);
+            vm.deal(who, 1 ether);
+            _deposit(who, B, address(weth[B]), 2e18, B);
+            _open(who, B, 15e18);
+            IMarginEngineTypes.SeizeOrder[] memory local = new IMarginEngineTypes.SeizeOrder[](1);
+            local[0] = IMarginEngineTypes.SeizeOrder(B, address(weth[B]), 10_000e6, "");
+            items[i] = IMarginEngineTypes.LiquidateParams(who, 0, local, liquidator);
+        }
+        _setEthPrice(B, 1800e8);
+
+        uint256 snap = vm.snapshotState();
+        vm.prank(liquidator);
+        uint256 g = gasleft();
+        engines[B].liquidate(items[0]);
+        uint256 single = g - gasleft();
+        emit log_named_uint("gas: single local liquidation (same set-up)", single);
+        uint256 singleCall = vm.snapshotGasLastCall("xmargin", "liquidateBatch: single local liquidation, same set-up");
+        vm.revertToState(snap);
+
+        vm.prank(liquidator);
+        g = gasleft();
+        IMarginEngineTypes.BatchLiquidation[] memory out = engines[B].liquidateBatch(items, new uint256[](n));
+        emit log_named_uint("gas: liquidateBatch of 10 local liquidations", g - gasleft());
+        uint256 batchCall = vm.snapshotGasLastCall("xmargin", "liquidateBatch: local (10)");
+        emit log_named_uint("gas: liquidateBatch per local item (10)", batchCall / n);
+        vm.snapshotValue("xmargin", "liquidateBatch: per local item (10)", batchCall / n);
+        for (uint256 i; i < n; ++i) {
+            assertTrue(out[i].landed);
+            assertEq(markets[B].positionsOf(items[i].account, 0).length, 0);
+        }
+        assertLt(batchCall, singleCall * n, "a batch item costs less than a single liquidation");
+    }
+
     // ------------------------------------------------------------------ log helpers
 
     function _lastHeldId() internal view returns (bytes32 id) {

@@ -678,6 +678,343 @@ contract MarginEngineTest is TestHelperOz5 {
         engine.liquidate(_params(A, wethA, 0));
     }
 
+    // ------------------------------------------------------------------ batch liquidation
+
+    address internal t1 = makeAddr("t1");
+    address internal t2 = makeAddr("t2");
+    address internal t3 = makeAddr("t3");
+    address internal seizeTo = makeAddr("seizeTo");
+
+    function _item(address account, uint32 srcEid, address token, uint256 maxRepay)
+        internal
+        view
+        returns (IMarginEngineTypes.LiquidateParams memory)
+    {
+        IMarginEngineTypes.SeizeOrder[] memory seizes = new IMarginEngineTypes.SeizeOrder[](1);
+        seizes[0] = IMarginEngineTypes.SeizeOrder(srcEid, token, maxRepay, options);
+        return IMarginEngineTypes.LiquidateParams(account, 0, seizes, seizeTo);
+    }
+
+    function _items(IMarginEngineTypes.LiquidateParams memory a, IMarginEngineTypes.LiquidateParams memory b)
+        internal
+        pure
+        returns (IMarginEngineTypes.LiquidateParams[] memory items)
+    {
+        items = new IMarginEngineTypes.LiquidateParams[](2);
+        items[0] = a;
+        items[1] = b;
+    }
+
+    function _fees(uint256 a, uint256 b) internal pure returns (uint256[] memory fees) {
+        fees = new uint256[](2);
+        fees[0] = a;
+        fees[1] = b;
+    }
+
+    /// @dev t1 at health 0.4 (full close), t2 at 0.8 (partial close), t3 healthy at 1.6; 1 WETH each on A.
+    function _threeLocalAccounts() internal {
+        localVault.depositFor(t1, 0, wethA, 1e18);
+        localVault.depositFor(t2, 0, wethA, 1e18);
+        localVault.depositFor(t3, 0, wethA, 1e18);
+        venue.setPosition(t1, 0, ETH_PERP, 10e18, 2000e18, -1200e18);
+        venue.setPosition(t2, 0, ETH_PERP, 10e18, 2000e18, -800e18);
+        venue.setPosition(t3, 0, ETH_PERP, 10e18, 2000e18, 0);
+    }
+
+    function _assertSameResult(
+        IMarginEngineTypes.LiquidationResult memory a,
+        IMarginEngineTypes.LiquidationResult memory b
+    ) internal pure {
+        assertEq(a.closeFraction, b.closeFraction, "closeFraction");
+        assertEq(a.closedNotional, b.closedNotional, "closedNotional");
+        assertEq(a.repaid, b.repaid, "repaid");
+        assertEq(a.seized, b.seized, "seized");
+        assertEq(a.seizeIds, b.seizeIds, "seizeIds");
+        assertEq(a.healthBefore, b.healthBefore, "healthBefore");
+        assertEq(a.healthAfter, b.healthAfter, "healthAfter");
+    }
+
+    /// @dev Two unhealthy sub-accounts land exactly as two single liquidations would; the healthy one between
+    ///      them is skipped with its HealthyAccount revert, and nothing of it changes.
+    function test_liquidateBatch_mixedBatchLandsTheUnhealthyAndSkipsTheHealthy() public {
+        _threeLocalAccounts();
+        IMarginEngineTypes.LiquidateParams[] memory items = new IMarginEngineTypes.LiquidateParams[](3);
+        items[0] = _item(t1, A, wethA, 400e6);
+        items[1] = _item(t3, A, wethA, 400e6);
+        items[2] = _item(t2, A, wethA, 1000e6);
+        uint256 t3Health = _healthOf(t3).health;
+        assertEq(t3Health, 1.6e18);
+
+        // Reference: the same two liquidations as single calls.
+        uint256 snap = vm.snapshotState();
+        vm.startPrank(liquidator);
+        IMarginEngineTypes.LiquidationResult memory r1 = engine.liquidate(items[0]);
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.HealthyAccount.selector, t3Health));
+        engine.liquidate(items[1]);
+        IMarginEngineTypes.LiquidationResult memory r2 = engine.liquidate(items[2]);
+        vm.stopPrank();
+        assertEq(r1.closeFraction, 1e18);
+        assertLt(r2.closeFraction, 1e18, "t2 is a partial close");
+        vm.revertToState(snap);
+
+        uint256 usdcBefore = usdc.balanceOf(liquidator);
+        uint256 venueBefore = usdc.balanceOf(address(venue));
+        vm.expectEmit(address(engine));
+        emit IMarginEngineTypes.Liquidated(
+            t1, 0, liquidator, r1.closeFraction, r1.closedNotional, r1.repaid, r1.healthBefore, r1.healthAfter
+        );
+        vm.expectEmit(address(engine));
+        emit IMarginEngineTypes.LiquidationSkipped(
+            t3, 0, liquidator, abi.encodeWithSelector(IMarginEngineTypes.HealthyAccount.selector, t3Health)
+        );
+        vm.expectEmit(address(engine));
+        emit IMarginEngineTypes.Liquidated(
+            t2, 0, liquidator, r2.closeFraction, r2.closedNotional, r2.repaid, r2.healthBefore, r2.healthAfter
+        );
+        vm.prank(liquidator);
+        IMarginEngineTypes.BatchLiquidation[] memory out = engine.liquidateBatch(items, new uint256[](3));
+
+        assertEq(out.length, 3);
+        assertTrue(out[0].landed);
+        assertFalse(out[1].landed);
+        assertTrue(out[2].landed);
+        _assertSameResult(out[0].result, r1);
+        _assertSameResult(out[2].result, r2);
+        assertEq(out[0].revertData.length, 0);
+        assertEq(out[2].revertData.length, 0);
+        assertEq(out[1].revertData, abi.encodeWithSelector(IMarginEngineTypes.HealthyAccount.selector, t3Health));
+        assertEq(bytes4(out[1].revertData), IMarginEngineTypes.HealthyAccount.selector);
+        assertEq(out[1].result.seized.length, 0, "a skipped item's result is zeroed");
+        assertEq(out[1].result.healthBefore, 0);
+
+        // The quote came from the liquidator (not the engine), the collateral went to the recipient.
+        assertEq(usdcBefore - usdc.balanceOf(liquidator), r1.repaid + r2.repaid);
+        assertEq(usdc.balanceOf(address(venue)) - venueBefore, r1.repaid + r2.repaid);
+        assertEq(usdc.balanceOf(address(engine)), 0);
+        assertEq(localVault.payoutCount(), 2);
+        (,address acc0,,, uint256 amt0, address to0) = localVault.payouts(0);
+        (,address acc1,,, uint256 amt1, address to1) = localVault.payouts(1);
+        assertEq(acc0, t1);
+        assertEq(acc1, t2);
+        assertEq(amt0, r1.seized[0]);
+        assertEq(amt1, r2.seized[0]);
+        assertEq(to0, seizeTo);
+        assertEq(to1, seizeTo);
+        assertEq(engine.creditOf(t3, 0, A, wethA), 1e18, "the healthy one is untouched");
+        assertEq(venue.positionsOf(t3, 0)[0].size, 10e18);
+    }
+
+    /// @dev Remote seizures: each item's SEIZE is paid from its own fee; a skipped item's fee and the surplus
+    ///      of msg.value go back to the liquidator to the wei, and the landed item's SEIZE is delivered.
+    function test_liquidateBatch_remoteSeizuresPayPerItemFeesAndRefundTheRest() public {
+        _bridgeLock(_lock(t1, 0, wethB, 1e18));
+        _bridgeLock(_lock(t2, 0, wethB, 1e18));
+        _bridgeLock(_lock(t3, 0, wethB, 1e18));
+        venue.setPosition(t1, 0, ETH_PERP, 10e18, 2000e18, -1300e18);
+        venue.setPosition(t2, 0, ETH_PERP, 10e18, 2000e18, 0); // healthy
+        venue.setPosition(t3, 0, ETH_PERP, 10e18, 2000e18, -1300e18);
+        uint256 fee = engine.quoteSeize(B, options).nativeFee;
+        assertGt(fee, 0);
+        IMarginEngineTypes.LiquidateParams[] memory items = new IMarginEngineTypes.LiquidateParams[](3);
+        items[0] = _item(t1, B, wethB, 1000e6);
+        items[1] = _item(t2, B, wethB, 1000e6);
+        items[2] = _item(t3, B, wethB, 1000e6);
+        uint256[] memory fees = new uint256[](3);
+        fees[0] = fee;
+        fees[1] = fee;
+        fees[2] = fee + 0.1 ether; // more than needed: the item refunds its own excess
+        uint256 surplus = 0.25 ether;
+
+        uint256 ethBefore = liquidator.balance;
+        vm.prank(liquidator);
+        IMarginEngineTypes.BatchLiquidation[] memory out =
+            engine.liquidateBatch{value: 3 * fee + 0.1 ether + surplus}(items, fees);
+        assertTrue(out[0].landed);
+        assertFalse(out[1].landed);
+        assertTrue(out[2].landed);
+        assertEq(bytes4(out[1].revertData), IMarginEngineTypes.HealthyAccount.selector);
+        assertEq(ethBefore - liquidator.balance, 2 * fee, "paid exactly the two landed SEIZE fees");
+        assertEq(address(engine).balance, 0, "the engine keeps no native value");
+
+        _deliverToRemote();
+        assertEq(remoteVault.payoutCount(), 2);
+        (bytes32 id0, address acc0,,, uint256 amt0, address to0) = remoteVault.payouts(0);
+        (bytes32 id1, address acc1,,, uint256 amt1, address to1) = remoteVault.payouts(1);
+        assertEq(remoteVault.payoutKinds(0), MsgCodec.SEIZE);
+        assertEq(remoteVault.payoutKinds(1), MsgCodec.SEIZE);
+        assertEq(id0, out[0].result.seizeIds[0]);
+        assertEq(id1, out[2].result.seizeIds[0]);
+        assertEq(acc0, t1);
+        assertEq(acc1, t3);
+        assertEq(amt0, 0.525e18);
+        assertEq(amt1, 0.525e18);
+        assertEq(to0, seizeTo);
+        assertEq(to1, seizeTo);
+        assertEq(engine.creditOf(t2, 0, B, wethB), 1e18);
+    }
+
+    /// @dev An item whose fee is short is skipped (its LayerZero revert), the others land.
+    function test_liquidateBatch_shortFeeSkipsOnlyThatItem() public {
+        _bridgeLock(_lock(t1, 0, wethB, 1e18));
+        _bridgeLock(_lock(t2, 0, wethB, 1e18));
+        venue.setPosition(t1, 0, ETH_PERP, 10e18, 2000e18, -1300e18);
+        venue.setPosition(t2, 0, ETH_PERP, 10e18, 2000e18, -1300e18);
+        uint256 fee = engine.quoteSeize(B, options).nativeFee;
+        uint256 ethBefore = liquidator.balance;
+        vm.prank(liquidator);
+        IMarginEngineTypes.BatchLiquidation[] memory out = engine.liquidateBatch{value: 2 * fee - 1}(
+            _items(_item(t1, B, wethB, 1000e6), _item(t2, B, wethB, 1000e6)), _fees(fee - 1, fee)
+        );
+        assertFalse(out[0].landed);
+        assertEq(out[0].revertData, abi.encodeWithSelector(LZ_INSUFFICIENT_FEE, fee, fee - 1, 0, 0));
+        assertTrue(out[1].landed);
+        assertEq(ethBefore - liquidator.balance, fee);
+        assertEq(engine.creditOf(t1, 0, B, wethB), 1e18, "nothing seized from the skipped one");
+    }
+
+    function test_liquidateBatch_allHealthyRefundsEverything() public {
+        _threeLocalAccounts();
+        venue.setPosition(t1, 0, ETH_PERP, 10e18, 2000e18, 0);
+        uint256 ethBefore = liquidator.balance;
+        uint256 usdcBefore = usdc.balanceOf(liquidator);
+        vm.prank(liquidator);
+        IMarginEngineTypes.BatchLiquidation[] memory out = engine.liquidateBatch{value: 1 ether}(
+            _items(_item(t1, A, wethA, 400e6), _item(t3, A, wethA, 400e6)), _fees(0.3 ether, 0.2 ether)
+        );
+        assertEq(out.length, 2);
+        assertFalse(out[0].landed);
+        assertFalse(out[1].landed);
+        assertEq(bytes4(out[0].revertData), IMarginEngineTypes.HealthyAccount.selector);
+        assertEq(bytes4(out[1].revertData), IMarginEngineTypes.HealthyAccount.selector);
+        assertEq(liquidator.balance, ethBefore, "all of msg.value back");
+        assertEq(address(engine).balance, 0);
+        assertEq(usdc.balanceOf(liquidator), usdcBefore);
+        assertEq(localVault.payoutCount(), 0);
+    }
+
+    function test_liquidateBatch_emptyBatchRefundsMsgValue() public {
+        uint256 ethBefore = liquidator.balance;
+        vm.prank(liquidator);
+        IMarginEngineTypes.BatchLiquidation[] memory out = engine.liquidateBatch{value: 0.5 ether}(
+            new IMarginEngineTypes.LiquidateParams[](0), new uint256[](0)
+        );
+        assertEq(out.length, 0);
+        assertEq(liquidator.balance, ethBefore);
+        assertEq(address(engine).balance, 0);
+    }
+
+    function test_liquidateBatch_revertsOnBadInput() public {
+        _threeLocalAccounts();
+        IMarginEngineTypes.LiquidateParams[] memory items = _items(_item(t1, A, wethA, 400e6), _item(t2, A, wethA, 0));
+        uint256[] memory one = new uint256[](1);
+        vm.startPrank(liquidator);
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.BatchLengthMismatch.selector, 2, 1));
+        engine.liquidateBatch(items, one);
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.BatchLengthMismatch.selector, 2, 3));
+        engine.liquidateBatch(items, new uint256[](3));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.BatchValueTooLow.selector, 3, 2));
+        engine.liquidateBatch{value: 2}(items, _fees(1, 2));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.BatchValueTooLow.selector, 1 ether, 0));
+        engine.liquidateBatch(items, _fees(0, 1 ether));
+        vm.stopPrank();
+        assertEq(engine.creditOf(t1, 0, A, wethA), 1e18, "nothing ran");
+        assertEq(localVault.payoutCount(), 0);
+    }
+
+    /// @dev A refund the liquidator cannot take reverts the whole batch (RefundFailed), like `liquidate`.
+    function test_liquidateBatch_revertsWhenTheRefundIsRejected() public {
+        _threeLocalAccounts();
+        address rejecter = address(new EtherRejecter());
+        vm.deal(rejecter, 1 ether);
+        IMarginEngineTypes.LiquidateParams[] memory items = new IMarginEngineTypes.LiquidateParams[](1);
+        items[0] = _item(t3, A, wethA, 400e6); // healthy: skipped, its fee goes back to the batch's refund
+        uint256[] memory fees = new uint256[](1);
+        fees[0] = 1 ether;
+        vm.prank(rejecter);
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.RefundFailed.selector, rejecter, 1 ether));
+        engine.liquidateBatch{value: 1 ether}(items, fees);
+    }
+
+    function test_liquidateBatchItem_onlyTheEngineItself() public {
+        _threeLocalAccounts();
+        IMarginEngineTypes.LiquidateParams memory p = _item(t1, A, wethA, 400e6);
+        vm.prank(liquidator); // an EOA
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.NotSelf.selector, liquidator));
+        engine.liquidateBatchItem(p, liquidator);
+        // another contract (this test), naming someone else as the payer
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.NotSelf.selector, address(this)));
+        engine.liquidateBatchItem(p, liquidator);
+        vm.prank(address(localVault));
+        vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.NotSelf.selector, address(localVault)));
+        engine.liquidateBatchItem{value: 0}(p, liquidator);
+        assertEq(engine.creditOf(t1, 0, A, wethA), 1e18);
+    }
+
+    /// @dev A malicious quote token cannot start a batch inside a liquidation, a liquidation inside a batch
+    ///      item, nor call the item entry itself (it is not the engine).
+    function test_liquidateBatch_reentrantQuoteTokenCannotReenter() public {
+        ReentrantERC20 reent = new ReentrantERC20();
+        VenueStub reentVenue = new VenueStub(address(reent));
+        reentVenue.setEngine(engine);
+        engine.setVenue(reentVenue);
+        address[3] memory ts = [t1, t2, t3];
+        for (uint256 i; i < 3; ++i) {
+            localVault.depositFor(ts[i], 0, wethA, 1e18);
+            reentVenue.setPosition(ts[i], 0, ETH_PERP, 10e18, 2000e18, -1200e18);
+        }
+        reent.mint(liquidator, 10_000e18);
+        vm.prank(liquidator);
+        reent.approve(address(engine), type(uint256).max);
+        IMarginEngineTypes.LiquidateParams[] memory one = new IMarginEngineTypes.LiquidateParams[](1);
+        one[0] = _item(t2, A, wethA, 400e18);
+
+        // 1. liquidate -> token -> liquidateBatch
+        reent.arm(address(engine), abi.encodeCall(engine.liquidateBatch, (one, new uint256[](1))));
+        vm.prank(liquidator);
+        engine.liquidate(_item(t1, A, wethA, 400e18));
+        assertFalse(reent.attackSucceeded());
+        assertEq(reent.attackRevertData(), abi.encodeWithSelector(TransientReentrancyGuard.ReentrancyGuardReentrantCall.selector));
+
+        // 2. liquidateBatch -> item -> token -> liquidate
+        reent.arm(address(engine), abi.encodeCall(engine.liquidate, (_item(t3, A, wethA, 400e18))));
+        vm.prank(liquidator);
+        IMarginEngineTypes.BatchLiquidation[] memory out = engine.liquidateBatch(one, new uint256[](1));
+        assertTrue(out[0].landed, "the outer item lands; only the re-entry failed");
+        assertFalse(reent.attackSucceeded());
+        assertEq(reent.attackRevertData(), abi.encodeWithSelector(TransientReentrancyGuard.ReentrancyGuardReentrantCall.selector));
+
+        // 3. liquidateBatch -> item -> token -> liquidateBatchItem (the token is not the engine)
+        reent.arm(address(engine), abi.encodeCall(engine.liquidateBatchItem, (_item(t1, A, wethA, 1), liquidator)));
+        one[0] = _item(t3, A, wethA, 400e18);
+        vm.prank(liquidator);
+        out = engine.liquidateBatch(one, new uint256[](1));
+        assertTrue(out[0].landed);
+        assertFalse(reent.attackSucceeded());
+        assertEq(reent.attackRevertData(), abi.encodeWithSelector(IMarginEngineTypes.NotSelf.selector, address(reent)));
+
+        assertEq(localVault.payoutCount(), 3, "one seizure per outer liquidation, none from a re-entry");
+        assertEq(reent.balanceOf(address(reentVenue)), 3 * 400e18);
+    }
+
+    /// @dev The same sub-account twice: the first item brings it back to the target health, the second finds
+    ///      it healthy and is skipped; it is liquidated once.
+    function test_liquidateBatch_sameSubaccountTwiceLandsOnce() public {
+        _threeLocalAccounts();
+        vm.prank(liquidator);
+        IMarginEngineTypes.BatchLiquidation[] memory out = engine.liquidateBatch(
+            _items(_item(t2, A, wethA, 1000e6), _item(t2, A, wethA, 1000e6)), new uint256[](2)
+        );
+        assertTrue(out[0].landed);
+        assertFalse(out[1].landed);
+        assertGe(out[0].result.healthAfter, 1e18);
+        assertEq(
+            out[1].revertData,
+            abi.encodeWithSelector(IMarginEngineTypes.HealthyAccount.selector, out[0].result.healthAfter)
+        );
+        assertEq(localVault.payoutCount(), 1);
+        assertEq(engine.creditOf(t2, 0, A, wethA), 1e18 - out[0].result.seized[0]);
+    }
+
     function test_settleBadDebt_onlyWhenInsolvent() public {
         vm.expectRevert(abi.encodeWithSelector(IMarginEngineTypes.NoBadDebt.selector, trader, 0));
         engine.settleBadDebt(trader, 0);

@@ -48,7 +48,7 @@ contract InvariantsTest is BaseTest, IXmarginFixture {
         actors.push(carol);
         handler = new XmarginHandler(this, actors, liquidator);
 
-        bytes4[] memory selectors = new bytes4[](9);
+        bytes4[] memory selectors = new bytes4[](10);
         selectors[0] = XmarginHandler.deposit.selector;
         selectors[1] = XmarginHandler.withdraw.selector;
         selectors[2] = XmarginHandler.move.selector;
@@ -58,6 +58,7 @@ contract InvariantsTest is BaseTest, IXmarginFixture {
         selectors[6] = XmarginHandler.liquidate.selector;
         selectors[7] = XmarginHandler.deliver.selector;
         selectors[8] = XmarginHandler.replay.selector;
+        selectors[9] = XmarginHandler.liquidateBatch.selector;
         targetContract(address(handler));
         targetSelector(FuzzSelector(address(handler), selectors));
     }
@@ -151,7 +152,7 @@ contract InvariantsTest is BaseTest, IXmarginFixture {
     }
 
     function afterInvariant() public view {
-        string[17] memory names = [
+        string[20] memory names = [
             "deposit",
             "deposit.reverted",
             "withdraw",
@@ -166,6 +167,9 @@ contract InvariantsTest is BaseTest, IXmarginFixture {
             "liquidate.healthy",
             "liquidate.healthyRefused",
             "liquidate.unhealthyReverted",
+            "liquidateBatch",
+            "liquidateBatch.landed",
+            "liquidateBatch.skipped",
             "deliver",
             "replay",
             "replay.reverted"

@@ -295,6 +295,54 @@ contract XmarginHandler is Test {
         }
     }
 
+    /// @notice The liquidator liquidates every actor on engine B or C in one `liquidateBatch`, each item taking
+    ///         all its collateral with its own SEIZE fees. Healthy items must be skipped, unhealthy ones land.
+    function liquidateBatch(bool onC) external {
+        uint32 engineEid = onC ? C : B;
+        IMarginEngine engine = fixture.engineAt(engineEid);
+        uint256 n = actors.length;
+        IMarginEngineTypes.LiquidateParams[] memory items = new IMarginEngineTypes.LiquidateParams[](n);
+        uint256[] memory fees = new uint256[](n);
+        uint256[] memory healthBefore = new uint256[](n);
+        uint256 value;
+        for (uint256 a; a < n; ++a) {
+            healthBefore[a] = engine.health(actors[a], 0).health;
+            (uint32[] memory srcs, address[] memory tokens,) = engine.collateralsOf(actors[a], 0);
+            IMarginEngineTypes.SeizeOrder[] memory seizes = new IMarginEngineTypes.SeizeOrder[](srcs.length);
+            for (uint256 i; i < srcs.length; ++i) {
+                seizes[i] = IMarginEngineTypes.SeizeOrder(srcs[i], tokens[i], 1e15, "");
+                fees[a] += engine.quoteSeize(srcs[i], "").nativeFee;
+            }
+            items[a] = IMarginEngineTypes.LiquidateParams(actors[a], 0, seizes, liquidator);
+            value += fees[a];
+        }
+        fixture.usdcAt(engineEid).mint(liquidator, 100_000_000e6);
+        vm.deal(liquidator, liquidator.balance + value);
+
+        vm.prank(liquidator);
+        IMarginEngineTypes.BatchLiquidation[] memory out = engine.liquidateBatch{value: value}(items, fees);
+        for (uint256 a; a < n; ++a) {
+            if (out[a].landed) {
+                if (healthBefore[a] >= WAD) ++ghostHealthyLiquidated;
+                IMarginEngineTypes.SeizeOrder[] memory seizes = items[a].seizes;
+                for (uint256 i; i < seizes.length; ++i) {
+                    uint256 seized = out[a].result.seized[i];
+                    if (seized == 0) continue;
+                    ghostDebitedFrom[engineEid][seizes[i].srcEid][seizes[i].token] += seized;
+                    ghostPayoutDebited[seizes[i].srcEid][seizes[i].token] += seized;
+                }
+                ++calls["liquidateBatch.landed"];
+            } else if (healthBefore[a] < WAD) {
+                ++ghostUnhealthyNotLiquidatable;
+                lastLiquidationRevert = out[a].revertData;
+                ++calls["liquidate.unhealthyReverted"];
+            } else {
+                ++calls["liquidateBatch.skipped"];
+            }
+        }
+        ++calls["liquidateBatch"];
+    }
+
     /// @notice Delivers every queued packet to one of the five receivers (vaults on A, B, C; engines on B, C).
     function deliver(uint256 seed) external {
         uint256 pick = seed % 5;
