@@ -9,8 +9,11 @@ const HEALTH_VIEW =
 const LIQ_RESULT =
   '(uint256 closeFraction, uint256 closedNotional, uint256 repaid, uint256[] seized, bytes32[] seizeIds, uint256 healthBefore, uint256 healthAfter)';
 
+const LIQ_PARAMS = `(address account, uint96 subaccount, ${SEIZE_ORDER}[] seizes, address recipient)`;
+
 export const ENGINE = new Interface([
-  `function liquidate((address account, uint96 subaccount, ${SEIZE_ORDER}[] seizes, address recipient) p) payable returns (${LIQ_RESULT})`,
+  `function liquidate(${LIQ_PARAMS} p) payable returns (${LIQ_RESULT})`,
+  `function liquidateBatch(${LIQ_PARAMS}[] items, uint256[] fees) payable returns ((bool landed, ${LIQ_RESULT} result, bytes revertData)[] outcomes)`,
   `function health(address account, uint96 subaccount) view returns (${HEALTH_VIEW})`,
   'function collateralsOf(address account, uint96 subaccount) view returns (uint32[] srcEids, address[] tokens, uint256[] amounts)',
   'function collateralSource(uint32 srcEid, address token) view returns ((uint16 assetId, uint8 decimals, bool enabled, uint256 creditCap, uint128 bridgeCapacity, uint64 bridgeWindow))',
@@ -21,6 +24,7 @@ export const ENGINE = new Interface([
   'function quoteDecimals() view returns (uint8)',
   'event Liquidated(address indexed account, uint96 indexed subaccount, address indexed liquidator, uint256 closeFraction, uint256 closedNotional, uint256 repaid, uint256 healthBefore, uint256 healthAfter)',
   'event Debited(bytes32 indexed id, uint8 kind, address indexed account, uint96 indexed subaccount, uint32 srcEid, address token, uint256 amount, address recipient, uint32 dstEngineEid)',
+  'event LiquidationSkipped(address indexed account, uint96 indexed subaccount, address indexed liquidator, bytes reason)',
   'event BadDebtSettled(address indexed account, uint96 indexed subaccount, uint256 coveredByInsurance, uint256 writtenOff)',
   'error HealthyAccount(uint256 health)',
   'error UnknownCollateral(uint32 srcEid, address token)',
@@ -29,6 +33,8 @@ export const ENGINE = new Interface([
   'error NoVenue()',
   'error RefundFailed(address to, uint256 amount)',
   'error LiquidationNotConfigured()',
+  'error BatchLengthMismatch(uint256 items, uint256 fees)',
+  'error BatchValueTooLow(uint256 required, uint256 provided)',
   'error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed)',
   'error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed)',
   'error SafeERC20FailedOperation(address token)',
@@ -55,6 +61,7 @@ export const TOPICS_LIQ = {
   Liquidated: ENGINE.getEvent('Liquidated')?.topicHash as `0x${string}`,
   Debited: ENGINE.getEvent('Debited')?.topicHash as `0x${string}`,
   BadDebtSettled: ENGINE.getEvent('BadDebtSettled')?.topicHash as `0x${string}`,
+  LiquidationSkipped: ENGINE.getEvent('LiquidationSkipped')?.topicHash as `0x${string}`,
   PaidOut: VAULT.getEvent('PaidOut')?.topicHash as `0x${string}`,
   PayoutQueued: VAULT.getEvent('PayoutQueued')?.topicHash as `0x${string}`,
   QueuedPayoutExecuted: VAULT.getEvent('QueuedPayoutExecuted')?.topicHash as `0x${string}`,

@@ -12,10 +12,18 @@ import { rendezvousRank } from '../../attestor/rendezvous.ts';
 import type { Address, Hex } from '../config/types.ts';
 import type { GossipNetwork, SignedMessage } from '../p2p/types.ts';
 import { closeOpen, recordLocks } from '../store/journal.ts';
-import { ENGINE, TOPICS_LIQ } from './abi.ts';
+import { TOPICS_LIQ } from './abi.ts';
+import { type BatcherOptions, type BatchSendResult, LiquidationBatcher } from './batcher.ts';
 import { badDebtOf, followSeizures, hasOpenSeizures, seizuresOf } from './follow-up.ts';
 import { attemptId, type LiquidationJournal } from './journal.ts';
 import { type Plan, PlanCache, type PlanRequest, planLiquidation } from './planner.ts';
+import {
+  describeSkip,
+  liquidationCount,
+  liquidationOf,
+  type SubAccountRef,
+  skipReasonOf,
+} from './receipt.ts';
 import { describeRevert, type LiqRpc } from './rpc.ts';
 import type { SendHooks, SendResult, TxRequest } from './sender.ts';
 import { ClaimBook, heardClaim, isMyTurn } from './turn.ts';
@@ -58,6 +66,8 @@ export interface CoordinatorOptions {
    * behind ours at the shared RPC node.
    */
   firstSightDelayMs?: number;
+  /** How this node's liquidations on one engine chain share transactions (maxItems 1: one each). */
+  batch?: BatcherOptions;
 }
 
 export interface CoordinatorModules {
@@ -78,6 +88,9 @@ export interface CoordinatorModules {
   log?: LogFn;
   now?: () => number;
 }
+
+/** How long one read of our native balance serves the sends of a burst on that chain. */
+const BALANCE_TTL_MS = 500;
 
 /** First-sight simulations (not ranked first) at the same time per engine chain. */
 const FIRST_SIGHT_CONCURRENCY = 4;
@@ -172,6 +185,10 @@ export class Coordinator {
   private readonly firstSightSlots = new Slots(FIRST_SIGHT_CONCURRENCY);
   /** Most gas a landed liquidation used, per gasShape. */
   private readonly gasUsed = new Map<string, bigint>();
+  /** Per engine chain: coalesces our sends of a burst into liquidateBatch transactions. */
+  private readonly batchers = new Map<number, LiquidationBatcher>();
+  /** Our native balance per engine chain, read once per BALANCE_TTL_MS. */
+  private readonly balances = new Map<number, { at: number; value: Promise<bigint> }>();
   /** Seize ids whose payout mismatch was logged. */
   private readonly mismatched = new Set<string>();
   private stopped = false;
@@ -188,6 +205,7 @@ export class Coordinator {
       queuedPollMs: 15_000,
       concurrency: 32,
       firstSightDelayMs: 1_000,
+      batch: {},
       ...options,
     };
     this.m = modules;
@@ -365,10 +383,7 @@ export class Coordinator {
       return;
     }
     // The simulation (eth_call at the latest block) decides; the balance is read alongside it.
-    const [plan, balance] = await Promise.all([
-      this.plan(chain, c),
-      chain.rpc.send<string>('eth_getBalance', [this.m.self, 'latest']).then(BigInt),
-    ]);
+    const [plan, balance] = await Promise.all([this.plan(chain, c), this.balanceOn(chain)]);
     const simulated = this.now();
     const id = attemptId(chain.eid, c.account, c.subaccount, plan.stateKey);
     const existing = await this.m.journal.get(id);
@@ -453,13 +468,13 @@ export class Coordinator {
   ): Promise<void> {
     const key = subKey(chain.eid, c.account, c.subaccount);
     const id = attemptId(chain.eid, c.account, c.subaccount, plan.stateKey);
-    let result: SendResult;
+    let result: BatchSendResult;
     const gasLimit = this.gasLimitFor(chain, plan);
     try {
-      result = await chain.sender.send(
+      result = await this.batcherFor(chain).send(
         {
-          to: chain.engine,
-          data: plan.calldata,
+          params: plan.params,
+          calldata: plan.calldata,
           value: plan.value,
           ...(gasLimit === undefined ? {} : { gasLimit }),
         },
@@ -496,12 +511,13 @@ export class Coordinator {
     if (result.receipt.status !== 1) {
       // Out of gas at a limit guessed from earlier liquidations of this shape: forget the guess (the
       // next send estimates) and leave the state open to a retry — the revert changed nothing.
-      if (gasLimit !== undefined && result.receipt.gasUsed * 32n >= gasLimit * 31n) {
+      const limit = result.gasLimit;
+      if (limit !== undefined && result.receipt.gasUsed * 32n >= limit * 31n) {
         this.gasUsed.delete(gasShape(chain.eid, plan));
         await this.record(round, chain, c, plan.stateKey, rank, 'failed', {
           txHash: result.hash,
           outOfGas: true,
-          error: `out of gas at ${gasLimit}; the next pass sends again with an estimate`,
+          error: `out of gas at ${limit}; the next pass sends again with an estimate`,
         });
         return;
       }
@@ -516,12 +532,32 @@ export class Coordinator {
       return;
     }
 
+    const sub: SubAccountRef = { account: c.account, subaccount: c.subaccount };
+    if (liquidationOf(result.receipt, chain.engine, sub, this.m.self) === undefined) {
+      // The batch went through but skipped our item: it would have reverted (a race lost, or out of
+      // gas inside the batch, which reverts with no data: then the state stays open to a retry).
+      const why = describeSkip(skipReasonOf(result.receipt, chain.engine, sub, this.m.self));
+      // Out of gas inside the batch: the limit guessed for this shape was short; the next send estimates.
+      if (why.outOfGas) this.gasUsed.delete(gasShape(chain.eid, plan));
+      const lost = why.name === 'HealthyAccount';
+      await this.record(round, chain, c, plan.stateKey, rank, lost ? 'lost' : 'failed', {
+        txHash: result.hash,
+        outOfGas: why.outOfGas,
+        error: `skipped in its batch: ${why.text}`,
+      });
+      if (lost) this.rounds.delete(key);
+      return;
+    }
+    // What this shape costs: a transaction of its own says it; a batch, its landed items' share of
+    // the batch's gas (skipped items and other shapes blur it, which gasLimitFor's head-room absorbs;
+    // a short guess shows up as an item skipped out of gas, and is forgotten above).
     const shape = gasShape(chain.eid, plan);
-    if ((this.gasUsed.get(shape) ?? 0n) < result.receipt.gasUsed)
-      this.gasUsed.set(shape, result.receipt.gasUsed);
+    const landedItems = Math.max(1, liquidationCount(result.receipt, chain.engine, this.m.self));
+    const used = result.receipt.gasUsed / BigInt(landedItems);
+    if ((this.gasUsed.get(shape) ?? 0n) < used) this.gasUsed.set(shape, used);
     await this.record(round, chain, c, plan.stateKey, rank, 'landed', {
       txHash: result.hash,
-      ...this.landedFields(chain, result.receipt),
+      ...this.landedFields(chain, result.receipt, sub),
     });
     this.m.onLanded?.(landingLatencyMs(trace, round, this.now()) / 1000);
     this.rounds.delete(key);
@@ -529,17 +565,19 @@ export class Coordinator {
     this.afterLanding(chain, id, c.account, c.subaccount, result.receipt);
   }
 
-  /** What a landed liquidation's receipt tells the journal: seizures, health after, bad debt. */
-  private landedFields(chain: EngineChain, receipt: TransactionReceipt): Partial<LiquidationRecord> {
-    const seizures = seizuresOf(receipt, chain.engine, this.m.self);
-    const liq = receipt.logs
-      .filter((l) => l.topics[0] === TOPICS_LIQ.Liquidated)
-      .map((l) => ENGINE.parseLog({ topics: [...l.topics], data: l.data }))[0];
-    const badDebt = badDebtOf(receipt, chain.engine);
+  /** What a landed liquidation's receipt tells the journal about the sub-account: seizures, health after, bad debt. */
+  private landedFields(
+    chain: EngineChain,
+    receipt: TransactionReceipt,
+    sub: SubAccountRef,
+  ): Partial<LiquidationRecord> {
+    const seizures = seizuresOf(receipt, chain.engine, this.m.self, sub);
+    const liq = liquidationOf(receipt, chain.engine, sub, this.m.self);
+    const badDebt = badDebtOf(receipt, chain.engine, sub);
     return {
       seizeIds: seizures.map((s) => s.id),
       seizures,
-      ...(liq == null ? {} : { healthAfter: liq.args.healthAfter as bigint }),
+      ...(liq === undefined ? {} : { healthAfter: liq.healthAfter }),
       ...(badDebt === undefined ? {} : { badDebt }),
     };
   }
@@ -553,8 +591,9 @@ export class Coordinator {
     receipt: TransactionReceipt,
   ): void {
     const landedAt = this.now();
-    const seizures = seizuresOf(receipt, chain.engine, this.m.self);
-    const badDebt = badDebtOf(receipt, chain.engine);
+    const sub: SubAccountRef = { account, subaccount };
+    const seizures = seizuresOf(receipt, chain.engine, this.m.self, sub);
+    const badDebt = badDebtOf(receipt, chain.engine, sub);
     this.log('liquidated', {
       engineEid: chain.eid,
       account,
@@ -644,13 +683,23 @@ export class Coordinator {
     const round: Round = { detectedAt: this.now(), detectedBlock: r.fromBlock ?? 0, records: new Set() };
     const c: Candidate = { account: r.account, subaccount: BigInt(r.subaccount), health: 0n };
     const hash = receipt.hash as Hex;
-    if (receipt.status === 1) {
+    const sub: SubAccountRef = { account: c.account, subaccount: c.subaccount };
+    if (liquidationOf(receipt, chain.engine, sub, this.m.self) !== undefined) {
       await this.record(round, chain, c, r.stateKey, r.rank, 'landed', {
         txHash: hash,
         error: `receipt found ${when}`,
-        ...this.landedFields(chain, receipt),
+        ...this.landedFields(chain, receipt, sub),
       });
       this.afterLanding(chain, r.id, c.account, c.subaccount, receipt);
+      return;
+    }
+    if (receipt.status === 1) {
+      // Our batch went through without this item: it would have reverted then; not retried.
+      const why = describeSkip(skipReasonOf(receipt, chain.engine, sub, this.m.self));
+      await this.record(round, chain, c, r.stateKey, r.rank, 'failed', {
+        txHash: hash,
+        error: `skipped in its batch: ${why.text} (receipt found ${when})`,
+      });
       return;
     }
     // Reverted: the state is unchanged, or someone else was first; either way not retried.
@@ -721,6 +770,28 @@ export class Coordinator {
       else await this.closeFailed(r, 'interrupted before its broadcast (restart): nothing of ours landed');
       return true;
     });
+  }
+
+  /** Our native balance on the chain; a burst's sends share one read (a failed read is not kept). */
+  private balanceOn(chain: EngineChain): Promise<bigint> {
+    const now = this.now();
+    const hit = this.balances.get(chain.eid);
+    if (hit !== undefined && now - hit.at < BALANCE_TTL_MS) return hit.value;
+    const value = chain.rpc.send<string>('eth_getBalance', [this.m.self, 'latest']).then(BigInt);
+    this.balances.set(chain.eid, { at: now, value });
+    value.catch(() => {
+      if (this.balances.get(chain.eid)?.value === value) this.balances.delete(chain.eid);
+    });
+    return value;
+  }
+
+  private batcherFor(chain: EngineChain): LiquidationBatcher {
+    let b = this.batchers.get(chain.eid);
+    if (b === undefined) {
+      b = new LiquidationBatcher(chain.engine, chain.sender, this.o.batch);
+      this.batchers.set(chain.eid, b);
+    }
+    return b;
   }
 
   private plan(chain: EngineChain, c: Candidate, simulate = true): Promise<Plan> {

@@ -10,6 +10,7 @@ import type { TransactionReceipt } from 'ethers';
 import type { ChainLog } from '../chain/rpc.ts';
 import type { Address, Hex } from '../config/types.ts';
 import { ENGINE, KIND_SEIZE, TOPICS_LIQ, VAULT } from './abi.ts';
+import { isSubAccount, type SubAccountRef } from './receipt.ts';
 import type { LiqRpc } from './rpc.ts';
 import type { BadDebt, SeizeFollowUp } from './types.ts';
 
@@ -43,12 +44,14 @@ export function payoutOutcome(
 
 /**
  * The SEIZE debits of a liquidation receipt: paid (or queued, or mismatched) when the vault's PaidOut
- * or PayoutQueued under their id is in the same receipt (a local seizure), pending otherwise.
+ * or PayoutQueued under their id is in the same receipt (a local seizure), pending otherwise. With
+ * `sub`, only that sub-account's (a batch's receipt carries several liquidations).
  */
 export function seizuresOf(
   receipt: TransactionReceipt,
   engine: Address,
   recipient: Address,
+  sub?: SubAccountRef,
 ): SeizeFollowUp[] {
   const out: SeizeFollowUp[] = [];
   const payouts = new Map<string, VaultLog>();
@@ -63,6 +66,8 @@ export function seizuresOf(
   }
   for (const log of receipt.logs) {
     if (log.address.toLowerCase() !== engine.toLowerCase() || log.topics[0] !== TOPICS_LIQ.Debited) continue;
+    // Debited(id, kind, account indexed, subaccount indexed, ...): topics 2 and 3.
+    if (sub !== undefined && !isSubAccount(log.topics.slice(2), sub)) continue;
     const ev = ENGINE.parseLog({ topics: [...log.topics], data: log.data });
     if (ev === null || Number(ev.args.kind) !== KIND_SEIZE) continue;
     const s: SeizeFollowUp = {
@@ -94,11 +99,16 @@ function settle(s: SeizeFollowUp, log: VaultLog, recipient: Address, latencyMs: 
   }
 }
 
-/** The bad debt a liquidation receipt settled (the engine's BadDebtSettled), if any. */
-export function badDebtOf(receipt: TransactionReceipt, engine: Address): BadDebt | undefined {
+/** The bad debt a liquidation receipt settled (the engine's BadDebtSettled), if any; with `sub`, that sub-account's. */
+export function badDebtOf(
+  receipt: TransactionReceipt,
+  engine: Address,
+  sub?: SubAccountRef,
+): BadDebt | undefined {
   for (const log of receipt.logs) {
     if (log.address.toLowerCase() !== engine.toLowerCase() || log.topics[0] !== TOPICS_LIQ.BadDebtSettled)
       continue;
+    if (sub !== undefined && !isSubAccount(log.topics.slice(1), sub)) continue;
     const ev = ENGINE.parseLog({ topics: [...log.topics], data: log.data });
     if (ev === null) continue;
     return {

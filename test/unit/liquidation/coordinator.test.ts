@@ -29,6 +29,21 @@ const signers = wallets.map((w) => w.address as Address);
 const cand: Candidate = { account: ACCOUNT, subaccount: 0n, health: 8n * 10n ** 17n };
 const flush = () => new Promise((r) => setImmediate(r));
 
+/** The engine's Liquidated log for a sub-account, by `liquidator`: what says a liquidation of ours landed. */
+function liquidatedLog(liquidator: Address, account: Address = ACCOUNT, subaccount = 0n) {
+  const { topics, data } = ENGINE.encodeEventLog('Liquidated', [
+    account,
+    subaccount,
+    liquidator,
+    10n ** 18n,
+    1n,
+    1n,
+    8n * 10n ** 17n,
+    2n * 10n ** 18n,
+  ]);
+  return { address: ENGINE_ADDR, topics, data };
+}
+
 function liquidatable(stateKey: Hex = STATE): Plan {
   const h = {
     collateralValue: 0n,
@@ -48,6 +63,23 @@ function liquidatable(stateKey: Hex = STATE): Plan {
     maxRepay: 1n,
     quoteToken: ACCOUNT,
     expected: { repaid: 1n, healthAfter: 2n * 10n ** 18n, seized: [] },
+  };
+}
+
+/** An engine chain whose RPC answers our balance (1 ether) plus `rpc`'s overrides, sending through `send`. */
+function fakeEngine(send: EngineChain['sender']['send'], rpc: Partial<LiqRpc> = {}): EngineChain {
+  return {
+    eid: EID,
+    engine: ENGINE_ADDR,
+    sender: { send },
+    rpc: {
+      call: async () => '0x',
+      blockNumber: async () => 100,
+      getLogs: async () => [],
+      getReceipt: async () => null,
+      send: async <T>(method: string) => (method === 'eth_getBalance' ? '0xde0b6b3a7640000' : '0x0') as T,
+      ...rpc,
+    },
   };
 }
 
@@ -71,36 +103,31 @@ function harness(
     /** Receipts the chain answers by hash (transactions a crashed process sent). */
     receipts: new Map<string, TransactionReceipt>(),
   };
-  const rpc: LiqRpc = {
-    call: async () => '0x',
-    blockNumber: async () => 100,
-    getLogs: async () => (chain.landed ? [{ transactionHash: `0x${'ab'.repeat(32)}` } as never] : []),
-    getReceipt: async (hash) => chain.receipts.get(hash) ?? null,
-    send: async <T>(method: string) => (method === 'eth_getBalance' ? '0xde0b6b3a7640000' : '0x0') as T,
-  };
-  const engine: EngineChain = {
-    eid: EID,
-    engine: ENGINE_ADDR,
-    rpc,
-    sender: {
-      async send(tx, hooks): Promise<SendResult> {
-        if (chain.sendError !== undefined) throw chain.sendError;
-        sent.push(tx);
-        const hash = `0x${String(sent.length).padStart(64, '0')}` as Hex;
-        await hooks?.onBroadcast?.(hash, 7, { maxFeePerGas: 1n, maxPriorityFeePerGas: 1n });
-        if (chain.receiptError !== undefined) throw chain.receiptError;
-        await chain.mined;
-        const receipt = {
-          status: chain.status,
-          gasUsed: chain.gasUsed,
-          hash,
-          logs: [],
-          blockNumber: 101,
-        } as unknown as TransactionReceipt;
-        return { receipt, hash, hashes: [hash], nonce: 7, bumps: 0 };
-      },
+  const engine = fakeEngine(
+    async (tx, hooks): Promise<SendResult> => {
+      if (chain.sendError !== undefined) throw chain.sendError;
+      sent.push(tx);
+      const hash = `0x${String(sent.length).padStart(64, '0')}` as Hex;
+      await hooks?.onBroadcast?.(hash, 7, { maxFeePerGas: 1n, maxPriorityFeePerGas: 1n });
+      if (chain.receiptError !== undefined) throw chain.receiptError;
+      await chain.mined;
+      // A successful liquidate always emits Liquidated for its sub-account, naming the sender.
+      const { account, subaccount } =
+        chain.plan.kind === 'liquidatable' ? chain.plan.params : { account: ACCOUNT, subaccount: 0n };
+      const receipt = {
+        status: chain.status,
+        gasUsed: chain.gasUsed,
+        hash,
+        logs: chain.status === 1 ? [liquidatedLog(self, account, subaccount)] : [],
+        blockNumber: 101,
+      } as unknown as TransactionReceipt;
+      return { receipt, hash, hashes: [hash], nonce: 7, bumps: 0 };
     },
-  };
+    {
+      getLogs: async () => (chain.landed ? [{ transactionHash: `0x${'ab'.repeat(32)}` } as never] : []),
+      getReceipt: async (hash) => chain.receipts.get(hash) ?? null,
+    },
+  );
   const journal = memoryJournal();
   const gossip = hub.join(self);
   const claims: LiquidationClaim[] = [];
@@ -109,7 +136,8 @@ function harness(
   /** What the node's xmargin_liquidation_seconds would observe. */
   const landings: number[] = [];
   const coordinator = new Coordinator(
-    { deadlineMs: 10_000, firstSightDelayMs: 0, followUpPollMs: 5 },
+    // One transaction per liquidation here; batching has its own tests (batcher.test.ts).
+    { deadlineMs: 10_000, firstSightDelayMs: 0, followUpPollMs: 5, batch: { maxItems: 1 } },
     {
       self,
       gossip,
@@ -488,7 +516,7 @@ describe('coordinator when the receipt wait fails', () => {
       status: 1,
       gasUsed: 1n,
       hash,
-      logs: [],
+      logs: [liquidatedLog(byRank(0))],
       blockNumber: 101,
     } as unknown as TransactionReceipt);
     await h.coordinator.settled();
@@ -540,7 +568,13 @@ describe('coordinator after a restart', () => {
     return { record, sends: h.sent.length };
   }
   const minedReceipt = (status: number) =>
-    ({ status, gasUsed: 1n, hash: HASH, logs: [], blockNumber: 101 }) as unknown as TransactionReceipt;
+    ({
+      status,
+      gasUsed: 1n,
+      hash: HASH,
+      logs: status === 1 ? [liquidatedLog(byRank(0))] : [],
+      blockNumber: 101,
+    }) as unknown as TransactionReceipt;
 
   it('a record left sent is closed landed from its receipt, and the state is not sent again', async () => {
     const h = harness(byRank(0));
@@ -656,5 +690,113 @@ describe('coordinator after a restart', () => {
     const h = harness(byRank(0));
     await h.coordinator.tick();
     expect(await h.coordinator.recover()).toBe(0);
+  });
+});
+
+describe('coordinator with batching', () => {
+  /** Three sub-accounts this node alone serves (rank 0 for all), planned alike, sent through a batch. */
+  function batchHarness() {
+    const self = signers[0] as Address;
+    const subs = [1n, 2n, 3n];
+    const sent: TxRequest[] = [];
+    /** What the engine does with each item of a batch: landed, or the revert data it skips with. */
+    const outcome = new Map<bigint, 'landed' | Hex>();
+    /** Bumped to give every sub-account a new state (a new episode after a landing). */
+    const epoch = { n: 0 };
+    const engine = fakeEngine(async (tx, hooks): Promise<SendResult> => {
+      sent.push(tx);
+      const hash = `0x${String(sent.length).padStart(64, '0')}` as Hex;
+      await hooks?.onBroadcast?.(hash, 7, { maxFeePerGas: 1n, maxPriorityFeePerGas: 1n });
+      const batch = tx.data.startsWith(ENGINE.getFunction('liquidateBatch')?.selector as string);
+      const [items] = batch
+        ? ENGINE.decodeFunctionData('liquidateBatch', tx.data)
+        : [[ENGINE.decodeFunctionData('liquidate', tx.data)[0]]];
+      const logs = (items as { subaccount: bigint }[]).map(({ subaccount }) => {
+        const o = outcome.get(subaccount) ?? 'landed';
+        if (o === 'landed') return liquidatedLog(self, ACCOUNT, subaccount);
+        const skipped = ENGINE.encodeEventLog('LiquidationSkipped', [ACCOUNT, subaccount, self, o]);
+        return { address: ENGINE_ADDR, ...skipped };
+      });
+      const receipt = { status: 1, gasUsed: 900_000n, hash, logs, blockNumber: 101 };
+      return {
+        receipt: receipt as unknown as TransactionReceipt,
+        hash,
+        hashes: [hash],
+        nonce: 7,
+        bumps: 0,
+      };
+    });
+    const journal = memoryJournal();
+    const coordinator = new Coordinator(
+      { deadlineMs: 10_000, firstSightDelayMs: 0, batch: { windowMs: 20 } },
+      {
+        self,
+        gossip: new MemoryGossipHub().join(self),
+        journal,
+        candidates: {
+          unhealthy: () =>
+            subs.map((subaccount) => ({ account: ACCOUNT, subaccount, health: 9n * 10n ** 17n })),
+          onChange: () => {},
+        },
+        liveLiquidators: () => [self],
+        engines: new Map([[EID, engine]]),
+        vaultOf: () => undefined,
+        plan: async (_rpc, req) => {
+          const state = `0x${epoch.n.toString(16).padStart(32, '0')}${req.subaccount.toString(16).padStart(32, '0')}`;
+          const p = liquidatable(state as Hex) as Extract<Plan, { kind: 'liquidatable' }>;
+          const params = { ...p.params, subaccount: req.subaccount };
+          return { ...p, params, calldata: ENGINE.encodeFunctionData('liquidate', [params]) as Hex };
+        },
+      },
+    );
+    const statusOf = async (sub: bigint) =>
+      (await journal.list()).find((r) => r.subaccount === sub && r.status !== 'detected');
+    return { coordinator, sent, outcome, statusOf, epoch };
+  }
+
+  it('sends the liquidations of one pass as one liquidateBatch and journals each item from its own events', async () => {
+    const h = batchHarness();
+    h.outcome.set(2n, ENGINE.encodeErrorResult('HealthyAccount', [10n ** 18n]) as Hex);
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(1);
+    const [items] = ENGINE.decodeFunctionData('liquidateBatch', (h.sent[0] as TxRequest).data);
+    expect((items as { subaccount: bigint }[]).map((i) => i.subaccount)).toEqual([1n, 2n, 3n]);
+    const hash = `0x${'1'.padStart(64, '0')}`;
+    expect(await h.statusOf(1n)).toMatchObject({
+      status: 'landed',
+      txHash: hash,
+      healthAfter: 2n * 10n ** 18n,
+    });
+    expect(await h.statusOf(3n)).toMatchObject({ status: 'landed', txHash: hash });
+    // Another node was first on sub-account 2: the batch skipped it, and we lost that race.
+    expect(await h.statusOf(2n)).toMatchObject({
+      status: 'lost',
+      txHash: hash,
+      error: `skipped in its batch: HealthyAccount(${10n ** 18n})`,
+    });
+  });
+
+  it("a landed batch teaches its shape's gas: the next batch carries a limit instead of an estimate", async () => {
+    const h = batchHarness();
+    await h.coordinator.tick();
+    expect(h.sent[0]?.gasLimit).toBeUndefined(); // nothing known yet: the queue estimates
+    h.epoch.n++; // the sub-accounts fall unhealthy again, in new states
+    await h.coordinator.tick();
+    // 900k for 3 landed items: 300k each; each item's limit 1.5 × 300k, plus the batch's overheads.
+    const limit = h.sent[1]?.gasLimit as bigint;
+    expect(limit).toBeGreaterThanOrEqual(3n * 450_000n);
+    expect(limit).toBeLessThan(3n * 450_000n + 200_000n);
+  });
+
+  it('an item skipped without revert data (out of gas inside the batch) is failed and sent again', async () => {
+    const h = batchHarness();
+    h.outcome.set(3n, '0x');
+    await h.coordinator.tick();
+    expect(await h.statusOf(3n)).toMatchObject({ status: 'failed', outOfGas: true });
+    h.outcome.delete(3n);
+    await h.coordinator.tick();
+    // Only sub-account 3 goes out again (1 and 2 landed): a plain liquidate this time.
+    expect(h.sent).toHaveLength(2);
+    expect((h.sent[1] as TxRequest).data.slice(0, 10)).toBe(ENGINE.getFunction('liquidate')?.selector);
   });
 });

@@ -129,6 +129,24 @@ describe('a payout counts only to us, for the amount seized', () => {
     });
     expect(seizuresOf(receipt(undefined), ENGINE_ADDR, ME)[0]?.status).toBe('pending');
   });
+
+  it("in a batch's receipt, a sub-account's seizures are only those debited from it", () => {
+    const debit = (sub: bigint, id: Hex) => {
+      const e = ENGINE.encodeEventLog('Debited', [id, KIND_SEIZE, ACCOUNT, sub, SRC, WETH, 5n, ME, 0]);
+      return { address: ENGINE_ADDR, topics: e.topics, data: e.data };
+    };
+    const [a, b] = [`0x${'0a'.repeat(32)}`, `0x${'0b'.repeat(32)}`] as [Hex, Hex];
+    const receipt = {
+      hash: tx(9),
+      blockNumber: 77,
+      logs: [debit(1n, a), debit(2n, b)],
+    } as unknown as TransactionReceipt;
+    expect(seizuresOf(receipt, ENGINE_ADDR, ME).map((z) => z.id)).toEqual([a, b]);
+    expect(
+      seizuresOf(receipt, ENGINE_ADDR, ME, { account: ACCOUNT, subaccount: 2n }).map((z) => z.id),
+    ).toEqual([b]);
+    expect(seizuresOf(receipt, ENGINE_ADDR, ME, { account: ME, subaccount: 2n })).toEqual([]);
+  });
 });
 
 describe('followSeizures', () => {
