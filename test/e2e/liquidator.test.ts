@@ -4,7 +4,8 @@
 // sub-account ends healthy; the liquidator holds the seized WETH. Then, with the first-ranked node for
 // another sub-account stopped (but still "live" as its heartbeats have not expired), the next-ranked
 // node takes over after the deadline. A candidate source that wrongly reports a healthy sub-account
-// never makes anyone submit it.
+// never makes anyone submit it. Last, a burst: one price move makes several sub-accounts of the same
+// first-ranked node unhealthy, and they go out together in one liquidateBatch.
 
 import { Contract, JsonRpcProvider, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,7 +158,8 @@ beforeAll(async () => {
       // Heartbeats of a stopped node have not expired yet: it still counts as live.
       liveLiquidators: () => signers,
       rpcFor: (eid) => (eid === chain.eid ? rpc : undefined),
-      options: { deadlineMs: DEADLINE_MS, tickMs: 250, txPollMs: 100 },
+      // A wide batch window: the burst test's plans finish together even on a loaded machine.
+      options: { deadlineMs: DEADLINE_MS, tickMs: 250, txPollMs: 100, batch: { windowMs: 400 } },
     });
     nodes.push({ wallet, liq, candidates, stopped: false });
   }
@@ -269,4 +271,46 @@ describe('liquidator (devnet, local collateral)', () => {
       expect(n.liq.stats().byStatus.sent).toBeLessThanOrEqual(2);
     }
   });
+
+  it('a burst goes out as one liquidateBatch; each sub-account is journaled from its own events', async () => {
+    watched = [];
+    const batcher = nodes.find((n) => !n.stopped) as (typeof nodes)[number];
+    const me = batcher.wallet.address.toLowerCase();
+    // Sub-accounts this live node is ranked first for, so one of its passes holds them all.
+    const subs: bigint[] = [];
+    for (let s = 20n; subs.length < 3; s++) if (orderFor(s)[0]?.toLowerCase() === me) subs.push(s);
+    for (const s of subs) await openLong(s, 7n); // entered at 1730
+    watched = [...subs];
+    await setEthPrice(1610n);
+    for (const s of subs)
+      await waitFor(`sub ${s} healthy again`, async () => (await health(s)) >= WAD, 60_000);
+
+    const logs = await rpc.getLogs({
+      address: chain.xmargin.engine as Address,
+      topics: [TOPICS_LIQ.Liquidated, null, subs.map((s) => `0x${s.toString(16).padStart(64, '0')}` as Hex)],
+      fromBlock: 0,
+    });
+    expect(logs).toHaveLength(subs.length);
+    expect(new Set(logs.map((l) => l.topics[3]?.slice(26)))).toEqual(new Set([me.slice(2)]));
+    // One transaction carried them all: its input is liquidateBatch.
+    const txs = new Set(logs.map((l) => l.transactionHash));
+    expect(txs.size).toBe(1);
+    const tx = await provider.getTransaction([...txs][0] as string);
+    expect(tx?.data.slice(0, 10)).toBe(ENGINE.getFunction('liquidateBatch')?.selector);
+
+    // Each record is closed landed from its own Liquidated event, with only its own seizure.
+    const records = await waitFor('the batch journaled as landed', async () => {
+      const rs = (await batcher.liq.journal()).filter(
+        (r) => subs.includes(r.subaccount) && r.status === 'landed',
+      );
+      return rs.length === subs.length && rs;
+    });
+    for (const r of records) {
+      expect(r.txHash).toBe([...txs][0]);
+      expect(r.healthAfter as bigint).toBeGreaterThanOrEqual(WAD);
+      expect(r.seizures).toHaveLength(1);
+      expect(r.seizures?.[0]).toMatchObject({ srcEid: chain.eid, status: 'paid' });
+    }
+    expect(new Set(records.map((r) => r.seizures?.[0]?.id)).size).toBe(subs.length);
+  }, 120_000);
 });
