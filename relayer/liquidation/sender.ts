@@ -83,6 +83,9 @@ export function bumpFees(f: Fees): Fees {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Receipts are asked for again after this long even without a new block (see waitMined). */
+const RECEIPT_RECHECK_MS = 1_000;
+
 /** A node's refusal because the nonce is used (mined, or pending with a higher fee). */
 const NONCE_TAKEN = /nonce too low|nonce has already been used|replacement transaction underpriced/i;
 const MAX_NONCE_RETRIES = 3;
@@ -327,11 +330,17 @@ export class TxQueue {
     let sentAt = await this.head();
     let bumps = 0;
     let checked = -1;
+    let askedAt = 0;
     const started = Date.now();
     for (;;) {
       const head = await this.head();
-      // A receipt can only appear (or be buried deeper) with a new block: ask once per block.
-      for (const hash of head > checked ? hashes : []) {
+      // A receipt normally appears (or is buried deeper) with a new block: ask once per block. But
+      // a node can report the block before it serves the block's receipts, and a quiet chain
+      // (automine, or no traffic) may not make another block for long: so ask at least every
+      // RECEIPT_RECHECK_MS as well.
+      const due = head > checked || Date.now() - askedAt >= RECEIPT_RECHECK_MS;
+      if (due) askedAt = Date.now();
+      for (const hash of due ? hashes : []) {
         const receipt = await this.rpc.getReceipt(hash);
         if (receipt === null) continue;
         if (head - receipt.blockNumber + 1 >= this.opts.confirmations) {

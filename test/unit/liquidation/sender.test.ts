@@ -159,6 +159,34 @@ describe('TxQueue', () => {
     expect(filler?.value).toBe(0n);
   });
 
+  it('finds a receipt the node served only after reporting its block, with no later block', async () => {
+    // The head is already at the transaction's block, but its receipt is not served at the first
+    // ask; the chain then makes no more blocks (automine, nothing else sent).
+    let asks = 0;
+    const hashes: string[] = [];
+    const rpc: LiqRpc = {
+      call: async () => '0x',
+      blockNumber: async () => 20,
+      getLogs: async () => [],
+      async getReceipt(hash) {
+        asks++;
+        if (asks === 1) return null;
+        return { status: 1, hash, blockNumber: 20, logs: [] } as unknown as TransactionReceipt;
+      },
+      async send<T>(method: string, params: unknown[]): Promise<T> {
+        if (method === 'eth_getTransactionCount') return '0x0' as T;
+        const tx = Transaction.from(params[0] as string);
+        hashes.push(tx.hash as string);
+        return tx.hash as T;
+      },
+    };
+    const q = new TxQueue(wallet, rpc, { chainId: 1, label: 't', fees, pollMs: 20, timeoutMs: 5_000 });
+    const r = await q.send({ to: TO, data: '0x', gasLimit: 21_000n });
+    expect(r.receipt.blockNumber).toBe(20);
+    expect(r.hash).toBe(hashes[0]);
+    expect(asks).toBe(2);
+  });
+
   it('waits for the configured confirmations', async () => {
     const chain = fakeChain(() => true);
     const q = new TxQueue(wallet, chain.rpc, { chainId: 1, label: 't', pollMs: 1, fees, confirmations: 3 });
