@@ -8,6 +8,11 @@
 //
 // Each caller gets the shared transaction's SendResult; whether its own liquidation landed is in the
 // receipt's events for its sub-account (receipt.ts), never in the receipt's status alone.
+//
+// Plans may leave their simulation to the batcher (planner: simulate 'deferred'): the whole group is
+// then simulated in ONE eth_call of liquidateBatch at the latest block, instead of one eth_call each,
+// and an item the simulation skips is refused to its caller with the engine's revert data
+// (BatchItemSkipped) — nothing goes out for it — while the others are sent.
 
 import type { Address, Hex } from '../config/types.ts';
 import { ENGINE } from './abi.ts';
@@ -22,6 +27,26 @@ export interface LiquidationSend {
   value: bigint;
   /** Its gas limit when sent alone, if known (from earlier liquidations of its shape). */
   gasLimit?: bigint;
+  /** Its plan deferred the simulation: the batcher simulates it with its group before sending. */
+  unsimulated?: boolean;
+}
+
+/** Runs an eth_call from our address (the batch's simulation). */
+export interface Simulator {
+  from: Address;
+  call(tx: { to: Address; data: Hex; from: Address; value: bigint }): Promise<Hex>;
+}
+
+/** The group's simulation skipped this item: `data` is the engine's revert data ('0x': none). */
+export class BatchItemSkipped extends Error {
+  readonly data: Hex;
+  constructor(data: Hex) {
+    super(
+      `the batch simulation skipped this liquidation (revert ${data === '0x' ? 'without data' : data.slice(0, 74)})`,
+    );
+    this.name = 'BatchItemSkipped';
+    this.data = data;
+  }
 }
 
 export interface BatchSendResult extends SendResult {
@@ -60,6 +85,7 @@ export class LiquidationBatcher {
   private readonly engine: Address;
   private readonly sender: { send(tx: TxRequest, hooks?: SendHooks): Promise<SendResult> };
   private readonly o: Required<BatcherOptions>;
+  private readonly simulator: Simulator | undefined;
   private waiting: Waiting[] = [];
   private timer: NodeJS.Timeout | undefined;
   /** Transactions sent, and the liquidations they carried (for stats). */
@@ -69,9 +95,11 @@ export class LiquidationBatcher {
     engine: Address,
     sender: { send(tx: TxRequest, hooks?: SendHooks): Promise<SendResult> },
     options: BatcherOptions = {},
+    simulator?: Simulator,
   ) {
     this.engine = engine;
     this.sender = sender;
+    this.simulator = simulator;
     this.o = { windowMs: 25, maxItems: 40, maxGas: 20_000_000n, unknownItemGas: 1_000_000n, ...options };
   }
 
@@ -99,8 +127,37 @@ export class LiquidationBatcher {
         gas += itemGas;
         group.push(all.shift() as Waiting);
       }
-      this.sendGroup(group);
+      void this.simulateAndSend(group);
     }
+  }
+
+  /** Simulates the group when an item needs it, refuses what the simulation skips, sends the rest. */
+  private async simulateAndSend(group: Waiting[]): Promise<void> {
+    let ready = group;
+    if (this.simulator !== undefined && group.some((w) => w.item.unsimulated === true)) {
+      ready = await this.simulate(this.simulator, group);
+    }
+    if (ready.length > 0) this.sendGroup(ready);
+  }
+
+  /** One eth_call of liquidateBatch for the group; returns the items it landed, rejects the others. */
+  private async simulate(sim: Simulator, group: Waiting[]): Promise<Waiting[]> {
+    const tx = batch(this.engine, group);
+    let outcomes: { landed: boolean; revertData: string }[];
+    try {
+      const out = await sim.call({ to: tx.to, data: tx.data, from: sim.from, value: tx.value ?? 0n });
+      outcomes = ENGINE.decodeFunctionResult('liquidateBatch', out)[0];
+    } catch (err) {
+      for (const w of group) w.reject(err); // nothing went out: the callers may try again
+      return [];
+    }
+    const landed: Waiting[] = [];
+    for (const [i, w] of group.entries()) {
+      const o = outcomes[i];
+      if (o?.landed === true) landed.push(w);
+      else w.reject(new BatchItemSkipped((o?.revertData ?? '0x') as Hex));
+    }
+    return landed;
   }
 
   private sendGroup(group: Waiting[]): void {

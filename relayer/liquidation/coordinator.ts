@@ -383,7 +383,11 @@ export class Coordinator {
       return;
     }
     // The simulation (eth_call at the latest block) decides; the balance is read alongside it.
-    const [plan, balance] = await Promise.all([this.plan(chain, c), this.balanceOn(chain)]);
+    // With batching, the simulation is the batcher's: one eth_call for the whole batch.
+    const [plan, balance] = await Promise.all([
+      this.plan(chain, c, this.batching() ? 'deferred' : true),
+      this.balanceOn(chain),
+    ]);
     const simulated = this.now();
     const id = attemptId(chain.eid, c.account, c.subaccount, plan.stateKey);
     const existing = await this.m.journal.get(id);
@@ -477,6 +481,7 @@ export class Coordinator {
           calldata: plan.calldata,
           value: plan.value,
           ...(gasLimit === undefined ? {} : { gasLimit }),
+          unsimulated: plan.expected === undefined,
         },
         {
           onBroadcast: async (hash, _nonce, _fees, timing) => {
@@ -788,13 +793,21 @@ export class Coordinator {
   private batcherFor(chain: EngineChain): LiquidationBatcher {
     let b = this.batchers.get(chain.eid);
     if (b === undefined) {
-      b = new LiquidationBatcher(chain.engine, chain.sender, this.o.batch);
+      b = new LiquidationBatcher(chain.engine, chain.sender, this.o.batch, {
+        from: this.m.self,
+        call: (tx) => chain.rpc.call(tx),
+      });
       this.batchers.set(chain.eid, b);
     }
     return b;
   }
 
-  private plan(chain: EngineChain, c: Candidate, simulate = true): Promise<Plan> {
+  /** Whether our liquidations on a chain share transactions (batch.maxItems above 1, the default). */
+  private batching(): boolean {
+    return (this.o.batch.maxItems ?? 2) > 1;
+  }
+
+  private plan(chain: EngineChain, c: Candidate, simulate: boolean | 'deferred' = true): Promise<Plan> {
     return (this.m.plan ?? planLiquidation)(chain.rpc, {
       simulate,
       engineEid: chain.eid,

@@ -46,8 +46,12 @@ export interface PlanRequest {
   needBufferBps?: bigint;
   /** Reuses the engine's risk configuration between plans (see PlanCache). */
   cache?: PlanCache;
-  /** false: stop at the state key and health (kind 'unhealthy'), without sizing or simulating. */
-  simulate?: boolean;
+  /**
+   * false: stop at the state key and health (kind 'unhealthy'), without sizing or simulating.
+   * 'deferred': size and encode, but leave the simulation to the sender (the batcher simulates a
+   * whole batch in one eth_call); `expected` is then absent. Default true.
+   */
+  simulate?: boolean | 'deferred';
 }
 
 /**
@@ -87,7 +91,8 @@ export type Plan =
       /** The largest amount of quote tokens the call may pull (per order the engine caps it). */
       maxRepay: bigint;
       quoteToken: Address;
-      expected: { repaid: bigint; healthAfter: bigint; seized: bigint[] };
+      /** What the simulation returned; absent when it was deferred to the sender. */
+      expected?: { repaid: bigint; healthAfter: bigint; seized: bigint[] };
     }
   | { kind: 'healthy'; stateKey: Hex; health: HealthView; reason: string }
   /** Below 1 on chain; not simulated (PlanRequest.simulate false). */
@@ -213,19 +218,23 @@ export async function planLiquidation(rpc: LiqRpc, req: PlanRequest): Promise<Pl
   const seizes: SeizeOrder[] = orders.map((c) => ({ srcEid: c.srcEid, token: c.token, maxRepay, options }));
   const params: LiquidateParams = { account, subaccount, seizes, recipient: signer };
   const calldata = ENGINE.encodeFunctionData('liquidate', [params]) as Hex;
+  const built = {
+    kind: 'liquidatable' as const,
+    stateKey,
+    health,
+    params,
+    calldata,
+    value,
+    maxRepay: maxRepay * BigInt(Math.max(1, seizes.length)),
+    quoteToken: quoteToken as Address,
+  };
+  if (req.simulate === 'deferred') return built;
 
   try {
     const out = await rpc.call({ to: engine, data: calldata, from: signer, value });
     const [r] = ENGINE.decodeFunctionResult('liquidate', out);
     return {
-      kind: 'liquidatable',
-      stateKey,
-      health,
-      params,
-      calldata,
-      value,
-      maxRepay: maxRepay * BigInt(Math.max(1, seizes.length)),
-      quoteToken: quoteToken as Address,
+      ...built,
       expected: {
         repaid: r.repaid as bigint,
         healthAfter: r.healthAfter as bigint,

@@ -122,8 +122,10 @@ export interface LiquidationTrace {
   seen?: number;
   screened?: number;
   picked: number;
+  /** Planned (its reads done; simulated too, unless the batcher simulates its batch). */
   simulated: number;
   claimed: number;
+  /** Handed to the transaction queue: after the batch window and the batch's simulation. */
   queued?: number;
   prepared?: number;
   nonce?: number;

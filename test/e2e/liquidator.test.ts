@@ -299,11 +299,19 @@ describe('liquidator (devnet, local collateral)', () => {
     expect(tx?.data.slice(0, 10)).toBe(ENGINE.getFunction('liquidateBatch')?.selector);
 
     // Each record is closed landed from its own Liquidated event, with only its own seizure.
-    const records = await waitFor('the batch journaled as landed', async () => {
-      const rs = (await batcher.liq.journal()).filter(
-        (r) => subs.includes(r.subaccount) && r.status === 'landed',
-      );
-      return rs.length === subs.length && rs;
+    // As in the first test: a loaded machine can hold the receipt wait up for several RPC timeouts.
+    const ours = async () => (await batcher.liq.journal()).filter((r) => subs.includes(r.subaccount));
+    const records = await waitFor(
+      'the batch journaled as landed',
+      async () => {
+        const rs = (await ours()).filter((r) => r.status === 'landed');
+        return rs.length === subs.length && rs;
+      },
+      60_000,
+    ).catch(async (err: unknown) => {
+      // Say what the journal holds instead: each record's status, error and transaction.
+      const rs = (await ours()).map((r) => `${r.subaccount}:${r.status}:${r.error ?? ''}:${r.txHash ?? ''}`);
+      throw new Error(`${String(err)}; journal: ${rs.join(' | ')}`);
     });
     for (const r of records) {
       expect(r.txHash).toBe([...txs][0]);

@@ -6,7 +6,13 @@ import type { TransactionReceipt } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import type { Address, Hex } from '../../../relayer/config/types.ts';
 import { ENGINE } from '../../../relayer/liquidation/abi.ts';
-import { LiquidationBatcher, type LiquidationSend } from '../../../relayer/liquidation/batcher.ts';
+import {
+  BatchItemSkipped,
+  LiquidationBatcher,
+  type LiquidationSend,
+  type Simulator,
+} from '../../../relayer/liquidation/batcher.ts';
+import { describeRevert } from '../../../relayer/liquidation/rpc.ts';
 import type { SendHooks, SendResult, TxRequest } from '../../../relayer/liquidation/sender.ts';
 
 const ENGINE_ADDR = '0x00000000000000000000000000000000000000e1' as Address;
@@ -126,5 +132,82 @@ describe('LiquidationBatcher', () => {
       'Error: insufficient funds',
       'Error: insufficient funds',
     ]);
+  });
+
+  describe('with deferred simulations', () => {
+    const ME = account(77);
+    const LIQ_RESULT = [0n, 0n, 1n, [], [], 9n * 10n ** 17n, 2n * 10n ** 18n];
+    const EMPTY_RESULT = [0n, 0n, 0n, [], [], 0n, 0n];
+    /** A simulator whose engine skips the sub-accounts in `healthy` with HealthyAccount. */
+    function simulator(healthy: Set<bigint>, fail?: Error) {
+      const calls: { data: Hex; from: Address; value: bigint }[] = [];
+      const sim: Simulator = {
+        from: ME,
+        async call(tx) {
+          calls.push(tx);
+          if (fail !== undefined) throw fail;
+          const [items] = ENGINE.decodeFunctionData('liquidateBatch', tx.data);
+          const outcomes = (items as { subaccount: bigint }[]).map((i) =>
+            healthy.has(i.subaccount)
+              ? [false, EMPTY_RESULT, ENGINE.encodeErrorResult('HealthyAccount', [10n ** 18n])]
+              : [true, LIQ_RESULT, '0x'],
+          );
+          return ENGINE.encodeFunctionResult('liquidateBatch', [outcomes]) as Hex;
+        },
+      };
+      return { sim, calls };
+    }
+    const unsimulated = (i: number, value = 0n): LiquidationSend => ({
+      ...item(i, value),
+      unsimulated: true,
+    });
+
+    it('simulates the group in one eth_call from us, refuses what it skips and sends the rest', async () => {
+      const sender = recordingSender();
+      const { sim, calls } = simulator(new Set([2n]));
+      const b = new LiquidationBatcher(ENGINE_ADDR, sender, { windowMs: 5 }, sim);
+      const outcomes = await Promise.allSettled([1, 2, 3].map((i) => b.send(unsimulated(i, BigInt(i)))));
+      expect(calls).toHaveLength(1);
+      expect(calls[0]).toMatchObject({ from: ME, value: 6n });
+      const refused = outcomes[1] as PromiseRejectedResult;
+      expect(refused.reason).toBeInstanceOf(BatchItemSkipped);
+      expect(describeRevert(refused.reason)).toEqual({
+        name: 'HealthyAccount',
+        text: `HealthyAccount(${10n ** 18n})`,
+      });
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      // Only 1 and 3 go out, together, with their own fees.
+      expect(sender.sent).toHaveLength(1);
+      expect(decodeBatch(sender.sent[0] as TxRequest)).toEqual({
+        accounts: [account(1), account(3)],
+        fees: [1n, 3n],
+      });
+    });
+
+    it('one item left after the simulation goes out as a plain liquidate; none left, nothing goes out', async () => {
+      const sender = recordingSender();
+      const b = new LiquidationBatcher(ENGINE_ADDR, sender, { windowMs: 5 }, simulator(new Set([2n])).sim);
+      await Promise.allSettled([b.send(unsimulated(1)), b.send(unsimulated(2))]);
+      expect(sender.sent.map((tx) => tx.data)).toEqual([item(1).calldata]);
+      await Promise.allSettled([b.send(unsimulated(2))]);
+      expect(sender.sent).toHaveLength(1);
+    });
+
+    it('a failed simulation refuses every item and sends nothing; simulated items are not simulated again', async () => {
+      const sender = recordingSender();
+      const down = simulator(new Set(), new Error('rpc down'));
+      const b = new LiquidationBatcher(ENGINE_ADDR, sender, { windowMs: 5 }, down.sim);
+      const outcomes = await Promise.allSettled([b.send(unsimulated(1)), b.send(unsimulated(2))]);
+      expect(outcomes.map((o) => (o.status === 'rejected' ? String(o.reason) : 'ok'))).toEqual([
+        'Error: rpc down',
+        'Error: rpc down',
+      ]);
+      expect(sender.sent).toHaveLength(0);
+      const up = simulator(new Set());
+      const c = new LiquidationBatcher(ENGINE_ADDR, sender, { windowMs: 5 }, up.sim);
+      await Promise.all([c.send(item(1)), c.send(item(2))]);
+      expect(up.calls).toHaveLength(0);
+      expect(sender.sent).toHaveLength(1);
+    });
   });
 });

@@ -694,8 +694,20 @@ describe('coordinator after a restart', () => {
 });
 
 describe('coordinator with batching', () => {
-  /** Three sub-accounts this node alone serves (rank 0 for all), planned alike, sent through a batch. */
-  function batchHarness() {
+  /** The sub-accounts a liquidate or liquidateBatch call liquidates. */
+  const subsOf = (data: Hex): bigint[] => {
+    const batch = data.startsWith(ENGINE.getFunction('liquidateBatch')?.selector as string);
+    const [items] = batch
+      ? ENGINE.decodeFunctionData('liquidateBatch', data)
+      : [[ENGINE.decodeFunctionData('liquidate', data)[0]]];
+    return (items as { subaccount: bigint }[]).map((i) => i.subaccount);
+  };
+
+  /**
+   * Three sub-accounts this node alone serves (rank 0 for all), planned alike, sent through a batch;
+   * `deferred`: the plans leave the simulation to the batcher, which eth_calls liquidateBatch.
+   */
+  function batchHarness(deferred = false) {
     const self = signers[0] as Address;
     const subs = [1n, 2n, 3n];
     const sent: TxRequest[] = [];
@@ -703,29 +715,37 @@ describe('coordinator with batching', () => {
     const outcome = new Map<bigint, 'landed' | Hex>();
     /** Bumped to give every sub-account a new state (a new episode after a landing). */
     const epoch = { n: 0 };
-    const engine = fakeEngine(async (tx, hooks): Promise<SendResult> => {
-      sent.push(tx);
-      const hash = `0x${String(sent.length).padStart(64, '0')}` as Hex;
-      await hooks?.onBroadcast?.(hash, 7, { maxFeePerGas: 1n, maxPriorityFeePerGas: 1n });
-      const batch = tx.data.startsWith(ENGINE.getFunction('liquidateBatch')?.selector as string);
-      const [items] = batch
-        ? ENGINE.decodeFunctionData('liquidateBatch', tx.data)
-        : [[ENGINE.decodeFunctionData('liquidate', tx.data)[0]]];
-      const logs = (items as { subaccount: bigint }[]).map(({ subaccount }) => {
-        const o = outcome.get(subaccount) ?? 'landed';
-        if (o === 'landed') return liquidatedLog(self, ACCOUNT, subaccount);
-        const skipped = ENGINE.encodeEventLog('LiquidationSkipped', [ACCOUNT, subaccount, self, o]);
-        return { address: ENGINE_ADDR, ...skipped };
-      });
-      const receipt = { status: 1, gasUsed: 900_000n, hash, logs, blockNumber: 101 };
-      return {
-        receipt: receipt as unknown as TransactionReceipt,
-        hash,
-        hashes: [hash],
-        nonce: 7,
-        bumps: 0,
-      };
-    });
+    const engine = fakeEngine(
+      async (tx, hooks): Promise<SendResult> => {
+        sent.push(tx);
+        const hash = `0x${String(sent.length).padStart(64, '0')}` as Hex;
+        await hooks?.onBroadcast?.(hash, 7, { maxFeePerGas: 1n, maxPriorityFeePerGas: 1n });
+        const logs = subsOf(tx.data).map((subaccount) => {
+          const o = outcome.get(subaccount) ?? 'landed';
+          if (o === 'landed') return liquidatedLog(self, ACCOUNT, subaccount);
+          const skipped = ENGINE.encodeEventLog('LiquidationSkipped', [ACCOUNT, subaccount, self, o]);
+          return { address: ENGINE_ADDR, ...skipped };
+        });
+        const receipt = { status: 1, gasUsed: 900_000n, hash, logs, blockNumber: 101 };
+        return {
+          receipt: receipt as unknown as TransactionReceipt,
+          hash,
+          hashes: [hash],
+          nonce: 7,
+          bumps: 0,
+        };
+      },
+      {
+        // The batcher's simulation: the same outcomes as the chain's.
+        call: async (tx) =>
+          ENGINE.encodeFunctionResult('liquidateBatch', [
+            subsOf(tx.data).map((sub) => {
+              const o = outcome.get(sub) ?? 'landed';
+              return [o === 'landed', [0n, 0n, 0n, [], [], 0n, 0n], o === 'landed' ? '0x' : o];
+            }),
+          ]) as Hex,
+      },
+    );
     const journal = memoryJournal();
     const coordinator = new Coordinator(
       { deadlineMs: 10_000, firstSightDelayMs: 0, batch: { windowMs: 20 } },
@@ -745,7 +765,9 @@ describe('coordinator with batching', () => {
           const state = `0x${epoch.n.toString(16).padStart(32, '0')}${req.subaccount.toString(16).padStart(32, '0')}`;
           const p = liquidatable(state as Hex) as Extract<Plan, { kind: 'liquidatable' }>;
           const params = { ...p.params, subaccount: req.subaccount };
-          return { ...p, params, calldata: ENGINE.encodeFunctionData('liquidate', [params]) as Hex };
+          const calldata = ENGINE.encodeFunctionData('liquidate', [params]) as Hex;
+          const { expected: _, ...unsimulated } = p;
+          return deferred ? { ...unsimulated, params, calldata } : { ...p, params, calldata };
         },
       },
     );
@@ -774,6 +796,16 @@ describe('coordinator with batching', () => {
       txHash: hash,
       error: `skipped in its batch: HealthyAccount(${10n ** 18n})`,
     });
+  });
+
+  it('deferred plans: the batch simulation refuses a lost race before anything goes out', async () => {
+    const h = batchHarness(true);
+    h.outcome.set(2n, ENGINE.encodeErrorResult('HealthyAccount', [10n ** 18n]) as Hex);
+    await h.coordinator.tick();
+    expect(h.sent.map((tx) => subsOf(tx.data))).toEqual([[1n, 3n]]);
+    expect(await h.statusOf(2n)).toMatchObject({ status: 'lost', error: `HealthyAccount(${10n ** 18n})` });
+    expect((await h.statusOf(2n))?.txHash).toBeUndefined();
+    expect(await h.statusOf(1n)).toMatchObject({ status: 'landed' });
   });
 
   it("a landed batch teaches its shape's gas: the next batch carries a limit instead of an estimate", async () => {

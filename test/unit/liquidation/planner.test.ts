@@ -86,7 +86,19 @@ describe('planLiquidation', () => {
     expect(plan.value).toBe(2_000n); // two remote orders
     const sim = calls.find((c) => c.data === plan.calldata);
     expect(sim).toMatchObject({ from: ME, value: 2_000n });
-    expect(plan.expected.healthAfter).toBe(13n * 10n ** 17n);
+    expect(plan.expected?.healthAfter).toBe(13n * 10n ** 17n);
+  });
+
+  it('deferred: sized and encoded the same, with no simulation call (the batcher simulates)', async () => {
+    const full = fakeEngine({ health: 7n * 10n ** 17n, simulate: () => okResult });
+    const deferred = fakeEngine({ health: 7n * 10n ** 17n, simulate: () => okResult });
+    const a = await planLiquidation(full.rpc, req);
+    const b = await planLiquidation(deferred.rpc, { ...req, simulate: 'deferred' });
+    if (a.kind !== 'liquidatable' || b.kind !== 'liquidatable') throw new Error('both must be liquidatable');
+    expect({ ...b, expected: a.expected }).toEqual(a);
+    expect(b.expected).toBeUndefined();
+    expect(full.calls.some((c) => c.data === a.calldata)).toBe(true);
+    expect(deferred.calls.some((c) => c.data === b.calldata)).toBe(false);
   });
 
   it('a HealthyAccount revert means not liquidatable; other reverts are failures with their reason', async () => {
