@@ -229,6 +229,41 @@ async function main(): Promise<void> {
       target: 393_000,
     });
 
+    // A burst as the node's batcher sends it: BATCH sub-accounts like the local one above (1 WETH on
+    // B, 7 ETH long), made liquidatable by one price move, liquidated by one liquidateBatch.
+    const BATCH = 5;
+    await (await feedB.getFunction('setAnswer')(2000n * 10n ** 8n)).wait();
+    await (await wethBs.getFunction('mint')(spareAddr, BigInt(BATCH) * 10n ** 18n)).wait();
+    const vaultBs = new Contract(B.xmargin.vault, vaultAbi, spareB);
+    const marketBs = new Contract(B.xmargin.market as string, marketAbi, spareB);
+    for (let sub = 1n; sub <= BigInt(BATCH); sub++) {
+      await (await vaultBs.getFunction('deposit')(wethB, 10n ** 18n, sub, B.eid, '0x')).wait();
+      await (await marketBs.getFunction('trade')(sub, 1, 7n * 10n ** 18n, 2n ** 255n)).wait();
+    }
+    await (await feedB.getFunction('setAnswer')(1800n * 10n ** 8n)).wait();
+    const items = Array.from({ length: BATCH }, (_, i) => ({
+      account: spareAddr,
+      subaccount: BigInt(i + 1),
+      seizes: [{ srcEid: B.eid, token: wethB, maxRepay: 10_000n * 10n ** 6n, options: '0x' }],
+      recipient: liqAddr,
+    }));
+    const batch = await (
+      await engineL.getFunction('liquidateBatch')(
+        items,
+        items.map(() => 0n),
+      )
+    ).wait();
+    const landedInBatch = (batch?.logs ?? []).filter(
+      (l: { topics: readonly string[] }) =>
+        l.topics[0] === engineL.interface.getEvent('Liquidated')?.topicHash,
+    ).length;
+    if (landedInBatch !== BATCH) throw new Error(`liquidateBatch landed ${landedInBatch} of ${BATCH}`);
+    figures.push({
+      name: `local liquidation in a liquidateBatch of ${BATCH}, per sub-account`,
+      gas: Math.round(gasOf(batch) / BATCH),
+      target: 250_000,
+    });
+
     // lzReceive of each message type: the executor's delivery transactions (endpoint.lzReceive).
     const endpointI = new Interface(readLzArtifact('EndpointV2').abi);
     const delivered = async (chain: ChainConfig, want: number) => {
