@@ -5,18 +5,19 @@
 //
 // The bytes are the same as ethers' Wallet.signMessage: both use RFC 6979 deterministic nonces and
 // a low s, and the 65-byte form is r ‖ s ‖ v with v = 27 + recovery id (a unit test holds the two
-// equal). A signer that is not a local Wallet (no private key here) signs through ethers.
+// equal). Any local wallet (Wallet, HDNodeWallet) signs here; another signer (no private key in this
+// process) signs through ethers.
 
-import { getBytes, hashMessage, hexlify, type Signer, Wallet } from 'ethers';
+import { BaseWallet, getBytes, hashMessage, hexlify, type Signer } from 'ethers';
 import { signRecoverable } from 'tiny-secp256k1';
 import type { Hex } from '../config/types.ts';
 
 /** Private keys as bytes, per wallet, so a signature does not parse the hex key again. */
-const keyBytes = new WeakMap<Wallet, Uint8Array>();
+const keyBytes = new WeakMap<BaseWallet, Uint8Array>();
 
 /** The EIP-191 signature (0x r ‖ s ‖ v, 65 bytes) of `message` by `signer`. */
 export async function personalSign(signer: Signer, message: Uint8Array): Promise<Hex> {
-  if (!(signer instanceof Wallet)) return (await signer.signMessage(message)) as Hex;
+  if (!(signer instanceof BaseWallet)) return (await signer.signMessage(message)) as Hex;
   let key = keyBytes.get(signer);
   if (key === undefined) {
     key = getBytes(signer.privateKey);

@@ -131,13 +131,20 @@ export class LiquidationBatcher {
     }
   }
 
-  /** Simulates the group when an item needs it, refuses what the simulation skips, sends the rest. */
+  /**
+   * Simulates the group when an item needs it, refuses what the simulation skips, sends the rest.
+   * Never rejects: whatever fails (even encoding) is each waiting caller's error, not the process's.
+   */
   private async simulateAndSend(group: Waiting[]): Promise<void> {
     let ready = group;
-    if (this.simulator !== undefined && group.some((w) => w.item.unsimulated === true)) {
-      ready = await this.simulate(this.simulator, group);
+    try {
+      if (this.simulator !== undefined && group.some((w) => w.item.unsimulated === true)) {
+        ready = await this.simulate(this.simulator, group);
+      }
+      if (ready.length > 0) this.sendGroup(ready);
+    } catch (err) {
+      for (const w of ready) w.reject(err);
     }
-    if (ready.length > 0) this.sendGroup(ready);
   }
 
   /** One eth_call of liquidateBatch for the group; returns the items it landed, rejects the others. */

@@ -123,6 +123,15 @@ describe('LiquidationBatcher', () => {
     expect(sender.sent.map((tx) => tx.data)).toEqual([item(1).calldata, item(2).calldata]);
   });
 
+  it("a batch that cannot even be encoded is its callers' error, not an uncaught one", async () => {
+    const sender = recordingSender();
+    const b = new LiquidationBatcher(ENGINE_ADDR, sender, { windowMs: 5 });
+    const bad = { ...item(2), params: { ...item(2).params, account: 'not an address' as Address } };
+    const outcomes = await Promise.allSettled([b.send(item(1)), b.send(bad)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect(sender.sent).toHaveLength(0);
+  });
+
   it('a failed send rejects every liquidation of its transaction', async () => {
     const b = new LiquidationBatcher(ENGINE_ADDR, recordingSender(new Error('insufficient funds')), {
       windowMs: 5,
