@@ -538,7 +538,8 @@ export class Coordinator {
     }
 
     const sub: SubAccountRef = { account: c.account, subaccount: c.subaccount };
-    if (liquidationOf(result.receipt, chain.engine, sub, this.m.self) === undefined) {
+    const liq = liquidationOf(result.receipt, chain.engine, sub, this.m.self);
+    if (liq === undefined) {
       // The batch went through but skipped our item: it would have reverted (a race lost, or out of
       // gas inside the batch, which reverts with no data: then the state stays open to a retry).
       const why = describeSkip(skipReasonOf(result.receipt, chain.engine, sub, this.m.self));
@@ -562,7 +563,7 @@ export class Coordinator {
     if ((this.gasUsed.get(shape) ?? 0n) < used) this.gasUsed.set(shape, used);
     await this.record(round, chain, c, plan.stateKey, rank, 'landed', {
       txHash: result.hash,
-      ...this.landedFields(chain, result.receipt, sub),
+      ...this.landedFields(chain, result.receipt, sub, liq),
     });
     this.m.onLanded?.(landingLatencyMs(trace, round, this.now()) / 1000);
     this.rounds.delete(key);
@@ -570,19 +571,19 @@ export class Coordinator {
     this.afterLanding(chain, id, c.account, c.subaccount, result.receipt);
   }
 
-  /** What a landed liquidation's receipt tells the journal about the sub-account: seizures, health after, bad debt. */
+  /** What a landed liquidation (`liq`, its decoded event) tells the journal: seizures, health after, bad debt. */
   private landedFields(
     chain: EngineChain,
     receipt: TransactionReceipt,
     sub: SubAccountRef,
+    liq: { healthAfter: bigint },
   ): Partial<LiquidationRecord> {
     const seizures = seizuresOf(receipt, chain.engine, this.m.self, sub);
-    const liq = liquidationOf(receipt, chain.engine, sub, this.m.self);
     const badDebt = badDebtOf(receipt, chain.engine, sub);
     return {
       seizeIds: seizures.map((s) => s.id),
       seizures,
-      ...(liq === undefined ? {} : { healthAfter: liq.healthAfter }),
+      healthAfter: liq.healthAfter,
       ...(badDebt === undefined ? {} : { badDebt }),
     };
   }
@@ -689,11 +690,12 @@ export class Coordinator {
     const c: Candidate = { account: r.account, subaccount: BigInt(r.subaccount), health: 0n };
     const hash = receipt.hash as Hex;
     const sub: SubAccountRef = { account: c.account, subaccount: c.subaccount };
-    if (liquidationOf(receipt, chain.engine, sub, this.m.self) !== undefined) {
+    const liq = liquidationOf(receipt, chain.engine, sub, this.m.self);
+    if (liq !== undefined) {
       await this.record(round, chain, c, r.stateKey, r.rank, 'landed', {
         txHash: hash,
         error: `receipt found ${when}`,
-        ...this.landedFields(chain, receipt, sub),
+        ...this.landedFields(chain, receipt, sub, liq),
       });
       this.afterLanding(chain, r.id, c.account, c.subaccount, receipt);
       return;

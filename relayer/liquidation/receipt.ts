@@ -26,7 +26,14 @@ export function isSubAccount(topics: readonly string[], sub: SubAccountRef): boo
   );
 }
 
-/** The engine's log `topic0` for the sub-account with `liquidator` as the third indexed topic. */
+/** A predicate for the engine's `topic0` logs naming `liquidator` as their third indexed topic. */
+function byUs(engine: Address, topic0: string, liquidator: Address): (l: Log) => boolean {
+  const at = engine.toLowerCase();
+  const by = zeroPadValue(liquidator, 32).toLowerCase();
+  return (l) => l.address.toLowerCase() === at && l.topics[0] === topic0 && l.topics[3]?.toLowerCase() === by;
+}
+
+/** The engine's `topic0` log for the sub-account, by `liquidator`. */
 function find(
   receipt: TransactionReceipt,
   engine: Address,
@@ -34,25 +41,13 @@ function find(
   sub: SubAccountRef,
   liquidator: Address,
 ): Log | undefined {
-  const by = zeroPadValue(liquidator, 32).toLowerCase();
-  return receipt.logs.find(
-    (l) =>
-      l.address.toLowerCase() === engine.toLowerCase() &&
-      l.topics[0] === topic0 &&
-      isSubAccount(l.topics.slice(1), sub) &&
-      l.topics[3]?.toLowerCase() === by,
-  );
+  const ours = byUs(engine, topic0, liquidator);
+  return receipt.logs.find((l) => ours(l) && isSubAccount(l.topics.slice(1), sub));
 }
 
 /** How many liquidations by `liquidator` the receipt carries (a batch's landed items). */
 export function liquidationCount(receipt: TransactionReceipt, engine: Address, liquidator: Address): number {
-  const by = zeroPadValue(liquidator, 32).toLowerCase();
-  return receipt.logs.filter(
-    (l) =>
-      l.address.toLowerCase() === engine.toLowerCase() &&
-      l.topics[0] === TOPICS_LIQ.Liquidated &&
-      l.topics[3]?.toLowerCase() === by,
-  ).length;
+  return receipt.logs.filter(byUs(engine, TOPICS_LIQ.Liquidated, liquidator)).length;
 }
 
 /** Our Liquidated event for the sub-account in the receipt, decoded; undefined when it did not land. */
