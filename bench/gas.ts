@@ -18,6 +18,7 @@ import {
   Wallet,
 } from 'ethers';
 import { ensureArtifacts, readArtifact, readLzArtifact } from '../relayer/chain/artifacts.ts';
+import { HeadroomWallet } from '../relayer/chain/gas.ts';
 import { lzReceiveOptions } from '../relayer/client/index.ts';
 import type { ChainConfig } from '../relayer/config/types.ts';
 import { createCluster } from '../relayer/devnet/cluster.ts';
@@ -90,7 +91,7 @@ async function main(): Promise<void> {
         pollingInterval: 200,
       });
       providers.push(p);
-      return new NonceManager(new Wallet(k, p));
+      return new NonceManager(new HeadroomWallet(k, p));
     };
     const tokenOf = (chain: ChainConfig, s: string) =>
       chain.tokens.find((t) => t.symbol === s) as { address: string; feed?: string };

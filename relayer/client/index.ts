@@ -14,6 +14,7 @@ import {
   Wallet,
 } from 'ethers';
 import { readArtifact } from '../chain/artifacts.ts';
+import { HeadroomWallet } from '../chain/gas.ts';
 import type { Address, ChainConfig, Hex, TokenDeployment } from '../config/types.ts';
 
 const WAD = 10n ** 18n;
@@ -190,7 +191,7 @@ export function createClient(options: { chains: ChainConfig[]; privateKey: strin
     if (s === undefined) {
       const p = new JsonRpcProvider(c.rpcUrls[0], c.chainId, { staticNetwork: true, pollingInterval: 250 });
       providers.set(c.name, p);
-      s = new NonceManager(new Wallet(options.privateKey, p));
+      s = new NonceManager(new HeadroomWallet(options.privateKey, p));
       signers.set(c.name, s);
     }
     return s;

@@ -6,6 +6,7 @@
 // `confirmations` deep before the send counts as done.
 
 import { keccak256, type TransactionReceipt, type Wallet } from 'ethers';
+import { withGasHeadroom } from '../chain/gas.ts';
 import type { Address, Hex } from '../config/types.ts';
 import type { LiqRpc } from './rpc.ts';
 
@@ -164,7 +165,7 @@ export class TxQueue {
     const gas = await this.rpc.send<string>('eth_estimateGas', [
       { from: this.address, to: tx.to, data: tx.data, value: `0x${(tx.value ?? 0n).toString(16)}` },
     ]);
-    return (BigInt(gas) * 13n) / 10n;
+    return withGasHeadroom(BigInt(gas));
   }
 
   /** Fees from the latest block, shared by the sends of `feeTtlMs` (a burst pays one read). */

@@ -11,6 +11,7 @@ import { Contract, JsonRpcProvider, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rendezvousOrder } from '../../attestor/rendezvous.ts';
 import { ensureArtifacts } from '../../relayer/chain/artifacts.ts';
+import { HeadroomWallet } from '../../relayer/chain/gas.ts';
 import { ChainRpc } from '../../relayer/chain/rpc.ts';
 import type { Address, ChainConfig, DevnetManifest, Hex } from '../../relayer/config/types.ts';
 import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
@@ -129,7 +130,11 @@ beforeAll(async () => {
     batchMaxCount: 1,
     cacheTimeout: -1,
   });
-  trader = new Wallet(manifest.accounts.find((a) => a.role === 'trader')?.privateKey as string, provider);
+  // Head-room on estimates: a trade estimated in one second and mined in the next pays the accrual write.
+  trader = new HeadroomWallet(
+    manifest.accounts.find((a) => a.role === 'trader')?.privateKey as string,
+    provider,
+  );
 
   // A healthy sub-account with a small position: the stale source will keep reporting it.
   await openLong(HEALTHY_SUB, 1n);

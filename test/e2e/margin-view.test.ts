@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Contract, JsonRpcProvider, MaxUint256, toBeHex, Wallet, zeroPadValue } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureArtifacts, readArtifact } from '../../relayer/chain/artifacts.ts';
+import { HeadroomWallet } from '../../relayer/chain/gas.ts';
 import { ChainRpc } from '../../relayer/chain/rpc.ts';
 import type { ChainConfig, DevnetManifest } from '../../relayer/config/types.ts';
 import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
@@ -113,7 +114,7 @@ describe('margin view on a devnet', () => {
       return {
         chain,
         provider: p,
-        traders: keys.map((k) => new Wallet(k.privateKey, p)),
+        traders: keys.map((k) => new HeadroomWallet(k.privateKey, p)),
         deployer: new Wallet(deployerKey, p),
         liquidator: new Wallet(liquidatorKey, p),
         engine: new Contract(chain.xmargin.engine as string, abi.engine, p),
