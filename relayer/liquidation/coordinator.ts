@@ -92,6 +92,9 @@ export interface CoordinatorModules {
 /** How long one read of our native balance serves the sends of a burst on that chain. */
 const BALANCE_TTL_MS = 500;
 
+/** Ranks remembered per engine chain before the table starts over (a few MB at most). */
+const MAX_CACHED_RANKS = 100_000;
+
 /** First-sight simulations (not ranked first) at the same time per engine chain. */
 const FIRST_SIGHT_CONCURRENCY = 4;
 
@@ -183,6 +186,8 @@ export class Coordinator {
   /** Bounds on sub-accounts considered at once, shared by passes that overlap. */
   private readonly slots: Slots;
   private readonly firstSightSlots = new Slots(FIRST_SIGHT_CONCURRENCY);
+  /** Our rank per sub-account, per engine chain, for the live set it was computed over. */
+  private readonly ranks = new Map<number, { live: string; bySub: Map<string, number> }>();
   /** Most gas a landed liquidation used, per gasShape. */
   private readonly gasUsed = new Map<string, bigint>();
   /** Per engine chain: coalesces our sends of a burst into liquidateBatch transactions. */
@@ -260,12 +265,16 @@ export class Coordinator {
     for (const chain of this.m.engines.values()) {
       const current = this.m.candidates.unhealthy(chain.eid);
       const live = this.m.liveLiquidators(chain.eid);
+      const liveKey = live
+        .map((a) => a.toLowerCase())
+        .sort()
+        .join();
       const todo: Todo[] = [];
       for (const c of current) {
         const key = subKey(chain.eid, c.account, c.subaccount);
         if (this.busy.has(key) || this.stopped) continue;
         this.busy.add(key);
-        const rank = rendezvousRank(rankKey(chain.eid, c.account, c.subaccount), this.m.self, live);
+        const rank = this.rankOf(chain.eid, c, key, live, liveKey);
         todo.push({ c, key, rank, picked: this.now() });
       }
       // What we are ranked first for (and takeovers of episodes under way) goes out first; first sight
@@ -299,6 +308,24 @@ export class Coordinator {
         );
       }
     }
+  }
+
+  /**
+   * Our rendezvous rank for a sub-account. A burst puts hundreds in the unhealthy set and every pass
+   * walks all of them, while the live set changes once in many passes: ranks are kept until it does.
+   */
+  private rankOf(eid: number, c: Candidate, key: string, live: readonly Address[], liveKey: string): number {
+    let cached = this.ranks.get(eid);
+    if (cached === undefined || cached.live !== liveKey || cached.bySub.size >= MAX_CACHED_RANKS) {
+      cached = { live: liveKey, bySub: new Map() };
+      this.ranks.set(eid, cached);
+    }
+    let rank = cached.bySub.get(key);
+    if (rank === undefined) {
+      rank = rendezvousRank(rankKey(eid, c.account, c.subaccount), this.m.self, live);
+      cached.bySub.set(key, rank);
+    }
+    return rank;
   }
 
   /**

@@ -133,6 +133,7 @@ function harness(
   const claims: LiquidationClaim[] = [];
   gossip.subscribe<LiquidationClaim>('claim', (m) => void claims.push(m.payload));
   let unhealthy = [cand];
+  let live = signers;
   /** What the node's xmargin_liquidation_seconds would observe. */
   const landings: number[] = [];
   const coordinator = new Coordinator(
@@ -143,7 +144,7 @@ function harness(
       gossip,
       journal,
       candidates: { unhealthy: () => unhealthy, onChange: () => {} },
-      liveLiquidators: () => signers,
+      liveLiquidators: () => live,
       engines: new Map([[EID, engine]]),
       vaultOf,
       plan: async () => chain.plan,
@@ -165,6 +166,9 @@ function harness(
     },
     setUnhealthy: (c: Candidate[]) => {
       unhealthy = c;
+    },
+    setLive: (l: Address[]) => {
+      live = l;
     },
   };
 }
@@ -266,6 +270,16 @@ describe('coordinator', () => {
     await h.coordinator.tick();
     expect(h.sent).toHaveLength(1);
     expect((await h.journal.list())[0]).toMatchObject({ status: 'landed', rank: 1 });
+  });
+
+  it('ranks again when the live set changes: rank 1 acts at once when the first-ranked node leaves', async () => {
+    const h = harness(byRank(1));
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(0);
+    h.setLive(signers.filter((s) => s.toLowerCase() !== byRank(0)));
+    await h.coordinator.tick(); // no time has passed: only rank 0 may send now
+    expect(h.sent).toHaveLength(1);
+    expect((await h.journal.list())[0]?.status).toBe('landed');
   });
 
   it('rank 2 waits two deadlines', async () => {
