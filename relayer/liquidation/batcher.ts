@@ -16,6 +16,7 @@
 
 import type { Address, Hex } from '../config/types.ts';
 import { ENGINE } from './abi.ts';
+import { batchCalldata, decodeBatchOutcomes } from './fast-abi.ts';
 import type { LiquidateParams } from './planner.ts';
 import type { SendHooks, SendResult, TxRequest } from './sender.ts';
 
@@ -153,7 +154,7 @@ export class LiquidationBatcher {
     let outcomes: { landed: boolean; revertData: string }[];
     try {
       const out = await sim.call({ to: tx.to, data: tx.data, from: sim.from, value: tx.value ?? 0n });
-      outcomes = ENGINE.decodeFunctionResult('liquidateBatch', out)[0];
+      outcomes = decodeBatchOutcomes(out) ?? ENGINE.decodeFunctionResult('liquidateBatch', out)[0];
     } catch (err) {
       for (const w of group) w.reject(err); // nothing went out: the callers may try again
       return [];
@@ -209,7 +210,9 @@ function batch(engine: Address, group: Waiting[]): TxRequest {
   );
   return {
     to: engine,
-    data: ENGINE.encodeFunctionData('liquidateBatch', [items.map((i) => i.params), fees]) as Hex,
+    data:
+      batchCalldata(items) ??
+      (ENGINE.encodeFunctionData('liquidateBatch', [items.map((i) => i.params), fees]) as Hex),
     value: fees.reduce((a, b) => a + b, 0n),
     ...(known ? { gasLimit } : {}),
   };

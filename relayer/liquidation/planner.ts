@@ -3,9 +3,15 @@
 // offer from the debt or closing need, quotes the LayerZero fees of remote seizures and simulates the
 // whole call from our own address. Nothing is sent here; the coordinator decides who sends.
 
-import { AbiCoder, keccak256 } from 'ethers';
 import type { Address, Hex } from '../config/types.ts';
 import { ENGINE, PRICE_ADAPTER } from './abi.ts';
+import {
+  decodeCollaterals,
+  decodeHealth,
+  encodeCollateralsOfCall,
+  encodeHealthCall,
+  stateKeyOf,
+} from './fast-abi.ts';
 import { describeRevert, type LiqRpc } from './rpc.ts';
 
 const WAD = 10n ** 18n;
@@ -110,7 +116,10 @@ export async function readHealth(
   account: Address,
   subaccount: bigint,
 ): Promise<HealthView> {
-  const [h] = await read(rpc, engine, 'health', [account, subaccount]);
+  const out = await rpc.call({ to: engine, data: encodeHealthCall(account, subaccount) });
+  const fast = decodeHealth(out);
+  if (fast !== undefined) return fast;
+  const [h] = ENGINE.decodeFunctionResult('health', out);
   return {
     collateralValue: h.collateralValue as bigint,
     equity: h.equity as bigint,
@@ -121,29 +130,29 @@ export async function readHealth(
   };
 }
 
+/** What the engine holds for the sub-account, per (source chain, token). */
+export async function readCollaterals(
+  rpc: LiqRpc,
+  engine: Address,
+  account: Address,
+  subaccount: bigint,
+): Promise<{ srcEid: number; token: Address; amount: bigint }[]> {
+  const out = await rpc.call({ to: engine, data: encodeCollateralsOfCall(account, subaccount) });
+  const fast = decodeCollaterals(out);
+  if (fast !== undefined) return fast;
+  const [srcEids, tokens, amounts] = ENGINE.decodeFunctionResult('collateralsOf', out);
+  return (srcEids as bigint[]).map((eid, i) => ({
+    srcEid: Number(eid),
+    token: (tokens as string[])[i] as Address,
+    amount: (amounts as bigint[])[i] as bigint,
+  }));
+}
+
 /**
  * The margin state an attempt is planned against: what the engine holds for the sub-account. Two
  * nodes looking at the same block compute the same key; a landed liquidation always changes it.
  */
-export function stateKeyOf(
-  h: HealthView,
-  collaterals: { srcEid: number; token: Address; amount: bigint }[],
-): Hex {
-  return keccak256(
-    AbiCoder.defaultAbiCoder().encode(
-      ['uint256', 'int256', 'uint256', 'uint256', 'uint32[]', 'address[]', 'uint256[]'],
-      [
-        h.collateralValue,
-        h.equity,
-        h.maintenanceRequirement,
-        h.notional,
-        collaterals.map((c) => c.srcEid),
-        collaterals.map((c) => c.token),
-        collaterals.map((c) => c.amount),
-      ],
-    ),
-  ) as Hex;
-}
+export { stateKeyOf };
 
 export async function planLiquidation(rpc: LiqRpc, req: PlanRequest): Promise<Plan> {
   const { engine, engineEid, account, subaccount, signer } = req;
@@ -152,18 +161,13 @@ export async function planLiquidation(rpc: LiqRpc, req: PlanRequest): Promise<Pl
   const config = (fn: string, args: unknown[]) =>
     cache.get(`${engine}:${fn}:${args.join(',')}`, () => read(rpc, engine, fn, args));
   // The independent reads go out together (one round trip instead of five).
-  const [health, [srcEids, tokens, amounts], [cfg], [quoteToken], [quoteDecimals]] = await Promise.all([
+  const [health, collaterals, [cfg], [quoteToken], [quoteDecimals]] = await Promise.all([
     readHealth(rpc, engine, account, subaccount),
-    read(rpc, engine, 'collateralsOf', [account, subaccount]),
+    readCollaterals(rpc, engine, account, subaccount),
     config('liquidationConfig', []),
     config('quoteToken', []),
     config('quoteDecimals', []),
   ]);
-  const collaterals = (srcEids as bigint[]).map((eid, i) => ({
-    srcEid: Number(eid),
-    token: (tokens as string[])[i] as Address,
-    amount: (amounts as bigint[])[i] as bigint,
-  }));
   const stateKey = stateKeyOf(health, collaterals);
   if (health.health >= WAD) {
     return { kind: 'healthy', stateKey, health, reason: `health ${health.health} >= 1e18` };

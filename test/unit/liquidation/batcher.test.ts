@@ -126,7 +126,12 @@ describe('LiquidationBatcher', () => {
   it("a batch that cannot even be encoded is its callers' error, not an uncaught one", async () => {
     const sender = recordingSender();
     const b = new LiquidationBatcher(ENGINE_ADDR, sender, { windowMs: 5 });
-    const bad = { ...item(2), params: { ...item(2).params, account: 'not an address' as Address } };
+    // Neither its calldata (not a liquidate call) nor its params (no address) encode into a batch.
+    const bad = {
+      ...item(2),
+      calldata: '0xdeadbeef' as Hex,
+      params: { ...item(2).params, account: 'not an address' as Address },
+    };
     const outcomes = await Promise.allSettled([b.send(item(1)), b.send(bad)]);
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
     expect(sender.sent).toHaveLength(0);
