@@ -12,6 +12,7 @@ import { ChainRpc } from '../chain/rpc.ts';
 import { loadDevnetManifest, loadNetworks, readJsonFile } from '../config/load.ts';
 import type { Address, ChainConfig, DvnConfig, Hex, NodeConfig, RpcLimits } from '../config/types.ts';
 import { createHeartbeatSender, type HeartbeatSender, heartbeatSenders } from '../heartbeats/sender.ts';
+import { installFastKeccak } from '../keys/fast-keccak.ts';
 import { loadEvmKey, loadOrCreateP2pKey } from '../keys/index.ts';
 import { type CandidateSource, createLiquidator, type Liquidator, TxQueue } from '../liquidation/index.ts';
 import type { Logger } from '../log.ts';
@@ -96,6 +97,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const { config, log } = options;
   const resolve = (p: string) => path.resolve(options.baseDir, p);
   const shutdown = createShutdownRegistry(log);
+  await installFastKeccak();
   try {
     return await start(options, resolve, shutdown);
   } catch (error) {
