@@ -8,6 +8,7 @@
 import { keccak256, type TransactionReceipt, type Wallet } from 'ethers';
 import { withGasHeadroom } from '../chain/gas.ts';
 import type { Address, Hex } from '../config/types.ts';
+import { signTransaction } from '../keys/personal-sign.ts';
 import type { LiqRpc } from './rpc.ts';
 
 export interface TxQueueOptions {
@@ -213,7 +214,7 @@ export class TxQueue {
   }
 
   private sign(tx: TxRequest, nonce: number, gasLimit: bigint, fees: Fees): Promise<string> {
-    return this.wallet.signTransaction({
+    return signTransaction(this.wallet, {
       type: 2,
       chainId: this.opts.chainId,
       nonce,

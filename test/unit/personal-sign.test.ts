@@ -1,6 +1,6 @@
-import { getBytes, hexlify, randomBytes, verifyMessage, Wallet } from 'ethers';
+import { getBytes, hexlify, randomBytes, Transaction, verifyMessage, Wallet } from 'ethers';
 import { describe, expect, it } from 'vitest';
-import { personalSign } from '../../relayer/keys/personal-sign.ts';
+import { personalSign, signTransaction } from '../../relayer/keys/personal-sign.ts';
 
 describe('personalSign (libsecp256k1)', () => {
   it('gives the same 65 bytes as ethers Wallet.signMessage, for random keys and messages', async () => {
@@ -26,5 +26,25 @@ describe('personalSign (libsecp256k1)', () => {
     const message = getBytes('0x1234');
     expect(await personalSign(remote, message)).toBe(await wallet.signMessage(message));
     expect(calls.map((m) => hexlify(m))).toEqual(['0x1234']);
+  });
+
+  it('signs transactions to the same bytes as ethers Wallet.signTransaction', async () => {
+    for (let i = 0; i < 32; i++) {
+      const wallet = new Wallet(hexlify(randomBytes(32)));
+      const request = {
+        type: 2,
+        chainId: BigInt(1 + i * 7919),
+        nonce: i * 3,
+        to: Wallet.createRandom().address,
+        data: hexlify(randomBytes(i * 5)),
+        value: BigInt(i) * 10n ** 15n,
+        gasLimit: 21_000n + BigInt(i) * 100_000n,
+        maxFeePerGas: 30n * 10n ** 9n + BigInt(i),
+        maxPriorityFeePerGas: 10n ** 9n,
+      };
+      const fast = await signTransaction(wallet, request);
+      expect(fast).toBe(await wallet.signTransaction(request));
+      expect(Transaction.from(fast).from).toBe(wallet.address);
+    }
   });
 });
