@@ -14,6 +14,7 @@ import type { GossipNetwork, SignedMessage } from '../p2p/types.ts';
 import { closeOpen, recordLocks } from '../store/journal.ts';
 import { TOPICS_LIQ } from './abi.ts';
 import { type BatcherOptions, type BatchSendResult, LiquidationBatcher } from './batcher.ts';
+import { ClaimOutbox, heardLiquidationClaims } from './claims.ts';
 import { badDebtOf, followSeizures, hasOpenSeizures, seizuresOf } from './follow-up.ts';
 import { attemptId, type LiquidationJournal } from './journal.ts';
 import { type Plan, PlanCache, type PlanRequest, planLiquidation } from './planner.ts';
@@ -26,13 +27,14 @@ import {
 } from './receipt.ts';
 import { describeRevert, type LiqRpc } from './rpc.ts';
 import type { SendHooks, SendResult, TxRequest } from './sender.ts';
-import { ClaimBook, heardClaim, isMyTurn } from './turn.ts';
+import { ClaimBook, isMyTurn } from './turn.ts';
 import {
   type Candidate,
   type CandidateSource,
   LIQ_STATUS,
   type LiqStatus,
   type LiquidationClaim,
+  type LiquidationClaims,
   type LiquidationRecord,
   type LiquidationTrace,
   type LogFn,
@@ -176,6 +178,10 @@ export class Coordinator {
   private readonly m: CoordinatorModules;
   private readonly rounds = new Map<string, Round>();
   private readonly claims = new ClaimBook<LiquidationClaim>();
+  private readonly claimOutbox = new ClaimOutbox(
+    (payload) => this.m.gossip.publish('claim', payload),
+    (err) => this.log('claim not gossiped', { err: String(err) }),
+  );
   private readonly busy = new Set<string>();
   private readonly followUps = new Set<Promise<unknown>>();
   /** Read-modify-writes of one journal record run one at a time (the seizure follow-up runs beside the ticks). */
@@ -226,22 +232,24 @@ export class Coordinator {
   }
 
   subscribe(): void {
-    this.m.gossip.subscribe<LiquidationClaim>('claim', (msg) => this.onClaim(msg));
+    this.m.gossip.subscribe<LiquidationClaim | LiquidationClaims>('claim', (msg) => this.onClaim(msg));
   }
 
   /** Stops acting; resolves when running follow-ups noticed. */
   async stop(): Promise<void> {
     this.stopped = true;
     await this.settled();
+    this.claimOutbox.flush();
     await Promise.allSettled([...this.followUps]);
   }
 
-  /** A claim heard on gossip: only liquidation claims signed by their claimant, for chains we serve. */
-  onClaim(msg: SignedMessage<LiquidationClaim>): void {
-    const c = heardClaim(msg, 'liquidation', this.m.self);
-    if (c === undefined || !this.m.engines.has(c.engineEid)) return;
-    this.claims.note(subKey(c.engineEid, c.account as Address, BigInt(c.subaccount)), c);
-    this.counters.claimsHeard++;
+  /** Claims heard on gossip: only liquidation claims signed by their claimant, for chains we serve. */
+  onClaim(msg: SignedMessage<LiquidationClaim | LiquidationClaims>): void {
+    for (const c of heardLiquidationClaims(msg, this.m.self)) {
+      if (!this.m.engines.has(c.engineEid)) continue;
+      this.claims.note(subKey(c.engineEid, c.account as Address, BigInt(c.subaccount)), c);
+      this.counters.claimsHeard++;
+    }
   }
 
   /** One pass over every engine chain's unhealthy sub-accounts, and the outcome of every send it made. */
@@ -480,10 +488,8 @@ export class Coordinator {
     const outcome = this.send(chain, c, round, rank, plan, trace, broadcast).finally(broadcast);
     await out;
     // The claim only spares the next-ranked nodes a takeover: signing and gossiping it waits until
-    // our transaction is out, so it costs the send nothing.
-    void this.m.gossip
-      .publish('claim', claimMsg)
-      .catch((err: unknown) => this.log('claim not gossiped', { err: String(err) }));
+    // our transaction is out, so it costs the send nothing; the claims of one batch share a message.
+    this.claimOutbox.add(claimMsg);
     return { outcome };
   }
 

@@ -138,4 +138,19 @@ export interface LiquidationClaim extends ClaimBase {
   engineEid: number;
 }
 
+/**
+ * Several liquidation claims of one claimant on one engine chain in one gossip message: what a
+ * liquidateBatch sent. Every message costs each receiving node a signature recovery, a gossipsub
+ * signature check and its decoding; a burst's claims one by one cost the other nodes CPU in the very
+ * second they are sending their own liquidations.
+ */
+export interface LiquidationClaims {
+  kind: 'liquidations';
+  engineEid: number;
+  claimant: Address;
+  /** The earliest of the items' deadlines. */
+  deadline: number;
+  items: { account: Address; subaccount: string; stateKey: Hex }[];
+}
+
 export type LogFn = (msg: string, fields?: Record<string, unknown>) => void;

@@ -3,7 +3,7 @@
 // dedupe per state, lost races and journal transitions.
 
 import { type TransactionReceipt, Wallet } from 'ethers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { rendezvousOrder, rendezvousRank } from '../../../attestor/rendezvous.ts';
 import type { Address, Hex } from '../../../relayer/config/types.ts';
 import { ENGINE, KIND_SEIZE, VAULT } from '../../../relayer/liquidation/abi.ts';
@@ -17,7 +17,12 @@ import { attemptId, memoryJournal } from '../../../relayer/liquidation/journal.t
 import type { Plan } from '../../../relayer/liquidation/planner.ts';
 import type { LiqRpc } from '../../../relayer/liquidation/rpc.ts';
 import type { SendResult, TxRequest } from '../../../relayer/liquidation/sender.ts';
-import type { Candidate, LiquidationClaim, LiquidationRecord } from '../../../relayer/liquidation/types.ts';
+import type {
+  Candidate,
+  LiquidationClaim,
+  LiquidationClaims,
+  LiquidationRecord,
+} from '../../../relayer/liquidation/types.ts';
 import { MemoryGossipHub } from '../../support/gossip.ts';
 
 const EID = 40_102;
@@ -197,9 +202,9 @@ describe('coordinator', () => {
   it('rank 0 claims, sends and records claimed → sent → landed', async () => {
     const h = harness(byRank(0));
     await h.coordinator.tick();
-    await flush();
     expect(h.sent).toHaveLength(1);
-    expect(h.claims).toHaveLength(1);
+    // Claims wait a few ms for others of the same batch to share their message.
+    await vi.waitFor(() => expect(h.claims).toHaveLength(1));
     expect(h.claims[0]).toMatchObject({
       kind: 'liquidation',
       engineEid: EID,
@@ -321,6 +326,31 @@ describe('coordinator', () => {
     await flush();
     await h.coordinator.tick();
     expect(h.sent).toHaveLength(0);
+    h.advance(5_000);
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(1);
+  });
+
+  it('defers to a live claim that arrived inside a batch message', async () => {
+    const hub = new MemoryGossipHub();
+    const h = harness(byRank(1), hub);
+    const other = hub.join(byRank(0));
+    await h.coordinator.tick();
+    h.advance(10_000);
+    await other.publish<LiquidationClaims>('claim', {
+      kind: 'liquidations',
+      engineEid: EID,
+      claimant: byRank(0),
+      deadline: 1_000_000 + 15_000,
+      items: [
+        { account: ACCOUNT, subaccount: '7', stateKey: STATE },
+        { account: ACCOUNT, subaccount: '0', stateKey: STATE },
+      ],
+    });
+    await flush();
+    await h.coordinator.tick();
+    expect(h.sent).toHaveLength(0);
+    expect(h.coordinator.counters.claimsHeard).toBe(2);
     h.advance(5_000);
     await h.coordinator.tick();
     expect(h.sent).toHaveLength(1);
