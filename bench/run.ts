@@ -24,7 +24,7 @@ const BENCHES: Record<string, BenchSpec> = {
   margin: { nodeArgs: ['--expose-gc', '--max-old-space-size=8192'], timeoutMs: 300_000 },
   gossip: { timeoutMs: 480_000 },
   gas: { timeoutMs: 240_000 },
-  // ~4 minutes; the margin over it is for a loaded machine (one devnet boot, 22 liquidation runs).
+  // ~3 minutes; the margin over it is for a loaded machine (one devnet boot, 25 liquidation runs).
   latency: { timeoutMs: 420_000 },
 };
 const DEFAULT: Required<BenchSpec> = { nodeArgs: [], timeoutMs: 240_000 };
