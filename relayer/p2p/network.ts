@@ -26,6 +26,7 @@ import { yamux } from '@libp2p/yamux';
 import type { Wallet } from 'ethers';
 import { createLibp2p } from 'libp2p';
 import type { Address } from '../config/types.ts';
+import { installFastKeccak } from '../keys/fast-keccak.ts';
 import { PeerBindings } from './bindings.ts';
 import { startBootstrapDialer } from './bootstrap.ts';
 import { PeerDenyList } from './deny.ts';
@@ -142,6 +143,8 @@ function fastMessageId(msg: {
 }
 
 export async function createGossipNetwork(options: GossipNetworkOptions): Promise<Libp2pGossipNetwork> {
+  // Every message id and EIP-191 digest is a keccak256: the WebAssembly one (idempotent).
+  await installFastKeccak();
   const { log, evmWallet } = options;
   const now = options.now ?? Date.now;
   const maxClockSkewMs = options.maxClockSkewMs ?? 60_000;
