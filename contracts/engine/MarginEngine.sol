@@ -479,7 +479,9 @@ contract MarginEngine is MarginEngineStorage, IMarginEngineCore {
         if (decay == 0) return weight;
         uint32 srcEid = uint32(uint256(key) >> 160);
         if (srcEid == localEid) return weight;
-        uint256 age = block.timestamp - lastHeardAt[srcEid];
+        // Clamped at zero: a dev chain can answer an eth_call with state a block ahead of its timestamp.
+        uint256 heard = lastHeardAt[srcEid];
+        uint256 age = block.timestamp > heard ? block.timestamp - heard : 0;
         if (age <= grace) return weight;
         uint256 late = age - grace;
         return late >= decay ? 0 : weight * (decay - late) / decay;

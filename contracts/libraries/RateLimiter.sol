@@ -28,7 +28,10 @@ library RateLimiter {
     function availableNow(Bucket storage bucket) internal view returns (uint256) {
         uint256 capacity = bucket.capacity;
         if (bucket.window == 0) return 0;
-        uint256 refill = (block.timestamp - bucket.lastUpdate) * capacity / bucket.window;
+        // Clamped at zero elapsed time: a dev chain (anvil mining a block) can answer an eth_call with
+        // state that already holds this block's update and the previous block's timestamp.
+        uint256 last = bucket.lastUpdate;
+        uint256 refill = block.timestamp > last ? (block.timestamp - last) * capacity / bucket.window : 0;
         uint256 total = bucket.available + refill;
         return total > capacity ? capacity : total;
     }

@@ -870,6 +870,17 @@ contract CollateralVaultTest is TestHelperOz5 {
         assertEq(vault.outflowAvailable(address(token)), 10e18);
     }
 
+    /// A dev chain can answer an eth_call with the bucket's update already in its state and the previous
+    /// block's timestamp: no refill yet, rather than an underflow.
+    function test_outflowAvailable_withAClockBehindTheLastUpdate() public {
+        ICollateralVault.AssetConfig memory config = _config(true, 5e18);
+        config.outflowCapacity = 10e18;
+        vault.setAssetConfig(address(token), config);
+        uint256 available = vault.outflowAvailable(address(token));
+        vm.warp(block.timestamp - 1);
+        assertEq(vault.outflowAvailable(address(token)), available);
+    }
+
     function test_transferOwnership_isTwoStep() public {
         vault.transferOwnership(bob);
         assertEq(vault.owner(), address(this));

@@ -107,6 +107,18 @@ contract DynamicWeightsTest is BaseTest {
         assertEq(_health(alice, B).collateralValue, 16_000e18, "a new heartbeat restores the weight");
     }
 
+    /// A dev chain (anvil mid-block) can answer an eth_call with state a block ahead of its timestamp:
+    /// the last heartbeat then looks younger than zero. It counts as fresh instead of underflowing.
+    function test_staleness_aClockBehindTheLastHeartbeatCountsAsFresh() public {
+        vm.warp(T0);
+        _staleWethFromA();
+        _heartbeat(A, B);
+        _deposit(alice, A, address(weth[A]), 10e18, B);
+        _deliverToEngine(B);
+        vm.warp(T0 - 1);
+        assertEq(_health(alice, B).collateralValue, 16_000e18);
+    }
+
     function test_staleness_appliesOnlyToTheConfiguredSource() public {
         vm.warp(T0);
         _staleWethFromA();
