@@ -7,7 +7,7 @@
 // keeps nodes from wasting gas on races. A node never sends twice for one sub-account state: the
 // journal record of an attempt is keyed by that state.
 
-import { solidityPackedKeccak256, type TransactionReceipt, toBeHex, zeroPadValue } from 'ethers';
+import { type TransactionReceipt, toBeHex, zeroPadValue } from 'ethers';
 import { rendezvousRank } from '../../attestor/rendezvous.ts';
 import type { Address, Hex } from '../config/types.ts';
 import type { GossipNetwork, SignedMessage } from '../p2p/types.ts';
@@ -15,6 +15,7 @@ import { closeOpen, recordLocks } from '../store/journal.ts';
 import { TOPICS_LIQ } from './abi.ts';
 import { type BatcherOptions, type BatchSendResult, LiquidationBatcher } from './batcher.ts';
 import { ClaimOutbox, heardLiquidationClaims } from './claims.ts';
+import { subaccountKeccak } from './fast-abi.ts';
 import { badDebtOf, followSeizures, hasOpenSeizures, seizuresOf } from './follow-up.ts';
 import { attemptId, type LiquidationJournal } from './journal.ts';
 import { type Plan, PlanCache, type PlanRequest, planLiquidation } from './planner.ts';
@@ -170,7 +171,7 @@ export function landingLatencyMs(
 
 /** The rendezvous key of a sub-account on an engine chain (each candidate's score hashes its signer in). */
 export function rankKey(engineEid: number, account: Address, subaccount: bigint): Hex {
-  return solidityPackedKeccak256(['uint32', 'address', 'uint96'], [engineEid, account, subaccount]) as Hex;
+  return subaccountKeccak(engineEid, account, subaccount);
 }
 
 export class Coordinator {

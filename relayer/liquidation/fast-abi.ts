@@ -11,7 +11,7 @@
 import { getAddress, keccak256 } from 'ethers';
 import type { Address, Hex } from '../config/types.ts';
 import { ENGINE } from './abi.ts';
-import type { HealthView } from './planner.ts';
+import type { HealthView, LiquidateParams } from './planner.ts';
 
 function selectorOf(fn: string): string {
   const f = ENGINE.getFunction(fn);
@@ -151,7 +151,45 @@ export function stateKeyOf(
     tokens += addressWord(c.token);
     amounts += uintWord(c.amount);
   }
-  return keccak256(`0x${head}${eids}${tokens}${amounts}`) as Hex;
+  // Hashed from bytes: ethers' hex-to-bytes conversion costs more than the hash.
+  return keccak256(Buffer.from(`${head}${eids}${tokens}${amounts}`, 'hex')) as Hex;
+}
+
+/** `bytes` as ABI tail: its length word and the data right-padded to whole words. */
+function bytesTail(hex: string): string {
+  if (!/^0x([0-9a-fA-F]{2})*$/.test(hex)) throw new TypeError(`not hex bytes: ${hex.slice(0, 20)}`);
+  const body = hex.slice(2).toLowerCase();
+  const padded = body.padEnd(Math.ceil(body.length / WORD_HEX) * WORD_HEX, '0');
+  return uintWord(BigInt(body.length / 2)) + padded;
+}
+
+/**
+ * liquidate(LiquidateParams p) calldata. The params are a dynamic tuple (address account, uint96
+ * subaccount, SeizeOrder[] seizes, address recipient) and each SeizeOrder is one too, for its bytes.
+ */
+export function liquidateCalldata(p: LiquidateParams): Hex {
+  const orders = p.seizes.map(
+    (o) =>
+      uintWord(BigInt(o.srcEid), 0xffffffffn) +
+      addressWord(o.token) +
+      uintWord(o.maxRepay) +
+      uintWord(128n) +
+      bytesTail(o.options),
+  );
+  let offsets = '';
+  let at = 32 * orders.length;
+  for (const o of orders) {
+    offsets += uintWord(BigInt(at));
+    at += o.length / 2;
+  }
+  const seizes = uintWord(BigInt(orders.length)) + offsets + orders.join('');
+  const tuple =
+    addressWord(p.account) +
+    uintWord(p.subaccount, MAX_UINT96) +
+    uintWord(128n) +
+    addressWord(p.recipient) +
+    seizes;
+  return `0x${SELECTOR.liquidate}${uintWord(32n)}${tuple}` as Hex;
 }
 
 /**
@@ -210,4 +248,20 @@ export function decodeBatchOutcomes(data: string): { landed: boolean; revertData
     out.push({ landed: landed === 1n, revertData: `0x${hex.slice(start, start + length * 2)}` as Hex });
   }
   return out;
+}
+
+/**
+ * keccak256(abi.encodePacked(uint32 engineEid, address account, uint96 subaccount[, bytes32 tail])):
+ * the sub-account's rendezvous key and, with a state key, its attempt id. Same bytes as ethers'
+ * solidityPackedKeccak256, hashed from a Buffer.
+ */
+export function subaccountKeccak(engineEid: number, account: Address, subaccount: bigint, tail?: Hex): Hex {
+  if (!Number.isInteger(engineEid) || engineEid < 0 || engineEid > 0xffffffff) {
+    throw new RangeError(`engine eid ${engineEid} is not a uint32`);
+  }
+  if (!/^0x[0-9a-fA-F]{40}$/.test(account)) throw new TypeError(`not an address: ${account}`);
+  if (tail !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(tail)) throw new TypeError(`not a bytes32: ${tail}`);
+  const sub = uintWord(subaccount, MAX_UINT96).slice(WORD_HEX - 24);
+  const hex = `${engineEid.toString(16).padStart(8, '0')}${account.slice(2)}${sub}${tail?.slice(2) ?? ''}`;
+  return keccak256(Buffer.from(hex, 'hex')) as Hex;
 }

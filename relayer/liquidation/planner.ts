@@ -10,6 +10,7 @@ import {
   decodeHealth,
   encodeCollateralsOfCall,
   encodeHealthCall,
+  liquidateCalldata,
   stateKeyOf,
 } from './fast-abi.ts';
 import { describeRevert, type LiqRpc } from './rpc.ts';
@@ -221,7 +222,7 @@ export async function planLiquidation(rpc: LiqRpc, req: PlanRequest): Promise<Pl
   const value = fees.reduce((a, b) => a + b, 0n);
   const seizes: SeizeOrder[] = orders.map((c) => ({ srcEid: c.srcEid, token: c.token, maxRepay, options }));
   const params: LiquidateParams = { account, subaccount, seizes, recipient: signer };
-  const calldata = ENGINE.encodeFunctionData('liquidate', [params]) as Hex;
+  const calldata = liquidateCalldata(params);
   const built = {
     kind: 'liquidatable' as const,
     stateKey,

@@ -1,4 +1,4 @@
-import { AbiCoder, getAddress, hexlify, keccak256, randomBytes } from 'ethers';
+import { AbiCoder, getAddress, hexlify, keccak256, randomBytes, solidityPackedKeccak256 } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import type { Address, Hex } from '../../../relayer/config/types.ts';
 import { ENGINE } from '../../../relayer/liquidation/abi.ts';
@@ -9,7 +9,9 @@ import {
   decodeHealth,
   encodeCollateralsOfCall,
   encodeHealthCall,
+  liquidateCalldata,
   stateKeyOf,
+  subaccountKeccak,
 } from '../../../relayer/liquidation/fast-abi.ts';
 import type { LiquidateParams } from '../../../relayer/liquidation/planner.ts';
 
@@ -133,6 +135,20 @@ describe('liquidator fast ABI (parity with ethers)', () => {
     }
   });
 
+  it('encodes liquidate(params), seize orders and their options bytes included', () => {
+    for (let i = 0; i < 100; i++) {
+      const p = params();
+      expect(liquidateCalldata(p)).toBe(ENGINE.encodeFunctionData('liquidate', [p]));
+    }
+    expect(() => liquidateCalldata({ ...params(), subaccount: 1n << 96n })).toThrow(RangeError);
+    expect(() =>
+      liquidateCalldata({
+        ...params(),
+        seizes: [{ srcEid: 1, token: address(), maxRepay: 1n, options: '0x1' as Hex }],
+      }),
+    ).toThrow(TypeError);
+  });
+
   it('builds liquidateBatch calldata from the items’ liquidate calldata', () => {
     for (let i = 0; i < 50; i++) {
       const ps = Array.from({ length: 1 + rand(6) }, params);
@@ -177,5 +193,20 @@ describe('liquidator fast ABI (parity with ethers)', () => {
       );
       if (outcomes.length > 0) expect(decodeBatchOutcomes(out.slice(0, 2 + 64 * 3))).toBeUndefined();
     }
+  });
+
+  it('sub-account keys: the packed keccak of (eid, account, subaccount[, state key])', () => {
+    for (let i = 0; i < 50; i++) {
+      const [eid, a, sub, key] = [Number(uint(32)), address(), uint(96), hexlify(randomBytes(32)) as Hex];
+      expect(subaccountKeccak(eid, a, sub)).toBe(
+        solidityPackedKeccak256(['uint32', 'address', 'uint96'], [eid, a, sub]),
+      );
+      expect(subaccountKeccak(eid, a, sub, key)).toBe(
+        solidityPackedKeccak256(['uint32', 'address', 'uint96', 'bytes32'], [eid, a, sub, key]),
+      );
+    }
+    expect(() => subaccountKeccak(2 ** 32, address(), 1n)).toThrow(RangeError);
+    expect(() => subaccountKeccak(1, address(), 1n << 96n)).toThrow(RangeError);
+    expect(() => subaccountKeccak(1, address(), 1n, '0x12' as Hex)).toThrow(TypeError);
   });
 });
