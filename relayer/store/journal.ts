@@ -13,11 +13,46 @@ export interface Journal<R extends { id: Hex }> {
   list(): Promise<R[]>;
 }
 
+/** Records (or their absence) a level journal remembers; the oldest is forgotten first. */
+const CACHED_RECORDS = 10_000;
+
+/**
+ * Level-backed, with a write-through cache of recent records and of ids known to have none: a
+ * liquidator asks "do I have a record for this state?" and reads the record again on every status
+ * change, hundreds of times a second in a burst, and each LevelDB read was a thread-pool round trip
+ * and a JSON parse. The journal is this process's only writer of its bucket, so the cache cannot go
+ * stale; it is updated only after LevelDB took the write.
+ */
 export function levelRecords<R extends { id: Hex }>(store: Store, bucket: BucketName): Journal<R> {
   const repo = new Repository(store, bucket, hexKey, jsonValue<R>());
+  const cache = new Map<string, R | null>();
+  /** Puts so far: a read that raced a put does not cache what it read. */
+  let writes = 0;
+  const remember = (key: string, record: R | null): void => {
+    cache.delete(key);
+    if (cache.size >= CACHED_RECORDS) cache.delete(cache.keys().next().value as string);
+    cache.set(key, record);
+  };
   return {
-    get: (id) => repo.get(id),
-    put: (record) => repo.put(record.id, record),
+    async get(id) {
+      const key = id.toLowerCase();
+      const hit = cache.get(key);
+      if (hit !== undefined) return hit === null ? undefined : structuredClone(hit);
+      const before = writes;
+      const record = await repo.get(id);
+      if (writes === before) remember(key, record === undefined ? null : structuredClone(record));
+      return record;
+    },
+    async put(record) {
+      const copy = structuredClone(record);
+      writes++;
+      try {
+        await repo.put(record.id, record);
+      } finally {
+        writes++;
+      }
+      remember(record.id.toLowerCase(), copy);
+    },
     list: () => repo.values(),
   };
 }

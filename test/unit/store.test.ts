@@ -21,6 +21,7 @@ import {
   u64Part,
   utf8Key,
 } from '../../relayer/store/index.ts';
+import { levelRecords } from '../../relayer/store/journal.ts';
 
 const GUID = `0x${'ab'.repeat(32)}` as Hex;
 const SIGNER = `0x${'cd'.repeat(20)}` as Hex;
@@ -170,5 +171,46 @@ describe('store', () => {
   it('has bucket numbers that are unique', () => {
     const ids = Object.values(BUCKETS);
     expect(new Set(ids).size).toBe(ids.length);
+  });
+});
+
+describe('level journal (write-through cache)', () => {
+  interface Rec {
+    id: Hex;
+    status: string;
+    n: bigint;
+  }
+  const id = (k: number) => `0x${k.toString(16).padStart(64, 'ab')}` as Hex;
+
+  it('gives copies, remembers absence until a put, and persists across a reopen', async () => {
+    const journal = levelRecords<Rec>(store, 'liquidationJournal');
+    expect(await journal.get(id(1))).toBeUndefined();
+    await journal.put({ id: id(1), status: 'claimed', n: 1n });
+    const got = (await journal.get(id(1))) as Rec;
+    expect(got).toEqual({ id: id(1), status: 'claimed', n: 1n });
+    got.status = 'mutated by the caller';
+    expect((await journal.get(id(1)))?.status).toBe('claimed');
+    await journal.put({ id: id(1), status: 'sent', n: 2n });
+    expect(await journal.get(`0x${id(1).slice(2).toUpperCase()}` as Hex)).toEqual({
+      id: id(1),
+      status: 'sent',
+      n: 2n,
+    });
+
+    await store.close();
+    store = await openStore(dir);
+    const reopened = levelRecords<Rec>(store, 'liquidationJournal');
+    expect(await reopened.get(id(1))).toEqual({ id: id(1), status: 'sent', n: 2n });
+    expect(await reopened.list()).toHaveLength(1);
+  });
+
+  it('a read that races a put never caches the older value', async () => {
+    const journal = levelRecords<Rec>(store, 'liquidationJournal');
+    for (let k = 0; k < 50; k++) {
+      const reading = journal.get(id(100 + k));
+      await journal.put({ id: id(100 + k), status: 'claimed', n: BigInt(k) });
+      await reading;
+      expect((await journal.get(id(100 + k)))?.status).toBe('claimed');
+    }
   });
 });
