@@ -6,7 +6,11 @@
 // the events it emitted, or an engine crediting more than was locked, shows as a shortfall.
 // Held credits (CreditHeld) are still locked and in no engine's credit: they only add to the margin.
 
-import type { AccountMargin } from './types.ts';
+/** What obligations need of an account: its credit per engine and its messages in flight (an AccountMargin has both). */
+export interface ObligationSource {
+  engines: readonly { credit: Readonly<Record<string, bigint>> }[];
+  inFlight: readonly { tokenEid: number; token: string; amount: bigint }[];
+}
 
 /** `${vaultEid}:${token}` with the token address in lower case. */
 export type CollateralKey = `${number}:${string}`;
@@ -31,7 +35,7 @@ export interface SolvencyLine {
 const keyOf = (eid: number, token: string): CollateralKey => `${eid}:${token.toLowerCase()}`;
 
 /** Sums credit and in-flight amounts per (vault chain, token) over the given accounts. */
-export function obligations(accounts: Iterable<AccountMargin>): Map<CollateralKey, Obligation> {
+export function obligations(accounts: Iterable<ObligationSource>): Map<CollateralKey, Obligation> {
   const out = new Map<CollateralKey, Obligation>();
   const at = (key: CollateralKey): Obligation => {
     let o = out.get(key);

@@ -18,6 +18,7 @@ import { ExposureIndex } from './exposure.ts';
 import { checkQuorum, type MarginObservation, type ObservationSignature } from './observation.ts';
 import { createMarginStore } from './persist.ts';
 import { type CallRpc, readAdapterFeed, resolveBlock } from './resolve.ts';
+import { type CollateralKey, type Obligation, type ObligationSource, obligations } from './solvency.ts';
 import { chainOf, emptyState, inFlightOf, type MarginState, subKey } from './state.ts';
 import { TipScreen } from './tip.ts';
 import { accountTotal, assetNamer } from './total.ts';
@@ -27,6 +28,7 @@ import type {
   ChangedSubaccount,
   EngineMargin,
   HealthView,
+  InFlight,
   MarginEvent,
   PriceKey,
 } from './types.ts';
@@ -97,6 +99,12 @@ export interface MarginView {
   account(account: Address, subaccount: bigint): AccountMargin | undefined;
   accounts(): { account: Address; subaccount: bigint }[];
   engineHealth(engineEid: number, account: Address, subaccount: bigint): HealthView | undefined;
+  /**
+   * Credit and in-flight amounts per (vault chain, token) over every account: what account() would
+   * give summed by margin/solvency.ts's obligations(), from the raw state without computing any margin
+   * (the solvency watch runs it after every block).
+   */
+  obligations(): Map<CollateralKey, Obligation>;
   /**
    * Sub-accounts below health 1 on an engine: the confirmed state's, then those the prices of
    * unconfirmed blocks make unhealthy (the tip screen: nominations to simulate, not health figures).
@@ -610,6 +618,24 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     },
     accounts() {
       return [...state.subs.values()].map((s) => ({ account: s.account, subaccount: s.subaccount }));
+    },
+    obligations() {
+      const inFlight = new Map<string, InFlight[]>();
+      for (const m of state.sent.values()) {
+        const key = subKey(m.account, m.subaccount);
+        const list = inFlight.get(key);
+        if (list === undefined) inFlight.set(key, [m]);
+        else list.push(m);
+      }
+      const sources: ObligationSource[] = [];
+      for (const [key, sub] of state.subs) {
+        const credits = [...sub.credit].filter(([e]) => engines.has(e));
+        sources.push({
+          engines: credits.map(([, c]) => ({ credit: Object.fromEntries(c) })),
+          inFlight: inFlight.get(key) ?? [],
+        });
+      }
+      return obligations(sources);
     },
     engineHealth(engineEid, account, subaccount) {
       const key = subKey(account, subaccount);

@@ -15,15 +15,13 @@ import {
   type CollateralKey,
   checkSolvency,
   collateralKey,
-  obligations,
   type SolvencyLine,
 } from '../margin/solvency.ts';
-import type { AccountMargin } from '../margin/types.ts';
 
 const VAULT = new Interface(['function totalLocked(address token) view returns (uint256)']);
 
 export interface SolvencyWatchOptions {
-  view: Pick<MarginView, 'accounts' | 'account' | 'onBlockApplied'>;
+  view: Pick<MarginView, 'obligations' | 'onBlockApplied'>;
   /** Served chains with a vault, and how to eth_call them. */
   vaults: { chain: ChainConfig; call: (tx: { to: Address; data: Hex }) => Promise<Hex> }[];
   registry: Registry;
@@ -94,12 +92,8 @@ export function createSolvencyWatch(options: SolvencyWatchOptions): SolvencyWatc
       return;
     }
     lastError = undefined;
-    const accounts: AccountMargin[] = [];
-    for (const { account, subaccount } of view.accounts()) {
-      const m = view.account(account, subaccount);
-      if (m !== undefined) accounts.push(m);
-    }
-    const lines = checkSolvency(obligations(accounts), locked);
+    // From the view's raw credits and in-flight messages: no margin is computed for this.
+    const lines = checkSolvency(view.obligations(), locked);
     const next: SolvencyAlert[] = [];
     for (const line of lines) {
       const key = collateralKey(line.vaultEid, line.token);

@@ -17,6 +17,7 @@ import type { ChainConfig, DevnetManifest } from '../../relayer/config/types.ts'
 import { type Devnet, startDevnet } from '../../relayer/devnet/index.ts';
 import { silentLogger } from '../../relayer/log.ts';
 import { createMarginView, type MarginView } from '../../relayer/margin/index.ts';
+import { obligations } from '../../relayer/margin/solvency.ts';
 import { encodeHeartbeat, encodeLock, type Hex } from '../../relayer/protocol/index.ts';
 import { openStore, type Store } from '../../relayer/store/index.ts';
 
@@ -363,6 +364,10 @@ describe('margin view on a devnet', () => {
         .sort((a, b) => `${a?.account}:${a?.subaccount}`.localeCompare(`${b?.account}:${b?.subaccount}`));
     const want = snapshot(fresh);
     expect(want.length).toBeGreaterThan(0);
+    // The solvency watch's obligations from the raw state equal the sum over every account's margin.
+    const owed = fresh.obligations();
+    expect(owed.size).toBeGreaterThan(0);
+    expect(owed).toEqual(obligations(want.filter((a) => a !== undefined)));
     expect(snapshot(reopened)).toEqual(want);
     expect(snapshot(restarted)).toEqual(want);
     expect(restarted.stats().blocksApplied).toBeLessThan(fresh.stats().blocksApplied);

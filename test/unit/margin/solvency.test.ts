@@ -100,8 +100,7 @@ describe('solvency watch', () => {
     const calls: { to: Address; data: Hex }[] = [];
     const watch = createSolvencyWatch({
       view: {
-        accounts: () => accounts.map((a) => ({ account: a.account, subaccount: a.subaccount })),
-        account: (a) => accounts.find((x) => x.account === a),
+        obligations: () => obligations(accounts),
         onBlockApplied: (l) => {
           listeners.push(l);
           return () => listeners.splice(listeners.indexOf(l), 1);
