@@ -11,12 +11,7 @@ import type { SolvencyAlert, SolvencyStatus } from '../api/types.ts';
 import type { Address, ChainConfig, Hex } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import type { MarginView } from '../margin/index.ts';
-import {
-  type CollateralKey,
-  checkSolvency,
-  collateralKey,
-  type SolvencyLine,
-} from '../margin/solvency.ts';
+import { type CollateralKey, checkSolvency, collateralKey, type SolvencyLine } from '../margin/solvency.ts';
 
 const VAULT = new Interface(['function totalLocked(address token) view returns (uint256)']);
 
