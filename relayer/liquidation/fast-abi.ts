@@ -63,6 +63,9 @@ function wordsOf(data: string): string | undefined {
   return data.slice(2).toLowerCase();
 }
 
+/** keccak256 of hex digits (no 0x), through a Buffer: ethers' own hex-to-bytes conversion costs more than the hash. */
+const keccakOfHex = (hex: string): Hex => keccak256(Buffer.from(hex, 'hex')) as Hex;
+
 const word = (hex: string, i: number): string => hex.slice(i * WORD_HEX, (i + 1) * WORD_HEX);
 const uintAt = (hex: string, i: number): bigint => BigInt(`0x${word(hex, i)}`);
 
@@ -151,8 +154,7 @@ export function stateKeyOf(
     tokens += addressWord(c.token);
     amounts += uintWord(c.amount);
   }
-  // Hashed from bytes: ethers' hex-to-bytes conversion costs more than the hash.
-  return keccak256(Buffer.from(`${head}${eids}${tokens}${amounts}`, 'hex')) as Hex;
+  return keccakOfHex(`${head}${eids}${tokens}${amounts}`);
 }
 
 /** `bytes` as ABI tail: its length word and the data right-padded to whole words. */
@@ -253,7 +255,7 @@ export function decodeBatchOutcomes(data: string): { landed: boolean; revertData
 /**
  * keccak256(abi.encodePacked(uint32 engineEid, address account, uint96 subaccount[, bytes32 tail])):
  * the sub-account's rendezvous key and, with a state key, its attempt id. Same bytes as ethers'
- * solidityPackedKeccak256, hashed from a Buffer.
+ * solidityPackedKeccak256.
  */
 export function subaccountKeccak(engineEid: number, account: Address, subaccount: bigint, tail?: Hex): Hex {
   if (!Number.isInteger(engineEid) || engineEid < 0 || engineEid > 0xffffffff) {
@@ -263,5 +265,5 @@ export function subaccountKeccak(engineEid: number, account: Address, subaccount
   if (tail !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(tail)) throw new TypeError(`not a bytes32: ${tail}`);
   const sub = uintWord(subaccount, MAX_UINT96).slice(WORD_HEX - 24);
   const hex = `${engineEid.toString(16).padStart(8, '0')}${account.slice(2)}${sub}${tail?.slice(2) ?? ''}`;
-  return keccak256(Buffer.from(hex, 'hex')) as Hex;
+  return keccakOfHex(hex);
 }
