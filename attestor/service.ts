@@ -26,6 +26,8 @@ export interface AttestorServiceOptions {
   /** The same for every chain, or per chain (the node's configured limits). */
   rpc?: RpcOptions | ((chain: ChainConfig) => RpcOptions);
   pollIntervalMs?: number;
+  /** The followers' head poll (BlockFollower's headPollMs): how soon a confirmation is acted on. */
+  headPollMs?: number;
   /** Where a follower with no stored cursor starts (default: the chain's head). */
   startBlock?: number;
   attestor?: Omit<AttestorOptions, 'dvn'>;
@@ -126,6 +128,7 @@ export function createAttestorService(
             ],
           },
           ...(opts.pollIntervalMs === undefined ? {} : { pollIntervalMs: opts.pollIntervalMs }),
+          ...(opts.headPollMs === undefined ? {} : { headPollMs: opts.headPollMs }),
           ...(opts.startBlock === undefined ? {} : { startBlock: opts.startBlock }),
         },
         { rpc: rpcs[i] as ChainRpc, cursors: observation.cursors, onEvent },

@@ -21,6 +21,8 @@ import type { BlockHeader, ChainLog, LogFilter } from './rpc.ts';
 export interface FollowerRpc {
   getBlock(tag: number | 'latest'): Promise<BlockHeader | null>;
   getLogs(filter: LogFilter): Promise<ChainLog[]>;
+  /** eth_blockNumber: the cheap probe of the head poll (getBlock('latest') when absent). */
+  blockNumber?(): Promise<number>;
 }
 
 /** Where a chain's processing stands: the last block that was confirmed and handled. */
@@ -69,6 +71,12 @@ export interface FollowerOptions {
   /** Where to start when the store holds no cursor (the first block to process). */
   startBlock?: number;
   pollIntervalMs?: number;
+  /**
+   * Also ask for the head number this often and tick at once when it moved (0: off). A tick reads
+   * the head block and its logs; this probe is one eth_blockNumber, so it can run often and bring a
+   * new block to the handlers within it rather than within pollIntervalMs.
+   */
+  headPollMs?: number;
   /** Most blocks fetched in one tick when catching up, so one tick stays short. */
   maxBackfill?: number;
   /** Blocks per eth_getLogs range during the initial backfill below the confirmed head. */
@@ -102,7 +110,10 @@ export class BlockFollower<W = unknown> {
   /** Unfinalized blocks, ascending; each one's parentHash is the previous one's hash. */
   private unfinalized: Held[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private headTimer: NodeJS.Timeout | undefined;
   private running = false;
+  /** A wake-up came during a tick: tick again as soon as it ends. */
+  private wakeRequested = false;
   private ticking: Promise<void> | undefined;
   /** Last error of a tick, cleared by the next good one (the loop keeps going; the node reports it). */
   lastError: unknown;
@@ -115,6 +126,7 @@ export class BlockFollower<W = unknown> {
   ) {
     this.options = {
       pollIntervalMs: 1000,
+      headPollMs: 0,
       maxBackfill: 50,
       logRange: 2000,
       ...options,
@@ -133,26 +145,60 @@ export class BlockFollower<W = unknown> {
   start(): void {
     if (this.running) return;
     this.running = true;
-    const loop = async (): Promise<void> => {
-      if (!this.running) return;
-      this.ticking = this.tick().then(
-        () => {
-          this.lastError = undefined;
-        },
-        (err: unknown) => {
-          this.lastError = err;
-        },
-      );
-      await this.ticking;
-      if (this.running) this.timer = setTimeout(loop, this.options.pollIntervalMs);
-    };
-    void loop();
+    void this.loop();
+    if (this.options.headPollMs > 0)
+      this.headTimer = setTimeout(() => void this.probeHead(), this.options.headPollMs);
+  }
+
+  /** Ticks now instead of at the next poll (or right after the tick in progress). */
+  wake(): void {
+    if (!this.running) return;
+    if (this.ticking !== undefined) {
+      this.wakeRequested = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    void this.loop();
   }
 
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
+    clearTimeout(this.headTimer);
     await this.ticking;
+  }
+
+  private async loop(): Promise<void> {
+    if (!this.running) return;
+    this.wakeRequested = false;
+    this.ticking = this.tick().then(
+      () => {
+        this.lastError = undefined;
+      },
+      (err: unknown) => {
+        this.lastError = err;
+      },
+    );
+    await this.ticking;
+    this.ticking = undefined;
+    if (!this.running) return;
+    if (this.wakeRequested) void this.loop();
+    else this.timer = setTimeout(() => void this.loop(), this.options.pollIntervalMs);
+  }
+
+  /** The head poll: one eth_blockNumber; a head past the last one seen wakes the follower. */
+  private async probeHead(): Promise<void> {
+    if (!this.running) return;
+    try {
+      const head =
+        this.rpc.blockNumber === undefined
+          ? (await this.rpc.getBlock('latest'))?.number
+          : await this.rpc.blockNumber();
+      if (head !== undefined && head > (this.latestHead ?? -1)) this.wake();
+    } catch {
+      // the tick's own RPC calls report the trouble (lastError)
+    }
+    if (this.running) this.headTimer = setTimeout(() => void this.probeHead(), this.options.headPollMs);
   }
 
   /** One reconcile step. Public so tests (and a node's shutdown) can drive it deterministically. */

@@ -45,10 +45,12 @@ import { weightsStatus } from './weights-status.ts';
 export const NODE_VERSION = '0.1.0';
 
 /**
- * A liquidator's margin view polls eth_blockNumber this often on engine chains: a new block (and
- * the price it moved) reaches the tip screen within this, so the liquidation makes the next block.
+ * How often the time-critical followers poll eth_blockNumber: a liquidator's margin view on engine
+ * chains (a new block, and the price it moved, reaches the tip screen within this, so the liquidation
+ * makes the next block) and the attestor/executor followers (a confirmation is signed within this,
+ * so the DVN quorum makes the destination's next block). The full poll stays at pollIntervalMs.
  */
-const LIQUIDATOR_HEAD_POLL_MS = 100;
+const HEAD_POLL_MS = 100;
 
 export interface NodeOptions {
   /** The node config, already validated (loadNodeConfig). */
@@ -214,6 +216,7 @@ async function start(
       // and it means a packet sent before the node started is not missed.
       startBlock: 0,
       rpc: rpcOptions,
+      headPollMs: HEAD_POLL_MS,
       ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
     },
     {
@@ -245,7 +248,7 @@ async function start(
     log: log.child({ module: 'margin' }),
     startBlock: 0,
     ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
-    headPollMs: config.roles.includes('liquidator') ? LIQUIDATOR_HEAD_POLL_MS : 0,
+    headPollMs: config.roles.includes('liquidator') ? HEAD_POLL_MS : 0,
   });
   // Attestors publish an observation of every block the view applies on their chains: started before
   // the view, so the blocks of its first sync are published too.

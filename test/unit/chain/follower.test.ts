@@ -63,7 +63,13 @@ class FakeChain implements FollowerRpc {
 
 function setup(
   chain: FakeChain,
-  opts: { confirmations?: number; maxBackfill?: number; startBlock?: number } = {},
+  opts: {
+    confirmations?: number;
+    maxBackfill?: number;
+    startBlock?: number;
+    pollIntervalMs?: number;
+    headPollMs?: number;
+  } = {},
 ) {
   const events: FollowerEvent[] = [];
   const cursors = new MemoryCursorStore();
@@ -74,6 +80,8 @@ function setup(
       filter: { address: ['0x0000000000000000000000000000000000000001'] },
       maxBackfill: opts.maxBackfill ?? 50,
       ...(opts.startBlock === undefined ? {} : { startBlock: opts.startBlock }),
+      ...(opts.pollIntervalMs === undefined ? {} : { pollIntervalMs: opts.pollIntervalMs }),
+      ...(opts.headPollMs === undefined ? {} : { headPollMs: opts.headPollMs }),
     },
     { rpc: chain, cursors, onEvent: (e) => void events.push(e) },
   );
@@ -203,6 +211,63 @@ describe('BlockFollower', () => {
     await expect.poll(() => String(follower.lastError)).toContain('ECONNREFUSED');
     chain.getBlock = getBlock;
     await expect.poll(() => follower.lastError).toBeUndefined();
+    await follower.stop();
+  });
+
+  it('with a head poll, a new block is handled within headPollMs, not at the next full poll', async () => {
+    const chain = new FakeChain(5);
+    let probes = 0;
+    const probing = Object.assign(chain, {
+      async blockNumber(): Promise<number> {
+        probes++;
+        return (chain.blocks.at(-1) as BlockHeader).number;
+      },
+    });
+    const { follower, summary } = setup(probing, { confirmations: 1, pollIntervalMs: 60_000, headPollMs: 5 });
+    follower.start();
+    await expect.poll(() => summary()).toEqual(['b4']);
+    const fullPolls = chain.calls;
+    await expect.poll(() => probes).toBeGreaterThan(3);
+    // An unmoved head costs one eth_blockNumber a probe, no block read.
+    expect(chain.calls).toBe(fullPolls);
+    chain.mine(1);
+    // The full poll is a minute away: only the head poll can bring block 5 in this soon.
+    await expect.poll(() => summary(), { timeout: 1000 }).toEqual(['b4', 'b5', 'c4']);
+    await follower.stop();
+    const after = probes;
+    await new Promise((r) => setTimeout(r, 30));
+    expect(probes).toBe(after);
+  });
+
+  it('wake() during a tick ticks again right after it, once', async () => {
+    const chain = new FakeChain(5);
+    const { follower, summary } = setup(chain, { confirmations: 1, pollIntervalMs: 60_000 });
+    const getBlock = chain.getBlock.bind(chain);
+    let release: () => void = () => undefined;
+    let gate: Promise<void> | undefined;
+    let headReads = 0;
+    chain.getBlock = async (tag) => {
+      if (tag === 'latest') headReads++;
+      if (gate !== undefined) await gate;
+      return getBlock(tag);
+    };
+    follower.start();
+    await expect.poll(() => summary()).toEqual(['b4']);
+    gate = new Promise((r) => {
+      release = r;
+    });
+    const before = headReads;
+    follower.wake(); // a tick starts and waits at the gate
+    chain.mine(1);
+    follower.wake(); // these two arrive during that tick
+    follower.wake();
+    gate = undefined;
+    release();
+    await expect.poll(() => summary()).toEqual(['b4', 'b5', 'c4']);
+    await new Promise((r) => setTimeout(r, 50));
+    // The gated tick and ONE tick after it (the wake-ups during a tick collapse), then quiet
+    // until the full poll a minute away.
+    expect(headReads - before).toBe(2);
     await follower.stop();
   });
 });
