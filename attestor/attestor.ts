@@ -141,13 +141,38 @@ export class Attestor {
     return run;
   }
 
-  private async checkQuorum(r: AttestRecord): Promise<void> {
-    if (r.quorumAt === undefined && (await this.m.signatures.list(r.hash)).length >= this.opts.dvn.quorum) {
-      r.quorumAt = this.now();
-      this.log('quorum', { guid: r.guid });
-      // Rank 0 submits at once rather than on the next tick (the record is written first).
-      setImmediate(() => this.kick());
-    }
+  /** Marks the quorum when the record just reached it; true then (its update is not written yet). */
+  private async checkQuorum(r: AttestRecord): Promise<boolean> {
+    if (r.quorumAt !== undefined || (await this.m.signatures.list(r.hash)).length < this.opts.dvn.quorum)
+      return false;
+    r.quorumAt = this.now();
+    this.log('quorum', { guid: r.guid });
+    return true;
+  }
+
+  /**
+   * Submits a packet that just reached its quorum (its record written), if this node is ranked
+   * first for it. Not through a tick: a tick in progress waits for its own submissions' receipts,
+   * up to a block, and the quorum would miss the destination's next block behind it.
+   */
+  private async advanceNow(hash: Hex): Promise<void> {
+    if (this.stopped) return;
+    const record = await this.m.records.get(hash);
+    if (record === undefined || record.quorumAt === undefined || record.state === 'committed') return;
+    const rank = rendezvousRank(record.guid, this.m.wallet.address as Address, this.liveAttestors());
+    if (rank === 0) await this.launch(record);
+  }
+
+  /** Runs `advance` unless this packet's is already running; a failure is recorded on the packet. */
+  private launch(record: AttestRecord): Promise<void> {
+    if (this.busy.has(record.hash)) return Promise.resolve();
+    this.busy.add(record.hash);
+    return this.advance(record)
+      .catch(async (err: unknown) => {
+        await this.setFields(record, { lastError: String(err) });
+        this.log('advance failed', { guid: record.guid, err: String(err) });
+      })
+      .finally(() => this.busy.delete(record.hash));
   }
 
   /** Ticks never overlap: a kick during one runs one more right after it. */
@@ -336,11 +361,13 @@ export class Attestor {
         confirmations,
         expiration,
       );
+    let reached = false;
     const record = await this.update(hash, init, async (r) => {
       r.ownSignature = signature;
-      await this.checkQuorum(r);
+      reached = await this.checkQuorum(r);
     });
     this.log('signed', { guid: packet.guid, nonce: packet.nonce.toString() });
+    if (reached) void this.advanceNow(hash);
     await this.publish(record);
   }
 
@@ -418,7 +445,11 @@ export class Attestor {
         BigInt(p.confirmations),
         BigInt(p.expiration),
       );
-    await this.update(hash, init, (r) => this.checkQuorum(r));
+    let reached = false;
+    await this.update(hash, init, async (r) => {
+      reached = await this.checkQuorum(r);
+    });
+    if (reached) void this.advanceNow(hash);
   }
 
   /** One pass over open packets: republish own signatures, advance the ones whose turn it is. */
@@ -441,16 +472,8 @@ export class Attestor {
       const rank = rendezvousRank(record.guid, this.m.wallet.address as Address, this.liveAttestors());
       if (this.now() < record.quorumAt + rank * this.opts.fallbackDelayMs) continue;
       if (this.busy.has(record.hash)) continue;
-      this.busy.add(record.hash);
       // Packets advance concurrently: their transactions share blocks instead of one per block.
-      advancing.push(
-        this.advance(record)
-          .catch(async (err: unknown) => {
-            await this.setFields(record, { lastError: String(err) });
-            this.log('advance failed', { guid: record.guid, err: String(err) });
-          })
-          .finally(() => this.busy.delete(record.hash)),
-      );
+      advancing.push(this.launch(record));
     }
     await Promise.all(advancing);
   }
@@ -482,14 +505,15 @@ export class Attestor {
   private async advance(record: AttestRecord): Promise<void> {
     const dst = this.m.chains.get(record.dstEid) as LzChain;
     const ref = this.ref(record);
-    let state = await dst.state(ref);
+    // Both reads at once: the verify has a block to make, and these are its only round trips.
+    const [destState, config] = await Promise.all([dst.state(ref), dst.ulnConfig(ref.receiver, ref.srcEid)]);
+    let state = destState;
     if (state === DEST_STATE.pending) {
       const sigs = (await this.m.signatures.list(record.hash)).map((s) => s.signature);
       const signatures = combineSignatures(record.hash, sigs, this.opts.dvn.quorum, this.opts.dvn.signers);
       // When our DVN is the only one the receive config waits for, commitVerification is sent right
       // behind DVN.execute (next nonce, fixed gas: it cannot be estimated before the verify lands),
       // so both land in the same block. If it reverts anyway, the step below commits as before.
-      const config = await dst.ulnConfig(ref.receiver, ref.srcEid);
       const onlyUs =
         config.optionalDVNThreshold === 0 &&
         config.requiredDVNs.length > 0 &&

@@ -30,16 +30,16 @@ const gossip: GossipNetwork = {
   stop: async () => undefined,
 };
 
-function packetFields() {
+function packetFields(nonce = 1n) {
   const sender = zeroPadValue('0x1111111111111111111111111111111111111111', 32);
   const receiver = zeroPadValue('0x2222222222222222222222222222222222222222', 32);
   const guid = solidityPackedKeccak256(
     ['uint64', 'uint32', 'bytes32', 'uint32', 'bytes32'],
-    [1n, 40101, sender, 40102, receiver],
+    [nonce, 40101, sender, 40102, receiver],
   ) as Hex;
   const header = solidityPacked(
     ['uint8', 'uint64', 'uint32', 'bytes32', 'uint32', 'bytes32'],
-    [1, 1n, 40101, sender, 40102, receiver],
+    [1, nonce, 40101, sender, 40102, receiver],
   ) as Hex;
   return { guid, header, payloadHash: `0x${'33'.repeat(32)}` as Hex };
 }
@@ -47,13 +47,14 @@ function packetFields() {
 async function payloadFrom(
   wallet: Wallet,
   tweak: Partial<DvnSignaturePayload> = {},
+  nonce = 1n,
 ): Promise<DvnSignaturePayload> {
-  const { guid, header, payloadHash } = packetFields();
+  const { guid, header, payloadHash } = packetFields(nonce);
   const hash = dvnHash(VID, RECEIVE_ULN, 5000n, verifyCallData(header, payloadHash, 1n));
   return {
     srcEid: 40101,
     dstEid: 40102,
-    nonce: '1',
+    nonce: String(nonce),
     guid,
     header,
     payloadHash,
@@ -214,6 +215,65 @@ describe('Attestor republish', () => {
     await attestor.tick(); // the chain shows it: closed, not re-gossiped
     expect(published).toHaveLength(1);
     expect(await records.open()).toEqual([]);
+  });
+});
+
+describe('Attestor submission', () => {
+  it('submits a packet the moment it reaches its quorum, not behind a tick still waiting on another packet', async () => {
+    // Two packets whose first-ranked signer is the same node.
+    const first = (nonce: bigint) => rendezvousOrder(packetFields(nonce).guid, signers)[0] as string;
+    const other = [2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n].find((n) => first(n) === first(1n)) as bigint;
+    const wallet = wallets.find((w) => w.address.toLowerCase() === first(1n)) as Wallet;
+    const executed: bigint[] = [];
+    let release: () => void = () => undefined;
+    const stuck = new Promise<void>((r) => {
+      release = r;
+    });
+    const chain = {
+      ...dst,
+      config: {
+        ...dst.config,
+        layerZero: { receiveUln302: RECEIVE_ULN, dvn: '0x00000000000000000000000000000000000000d1' },
+      },
+      // Packet 1's destination read hangs (a slow RPC), so the tick that advances it does not end.
+      state: async (ref: { nonce: bigint }) => {
+        if (ref.nonce === 1n) await stuck;
+        return executed.includes(ref.nonce) ? 'verified' : 'pending';
+      },
+      ulnConfig: async () => ({ optionalDVNThreshold: 1, requiredDVNs: [] }),
+      execute: async (_w: Wallet, params: { callData: Hex }[]) => {
+        const isOther = params[0]?.callData.includes(packetFields(other).header.slice(2)) === true;
+        executed.push(isOther ? other : 1n);
+        return { ok: true, txHash: '0x01' };
+      },
+      verifiable: async () => false,
+    };
+    const records = memoryNodeStores().records;
+    const attestor = new Attestor(
+      { dvn: { signers, quorum: 2 }, tickMs: 10 },
+      {
+        wallet,
+        gossip,
+        chains: new Map([[40102, chain as unknown as LzChain]]),
+        liveSigners: () => signers,
+        signatures: memoryNodeStores().signatures,
+        records,
+        queue: memoryNodeStores().queue,
+      },
+    );
+    const others = wallets.slice(0, 3).filter((w) => w !== wallet);
+    for (const w of others)
+      await attestor.onSignature(msg(w.address as Address, await payloadFrom(w, {}, 1n)));
+    await attestor.start();
+    // The tick picks packet 1 up and waits on it.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(executed).toEqual([]);
+    for (const w of others)
+      await attestor.onSignature(msg(w.address as Address, await payloadFrom(w, {}, other)));
+    await expect.poll(() => executed, { timeout: 1000 }).toEqual([other]);
+    release();
+    await expect.poll(() => executed).toEqual([other, 1n]);
+    attestor.stop();
   });
 });
 
