@@ -74,6 +74,25 @@ export interface Devnet {
   stop(): Promise<void>;
 }
 
+/**
+ * Anvils started together mine in lockstep, which independent chains never do: a cross-chain step
+ * would then always race the destination's block that is mined in the same instant as the source's.
+ * Restarting each chain's interval timer (evm_setIntervalMining resets its phase) spreads the n
+ * chains evenly over a slot, chain i at i/n of it. Returns the offsets, ms, joined for the log.
+ */
+async function staggerBlockPhases(providers: JsonRpcProvider[], blockTime: number): Promise<string> {
+  const slotMs = blockTime * 1000;
+  const t0 = Date.now();
+  const offsets: number[] = [];
+  for (const [i, provider] of providers.entries()) {
+    const at = t0 + Math.round((i * slotMs) / providers.length);
+    await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
+    await provider.send('evm_setIntervalMining', [blockTime]);
+    offsets.push(Date.now() - t0);
+  }
+  return offsets.join(' / ');
+}
+
 const chainName = (i: number): string => `devnet-${String.fromCharCode(97 + i)}`;
 
 export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> {
@@ -268,6 +287,11 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
       }),
     );
     step('accounts funded, LP liquidity in every market');
+
+    if (blockTime !== 'automine' && n > 1) {
+      const offsets = await staggerBlockPhases(providers, blockTime);
+      step(`block phases staggered over each ${blockTime} s slot: ${offsets} ms`);
+    }
 
     const manifest: DevnetManifest = {
       version: 1,
