@@ -194,7 +194,14 @@ export class MarketDesk {
       };
       const seized = debits
         .map((d) => d as unknown as { args: Record<string, unknown>; transactionHash: string })
-        .filter((d) => d.transactionHash === ev.transactionHash && Number(d.args.kind) === KIND_SEIZE)
+        // A liquidateBatch transaction seizes from several accounts: only this one's seizures count.
+        .filter(
+          (d) =>
+            d.transactionHash === ev.transactionHash &&
+            Number(d.args.kind) === KIND_SEIZE &&
+            String(d.args.account).toLowerCase() === String(ev.args.account).toLowerCase() &&
+            d.args.subaccount === ev.args.subaccount,
+        )
         .map((d) => ({ token: String(d.args.token), amount: d.args.amount as bigint }));
       return {
         account: String(ev.args.account),
