@@ -1,4 +1,4 @@
-// EIP-191 (`personal_sign`) signatures and transaction signatures made by libsecp256k1 (tiny-secp256k1's WebAssembly build)
+// EIP-191 (`personal_sign`) signatures and transaction signatures made by libsecp256k1 (./secp256k1.ts)
 // instead of ethers' pure-JS curve arithmetic. Every gossip envelope and every margin observation a
 // node publishes is signed, and under a burst (200 sub-accounts liquidatable at once: a claim each,
 // plus the observations of the blocks that follow) ethers' signing was ~10 % of a node's CPU.
@@ -19,8 +19,8 @@ import {
   Transaction,
   type TransactionLike,
 } from 'ethers';
-import { signRecoverable } from 'tiny-secp256k1';
 import type { Hex } from '../config/types.ts';
+import { signRecoverable } from './secp256k1.ts';
 
 /** Private keys as bytes, per wallet, so a signature does not parse the hex key again. */
 const keyBytes = new WeakMap<BaseWallet, Uint8Array>();

@@ -14,6 +14,7 @@ import type { Address, ChainConfig, DvnConfig, Hex, NodeConfig, RpcLimits } from
 import { createHeartbeatSender, type HeartbeatSender, heartbeatSenders } from '../heartbeats/sender.ts';
 import { installFastKeccak } from '../keys/fast-keccak.ts';
 import { loadEvmKey, loadOrCreateP2pKey } from '../keys/index.ts';
+import { secp256k1Backend } from '../keys/secp256k1.ts';
 import { type CandidateSource, createLiquidator, type Liquidator, TxQueue } from '../liquidation/index.ts';
 import type { Logger } from '../log.ts';
 import { createCollector } from '../margin/collector.ts';
@@ -502,6 +503,8 @@ async function start(
       addrs: gossip.multiaddrs(),
       chains: chains.map((c) => c.name),
       dashboard: `${apiUrl}/`,
+      // 'wasm' where the native addon has no prebuilt binary: every gossip message costs ~5x the CPU.
+      secp256k1: secp256k1Backend,
     },
     `node started; dashboard at ${apiUrl}/`,
   );

@@ -1,6 +1,6 @@
 // Who signed a gossip envelope, cheaply. Every message's EVM signature (EIP-191) is attributed by
-// public-key recovery in libsecp256k1 (bitcoin-core's C library, compiled to WebAssembly by
-// tiny-secp256k1): ~0.26 ms per signature, where ethers' pure-JS recovery costs ~2 ms and checking
+// public-key recovery in libsecp256k1 (../keys/secp256k1.ts: native, ~75 µs per signature on this
+// machine; its WebAssembly build ~400 µs), where ethers' pure-JS recovery costs ~2 ms and checking
 // against a bound key with precomputed tables in pure JS ~0.6 ms. So:
 //   1. a signature already checked (a replay, a copy under another gossipsub id) is looked up;
 //   2. otherwise the signer's public key is recovered; when the author peer is bound to that key (its
@@ -14,8 +14,8 @@
 // input with SHA-256 first (there is no prehashed ECDSA, and this OpenSSL has no Keccak-256).
 
 import { computeAddress, getBytes, hashMessage, hexlify, Signature } from 'ethers';
-import { recover } from 'tiny-secp256k1';
 import type { Address, Hex } from '../config/types.ts';
+import { recoverPublicKey } from '../keys/secp256k1.ts';
 import { GossipValidationError } from './errors.ts';
 
 /** A signer and the public key it recovered from (uncompressed, 0x04…). */
@@ -36,13 +36,9 @@ export function recoverKey(digest: Hex, signature: Hex): Hex | undefined {
   } catch {
     return undefined;
   }
-  try {
-    // Throws for r or s of zero or at least n, and for an r that is no point's x coordinate.
-    const key = recover(getBytes(hashMessage(getBytes(digest))), compact, yParity, false);
-    return key === null ? undefined : (hexlify(key) as Hex);
-  } catch {
-    return undefined;
-  }
+  // Undefined for r or s of zero or at least n, and for an r that is no point's x coordinate.
+  const key = recoverPublicKey(getBytes(hashMessage(getBytes(digest))), compact, yParity);
+  return key === undefined ? undefined : (hexlify(key) as Hex);
 }
 
 /** Recovery: the address and public key that signed `digest` (EIP-191); BAD_SIGNATURE if none. */
