@@ -60,9 +60,9 @@ export async function startNode(
     evmWallet: walletOf(options.signer ?? label),
     allowedSigners: () => options.allowed,
     log,
-    // The node's default heartbeat interval (relayer/node: 3 s).
+    // The node's defaults (relayer/node): a signed heartbeat every 3 s, gossipsub's heartbeat every 1 s.
     heartbeat: { intervalMs: 3000, payload: heartbeatPayload },
-    gossipHeartbeatMs: 500,
+    gossipHeartbeatMs: 1000,
     bootstrapRetryMs: 500,
   });
 }
