@@ -289,7 +289,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     step('accounts funded, LP liquidity in every market');
 
     if (blockTime !== 'automine' && n > 1) {
-      const offsets = await staggerBlockPhases(providers, blockTime);
+      const offsets = await staggerBlockPhases(providers.slice(0, n), blockTime);
       step(`block phases staggered over each ${blockTime} s slot: ${offsets} ms`);
     }
 

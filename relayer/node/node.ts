@@ -217,7 +217,7 @@ async function start(
       // and it means a packet sent before the node started is not missed.
       startBlock: 0,
       rpc: rpcOptions,
-      headPollMs: HEAD_POLL_MS,
+      headPollMs: config.roles.includes('attestor') || config.roles.includes('executor') ? HEAD_POLL_MS : 0,
       ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
     },
     {
