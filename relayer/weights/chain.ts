@@ -73,6 +73,11 @@ export interface LandedUpdate {
   txHash: Hex;
   submitter: Address;
   deadline: bigint;
+  /** The weight it set and the one before it (WAD). */
+  weight: bigint;
+  previousWeight: bigint;
+  /** The quorum's signatures the call carried. */
+  signatures: Hex[];
 }
 
 /** How far back (blocks) the landing of a round that just ended is looked for. */
@@ -104,7 +109,14 @@ export async function findLandedUpdate(
     if (tx === null) return undefined;
     const call = GOVERNOR.parseTransaction({ data: tx.input });
     if (call?.name !== 'updateWeight') return undefined;
-    return { txHash: log.transactionHash, submitter: tx.from, deadline: BigInt(call.args.deadline) };
+    return {
+      txHash: log.transactionHash,
+      submitter: tx.from,
+      deadline: BigInt(call.args.deadline),
+      weight: BigInt(event.args.weight),
+      previousWeight: BigInt(event.args.previousWeight),
+      signatures: [...(call.args.signatures as string[])] as Hex[],
+    };
   }
   return undefined;
 }

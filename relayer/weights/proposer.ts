@@ -130,6 +130,8 @@ export class WeightProposer {
   private readonly log: NonNullable<WeightProposerModules['log']>;
   private lastProposal = 0;
   private stopped = true;
+  /** The governor's nonce per `eid:assetId` as last read: a move past it is an update that landed. */
+  private readonly seenNonce = new Map<string, bigint>();
 
   constructor(options: Partial<WeightProposerOptions>, modules: WeightProposerModules) {
     this.o = { ...DEFAULT_WEIGHT_PROPOSER, ...options };
@@ -412,6 +414,52 @@ export class WeightProposer {
         landed === undefined ? {} : { txHash: landed.txHash, submittedByUs: ours },
       );
     }
+    await this.recordMissedLanding(chain, assetId, state);
+  }
+
+  /**
+   * An update can land that this node neither signed nor saw reach its quorum (it started late, or
+   * missed a signature that was gossiped once: the submitter stops re-gossiping when it lands). It is
+   * recorded from the chain as applied, so every node's status shows the weights in force.
+   */
+  private async recordMissedLanding(chain: WeightChain, assetId: number, state: AssetState): Promise<void> {
+    const key = `${chain.eid}:${assetId}`;
+    const seen = this.seenNonce.get(key);
+    this.seenNonce.set(key, state.nonce);
+    if (seen === undefined || state.nonce <= seen) return;
+    const nonce = state.nonce - 1n;
+    const known = (await this.m.journal.list()).some(
+      (r) => r.eid === chain.eid && r.assetId === assetId && r.nonce === nonce && r.status === 'applied',
+    );
+    if (known) return;
+    const landed = await findLandedUpdate(chain.rpc, chain.governor, assetId, nonce).catch(() => undefined);
+    if (landed === undefined) return;
+    const update: WeightUpdate = {
+      chainId: chain.chainId,
+      governor: chain.governor,
+      assetId,
+      weight: landed.weight,
+      nonce,
+      deadline: landed.deadline,
+    };
+    const digest = weightDigest(update);
+    const signers = landed.signatures.flatMap((sig) => {
+      try {
+        return [recoverWeightSigner(update, sig).toLowerCase() as Address];
+      } catch {
+        return [];
+      }
+    });
+    const symbol = chain.assets.find((a) => a.assetId === assetId)?.symbol ?? String(assetId);
+    await this.record(digest, chain.eid, update, 'applied', {
+      symbol,
+      previousWeight: landed.previousWeight,
+      signers,
+    });
+    await this.touch(digest, {
+      txHash: landed.txHash,
+      submittedByUs: landed.submitter.toLowerCase() === this.m.wallet.address.toLowerCase(),
+    });
   }
 
   /** Creates the record of `digest` if needed and moves it to `status`. */

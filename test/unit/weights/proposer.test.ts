@@ -135,7 +135,12 @@ function slowRecords(): Journal<WeightRecord> {
   };
 }
 
-function network(running: number[], journalOf: () => Journal<WeightRecord> = memoryRecords) {
+function network(
+  running: number[],
+  journalOf: () => Journal<WeightRecord> = memoryRecords,
+  /** A node that measures no volatility: it never proposes, so it signs nothing. */
+  quiet?: number,
+) {
   let clock = T0;
   const now = () => clock;
   const chain = fakeChain(now);
@@ -162,7 +167,7 @@ function network(running: number[], journalOf: () => Journal<WeightRecord> = mem
           },
         ],
         // A volatility jump: every node proposes one step down.
-        sigma: () => 0.5,
+        sigma: () => (i === quiet ? undefined : 0.5),
         // All three count as live (heartbeats), whether they run or not.
         liveSigners: () => signers,
         journal,
@@ -240,6 +245,37 @@ describe('weight proposer', () => {
     await net.tickAll();
     expect(net.chain.state.sends.map((s) => s.by.toLowerCase())).toEqual([order[1]]);
     expect(net.chain.state.weight).toBe(pct(75));
+    await net.stop();
+  });
+
+  it('a node that heard none of the signatures records the update that landed from the chain', async () => {
+    const { digest, order } = network([]).firstOrder();
+    const deaf = signers.findIndex((s) => s.toLowerCase() === order[2]);
+    const net = network([0, 1, 2], memoryRecords, deaf);
+    const late = net.nodes.find((n) => n.index === deaf);
+    // It reads the governor before the update (a node that has been running), then hears nothing:
+    // not started, so not subscribed to the gossiped signatures.
+    await late?.proposer.tick();
+    for (const n of net.nodes) if (n !== late) n.proposer.start();
+    await flush();
+    expect(net.chain.state).toMatchObject({ weight: pct(75), nonce: 1n });
+    expect(await late?.journal.get(digest)).toBeUndefined();
+    net.advance(2_000);
+    await late?.proposer.tick();
+    const r = await late?.journal.get(digest);
+    expect(r).toMatchObject({
+      status: 'applied',
+      weight: pct(75),
+      previousWeight: pct(80),
+      nonce: 0n,
+      txHash: net.chain.state.sends[0]?.hash,
+      submittedByUs: false,
+    });
+    expect(new Set(r?.signers)).toEqual(new Set([order[0], order[1]]));
+    // Once: the next read of the same nonce adds nothing.
+    net.advance(2_000);
+    await late?.proposer.tick();
+    expect((await late?.journal.list())?.length).toBe(1);
     await net.stop();
   });
 
