@@ -156,7 +156,11 @@ describe('dynamic haircuts (devnet, 3 attestor nodes)', () => {
         return found.every((u) => u !== undefined) ? found : undefined;
       },
       20_000,
-    );
+    ).catch(async (err: unknown) => {
+      // What each node holds instead, so a failure says which node and which state.
+      for (const i of [0, 1, 2]) console.log(`node ${i} weights.updates`, (await status(i)).weights?.updates);
+      throw err;
+    });
     expect(applied.filter((u) => u?.submittedByUs).map((u) => u?.txHash)).toEqual([event?.transactionHash]);
     const proposals = (await status(0)).weights?.proposals ?? [];
     expect(proposals.find((p) => p.chain === C.name && p.assetId === WETH)?.sigmaHorizon).toBeGreaterThan(
