@@ -24,6 +24,7 @@ import {
   type AssetState,
   findLandedUpdate,
   GOVERNOR,
+  type LandedUpdate,
   readAssetState,
   updateWeightCallData,
 } from './chain.ts';
@@ -418,40 +419,55 @@ export class WeightProposer {
   }
 
   /**
-   * An update can land that this node neither signed nor saw reach its quorum (it started late, or
-   * missed a signature that was gossiped once: the submitter stops re-gossiping when it lands). It is
-   * recorded from the chain as applied, so every node's status shows the weights in force.
+   * An update can land that this node neither signed nor saw reach its quorum (it joined while the
+   * round was open, or missed a signature that was gossiped once: the submitter stops re-gossiping
+   * when it lands). Seen as the governor's nonce moving past the last one read, it is recorded from
+   * the chain as applied, so every node's status shows the weights in force.
    */
   private async recordMissedLanding(chain: WeightChain, assetId: number, state: AssetState): Promise<void> {
     const key = `${chain.eid}:${assetId}`;
     const seen = this.seenNonce.get(key);
-    this.seenNonce.set(key, state.nonce);
-    if (seen === undefined || state.nonce <= seen) return;
     const nonce = state.nonce - 1n;
-    const known = (await this.m.journal.list()).some(
-      (r) => r.eid === chain.eid && r.assetId === assetId && r.nonce === nonce && r.status === 'applied',
+    if (seen !== undefined && state.nonce > seen && !(await this.knownApplied(chain.eid, assetId, nonce))) {
+      let landed: LandedUpdate | undefined;
+      try {
+        landed = await findLandedUpdate(chain.rpc, chain.governor, assetId, nonce);
+      } catch {
+        return; // RPC trouble: the next read tries again
+      }
+      if (landed !== undefined) {
+        const u: WeightUpdate = {
+          chainId: chain.chainId,
+          governor: chain.governor,
+          assetId,
+          weight: landed.weight,
+          nonce,
+          deadline: landed.deadline,
+        };
+        await this.recordLanded(chain, u, landed);
+      }
+    }
+    this.seenNonce.set(key, state.nonce);
+  }
+
+  private async knownApplied(eid: number, assetId: number, nonce: bigint): Promise<boolean> {
+    return (await this.m.journal.list()).some(
+      (r) => r.eid === eid && r.assetId === assetId && r.nonce === nonce && r.status === 'applied',
     );
-    if (known) return;
-    const landed = await findLandedUpdate(chain.rpc, chain.governor, assetId, nonce).catch(() => undefined);
-    if (landed === undefined) return;
-    const update: WeightUpdate = {
-      chainId: chain.chainId,
-      governor: chain.governor,
-      assetId,
-      weight: landed.weight,
-      nonce,
-      deadline: landed.deadline,
-    };
-    const digest = weightDigest(update);
+  }
+
+  /** A landed update's record: applied, with the signers its calldata carried. */
+  private async recordLanded(chain: WeightChain, u: WeightUpdate, landed: LandedUpdate): Promise<void> {
+    const digest = weightDigest(u);
     const signers = landed.signatures.flatMap((sig) => {
       try {
-        return [recoverWeightSigner(update, sig).toLowerCase() as Address];
+        return [recoverWeightSigner(u, sig).toLowerCase() as Address];
       } catch {
         return [];
       }
     });
-    const symbol = chain.assets.find((a) => a.assetId === assetId)?.symbol ?? String(assetId);
-    await this.record(digest, chain.eid, update, 'applied', {
+    const symbol = chain.assets.find((a) => a.assetId === u.assetId)?.symbol ?? String(u.assetId);
+    await this.record(digest, chain.eid, u, 'applied', {
       symbol,
       previousWeight: landed.previousWeight,
       signers,
