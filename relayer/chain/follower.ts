@@ -100,6 +100,39 @@ interface Held {
   logs: ChainLog[];
 }
 
+/**
+ * The head poll: one eth_blockNumber every `everyMs` (getBlock('latest') when the RPC has no
+ * blockNumber); `onMoved` runs when the head is past `seen()`. Cheap enough to run often, so a new
+ * block starts a full tick within it rather than within the poll interval. Errors are left to the
+ * ticks' own RPC calls, which report them.
+ */
+export function pollHead(
+  rpc: FollowerRpc,
+  everyMs: number,
+  seen: () => number | undefined,
+  onMoved: () => void,
+): { stop(): void } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const probe = async (): Promise<void> => {
+    try {
+      const head =
+        rpc.blockNumber === undefined ? (await rpc.getBlock('latest'))?.number : await rpc.blockNumber();
+      if (!stopped && head !== undefined && head > (seen() ?? -1)) onMoved();
+    } catch {
+      // reported by the follower's own ticks
+    }
+    if (!stopped) timer = setTimeout(() => void probe(), everyMs);
+  };
+  timer = setTimeout(() => void probe(), everyMs);
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
 export class BlockFollower<W = unknown> {
   readonly options: Required<Omit<FollowerOptions, 'startBlock'>> & { startBlock: number | undefined };
   private readonly rpc: FollowerRpc;
@@ -110,7 +143,7 @@ export class BlockFollower<W = unknown> {
   /** Unfinalized blocks, ascending; each one's parentHash is the previous one's hash. */
   private unfinalized: Held[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private headTimer: NodeJS.Timeout | undefined;
+  private headPoll: { stop(): void } | undefined;
   private running = false;
   /** A wake-up came during a tick: tick again as soon as it ends. */
   private wakeRequested = false;
@@ -147,7 +180,12 @@ export class BlockFollower<W = unknown> {
     this.running = true;
     void this.loop();
     if (this.options.headPollMs > 0)
-      this.headTimer = setTimeout(() => void this.probeHead(), this.options.headPollMs);
+      this.headPoll = pollHead(
+        this.rpc,
+        this.options.headPollMs,
+        () => this.latestHead,
+        () => this.wake(),
+      );
   }
 
   /** Ticks now instead of at the next poll (or right after the tick in progress). */
@@ -164,7 +202,7 @@ export class BlockFollower<W = unknown> {
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
-    clearTimeout(this.headTimer);
+    this.headPoll?.stop();
     await this.ticking;
   }
 
@@ -184,21 +222,6 @@ export class BlockFollower<W = unknown> {
     if (!this.running) return;
     if (this.wakeRequested) void this.loop();
     else this.timer = setTimeout(() => void this.loop(), this.options.pollIntervalMs);
-  }
-
-  /** The head poll: one eth_blockNumber; a head past the last one seen wakes the follower. */
-  private async probeHead(): Promise<void> {
-    if (!this.running) return;
-    try {
-      const head =
-        this.rpc.blockNumber === undefined
-          ? (await this.rpc.getBlock('latest'))?.number
-          : await this.rpc.blockNumber();
-      if (head !== undefined && head > (this.latestHead ?? -1)) this.wake();
-    } catch {
-      // the tick's own RPC calls report the trouble (lastError)
-    }
-    if (this.running) this.headTimer = setTimeout(() => void this.probeHead(), this.options.headPollMs);
   }
 
   /** One reconcile step. Public so tests (and a node's shutdown) can drive it deterministically. */

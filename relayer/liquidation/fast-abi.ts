@@ -128,7 +128,9 @@ export function decodeCollaterals(
 }
 
 /**
- * The margin state key: keccak256 of abi.encode(uint256 collateralValue, int256 equity, uint256
+ * The margin state an attempt is planned against: what the engine holds for the sub-account. Two
+ * nodes looking at the same block compute the same key; a landed liquidation always changes it.
+ * It is keccak256 of abi.encode(uint256 collateralValue, int256 equity, uint256
  * maintenanceRequirement, uint256 notional, uint32[] srcEids, address[] tokens, uint256[] amounts).
  * Every node must compute the same bytes (claims are matched by it), so this is exactly that encoding.
  */

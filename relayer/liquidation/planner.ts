@@ -149,12 +149,6 @@ export async function readCollaterals(
   }));
 }
 
-/**
- * The margin state an attempt is planned against: what the engine holds for the sub-account. Two
- * nodes looking at the same block compute the same key; a landed liquidation always changes it.
- */
-export { stateKeyOf };
-
 export async function planLiquidation(rpc: LiqRpc, req: PlanRequest): Promise<Plan> {
   const { engine, engineEid, account, subaccount, signer } = req;
   const options = req.seizeOptions ?? '0x';

@@ -7,7 +7,13 @@
 // state). On an automine devnet use 0 (every transaction is its own block and nothing reorgs); on
 // 1-second devnets and public chains the chain's configured confirmations.
 
-import { BlockFollower, type CursorStore, type FollowerEvent, type FollowerRpc } from '../chain/follower.ts';
+import {
+  BlockFollower,
+  type CursorStore,
+  type FollowerEvent,
+  type FollowerRpc,
+  pollHead,
+} from '../chain/follower.ts';
 import type { Address, ChainConfig, DvnConfig, Hex } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/controller.ts';
@@ -171,7 +177,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     /** The tick in progress: ticks of one follower never overlap (its block list is not reentrant). */
     ticking: Promise<void>;
     timer?: NodeJS.Timeout;
-    headTimer?: NodeJS.Timeout;
+    headPoll?: { stop(): void };
     /** A poll tick is in flight (the head watcher does not start a second one). */
     polling?: boolean;
     lastError?: unknown;
@@ -508,19 +514,14 @@ export function createMarginView(options: MarginViewOptions): MarginView {
   function watchHead(f: (typeof followers)[number]): void {
     const every = options.headPollMs ?? 0;
     if (every <= 0 || !engines.has(f.chain.eid)) return;
-    const rpc = options.rpcFor(f.chain);
-    const loop = async (): Promise<void> => {
-      if (!running) return;
-      try {
-        const head =
-          rpc.blockNumber === undefined ? (await rpc.getBlock('latest'))?.number : await rpc.blockNumber();
-        if (running && !f.polling && head !== undefined && head > (f.follower.latestHead ?? -1)) poll(f);
-      } catch {
-        // the follower's own poll reports RPC trouble
-      }
-      if (running) f.headTimer = setTimeout(() => void loop(), every);
-    };
-    f.headTimer = setTimeout(() => void loop(), every);
+    f.headPoll = pollHead(
+      options.rpcFor(f.chain),
+      every,
+      () => f.follower.latestHead,
+      () => {
+        if (running && !f.polling) poll(f);
+      },
+    );
   }
 
   // ------------------------------------------------------------------ queries
@@ -587,7 +588,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
       running = false;
       for (const f of followers) {
         clearTimeout(f.timer);
-        clearTimeout(f.headTimer);
+        f.headPoll?.stop();
       }
       await Promise.all(followers.map((f) => f.ticking));
       await queue;
