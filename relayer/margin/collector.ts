@@ -11,12 +11,17 @@
 // for that block are dropped and logged as a disagreement between attestors; the applied digests of
 // the last `window` blocks are remembered to flag late conflicting ones too. Memory is bounded by
 // window × attestors observations per chain.
+//
+// A busy block's observation arrives in parts (./observation-parts.ts): the parts of each attestor are
+// reassembled first (only an attestor's parts are buffered, and only for blocks inside the window),
+// and the whole observation then goes the same way as any other.
 
 import { getBytes, verifyMessage } from 'ethers';
 import type { Address, DvnConfig, Hex } from '../config/types.ts';
 import type { Logger } from '../log.ts';
-import type { ObservationPayload } from '../p2p/observation-payload.ts';
+import type { ObservationMessage, ObservationPayload } from '../p2p/observation-payload.ts';
 import { type MarginObservation, type ObservationSignature, observationDigest } from './observation.ts';
+import { isObservationPart, ObservationAssembler, observedBlock } from './observation-parts.ts';
 import type { MarginView } from './view.ts';
 
 export interface CollectorOptions {
@@ -34,7 +39,7 @@ export interface CollectorOptions {
 export type CollectOutcome =
   /** It completed a quorum and the view applied one or more blocks. */
   | 'applied'
-  /** Counted; its block waits for more signatures or for earlier blocks. */
+  /** Counted (or, for a part, buffered); its block waits for more signatures, parts or earlier blocks. */
   | 'pending'
   /** This attestor's signature for this digest was already counted, or the block is applied. */
   | 'duplicate'
@@ -51,10 +56,12 @@ export interface CollectorChainStats {
   applied: number;
   rejected: number;
   conflicts: number;
+  /** Parts of split observations waiting for the rest of their block. */
+  parts: number;
 }
 
 export interface ObservationCollector {
-  receive(payload: ObservationPayload): Promise<{ outcome: CollectOutcome; reason?: string }>;
+  receive(message: ObservationMessage): Promise<{ outcome: CollectOutcome; reason?: string }>;
   stats(): Record<number, CollectorChainStats>;
 }
 
@@ -76,7 +83,7 @@ interface ChainBook {
   pending: Map<number, Slot>;
   /** block → applied digest, the last `window` blocks */
   applied: Map<number, Hex>;
-  stats: Omit<CollectorChainStats, 'cursor' | 'buffered'>;
+  stats: Omit<CollectorChainStats, 'cursor' | 'buffered' | 'parts'>;
 }
 
 export function createCollector(options: CollectorOptions): ObservationCollector {
@@ -91,6 +98,7 @@ export function createCollector(options: CollectorOptions): ObservationCollector
       { pending: new Map(), applied: new Map(), stats: { applied: 0, rejected: 0, conflicts: 0 } },
     ]),
   );
+  const assembler = new ObservationAssembler();
   /** Applying is serialised: one drain at a time, in block order. */
   let draining: Promise<unknown> = Promise.resolve();
 
@@ -154,7 +162,40 @@ export function createCollector(options: CollectorOptions): ObservationCollector
     }
   }
 
-  async function receive(payload: ObservationPayload): Promise<{ outcome: CollectOutcome; reason?: string }> {
+  async function receive(message: ObservationMessage): Promise<{ outcome: CollectOutcome; reason?: string }> {
+    if (!isObservationPart(message)) return receiveWhole(message);
+    const { eid, number: n } = observedBlock(message);
+    const book = books.get(eid);
+    if (book === undefined) return { outcome: 'ignored', reason: `chain ${eid} is not observed here` };
+    const signer = message.signature.signer.toLowerCase() as Address;
+    if (!allowed.has(signer)) {
+      book.stats.rejected++;
+      return { outcome: 'rejected', reason: `signer ${signer} is not in the attestor set` };
+    }
+    const expected = next(eid);
+    assembler.forgetBelow(eid, expected);
+    if (n < expected) return { outcome: 'duplicate', reason: 'block already applied' };
+    if (n >= expected + window) {
+      return { outcome: 'ignored', reason: `block ${n} is beyond the window (next is ${expected})` };
+    }
+    const assembled = assembler.add(signer, message);
+    switch (assembled.status) {
+      case 'complete':
+        return receiveWhole(assembled.payload);
+      case 'pending':
+        return { outcome: 'pending' };
+      case 'duplicate':
+        return { outcome: 'duplicate', reason: 'part already held' };
+      case 'rejected':
+        book.stats.rejected++;
+        log.debug({ eid, block: n, signer, reason: assembled.reason }, 'observation part rejected');
+        return { outcome: 'rejected', reason: assembled.reason };
+    }
+  }
+
+  async function receiveWhole(
+    payload: ObservationPayload,
+  ): Promise<{ outcome: CollectOutcome; reason?: string }> {
     const obs = payload.observation;
     const book = books.get(obs.eid);
     if (book === undefined) return { outcome: 'ignored', reason: `chain ${obs.eid} is not observed here` };
@@ -242,7 +283,12 @@ export function createCollector(options: CollectorOptions): ObservationCollector
     stats() {
       const out: Record<number, CollectorChainStats> = {};
       for (const [eid, book] of books) {
-        out[eid] = { cursor: options.view.cursor(eid), buffered: book.pending.size, ...book.stats };
+        out[eid] = {
+          cursor: options.view.cursor(eid),
+          buffered: book.pending.size,
+          parts: assembler.bufferedParts(eid),
+          ...book.stats,
+        };
       }
       return out;
     },

@@ -6,10 +6,11 @@
 //
 // One block per observation is what makes the digests agree: every honest attestor that applied
 // block N signs the same bytes for N, whatever it did before. Blocks without xmargin events are
-// published too (empty), so a receiver's cursor advances block by block. While the view backfills
-// (after a start or a restart) it applies only blocks with events and then the head; the blocks in
-// between have no events by construction, so they are filled in here from block headers (at most
-// `maxGapFill` per gap; a longer gap is logged and left to the other attestors).
+// published too (empty), so a receiver's cursor advances block by block. A block with more events
+// than one message holds goes out in parts (./observation-parts.ts), under the same one signature.
+// While the view backfills (after a start or a restart) it applies only blocks with events and then
+// the head; the blocks in between have no events by construction, so they are filled in here from
+// block headers (at most `maxGapFill` per gap; a longer gap is logged and left to the other attestors).
 //
 // A peer that was cut off (a network partition, a restart of its side of the link) missed what was
 // published meanwhile, and one that connected late missed everything before; gossip replays neither.
@@ -24,6 +25,7 @@ import type { ChainConfig, Hex } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import type { GossipNetwork } from '../p2p/types.ts';
 import { buildObservation, signObservation } from './observation.ts';
+import { observationMessages } from './observation-parts.ts';
 import type { BlockRecord } from './types.ts';
 import type { MarginView } from './view.ts';
 
@@ -87,11 +89,18 @@ export function createObserver(options: ObserverOptions): MarginObserver {
   let unsubscribe: (() => void) | undefined;
   let running = false;
 
-  async function publishOne(record: BlockRecord): Promise<void> {
+  /** Signs the observation of one block and publishes it (in parts if it is too large for one message). */
+  async function publishBlock(record: BlockRecord): Promise<void> {
     const obs = buildObservation(record.eid, record.number, [record]);
+    const signature = await signObservation(obs, options.wallet);
+    for (const message of observationMessages(obs, signature)) {
+      await options.gossip.publish('observation', message);
+    }
+  }
+
+  async function publishOne(record: BlockRecord): Promise<void> {
     try {
-      const signature = await signObservation(obs, options.wallet);
-      await options.gossip.publish('observation', { observation: obs, signature });
+      await publishBlock(record);
       stats.published++;
       const list = recent.get(record.eid) ?? [];
       if ((list.at(-1)?.record.number ?? -1) < record.number) list.push({ record, at: now() });
@@ -143,12 +152,8 @@ export function createObserver(options: ObserverOptions): MarginObserver {
       const records = list.filter((r) => r.at >= since).map((r) => r.record);
       for (const record of records) {
         if (!running) return;
-        const obs = buildObservation(record.eid, record.number, [record]);
         try {
-          await options.gossip.publish('observation', {
-            observation: obs,
-            signature: await signObservation(obs, options.wallet),
-          });
+          await publishBlock(record);
           stats.replayed++;
         } catch (err) {
           stats.failed++;

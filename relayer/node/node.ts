@@ -19,12 +19,13 @@ import { type CandidateSource, createLiquidator, type Liquidator, TxQueue } from
 import type { Logger } from '../log.ts';
 import { createCollector } from '../margin/collector.ts';
 import { createMarginView } from '../margin/index.ts';
+import { observedBlock } from '../margin/observation-parts.ts';
 import { createObserver, type MarginObserver } from '../margin/observer.ts';
 import {
   createGossipNetwork,
   type HeartbeatPayload,
   type Libp2pGossipNetwork,
-  type ObservationPayload,
+  type ObservationMessage,
 } from '../p2p/index.ts';
 import { createRebalancer, type Rebalancer, rebalancerOptions } from '../rebalance/index.ts';
 import { createRiskTracker } from '../risk/tracker.ts';
@@ -306,11 +307,12 @@ async function start(
     startBlock: 0,
   });
   const collectorLog = log.child({ module: 'collector' });
-  gossip.subscribe<ObservationPayload>('observation', async (message) => {
+  gossip.subscribe<ObservationMessage>('observation', async (message) => {
     const r = await collector.receive(message.payload);
     if (r.outcome === 'rejected') {
+      const { eid, number } = observedBlock(message.payload);
       collectorLog.warn(
-        { from: message.signer, eid: message.payload.observation.eid, reason: r.reason },
+        { from: message.signer, eid, block: number, reason: r.reason },
         'observation rejected',
       );
     }

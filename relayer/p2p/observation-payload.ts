@@ -5,7 +5,11 @@
 // type check at the bottom keeps it in step with MarginEvent.
 //
 // Bounds: one observation covers at most MAX_OBSERVATION_BLOCKS blocks of at most
-// MAX_BLOCK_EVENTS events each; the envelope's 64 KiB cap bounds the total anyway.
+// MAX_BLOCK_EVENTS events each; the envelope's 64 KiB cap bounds the total anyway. A block with more
+// than EVENTS_PER_PART events (a mass liquidation, a burst of deposits) does not fit one envelope: its
+// observation travels as parts of EVENTS_PER_PART events (../margin/observation-parts.ts), each with
+// the attestor's one signature over the whole block's digest. 64 events of the largest kind
+// (Liquidated, every integer 78 digits) take ~44 KB of JSON, under the envelope's cap.
 
 import { z } from 'zod';
 import type { MarginObservation } from '../margin/observation.ts';
@@ -13,6 +17,10 @@ import type { MarginEvent, MarginEventType } from '../margin/types.ts';
 
 export const MAX_OBSERVATION_BLOCKS = 16;
 export const MAX_BLOCK_EVENTS = 256;
+/** Events per part of a split observation (every part but the last holds exactly this many). */
+export const EVENTS_PER_PART = 64;
+/** Parts per block: 16,384 events, several times what a 30M-gas block of xmargin calls can emit. */
+export const MAX_OBSERVATION_PARTS = 256;
 
 /** An int256/uint256 as canonical JSON carries it (decimal string), parsed back to bigint. */
 const int = z
@@ -128,12 +136,37 @@ export const marginObservationSchema = z.object({
     .max(MAX_OBSERVATION_BLOCKS),
 });
 
+const observationSignature = z.object({ signer: address, signature });
+
 /** One attestor's observation and its EVM signature over observationDigest (not the envelope's). */
 export const observationPayload = z.object({
   observation: marginObservationSchema,
-  signature: z.object({ signer: address, signature }),
+  signature: observationSignature,
 });
 export type ObservationPayload = z.output<typeof observationPayload>;
+
+/**
+ * Part `index` of `count` of a one-block observation too large for one envelope: the block's head
+ * and a slice of its events. `signature` is over the digest of the whole observation, so a receiver
+ * checks it once it holds every part.
+ */
+export const observationPartPayload = z.object({
+  part: z
+    .object({
+      eid: u32,
+      block: z.object(blockHead),
+      index: z.number().int().min(0),
+      count: z.number().int().min(2).max(MAX_OBSERVATION_PARTS),
+      events: z.array(marginEvent).min(1).max(EVENTS_PER_PART),
+    })
+    .refine((p) => p.index < p.count, 'part index must be below the part count'),
+  signature: observationSignature,
+});
+export type ObservationPartPayload = z.output<typeof observationPartPayload>;
+
+/** What the `observation` topic carries: a whole observation or one part of a large one. */
+export const observationMessage = z.union([observationPayload, observationPartPayload]);
+export type ObservationMessage = z.output<typeof observationMessage>;
 
 // The schema and the margin view's types must describe the same thing, both ways.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

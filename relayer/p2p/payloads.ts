@@ -4,7 +4,7 @@
 
 import { z } from 'zod';
 import { NODE_ROLES } from '../config/types.ts';
-import { observationPayload } from './observation-payload.ts';
+import { observationMessage } from './observation-payload.ts';
 import type { TopicName } from './types.ts';
 import { weightSignaturePayload } from './weight-payload.ts';
 
@@ -47,7 +47,7 @@ export const TOPIC_PAYLOADS = {
   heartbeat: heartbeatPayload,
   dvnSignature: jsonObject,
   claim: jsonObject,
-  observation: observationPayload,
+  observation: observationMessage,
   weightSignature: weightSignaturePayload,
 } as const satisfies { readonly [T in TopicName]: z.ZodType };
 

@@ -5,6 +5,8 @@
 // the watcher shows the collateral locked on A (learned from observations) and credited on C. With
 // two attestors stopped the lone one's observations are not enough, and the watcher's view of A
 // stands still; once they are back (their publishers fill in the blocks they missed) it moves again.
+// Last, a busy block: 300 deposits mined in one block of A, more events than one gossip message holds
+// (256 events, 64 KiB), reach the watcher as observations in parts and show as the sum locked.
 
 import { rmSync } from 'node:fs';
 import { Contract, JsonRpcProvider, NonceManager, parseUnits, Wallet } from 'ethers';
@@ -40,6 +42,12 @@ async function observedA(): Promise<ObservedChainStatus> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The trader's WETH locked on A, as the watcher shows it (0 if none). */
+async function watcherLockedOnA(trader: string): Promise<number> {
+  const a = (await status(WATCHER)).accounts?.find((x) => x.account.toLowerCase() === trader.toLowerCase());
+  return Number(a?.collateral.find((c) => c.chain === A.name && c.symbol === 'WETH')?.amount ?? 0);
+}
 
 describe('observations: a watcher without RPC for A follows it through attested observations', () => {
   beforeAll(async () => {
@@ -135,4 +143,60 @@ describe('observations: a watcher without RPC for A follows it through attested 
       (await observedA()).block > before + 3 ? true : undefined,
     );
   }, 120_000);
+
+  it('a block with more events than one message holds reaches the watcher in parts', async () => {
+    const BUSY = 300;
+    const p = new JsonRpcProvider(A.rpcUrls[0], A.chainId, { staticNetwork: true });
+    providers.push(p);
+    const traderKey = (manifest.accounts.find((a) => a.role === 'trader') as { privateKey: string })
+      .privateKey;
+    const trader = new Wallet(traderKey, p);
+    const deployer = new NonceManager(new Wallet(manifest.accounts[0]?.privateKey as string, p));
+    const weth = A.tokens.find((t) => t.symbol === 'WETH')?.address as string;
+    const client = createClient({ chains: manifest.chains, privateKey: traderKey });
+    await (
+      await new Contract(weth, readArtifact('MockERC20').abi, deployer).getFunction('mint')(
+        trader.address,
+        parseUnits('1', 18),
+      )
+    ).wait();
+    const before = await watcherLockedOnA(trader.address);
+    const deposit = { chain: A.name, token: 'WETH', amount: '0.001', engine: C.name };
+    // The first one approves the vault and shows the gas a deposit takes.
+    await client.deposit(deposit);
+    const fee = await client.quoteDeposit(deposit);
+    const vault = new Contract(A.xmargin.vault, readArtifact('CollateralVault').abi, trader);
+    const args = [weth, parseUnits('0.001', 18), 0n, C.eid, '0x'] as const;
+    const gasLimit = ((await vault.getFunction('deposit').estimateGas(...args, { value: fee })) * 3n) / 2n;
+
+    // Hold A's blocks, queue the deposits, mine them in one block, and let A tick again.
+    await p.send('evm_setIntervalMining', [0]);
+    let nonce = await p.getTransactionCount(trader.address, 'pending');
+    const sent = [];
+    try {
+      for (let i = 0; i < BUSY; i++) {
+        sent.push(await vault.getFunction('deposit')(...args, { value: fee, gasLimit, nonce: nonce++ }));
+      }
+      await p.send('evm_mine', []);
+    } finally {
+      await p.send('evm_setIntervalMining', [1]);
+    }
+    const receipts = await Promise.all(sent.map((tx) => tx.wait()));
+    expect(new Set(receipts.map((r) => r?.blockNumber)).size).toBe(1);
+    const busyBlock = receipts[0]?.blockNumber as number;
+
+    await waitFor(
+      `the watcher to apply A's block ${busyBlock} and show ${BUSY} more deposits locked`,
+      async () => {
+        const a = await observedA();
+        const locked = await watcherLockedOnA(trader.address);
+        return a.block >= busyBlock && Math.abs(locked - (before + 0.001 * (BUSY + 1))) < 1e-9
+          ? true
+          : undefined;
+      },
+      90_000,
+    );
+    expect((await observedA()).conflicts).toBe(0);
+    client.destroy();
+  }, 180_000);
 });

@@ -3,14 +3,13 @@
 // digest, out-of-order buffering, conflicting digests. Plus the wire round trip of the payload
 // schema, which must give back an observation with the same digest.
 
-import { Wallet } from 'ethers';
+import type { Wallet } from 'ethers';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Address, Hex } from '../../../relayer/config/types.ts';
+import type { Address } from '../../../relayer/config/types.ts';
 import { silentLogger } from '../../../relayer/log.ts';
 import { createCollector, type ObservationCollector } from '../../../relayer/margin/collector.ts';
 import {
   buildObservation,
-  checkQuorum,
   type MarginObservation,
   observationDigest,
   signObservation,
@@ -18,13 +17,18 @@ import {
 import type { MarginEvent } from '../../../relayer/margin/types.ts';
 import { canonicalJson } from '../../../relayer/p2p/envelope.ts';
 import { type ObservationPayload, observationPayload } from '../../../relayer/p2p/observation-payload.ts';
-
-const EID = 40_101;
-const keys = [1, 2, 3, 4].map((i) => new Wallet(`0x${i.toString(16).padStart(64, '0')}`));
-const [w1, w2, w3, outsider] = keys as [Wallet, Wallet, Wallet, Wallet];
-const attestors = { signers: [w1, w2, w3].map((w) => w.address as Address), quorum: 2 };
-const a = (n: number): Address => `0x${n.toString(16).padStart(40, '0')}` as Address;
-const h = (n: number): Hex => `0x${n.toString(16).padStart(64, '0')}` as Hex;
+import {
+  a,
+  attestors,
+  block,
+  EID,
+  fakeObservationView,
+  h,
+  outsider,
+  w1,
+  w2,
+  w3,
+} from '../../support/observations.ts';
 
 const deposit = (amount: bigint): MarginEvent => ({
   type: 'Deposited',
@@ -36,41 +40,16 @@ const deposit = (amount: bigint): MarginEvent => ({
   engineEid: 40_103,
 });
 
-function block(n: number, events: MarginEvent[] = []): MarginObservation {
-  return buildObservation(EID, n, [
-    { eid: EID, number: n, hash: h(1000 + n), timestamp: 1_700_000_000 + n, events },
-  ]);
-}
-
 async function payload(obs: MarginObservation, wallet: Wallet): Promise<ObservationPayload> {
   // Through the wire form, as a receiver gets it.
   const wire = JSON.parse(canonicalJson({ observation: obs, signature: await signObservation(obs, wallet) }));
   return observationPayload.parse(wire);
 }
 
-/** What MarginView.applyObservation does, minus the state: quorum, then contiguity. */
-function fakeView() {
-  const cursors = new Map<number, number>();
-  const applied: MarginObservation[] = [];
-  return {
-    applied,
-    cursor: (eid: number) => cursors.get(eid) ?? -1,
-    async applyObservation(obs: MarginObservation, sigs: readonly { signer: Address; signature: Hex }[]) {
-      const v = checkQuorum(obs, sigs, attestors);
-      if (!v.ok) return { accepted: false, reason: v.reason };
-      const cur = cursors.get(obs.eid) ?? -1;
-      if (cur >= 0 && obs.fromBlock !== cur + 1) return { accepted: false, reason: 'not contiguous' };
-      cursors.set(obs.eid, obs.block.number);
-      applied.push(obs);
-      return { accepted: true };
-    },
-  };
-}
-
-let view: ReturnType<typeof fakeView>;
+let view: ReturnType<typeof fakeObservationView>;
 let collector: ObservationCollector;
 beforeEach(() => {
-  view = fakeView();
+  view = fakeObservationView(attestors);
   collector = createCollector({ view, observed: [EID], attestors, log: silentLogger(), window: 8 });
 });
 

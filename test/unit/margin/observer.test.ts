@@ -7,9 +7,11 @@ import { Wallet } from 'ethers';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { ChainConfig, Hex } from '../../../relayer/config/types.ts';
-import type { MarginObservation } from '../../../relayer/margin/observation.ts';
+import { isObservationPart, observedBlock } from '../../../relayer/margin/observation-parts.ts';
 import { createObserver } from '../../../relayer/margin/observer.ts';
+import type { MarginEvent } from '../../../relayer/margin/types.ts';
 import type { BlockListener } from '../../../relayer/margin/view.ts';
+import type { ObservationMessage } from '../../../relayer/p2p/observation-payload.ts';
 
 const EID = 40101;
 const hash = (n: number) => `0x${n.toString(16).padStart(64, '0')}` as Hex;
@@ -20,6 +22,7 @@ function setup(startCursor: number) {
   let applied: BlockListener | undefined;
   let peer: ((e: 'subscribed' | 'disconnect', peerId: string) => void) | undefined;
   const published: number[] = [];
+  const messages: ObservationMessage[] = [];
   const observer = createObserver({
     view: {
       onBlockApplied: (l) => {
@@ -31,7 +34,8 @@ function setup(startCursor: number) {
     chains: [{ eid: EID, name: 'devnet-a' } as ChainConfig],
     gossip: {
       publish: async (_topic, payload) => {
-        published.push((payload as { observation: MarginObservation }).observation.fromBlock);
+        published.push(observedBlock(payload as ObservationMessage).number);
+        messages.push(payload as ObservationMessage);
       },
     },
     wallet: Wallet.createRandom() as unknown as Wallet,
@@ -44,13 +48,14 @@ function setup(startCursor: number) {
     now: () => clock,
   });
   observer.start();
-  const apply = async (n: number) => {
-    applied?.(EID, { eid: EID, number: n, hash: hash(n), timestamp: n, events: [] });
+  const apply = async (n: number, events: MarginEvent[] = []) => {
+    applied?.(EID, { eid: EID, number: n, hash: hash(n), timestamp: n, events });
     await tick();
   };
   return {
     observer,
     published,
+    messages,
     apply,
     peer: async (e: 'subscribed' | 'disconnect', peerId = 'peer-1') => {
       peer?.(e, peerId);
@@ -67,6 +72,20 @@ describe('observation publisher', () => {
     const t = setup(4);
     await t.apply(7);
     expect(t.published).toEqual([5, 6, 7]);
+    await t.observer.stop();
+  });
+
+  it('publishes a block with more events than one message holds in parts, as one block', async () => {
+    const t = setup(-1);
+    const events: MarginEvent[] = Array.from({ length: 130 }, (_, i) => ({
+      type: 'LockPending',
+      id: hash(i),
+      engineEid: 40_103,
+    }));
+    await t.apply(0, events);
+    expect(t.published).toEqual([0, 0, 0]);
+    expect(t.messages.map((m) => (isObservationPart(m) ? m.part.events.length : -1))).toEqual([64, 64, 2]);
+    expect(t.observer.stats()).toMatchObject({ published: 1, failed: 0 });
     await t.observer.stop();
   });
 
