@@ -1,5 +1,5 @@
-// Observations of busy blocks, in parts. A gossip envelope holds at most 64 KiB, about 90 events; a
-// mass liquidation or a burst of deposits puts hundreds in one block. Such a block's observation is
+// Observations of busy blocks, in parts. A gossip envelope holds at most 64 KiB: ~90 events of the
+// largest kind, ~250 deposits; a mass liquidation or a burst of deposits puts hundreds in one block. Such a block's observation is
 // published as parts of EVENTS_PER_PART events (every part but the last exactly that many, so every
 // honest attestor cuts the same block the same way), each carrying the block's head and the
 // attestor's one signature over the digest of the WHOLE observation. The receiver reassembles each
