@@ -13,9 +13,14 @@
 //                        store opens again (the test opens it between runs and reads the margin
 //                        cursors), and at the end the node's margin view equals a node that was never
 //                        killed and the engine's own health, and no packet was verified twice.
-// The nodes heartbeat every 3 s (the default: a silent peer counts as live for 9 s) and take over
-// after a 4 s liquidation deadline, so the backup acts by the deadline, not because the frozen node
-// left the live set. Every scenario ends with the DESIGN.md invariants checked on chain.
+// The nodes heartbeat every 5 s (a silent peer counts as live for 15 s) and take over after a 4 s
+// liquidation deadline, so the backup acts by the deadline, not because the frozen node left the live
+// set: its last heartbeat is at most 5 s old when it freezes, so it stays live for 10 s or more, and the
+// backup's turn comes ~7 s after the freeze at the latest (the drop mined ~2 s after it, the deadline,
+// a pass a block). With the default 3 s (live for 9 s) the two could meet: a node frozen 3 s after its
+// last heartbeat left the other nodes' live sets ~6 s later, and then the third-ranked node, ranked
+// second among those left, took over at the deadline while the second-ranked one's pass fell 2 ms
+// short of it. Every scenario ends with the DESIGN.md invariants checked on chain.
 
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -41,7 +46,7 @@ import {
 import { MarketDesk, USDC, WAD } from './market-harness.ts';
 
 const DEADLINE_MS = 4_000;
-const HEARTBEAT_MS = 3_000;
+const HEARTBEAT_MS = 5_000;
 
 let desk: MarketDesk | undefined;
 
