@@ -141,26 +141,31 @@ export class Attestor {
     return run;
   }
 
-  /** Marks the quorum when the record just reached it; true then (its update is not written yet). */
-  private async checkQuorum(r: AttestRecord): Promise<boolean> {
-    if (r.quorumAt !== undefined || (await this.m.signatures.list(r.hash)).length < this.opts.dvn.quorum)
-      return false;
-    r.quorumAt = this.now();
-    this.log('quorum', { guid: r.guid });
-    return true;
-  }
-
   /**
-   * Submits a packet that just reached its quorum (its record written), if this node is ranked
-   * first for it. Not through a tick: a tick in progress waits for its own submissions' receipts,
-   * up to a block, and the quorum would miss the destination's next block behind it.
+   * Applies `change` to the packet's record and marks its quorum when the record now reaches it. The
+   * node ranked first for the packet then submits at once, not through a tick: a tick in progress
+   * waits for its own submissions' receipts, up to a block, and the quorum would miss the
+   * destination's next block behind it.
    */
-  private async advanceNow(hash: Hex): Promise<void> {
-    if (this.stopped) return;
-    const record = await this.m.records.get(hash);
-    if (record === undefined || record.quorumAt === undefined || record.state === 'committed') return;
-    const rank = rendezvousRank(record.guid, this.m.wallet.address as Address, this.liveAttestors());
-    if (rank === 0) await this.launch(record);
+  private async updateTowardQuorum(
+    hash: Hex,
+    init: () => AttestRecord,
+    change: (r: AttestRecord) => void = () => undefined,
+  ): Promise<AttestRecord> {
+    let reached = false;
+    const record = await this.update(hash, init, async (r) => {
+      change(r);
+      if (r.quorumAt !== undefined || (await this.m.signatures.list(r.hash)).length < this.opts.dvn.quorum)
+        return;
+      r.quorumAt = this.now();
+      this.log('quorum', { guid: r.guid });
+      reached = true;
+    });
+    if (reached && !this.stopped && record.state !== 'committed') {
+      const rank = rendezvousRank(record.guid, this.m.wallet.address as Address, this.liveAttestors());
+      if (rank === 0) void this.launch(record);
+    }
+    return record;
   }
 
   /** Runs `advance` unless this packet's is already running; a failure is recorded on the packet. */
@@ -361,13 +366,10 @@ export class Attestor {
         confirmations,
         expiration,
       );
-    let reached = false;
-    const record = await this.update(hash, init, async (r) => {
+    const record = await this.updateTowardQuorum(hash, init, (r) => {
       r.ownSignature = signature;
-      reached = await this.checkQuorum(r);
     });
     this.log('signed', { guid: packet.guid, nonce: packet.nonce.toString() });
-    if (reached) void this.advanceNow(hash);
     await this.publish(record);
   }
 
@@ -445,11 +447,7 @@ export class Attestor {
         BigInt(p.confirmations),
         BigInt(p.expiration),
       );
-    let reached = false;
-    await this.update(hash, init, async (r) => {
-      reached = await this.checkQuorum(r);
-    });
-    if (reached) void this.advanceNow(hash);
+    await this.updateTowardQuorum(hash, init);
   }
 
   /** One pass over open packets: republish own signatures, advance the ones whose turn it is. */

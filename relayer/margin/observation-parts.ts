@@ -69,7 +69,8 @@ export type AssembleResult =
   | { status: 'rejected'; reason: string };
 
 interface Assembly {
-  part: ObservationPartPayload['part'];
+  eid: number;
+  head: ObservationPartPayload['part']['block'];
   signature: ObservationSignature;
   slices: (MarginEvent[] | undefined)[];
   have: number;
@@ -104,7 +105,13 @@ export class ObservationAssembler {
     const key = `${part.eid}:${part.block.number}:${part.block.hash}:${part.block.timestamp}:${part.count}`;
     let assembly = mine.get(key);
     if (assembly === undefined) {
-      assembly = { part, signature, slices: new Array(part.count).fill(undefined), have: 0 };
+      assembly = {
+        eid: part.eid,
+        head: part.block,
+        signature,
+        slices: new Array(part.count).fill(undefined),
+        have: 0,
+      };
       mine.set(key, assembly);
     }
     if (assembly.slices[part.index] !== undefined) return { status: 'duplicate' };
@@ -115,9 +122,9 @@ export class ObservationAssembler {
       return { status: 'pending', missing: part.count - assembly.have };
     }
     mine.delete(key);
-    const head = assembly.part.block;
-    const observation = buildObservation(part.eid, head.number, [
-      { eid: part.eid, ...head, events: assembly.slices.flatMap((s) => s ?? []) },
+    const { eid, head } = assembly;
+    const observation = buildObservation(eid, head.number, [
+      { eid, ...head, events: assembly.slices.flatMap((s) => s ?? []) },
     ]);
     return { status: 'complete', payload: { observation, signature: assembly.signature } };
   }
@@ -125,7 +132,7 @@ export class ObservationAssembler {
   /** Forgets unfinished blocks of chain `eid` below `block` (applied meanwhile, by other attestors' parts). */
   forgetBelow(eid: number, block: number): void {
     for (const [signer, mine] of this.#bySigner) {
-      for (const [key, a] of mine) if (a.part.eid === eid && a.part.block.number < block) mine.delete(key);
+      for (const [key, a] of mine) if (a.eid === eid && a.head.number < block) mine.delete(key);
       if (mine.size === 0) this.#bySigner.delete(signer);
     }
   }
@@ -134,7 +141,7 @@ export class ObservationAssembler {
   bufferedParts(eid: number): number {
     let n = 0;
     for (const mine of this.#bySigner.values()) {
-      for (const a of mine.values()) if (a.part.eid === eid) n += a.have;
+      for (const a of mine.values()) if (a.eid === eid) n += a.have;
     }
     return n;
   }
