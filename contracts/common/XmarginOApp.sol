@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {OApp, MessagingFee, MessagingReceipt} from "@layerzerolabs/oapp-evm/contracts/oapp/OApp.sol";
 import {OAppOptionsType3} from "@layerzerolabs/oapp-evm/contracts/oapp/libs/OAppOptionsType3.sol";
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {MsgCodec} from "../libraries/MsgCodec.sol";
 
 /// @title XmarginOApp
 /// @notice What the vault and the engine share: a LayerZero v2 OApp with enforced options per message
@@ -15,6 +16,10 @@ abstract contract XmarginOApp is OApp, OAppOptionsType3, Ownable2Step {
     address public guardian;
     /// @dev Sequence of messages this contract originated; feeds unique message ids.
     uint64 internal _outboundNonce;
+    /// @dev Inbound message ids already applied, as a bitmap: word `id >> 8`, bit `id & 0xff`. Ids are
+    ///      sequential per sender (`MsgCodec.messageId`), so 256 of one sender's messages share a word and
+    ///      the replay record costs a fresh storage slot (~22k gas) once per 256 messages, not every time.
+    mapping(uint256 word => uint256 bits) private _processedWords;
 
     /// @notice Only the guardian may do this.
     error OnlyGuardian(address caller);
@@ -38,7 +43,22 @@ abstract contract XmarginOApp is OApp, OAppOptionsType3, Ownable2Step {
 
     /// @dev Next unique message id for a message this contract originates.
     function _nextMessageId() internal returns (bytes32) {
-        return keccak256(abi.encode(localEid, address(this), ++_outboundNonce));
+        return MsgCodec.messageId(localEid, address(this), ++_outboundNonce);
+    }
+
+    /// @dev Whether the inbound message `id` was applied.
+    function _isProcessed(bytes32 id) internal view returns (bool) {
+        return _processedWords[uint256(id) >> 8] & (1 << (uint256(id) & 0xff)) != 0;
+    }
+
+    /// @dev Records the inbound message `id` as applied; false (and nothing written) if it already was.
+    function _markProcessed(bytes32 id) internal returns (bool) {
+        uint256 word = uint256(id) >> 8;
+        uint256 bit = 1 << (uint256(id) & 0xff);
+        uint256 bits = _processedWords[word];
+        if (bits & bit != 0) return false;
+        _processedWords[word] = bits | bit;
+        return true;
     }
 
     /// @dev Quotes a message of `msgType` to `dstEid`, with the enforced options merged in.

@@ -11,6 +11,7 @@ import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
 import {IMarginEngineCore, HoldReason} from "../interfaces/IMarginEngine.sol";
 import {IPriceAdapter} from "../interfaces/IPriceAdapter.sol";
 import {IVenue} from "../interfaces/IVenue.sol";
+import {CollateralList} from "../libraries/CollateralList.sol";
 import {MsgCodec} from "../libraries/MsgCodec.sol";
 import {RateLimiter} from "../libraries/RateLimiter.sol";
 import {WadMath} from "../libraries/WadMath.sol";
@@ -26,6 +27,7 @@ import {MarginEngineStorage} from "./MarginEngineStorage.sol";
 ///      the vault has it down for (invariant 1). Every LOCK carries a unique id applied at most once.
 contract MarginEngine is MarginEngineStorage, IMarginEngineCore {
     using SafeERC20 for IERC20;
+    using CollateralList for bytes32[8];
     using RateLimiter for RateLimiter.Bucket;
     using WadMath for uint256;
 
@@ -292,10 +294,10 @@ contract MarginEngine is MarginEngineStorage, IMarginEngineCore {
 
     /// @inheritdoc IMarginEngineCore
     function creditFromLocalVault(MsgCodec.Lock calldata lock) external onlyLocalVault {
-        if (processed[lock.id]) revert MessageAlreadyProcessed(lock.id);
+        if (_isProcessed(lock.id)) revert MessageAlreadyProcessed(lock.id);
         uint8 reason = _creditBlocker(localEid, lock, false);
         if (reason != HoldReason.NONE) revert CannotCreditLocally(reason);
-        processed[lock.id] = true;
+        _markProcessed(lock.id);
         _applyCredit(localEid, lock);
     }
 
@@ -316,8 +318,7 @@ contract MarginEngine is MarginEngineStorage, IMarginEngineCore {
         if (msgType == MsgCodec.HEARTBEAT) return _recordHeartbeat(origin.srcEid, MsgCodec.decodeHeartbeat(message));
         if (msgType != MsgCodec.LOCK) revert UnknownMessageType(msgType);
         MsgCodec.Lock memory lock = MsgCodec.decodeLock(message);
-        if (processed[lock.id]) return; // a replay changes nothing
-        processed[lock.id] = true;
+        if (!_markProcessed(lock.id)) return; // a replay changes nothing
 
         uint8 reason = _creditBlocker(origin.srcEid, lock, true);
         if (reason != HoldReason.NONE) {
@@ -381,19 +382,7 @@ contract MarginEngine is MarginEngineStorage, IMarginEngineCore {
         uint256 remaining = current - amount;
         _credit[subKey][key] = remaining;
         totalCredit[key] -= amount;
-        if (remaining == 0) _removeCollateral(subKey, key);
-    }
-
-    function _removeCollateral(bytes32 subKey, bytes32 key) internal {
-        bytes32[] storage keys = _collaterals[subKey];
-        uint256 n = keys.length;
-        for (uint256 i; i < n; ++i) {
-            if (keys[i] == key) {
-                keys[i] = keys[n - 1];
-                keys.pop();
-                return;
-            }
-        }
+        if (remaining == 0) _collaterals[subKey].remove(key);
     }
 
     /// @dev Why `lock` cannot be credited now, or NONE. Consumes bridge capacity only when it returns NONE.
@@ -405,7 +394,7 @@ contract MarginEngine is MarginEngineStorage, IMarginEngineCore {
         if (bridged && sourcePaused[srcEid]) return HoldReason.SOURCE_PAUSED;
         if (totalCredit[key] + lock.amount > source.creditCap) return HoldReason.CREDIT_CAP;
         bytes32 subKey = _subKey(lock.account, lock.subaccount);
-        if (_credit[subKey][key] == 0 && _collaterals[subKey].length >= MAX_COLLATERALS) {
+        if (_credit[subKey][key] == 0 && _collaterals[subKey].count() >= MAX_COLLATERALS) {
             return HoldReason.TOO_MANY_COLLATERALS;
         }
         if (bridged && !_bridgeLimits[key].tryConsume(lock.amount)) return HoldReason.BRIDGE_LIMIT;
@@ -418,9 +407,8 @@ contract MarginEngine is MarginEngineStorage, IMarginEngineCore {
     ///      every rounding falls on the side of the protocol's solvency.
     function _health(address account, uint96 subaccount) internal view returns (HealthView memory h) {
         bytes32 subKey = _subKey(account, subaccount);
-        bytes32[] storage keys = _collaterals[subKey];
-        uint256 n = keys.length;
-        for (uint256 i; i < n; ++i) {
+        bytes32[] memory keys = _collaterals[subKey].keys();
+        for (uint256 i; i < keys.length; ++i) {
             bytes32 key = keys[i];
             // One SLOAD per struct: this loop runs twice per liquidation, per collateral. The fields are
             // unpacked by their declared order (Solidity packs a struct's members from the low-order
@@ -582,7 +570,7 @@ contract MarginEngine is MarginEngineStorage, IMarginEngineCore {
     function _settleBadDebtIfInsolvent(address account, uint96 subaccount) internal returns (bool) {
         IVenue venue_ = venue;
         if (address(venue_) == address(0)) return false;
-        if (_collaterals[_subKey(account, subaccount)].length != 0) return false;
+        if (_collaterals[_subKey(account, subaccount)].count() != 0) return false;
         if (venue_.positionsOf(account, subaccount).length != 0) return false;
         int256 settled = venue_.settledBalance(account, subaccount);
         if (settled >= 0) return false;

@@ -7,6 +7,7 @@ import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IER
 
 import {IMarginEngineAdmin} from "../interfaces/IMarginEngine.sol";
 import {IVenue} from "../interfaces/IVenue.sol";
+import {CollateralList} from "../libraries/CollateralList.sol";
 import {MsgCodec} from "../libraries/MsgCodec.sol";
 import {RateLimiter} from "../libraries/RateLimiter.sol";
 import {MarginEngineStorage} from "./MarginEngineStorage.sol";
@@ -20,6 +21,7 @@ import {MarginEngineStorage} from "./MarginEngineStorage.sol";
 ///      only because the shared storage layout comes from inheriting the same bases.
 contract MarginEngineAdmin is MarginEngineStorage, IMarginEngineAdmin {
     using RateLimiter for RateLimiter.Bucket;
+    using CollateralList for bytes32[8];
 
     constructor(address endpoint_, address owner_) MarginEngineStorage(endpoint_, owner_) {}
 
@@ -126,7 +128,7 @@ contract MarginEngineAdmin is MarginEngineStorage, IMarginEngineAdmin {
         returns (uint32[] memory srcEids, address[] memory tokens, uint256[] memory amounts)
     {
         bytes32 subKey = _subKey(account, subaccount);
-        bytes32[] storage keys = _collaterals[subKey];
+        bytes32[] memory keys = _collaterals[subKey].keys();
         uint256 n = keys.length;
         srcEids = new uint32[](n);
         tokens = new address[](n);

@@ -6,6 +6,7 @@ import {XmarginOApp} from "../common/XmarginOApp.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IMarginEngineState} from "../interfaces/IMarginEngine.sol";
 import {IVenue} from "../interfaces/IVenue.sol";
+import {CollateralList} from "../libraries/CollateralList.sol";
 import {MsgCodec} from "../libraries/MsgCodec.sol";
 import {RateLimiter} from "../libraries/RateLimiter.sol";
 
@@ -17,7 +18,7 @@ abstract contract MarginEngineStorage is XmarginOApp, TransientReentrancyGuard, 
     uint256 internal constant WAD = 1e18;
     /// @notice Most distinct (source chain, token) collaterals one sub-account may hold; bounds the gas
     ///         of every health check so liquidation can never be priced out.
-    uint256 public constant MAX_COLLATERALS = 8;
+    uint256 public constant MAX_COLLATERALS = CollateralList.CAPACITY;
 
     /// @notice The venue whose positions this engine margins, and its settlement (quote) token.
     IVenue public venue;
@@ -38,16 +39,14 @@ abstract contract MarginEngineStorage is XmarginOApp, TransientReentrancyGuard, 
 
     /// @dev Credited amount per (account, subaccount) and (source chain, token).
     mapping(bytes32 subKey => mapping(bytes32 sourceKey => uint256)) internal _credit;
-    /// @dev The source keys with non-zero credit, per (account, subaccount); at most MAX_COLLATERALS.
-    mapping(bytes32 subKey => bytes32[]) internal _collaterals;
+    /// @dev The source keys with non-zero credit, per (account, subaccount): a CollateralList, its count in
+    ///      the first entry's spare bits.
+    mapping(bytes32 subKey => bytes32[8]) internal _collaterals;
 
     /// @notice The only caller of `moveFor`: moves credit on a trader's behalf within the trader's limits.
     address public rebalancer;
     /// @notice The only caller of `setAssetWeight`: applies attested weight updates within on-chain bounds.
     address public weightGovernor;
-
-    /// @notice LOCK ids already applied (credited or held).
-    mapping(bytes32 id => bool) public processed;
 
     struct HeldCredit {
         uint32 srcEid;
@@ -60,6 +59,11 @@ abstract contract MarginEngineStorage is XmarginOApp, TransientReentrancyGuard, 
     mapping(uint32 srcEid => uint64) public lastHeardAt;
 
     constructor(address endpoint_, address owner_) XmarginOApp(endpoint_, owner_) {}
+
+    /// @notice Whether the LOCK `id` was applied (credited or held).
+    function processed(bytes32 id) external view returns (bool) {
+        return _isProcessed(id);
+    }
 
     function _subKey(address account, uint96 subaccount) internal pure returns (bytes32) {
         return bytes32((uint256(uint160(account)) << 96) | subaccount);

@@ -7,11 +7,14 @@ pragma solidity ^0.8.24;
 ///      edge that an attacker could use to pass twice the capacity in a moment. A zero capacity lets
 ///      nothing through: new assets and networks start closed until configured.
 library RateLimiter {
+    /// @dev What changes on every pass (available, lastUpdate) shares the first slot, so a pass writes one
+    ///      slot, not two (~2.9k gas less in every bridged credit and every payout). `available` never
+    ///      exceeds `capacity`, so 128 bits hold it.
     struct Bucket {
-        uint128 capacity;
+        uint128 available;
         uint64 window;
         uint64 lastUpdate;
-        uint256 available;
+        uint128 capacity;
     }
 
     /// @notice Sets the limits. A bucket configured for the first time starts full; later changes keep
@@ -20,7 +23,7 @@ library RateLimiter {
         uint256 current = bucket.window == 0 ? capacity : availableNow(bucket);
         bucket.capacity = capacity;
         bucket.window = window == 0 ? 1 : window;
-        bucket.available = current > capacity ? capacity : current;
+        bucket.available = uint128(current > capacity ? capacity : current);
         bucket.lastUpdate = uint64(block.timestamp);
     }
 
@@ -40,7 +43,7 @@ library RateLimiter {
     function tryConsume(Bucket storage bucket, uint256 amount) internal returns (bool) {
         uint256 current = availableNow(bucket);
         if (amount > current) return false;
-        bucket.available = current - amount;
+        bucket.available = uint128(current - amount); // current <= capacity < 2^128
         bucket.lastUpdate = uint64(block.timestamp);
         return true;
     }

@@ -46,8 +46,6 @@ contract CollateralVault is XmarginOApp, ReentrancyGuardTransient, ICollateralVa
     mapping(address token => uint256) public totalLocked;
     /// @notice Σ amounts of governor-queued payouts not yet paid, per token (debited from `locked` already).
     mapping(address token => uint256) public totalQueued;
-    /// @inheritdoc ICollateralVault
-    mapping(bytes32 id => bool) public processed;
 
     mapping(address token => AssetConfig) internal _assetConfigs;
     mapping(address token => RateLimiter.Bucket) internal _outflow;
@@ -220,6 +218,11 @@ contract CollateralVault is XmarginOApp, ReentrancyGuardTransient, ICollateralVa
 
     // ------------------------------------------------------------------ views
 
+    /// @inheritdoc ICollateralVault
+    function processed(bytes32 id) external view returns (bool) {
+        return _isProcessed(id);
+    }
+
     /// @notice The settings of `token`.
     function assetConfig(address token) external view returns (AssetConfig memory) {
         return _assetConfigs[token];
@@ -255,8 +258,7 @@ contract CollateralVault is XmarginOApp, ReentrancyGuardTransient, ICollateralVa
             MsgCodec.Payout memory payout = MsgCodec.decodePayout(message);
             // A replayed id is ignored without effects or events: LayerZero already refuses a nonce twice, so
             // this is defence in depth, and reverting would only turn a harmless duplicate into a stuck packet.
-            if (processed[payout.id]) return;
-            processed[payout.id] = true;
+            if (!_markProcessed(payout.id)) return;
             _payout(origin.srcEid, msgType, payout);
         } else if (msgType == MsgCodec.MOVE) {
             // No caller options on this path: the enforced options for LOCK apply (empty calldata slice).
@@ -313,12 +315,12 @@ contract CollateralVault is XmarginOApp, ReentrancyGuardTransient, ICollateralVa
     ///      the destination with a fresh LOCK. If that LOCK cannot go now (fee short, no peer, local engine
     ///      refusing) it is kept as a PendingLock for `flushLock`: the move itself never fails for it.
     function _move(uint32 fromEid, MsgCodec.Move memory move, bytes calldata options, uint256 feeBudget) internal {
-        if (processed[move.id]) return;
+        if (_isProcessed(move.id)) return;
         if (move.amount == 0) revert ZeroAmount();
         uint256 available = credit[fromEid][move.account][move.subaccount][move.token];
         if (move.amount > available) revert InsufficientCredit(fromEid, available, move.amount);
 
-        processed[move.id] = true;
+        _markProcessed(move.id);
         credit[fromEid][move.account][move.subaccount][move.token] = available - move.amount;
         credit[move.dstEngineEid][move.account][move.subaccount][move.token] += move.amount;
         emit CreditMoved(move.id, move.account, move.subaccount, move.token, move.amount, fromEid, move.dstEngineEid);

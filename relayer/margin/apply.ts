@@ -6,8 +6,8 @@
 // a message (Credited on the destination) may be applied before its send (Deposited on the source).
 // A send is in flight until its id is seen arriving, whichever comes first.
 
-import { AbiCoder, keccak256 } from 'ethers';
 import type { Address, Hex } from '../config/types.ts';
+import { messageId, messageNonce } from '../protocol/messages.ts';
 import { chainOf, type MarginState, type SubState, subKey, subOf } from './state.ts';
 import { type InFlight, type MarginEvent, MSG_KIND } from './types.ts';
 
@@ -23,13 +23,6 @@ export const priceDep = (eid: number, address: Address): string => `p:${eid}:${a
 export const borrowDep = (eid: number, marketId: number): string => `b:${eid}:${marketId}`;
 /** The staleness clock of credit from `srcEid` on the engine of `eid` (staleness-aware weights). */
 export const staleDep = (eid: number, srcEid: number): string => `s:${eid}:${srcEid}`;
-
-/** XmarginOApp._nextMessageId: keccak256(abi.encode(uint32 localEid, address self, uint64 nonce)). */
-export function messageId(eid: number, contract: Address, nonce: bigint): Hex {
-  return keccak256(
-    AbiCoder.defaultAbiCoder().encode(['uint32', 'address', 'uint64'], [eid, contract, nonce]),
-  ) as Hex;
-}
 
 /** Addresses of a chain's contracts, as the apply step needs them. */
 export interface ChainContracts {
@@ -74,9 +67,9 @@ function arrive(state: MarginState, id: Hex): InFlight | undefined {
 }
 
 /**
- * The next id the vault generates. The nonce is counted from the vault's own events; when the view
- * did not start at the vault's deployment (or a count drifted), it is found again from the id that
- * a Deposited carries, by searching forward a bounded window.
+ * The next id the vault generates (XmarginOApp._nextMessageId). The nonce is counted from the vault's
+ * own events; when the view did not start at the vault's deployment (or a count drifted), it is read
+ * again from the id that a Deposited carries (an id is its sender and nonce, packed).
  */
 function nextVaultId(state: MarginState, c: ChainContracts, seen?: Hex): Hex {
   const chain = chainOf(state, c.eid);
@@ -85,13 +78,9 @@ function nextVaultId(state: MarginState, c: ChainContracts, seen?: Hex): Hex {
     chain.vaultNonce += 1n;
     return expect;
   }
-  for (let n = 1n; n <= 100_000n; n++) {
-    if (messageId(c.eid, c.vault, n) === seen) {
-      chain.vaultNonce = n;
-      return seen;
-    }
-  }
-  return seen; // not a nonce we can find: leave the count alone
+  const nonce = messageNonce(seen);
+  if (messageId(c.eid, c.vault, nonce) === seen.toLowerCase()) chain.vaultNonce = nonce;
+  return seen; // not this vault's id: leave the count alone
 }
 
 export function applyEvent(

@@ -1,5 +1,6 @@
 // Entry of the margin view: the unified cross-chain state of every account (see ./view.ts).
-export { applyBlock, applyEvent, messageId } from './apply.ts';
+export { messageId } from '../protocol/messages.ts';
+export { applyBlock, applyEvent } from './apply.ts';
 export { computeEngine, liquidationDistances } from './compute.ts';
 export { decodeLog } from './decode.ts';
 export {

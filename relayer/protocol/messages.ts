@@ -6,7 +6,7 @@
 // Layout: `uint8 version ‖ uint8 msgType ‖ abi.encode(body)`. Every body is a static tuple (no
 // dynamic fields), so its encoding is a fixed number of 32-byte words.
 
-import { AbiCoder, getAddress, getBytes, hexlify, keccak256 } from 'ethers';
+import { AbiCoder, getAddress, getBytes, hexlify, solidityPacked } from 'ethers';
 
 /** Current wire version; receivers reject any other (MsgCodec.VERSION). */
 export const VERSION = 1;
@@ -309,8 +309,12 @@ function readWords(body: Uint8Array, fields: readonly Field[], type: MsgType): u
 
 /**
  * The unique id of the `nonce`-th message sent by `sender` on the chain with endpoint id `srcEid`
- * (MsgCodec.messageId): keccak256(abi.encode(uint32, address, uint64)).
+ * (MsgCodec.messageId): abi.encodePacked(uint32, address, uint64), 32 bytes, no hash. One sender's
+ * ids are consecutive numbers, so the contracts keep their replay records as bitmaps.
  */
 export function messageId(srcEid: number, sender: string, nonce: bigint): Hex {
-  return keccak256(abi.encode(['uint32', 'address', 'uint64'], [srcEid, sender, nonce])) as Hex;
+  return solidityPacked(['uint32', 'address', 'uint64'], [srcEid, sender, nonce]) as Hex;
 }
+
+/** The inverse of messageId: the sender's nonce (the id's low 64 bits). */
+export const messageNonce = (id: Hex): bigint => BigInt(id) & 0xffff_ffff_ffff_ffffn;

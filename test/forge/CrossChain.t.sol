@@ -304,7 +304,7 @@ contract CrossChainTest is BaseTest {
 
     function _lastHeldId() internal view returns (bytes32 id) {
         // The only LOCK engine B received in that test is the native one; its id is vault C's first.
-        return keccak256(abi.encode(C, address(vaults[C]), uint64(1)));
+        return MsgCodec.messageId(C, address(vaults[C]), 1);
     }
 
     function _lockPendingId() internal returns (bytes32) {

@@ -170,6 +170,23 @@ contract MarginEngineTest is TestHelperOz5 {
         assertEq(engine.creditOf(trader, 0, B, wethB), 1e18);
     }
 
+    /// Sequential ids (one vault's nonces) share a word of the replay bitmap: each is applied once, a
+    /// neighbour's record never hides another id, and the next word starts clean.
+    function test_lzReceive_sequentialIdsShareTheReplayBitmapWithoutCollisions() public {
+        uint64[4] memory nonces = [uint64(255), 256, 257, 511];
+        for (uint256 i; i < nonces.length; ++i) {
+            bytes32 id = MsgCodec.messageId(B, address(remoteVault), nonces[i]);
+            assertFalse(engine.processed(id));
+            _bridgeLock(MsgCodec.Lock(id, trader, 0, wethB, 1e18));
+            _bridgeLock(MsgCodec.Lock(id, trader, 0, wethB, 1e18)); // replayed: ignored
+            assertTrue(engine.processed(id));
+        }
+        assertEq(engine.creditOf(trader, 0, B, wethB), 4e18, "each id credited exactly once");
+        assertFalse(engine.processed(MsgCodec.messageId(B, address(remoteVault), 258)));
+        assertFalse(engine.processed(MsgCodec.messageId(B, address(remoteVault), 254)));
+        assertFalse(engine.processed(MsgCodec.messageId(A, address(remoteVault), 256)), "another chain's id");
+    }
+
     function test_lzReceive_revertsForNonEndpointCaller() public {
         Origin memory origin = Origin(B, addressToBytes32(address(remoteVault)), 1);
         vm.expectRevert();

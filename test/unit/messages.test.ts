@@ -17,6 +17,7 @@ import {
   MSG_TYPE,
   type MsgTypeName,
   messageId,
+  messageNonce,
   messageType,
   VERSION,
 } from '../../relayer/protocol/index.ts';
@@ -189,10 +190,15 @@ describe('decode errors carry a fixed code', () => {
 describe('messageId', () => {
   const sender = '0x00000000000000000000000000000000DeaDBeef';
 
-  it('matches keccak256(abi.encode(uint32, address, uint64)) computed by cast', () => {
+  it('is abi.encodePacked(uint32, address, uint64): eid, sender and nonce side by side', () => {
     expect(messageId(30101, sender, 7n)).toBe(
-      '0x13cb982c481c780d552e947e3c43a1c4d48849dd2511d3c38ce9ec49102b5314',
+      '0x0000759500000000000000000000000000000000deadbeef0000000000000007',
     );
+    expect(messageNonce(messageId(30101, sender, (1n << 64n) - 1n))).toBe((1n << 64n) - 1n);
+  });
+
+  it("gives one sender's consecutive nonces consecutive ids (the contracts' replay bitmaps rely on it)", () => {
+    expect(BigInt(messageId(30101, sender, 8n)) - BigInt(messageId(30101, sender, 7n))).toBe(1n);
   });
 
   it('changes with each input and does not depend on address case', () => {

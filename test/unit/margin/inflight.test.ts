@@ -4,9 +4,10 @@
 
 import { describe, expect, it } from 'vitest';
 import type { Address, Hex } from '../../../relayer/config/types.ts';
-import { applyBlock, type ChainContracts, messageId } from '../../../relayer/margin/apply.ts';
+import { applyBlock, type ChainContracts } from '../../../relayer/margin/apply.ts';
 import { emptyState, inFlightOf, type MarginState, subKey } from '../../../relayer/margin/state.ts';
 import type { MarginEvent } from '../../../relayer/margin/types.ts';
+import { messageId } from '../../../relayer/protocol/messages.ts';
 
 const a = (n: number): Address => `0x${n.toString(16).padStart(40, '0')}` as Address;
 const A: ChainContracts = { eid: 40_101, vault: a(0xa1) };
