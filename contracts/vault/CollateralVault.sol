@@ -30,6 +30,10 @@ contract CollateralVault is XmarginOApp, ReentrancyGuardTransient, ICollateralVa
     ///         reverts) gets its payout queued instead, so it can neither block nor grief the delivery.
     ///         Enforced lzReceive gas for RELEASE/SEIZE must cover this plus the queue path (about 250k in all).
     uint256 public constant NATIVE_PAYOUT_GAS = 50_000;
+    /// @notice Gas a MOVE keeps back from its onward send: if the send fails (fee short, or out of gas), this is
+    ///         what storing the LOCK as pending takes (five fresh slots and an event, ~117k), so a MOVE's
+    ///         delivery never reverts for its second hop.
+    uint256 public constant PENDING_LOCK_GAS = 130_000;
 
     /// @notice The margin engine on this chain, called directly (no message) for local deposits.
     address public localEngine;
@@ -335,6 +339,12 @@ contract CollateralVault is XmarginOApp, ReentrancyGuardTransient, ICollateralVa
 
     /// @dev Delivers `lock` to the engine at `engineEid` if it can be done now; never reverts for a missing
     ///      engine, peer or fee. Any fee excess is refunded by the endpoint to `refundTo`.
+    ///      The send is tried, not quoted first: the endpoint prices the message itself and reverts
+    ///      (LZ_InsufficientFee) when the budget is short, which leaves the LOCK pending with its budget
+    ///      still here. A quote first walked the send library and every worker's fee library an extra time
+    ///      (a MOVE's frame was 271k gas on the devnet's real stack, is 235k). The send gets all but
+    ///      PENDING_LOCK_GAS, so whatever makes it fail (fee short, gas short, a refund the account refuses)
+    ///      leaves the LOCK pending, never the MOVE's delivery reverted.
     function _tryDeliverLock(
         uint32 engineEid,
         MsgCodec.Lock memory lock,
@@ -353,17 +363,15 @@ contract CollateralVault is XmarginOApp, ReentrancyGuardTransient, ICollateralVa
         }
         bytes32 peer = peers[engineEid];
         if (peer == bytes32(0)) return false;
-        bytes memory message = MsgCodec.encodeLock(lock);
-        bytes memory merged = combineOptions(engineEid, MsgCodec.LOCK, options);
-        try endpoint.quote(MessagingParams(engineEid, peer, message, merged, false), address(this)) returns (
-            MessagingFee memory fee
-        ) {
-            if (fee.nativeFee > feeBudget) return false;
+        MessagingParams memory params = MessagingParams(
+            engineEid, peer, MsgCodec.encodeLock(lock), combineOptions(engineEid, MsgCodec.LOCK, options), false
+        );
+        if (gasleft() <= PENDING_LOCK_GAS) return false;
+        try endpoint.send{value: feeBudget, gas: gasleft() - PENDING_LOCK_GAS}(params, refundTo) {
+            return true;
         } catch {
             return false;
         }
-        _lzSend(engineEid, message, merged, MessagingFee(feeBudget, 0), refundTo);
-        return true;
     }
 
     function _queue(bytes32 id, address token, address recipient, uint256 amount, uint8 kind) internal {

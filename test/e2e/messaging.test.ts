@@ -2,8 +2,9 @@
 // three `xmargin node` processes (attestor + executor roles) talking libp2p over loopback. No test
 // code touches the DVN, the ULN or the endpoint: every packet below is verified, committed and
 // delivered by the nodes. Covers: a deposit on A credited on engine B; a withdrawal on B paid out on
-// A; a MOVE from engine B to engine C through vault A; quorum 2 of 3 with one node stopped; with two
-// stopped the packet waits and lands once one returns (from its store).
+// A; a MOVE from engine B to engine C through vault A, and one without the second hop's fee (pending,
+// then flushed); quorum 2 of 3 with one node stopped; with two stopped the packet waits and lands once
+// one returns (from its store).
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -162,6 +163,34 @@ describe('messaging layer: devnet + 3 attestor nodes over libp2p', () => {
     });
     expect(await vaultA.getFunction('credit')(chainC.eid, trader.address, 0n, weth)).toBe(10n ** 18n);
     expect(await creditOnB()).toBe(10n ** 18n);
+  });
+
+  it('a MOVE sent with no fee for its second hop: the LOCK waits in vault A, and lands on C once flushed', async () => {
+    // The enforced gas alone (no caller options) must carry the short-fee path: the vault tries the
+    // onward send, the endpoint refuses it, and the LOCK is stored as pending, all in that lzReceive.
+    const weth = token(chainA, 'WETH');
+    const creditOnC = async () =>
+      (await engineC.getFunction('creditOf')(trader.address, 0n, chainA.eid, weth)) as bigint;
+    const onC = await creditOnC();
+    const fromBlock = await provider(chainA).getBlockNumber();
+    const fee = (await engineB.getFunction('quoteMove')(chainA.eid, '0x')) as [bigint, bigint];
+    await (
+      await engineB.getFunction('move')(0n, chainA.eid, weth, 10n ** 17n, chainC.eid, '0x', { value: fee[0] })
+    ).wait();
+    let lockId = '';
+    await waitFor('the LOCK pending in vault A', async () => {
+      const logs = await vaultA.queryFilter(vaultA.getEvent('LockPending'), fromBlock);
+      lockId = (logs[0] as { args?: { id: string } } | undefined)?.args?.id ?? '';
+      return lockId !== '';
+    });
+    expect(await vaultA.getFunction('credit')(chainC.eid, trader.address, 0n, weth)).toBe(11n * 10n ** 17n);
+    expect(await creditOnC()).toBe(onC);
+
+    const hop = (await vaultA.getFunction('quoteDeposit')(weth, 10n ** 17n, 0n, chainC.eid, '0x')) as [
+      bigint,
+    ];
+    await (await vaultA.getFunction('flushLock')(lockId, '0x', { value: hop[0] })).wait();
+    await waitFor('the flushed LOCK credited on C', async () => (await creditOnC()) === onC + 10n ** 17n);
   });
 
   it('with one of three attestors stopped, packets still verify (quorum 2)', async () => {

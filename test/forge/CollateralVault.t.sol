@@ -48,7 +48,10 @@ contract CollateralVaultTest is TestHelperOz5 {
     uint256 internal constant CAP = 1_000_000e18;
     uint128 internal constant OUTFLOW = 1_000e18;
     uint64 internal constant WINDOW = 1 days;
-    uint128 internal constant MOVE_GAS = 600_000;
+    /// @dev The vault keeps PENDING_LOCK_GAS back from a MOVE's onward send, and TestHelperOz5 stores every
+    ///      packet sent in the test contract (~290k gas on top of a real chain's send): more than the client's
+    ///      600k here for the send to go through.
+    uint128 internal constant MOVE_GAS = 900_000;
 
     CollateralVault internal vault;
     EngineStub internal engineB;
@@ -631,6 +634,24 @@ contract CollateralVaultTest is TestHelperOz5 {
 
         vm.expectRevert(abi.encodeWithSelector(ICollateralVault.NoPendingLock.selector, lockId));
         vault.flushLock(lockId, "");
+    }
+
+    /// The hop fee is there but the delivery's gas is not enough for the send: the vault kept PENDING_LOCK_GAS
+    /// back, so the send fails alone and the LOCK waits, fee included, instead of the MOVE's delivery reverting.
+    function test_lzReceive_moveWithGasTooShortForTheSendLeavesPendingLock() public {
+        _depositRemote(address(token), 100e18, 0, B);
+        uint256 hopFee = _hopFee(C);
+        bytes memory message = MsgCodec.encodeMove(MsgCodec.Move(keccak256("g"), alice, 0, address(token), 5e18, C));
+        bytes memory options = OptionsBuilder.newOptions().addExecutorLzReceiveOption(300_000, uint128(hopFee));
+        uint256 balanceBefore = address(vault).balance;
+        vm.recordLogs();
+        _deliver(engineB, message, options);
+        bytes32 lockId = _pendingLockIdFromLogs();
+
+        assertEq(vault.pendingLock(lockId).lock.amount, 5e18);
+        assertEq(vault.credit(C, alice, 0, address(token)), 5e18, "the MOVE itself applied");
+        assertEq(address(vault).balance, balanceBefore + hopFee, "the hop fee stays for the flush");
+        assertEq(engineC.lockCount(), 0);
     }
 
     function test_lzReceive_moveToUnknownEngineLeavesPendingLock() public {
