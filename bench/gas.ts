@@ -129,9 +129,18 @@ async function main(): Promise<void> {
       async () => ((await engineB.getFunction('creditOf')(traderAddr, 0n, A.eid, wethA)) as bigint) > 0n,
     );
 
+    // A new sub-account's first LOCK, now that B holds credit from A's WETH: its credit and
+    // collateral-list slots are new, the source's total and the replay word are not. What most first
+    // deposits cost (the one above was B's first LOCK from A ever). Sub-account 1, a dust amount: the
+    // positions and liquidations measured below are the same as without it.
+    await (await vaultA.getFunction('deposit')(wethA, 10n ** 12n, 1n, B.eid, '0x', { value: fee[0] })).wait();
+    await until(
+      "a new sub-account's LOCK credited on B",
+      async () => ((await engineB.getFunction('creditOf')(traderAddr, 1n, A.eid, wethA)) as bigint) > 0n,
+    );
+
     // A top-up LOCK: the same account adds to the asset it already holds on B, so its credit and
-    // collateral-list slots exist; only the message's replay record is a new slot. The typical deposit;
-    // a dust amount, so the positions and liquidations measured below are the same as without it.
+    // collateral-list slots exist. The typical deposit; a dust amount, as above.
     const credited = (await engineB.getFunction('creditOf')(traderAddr, 0n, A.eid, wethA)) as bigint;
     await (await vaultA.getFunction('deposit')(wethA, 10n ** 12n, 0n, B.eid, '0x', { value: fee[0] })).wait();
     await until(
@@ -306,21 +315,42 @@ async function main(): Promise<void> {
     const names: Record<number, string> = { 1: 'LOCK', 2: 'RELEASE', 3: 'SEIZE', 4: 'MOVE' };
     const seen = new Map<number, number>();
     const seenInner = new Map<number, number>();
-    // B's deliveries, in order: the account's first LOCK, then its top-up.
-    const locksOnB = (await delivered(B, 2)).filter((d) => d.type === 1);
-    const topUp = locksOnB[1];
+    // B's deliveries, in order: B's first LOCK from A ever (the trader's first deposit), a new
+    // sub-account's first LOCK, the trader's top-up.
+    const [firstEver, firstOfAccount, topUp] = (await delivered(B, 3)).filter((d) => d.type === 1);
     let moveOwn = 0;
     for (const [chain, want] of [
-      [B, 2],
+      [B, 3],
       [A, 3],
       [C, 1],
     ] as const) {
       for (const d of await delivered(chain, want)) {
         seen.set(d.type, Math.max(seen.get(d.type) ?? 0, d.gas));
-        seenInner.set(d.type, Math.max(seenInner.get(d.type) ?? 0, d.inner));
+        if (d.type !== 1) seenInner.set(d.type, Math.max(seenInner.get(d.type) ?? 0, d.inner));
         if (d.type === 4) moveOwn = Math.max(moveOwn, d.inner - d.sends);
       }
     }
+    const lock = (d: { inner: number } | undefined, name: string, note: string, target?: number) => {
+      if (d !== undefined)
+        figures.push({
+          name: `lzReceive (the OApp's frame): ${name}`,
+          gas: d.inner,
+          note,
+          ...(target === undefined ? {} : { target }),
+        });
+    };
+    lock(
+      firstOfAccount,
+      "LOCK, a sub-account's first credit",
+      'its credit and collateral-list slots are new; the source total and the replay word exist',
+      80_000,
+    );
+    lock(topUp, 'LOCK top-up', 'the sub-account already holds this asset on the engine', 80_000);
+    lock(
+      firstEver,
+      "LOCK, the engine's first from a source",
+      "also the source's total and a replay word are new: once per (chain, token), and once per 256 of a vault's messages",
+    );
     for (const [type, gas] of [...seenInner].sort((a, b) => a[0] - b[0])) {
       figures.push({
         name: `lzReceive (the OApp's frame): ${names[type] ?? type}`,
@@ -329,16 +359,9 @@ async function main(): Promise<void> {
         note:
           type === 4
             ? "includes the vault's onward LayerZero send of the LOCK (endpoint + ULN + DVN/executor fees)"
-            : 'first message for a new account: its storage slots are written for the first time',
+            : "the vault's first from that engine: its replay word is new",
       });
     }
-    if (topUp !== undefined)
-      figures.push({
-        name: "lzReceive (the OApp's frame): LOCK top-up",
-        gas: topUp.inner,
-        target: 80_000,
-        note: 'the account already holds this asset on the engine: only the replay record is a new slot',
-      });
     if (moveOwn > 0)
       figures.push({
         name: "lzReceive (the OApp's frame): MOVE without its onward send",
