@@ -18,7 +18,7 @@ import type { LzChain } from './lz.ts';
 import { lzReceiveOption } from './options.ts';
 import { parsePacketJobs } from './packets.ts';
 import { rendezvousRank } from './rendezvous.ts';
-import { raisedGasLimit, ranOutOfGas } from './retry-gas.ts';
+import { deliveryGasLimit, raisedGasLimit, ranOutOfGas } from './retry-gas.ts';
 import type { DeliveryRecord, PacketJournal } from './stores.ts';
 
 export interface ExecutorOptions {
@@ -26,7 +26,8 @@ export interface ExecutorOptions {
   /** First retry delay after a failed attempt; doubles per attempt up to maxBackoffMs. */
   backoffMs?: number;
   maxBackoffMs?: number;
-  /** Gas on top of the OApp's lzReceive gas, for the endpoint's own work around the call. */
+  /** Gas on top of the OApp's lzReceive gas (and its 64th share), for the transaction's base, its calldata
+   *  and the endpoint's own work around the call. */
   endpointOverheadGas?: bigint;
   /** Ceiling of the gas limit after out-of-gas retries (each doubles the last one). */
   maxGasLimit?: bigint;
@@ -64,7 +65,9 @@ export class Executor {
       fallbackDelayMs: 15_000,
       backoffMs: 2_000,
       maxBackoffMs: 120_000,
-      endpointOverheadGas: 150_000n,
+      // 56k measured for a LOCK's delivery (bench/gas.ts: the tx less the OApp's frame), with margin for
+      // longer messages. It was 150k, which handed every receiver ~95k of gas no option paid for.
+      endpointOverheadGas: 70_000n,
       maxGasLimit: 5_000_000n,
       tickMs: 500,
       pollMs: 5_000,
@@ -237,7 +240,7 @@ export class Executor {
     const tx = { to: dst.config.layerZero.endpointV2, data: dst.lzReceiveData(record), value: record.value };
     // Simulate first: a revert then costs nothing and its reason is readable.
     await dst.rpc.call({ ...tx, from: this.m.wallet.address as Address });
-    const gasLimit = record.gasLimit ?? record.gas + this.opts.endpointOverheadGas;
+    const gasLimit = record.gasLimit ?? deliveryGasLimit(record.gas, this.opts.endpointOverheadGas);
     let receipt: Awaited<ReturnType<typeof dst.rpc.sendTransaction>>;
     try {
       receipt = await dst.rpc.sendTransaction(this.m.wallet, { ...tx, gasLimit });

@@ -5,6 +5,16 @@
 // limit out of its own pocket, doubling per out-of-gas failure up to a ceiling: an ordinary revert
 // (a bug, a paused engine) is not helped by gas and keeps the limit it had.
 
+/**
+ * A delivery's first gas limit: the option gas reaches the receiver whole. EndpointV2 calls the
+ * receiver with what it has left, of which a call passes on 63/64, so the transaction carries the
+ * option gas, its 64th share, and `overhead` for everything around the call (the 21k base, the
+ * calldata, the endpoint's checks and event: 56k for a LOCK on the devnet's stack).
+ */
+export function deliveryGasLimit(optionGas: bigint, overhead: bigint): bigint {
+  return optionGas + optionGas / 63n + overhead;
+}
+
 /** A revert counts as out of gas when it burnt at least this share of the limit (31/32): the caller
  *  frame keeps 1/64 of the gas at the call into the receiver and spends a little bubbling the revert. */
 const BURNT_NUM = 31n;

@@ -8,6 +8,7 @@ import { ENDPOINT } from '../../../attestor/abi.ts';
 import { Executor } from '../../../attestor/executor.ts';
 import type { LzChain } from '../../../attestor/lz.ts';
 import { rendezvousOrder } from '../../../attestor/rendezvous.ts';
+import { deliveryGasLimit } from '../../../attestor/retry-gas.ts';
 import type { DeliveryRecord } from '../../../attestor/stores.ts';
 import type { Hex } from '../../../relayer/config/types.ts';
 import { memoryNodeStores } from '../../../relayer/node/stores.ts';
@@ -63,8 +64,19 @@ function fakeDestination() {
   return { dst: dst as unknown as LzChain, state };
 }
 
+describe('deliveryGasLimit', () => {
+  it('passes the option gas whole to the receiver, through the 63/64 a call forwards', () => {
+    for (const option of [1n, 80_000n, 350_000n, 950_000n, 5_000_000n]) {
+      const limit = deliveryGasLimit(option, 70_000n);
+      // At the call the endpoint holds at most limit - overhead; the receiver gets 63/64 of it.
+      expect(((limit - 70_000n) * 63n) / 64n).toBeGreaterThanOrEqual(option - 1n);
+      expect(limit - option - 70_000n).toBeLessThanOrEqual(option / 63n);
+    }
+  });
+});
+
 describe('Executor', () => {
-  it('journals a revert, backs off, then delivers with gas = option gas + endpoint overhead', async () => {
+  it('journals a revert, backs off, then delivers with gas = option gas, its 64th share, and the endpoint overhead', async () => {
     let now = 1_000;
     const journal = memoryNodeStores().journal;
     await journal.put(record());
@@ -83,7 +95,7 @@ describe('Executor', () => {
     expect(state.sends).toHaveLength(0);
     now = 1_600;
     await executor.tick();
-    expect(state.sends).toEqual([expect.objectContaining({ gasLimit: 150_000n })]);
+    expect(state.sends).toEqual([expect.objectContaining({ gasLimit: 100_000n + 1_587n + 50_000n })]);
     expect((await journal.get(GUID))?.state).toBe('delivered');
     expect(await journal.open()).toEqual([]);
   });
@@ -133,13 +145,13 @@ describe('Executor', () => {
       await executor.tick();
       now += 10_000;
     }
-    expect(limits).toEqual([150_000n, 300_000n, 500_000n, 500_000n]);
+    expect(limits).toEqual([151_587n, 303_174n, 500_000n, 500_000n]);
     const r = await journal.get(GUID);
     expect(r?.state).toBe('delivered');
     expect(r?.gasLimit).toBe(500_000n);
     expect(r?.failures.map((f) => f.reason)).toEqual([
-      'out of gas at gas limit 150000',
-      'out of gas at gas limit 300000',
+      'out of gas at gas limit 151587',
+      'out of gas at gas limit 303174',
       expect.stringMatching(/transaction reverted/),
     ]);
     // Delivered: further ticks send nothing.
@@ -182,7 +194,7 @@ describe('Executor', () => {
       logs: [{ address: endpoint, topics: verified.topics, data: verified.data } as never],
     };
     const sent: string[] = [];
-    for (const reason of ['execution reverted: LZ_InvalidNonce(1)', 'out of gas at gas limit 150000']) {
+    for (const reason of ['execution reverted: LZ_InvalidNonce(1)', 'out of gas at gas limit 151587']) {
       const journal = memoryNodeStores().journal;
       await journal.put({
         ...record(),
