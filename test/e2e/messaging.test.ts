@@ -185,6 +185,14 @@ describe('messaging layer: devnet + 3 attestor nodes over libp2p', () => {
     });
     expect(await vaultA.getFunction('credit')(chainC.eid, trader.address, 0n, weth)).toBe(11n * 10n ** 17n);
     expect(await creditOnC()).toBe(onC);
+    // In one delivery: no transaction to A's endpoint reverted (out of gas) on the way.
+    const pa = provider(chainA);
+    for (let b = fromBlock; b <= (await pa.getBlockNumber()); b++) {
+      for (const tx of (await pa.getBlock(b, true))?.prefetchedTransactions ?? []) {
+        if (tx.to?.toLowerCase() !== chainA.layerZero.endpointV2.toLowerCase()) continue;
+        expect((await pa.getTransactionReceipt(tx.hash))?.status, `delivery ${tx.hash}`).toBe(1);
+      }
+    }
 
     const hop = (await vaultA.getFunction('quoteDeposit')(weth, 10n ** 17n, 0n, chainC.eid, '0x')) as [
       bigint,
