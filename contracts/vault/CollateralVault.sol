@@ -366,8 +366,9 @@ contract CollateralVault is XmarginOApp, ReentrancyGuardTransient, ICollateralVa
         MessagingParams memory params = MessagingParams(
             engineEid, peer, MsgCodec.encodeLock(lock), combineOptions(engineEid, MsgCodec.LOCK, options), false
         );
-        if (gasleft() <= PENDING_LOCK_GAS) return false;
-        try endpoint.send{value: feeBudget, gas: gasleft() - PENDING_LOCK_GAS}(params, refundTo) {
+        uint256 gas = gasleft();
+        if (gas <= PENDING_LOCK_GAS) return false;
+        try endpoint.send{value: feeBudget, gas: gas - PENDING_LOCK_GAS}(params, refundTo) {
             return true;
         } catch {
             return false;
