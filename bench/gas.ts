@@ -359,7 +359,7 @@ async function main(): Promise<void> {
         note:
           type === 4
             ? "includes the vault's onward LayerZero send of the LOCK (endpoint + ULN + DVN/executor fees)"
-            : "the vault's first from that engine: its replay word is new",
+            : "the largest of the bench's deliveries; the vault's first message from an engine also starts a replay word",
       });
     }
     if (moveOwn > 0)
