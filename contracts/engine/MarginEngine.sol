@@ -294,10 +294,9 @@ contract MarginEngine is MarginEngineStorage, IMarginEngineCore {
 
     /// @inheritdoc IMarginEngineCore
     function creditFromLocalVault(MsgCodec.Lock calldata lock) external onlyLocalVault {
-        if (_isProcessed(lock.id)) revert MessageAlreadyProcessed(lock.id);
+        if (!_markProcessed(lock.id)) revert MessageAlreadyProcessed(lock.id); // a revert below unmarks it
         uint8 reason = _creditBlocker(localEid, lock, false);
         if (reason != HoldReason.NONE) revert CannotCreditLocally(reason);
-        _markProcessed(lock.id);
         _applyCredit(localEid, lock);
     }
 

@@ -319,12 +319,11 @@ contract CollateralVault is XmarginOApp, ReentrancyGuardTransient, ICollateralVa
     ///      the destination with a fresh LOCK. If that LOCK cannot go now (fee short, no peer, local engine
     ///      refusing) it is kept as a PendingLock for `flushLock`: the move itself never fails for it.
     function _move(uint32 fromEid, MsgCodec.Move memory move, bytes calldata options, uint256 feeBudget) internal {
-        if (_isProcessed(move.id)) return;
+        if (!_markProcessed(move.id)) return; // a revert below unmarks it
         if (move.amount == 0) revert ZeroAmount();
         uint256 available = credit[fromEid][move.account][move.subaccount][move.token];
         if (move.amount > available) revert InsufficientCredit(fromEid, available, move.amount);
 
-        _markProcessed(move.id);
         credit[fromEid][move.account][move.subaccount][move.token] = available - move.amount;
         credit[move.dstEngineEid][move.account][move.subaccount][move.token] += move.amount;
         emit CreditMoved(move.id, move.account, move.subaccount, move.token, move.amount, fromEid, move.dstEngineEid);

@@ -1,5 +1,4 @@
 // Entry of the margin view: the unified cross-chain state of every account (see ./view.ts).
-export { messageId } from '../protocol/messages.ts';
 export { applyBlock, applyEvent } from './apply.ts';
 export { computeEngine, liquidationDistances } from './compute.ts';
 export { decodeLog } from './decode.ts';
