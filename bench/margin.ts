@@ -1,16 +1,17 @@
 // The margin view off chain: full recompute rate, incremental recompute after one price tick,
-// memory per sub-account and the liquidation sweep, with the exact bigint path (computeEngine, as
-// the view runs it) and the packed float screen with exact fallback (relayer/margin/fast.ts); then
+// memory per sub-account and the liquidation sweep, with the exact bigint path (computeHealthDeps,
+// as the view runs it) and the packed float screen with exact fallback (relayer/margin/fast.ts); then
 // how time and memory grow from 1k to 1M sub-accounts.
 //
 //   node --expose-gc --max-old-space-size=8192 bench/margin.ts [--json] [--sizes 1000,10000,100000,1000000]
 //
 // Deterministic (seeded population); each timing is the median of several runs (the CPU is shared).
 
-import { computeEngine, computeHealth, type EngineComputation } from '../relayer/margin/compute.ts';
+import { computeHealth, computeHealthDeps } from '../relayer/margin/compute.ts';
 import { ExposureIndex } from '../relayer/margin/exposure.ts';
 import { pack } from '../relayer/margin/fast.ts';
 import { chainOf, type SubState } from '../relayer/margin/state.ts';
+import type { HealthView } from '../relayer/margin/types.ts';
 import { WAD } from '../relayer/margin/wad.ts';
 import { buildPopulation, ENGINE_EID, setPrice } from './lib/population.ts';
 import { type Figure, fmt, heapAfterGc, median, output, progress, timeRuns } from './lib/report.ts';
@@ -45,20 +46,20 @@ function main(): void {
   progress(`population: ${fmt(N)} sub-accounts`);
 
   // ------------------------------------------------------------------ exact bigint path
-  // As the view does it: computeEngine per entry, the result and its dependencies kept.
-  const results = new Map<string, EngineComputation>();
+  // As the view does it: computeHealthDeps per entry, the health and its dependencies kept.
+  const results = new Map<string, HealthView | undefined>();
   const exposure = new ExposureIndex();
   const entry = (s: SubState) => `${ENGINE_EID}|${s.key}`;
   const tFirst = performance.now();
   for (const s of subs) {
-    const r = computeEngine(chain, s);
-    results.set(entry(s), r);
+    const r = computeHealthDeps(chain, s);
+    results.set(entry(s), r.health);
     exposure.set(entry(s), r.deps);
   }
   const firstMs = performance.now() - tFirst;
   const heapView = heapAfterGc();
   const exactRuns = timeRuns(3, () => {
-    for (const s of subs) computeEngine(chain, s);
+    for (const s of subs) computeHealthDeps(chain, s);
   });
   const exactRate = N / (median(exactRuns) / 1000);
   const leanRuns = timeRuns(3, () => {
@@ -79,7 +80,7 @@ function main(): void {
   progress(`screen full recompute: ${fmt(median(fastRuns))} ms, pack ${fmt(packMs)} ms`);
 
   add({
-    name: 'full recompute, exact bigint (computeEngine)',
+    name: 'full recompute, exact bigint as the view runs it (computeHealthDeps)',
     value: exactRate,
     unit: 'subaccounts/s',
     target: 10_000_000,
@@ -123,8 +124,8 @@ function main(): void {
     const exposed = [...exposure.exposed(dep)];
     for (const e of exposed) {
       const s = state.subs.get(e.slice(e.indexOf('|') + 1)) as SubState;
-      const res = computeEngine(chain, s);
-      results.set(e, res);
+      const res = computeHealthDeps(chain, s);
+      results.set(e, res.health);
       exposure.set(e, res.deps);
     }
     tickExact.push(performance.now() - t);

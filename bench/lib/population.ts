@@ -5,7 +5,14 @@
 
 import type { Address } from '../../relayer/config/types.ts';
 import { applyBlock, type ChainContracts } from '../../relayer/margin/apply.ts';
-import { chainOf, emptyState, type MarginState, type SubState, subOf } from '../../relayer/margin/state.ts';
+import {
+  chainOf,
+  emptyState,
+  type MarginState,
+  type SubState,
+  sourceKey,
+  subOf,
+} from '../../relayer/margin/state.ts';
 import type { MarginEvent } from '../../relayer/margin/types.ts';
 
 const E = 10n ** 18n;
@@ -121,8 +128,8 @@ export function emptyPopulation(): MarginState {
 }
 
 /**
- * `n` sub-accounts, each with credit in all five assets (each from one of the three source chains)
- * and a position in each of the three markets; leverage spread so that health ranges from deep
+ * `n` sub-accounts, each with credit in all five assets (each from one of the three source chains,
+ * whose vault holds it locked) and a position in each of the three markets; leverage spread so that health ranges from deep
  * under water to very safe (median ≈ 2). Written straight into the view's maps, as applying
  * Credited / PositionChanged / SettledChanged would leave them (see applyEvent).
  */
@@ -140,7 +147,10 @@ export function buildPopulation(n: number, seed = 1): Population {
       const share = a === ASSETS.length - 1 ? left : left * random() * 0.6;
       left -= share;
       const src = SOURCE_EIDS[Math.floor(random() * SOURCE_EIDS.length)] as number;
-      credit.set(`${src}:${tokenOf(src, a)}`, units(equityUsd * share + 1, a));
+      const amount = units(equityUsd * share + 1, a);
+      credit.set(sourceKey(src, tokenOf(src, a)), amount);
+      // The vault on the source chain holds what the engine credits (the view follows every chain).
+      sub.locked.set(sourceKey(src, tokenOf(src, a)), amount);
     }
     sub.credit.set(ENGINE_EID, credit);
     // Maintenance requirement ≈ equity / health, health log-uniform in [0.9, 9] (a few under water).

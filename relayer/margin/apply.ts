@@ -8,7 +8,7 @@
 
 import type { Address, Hex } from '../config/types.ts';
 import { messageId, messageNonce } from '../protocol/messages.ts';
-import { chainOf, type MarginState, type SubState, subKey, subOf } from './state.ts';
+import { chainOf, type MarginState, type SubState, sourceKey, subKey, subOf } from './state.ts';
 import { type InFlight, type MarginEvent, MSG_KIND } from './types.ts';
 
 export interface Touched {
@@ -99,7 +99,7 @@ export function applyEvent(
     // ---------------------------------------------------------------- vault
     case 'Deposited': {
       const sub = subOf(state, e.account, e.subaccount);
-      add(sub.locked, `${eid}:${e.token}`, e.amount);
+      add(sub.locked, sourceKey(eid, e.token), e.amount);
       nextVaultId(state, c, e.id);
       // Local deposits too: their Credited comes in the same transaction, so they never stay in
       // flight, and every arrival has a send to match (nothing accumulates in `arrived`).
@@ -147,7 +147,7 @@ export function applyEvent(
     }
     case 'PaidOut': {
       const sub = subOf(state, e.account, e.subaccount);
-      add(sub.locked, `${eid}:${e.token}`, -e.amount);
+      add(sub.locked, sourceKey(eid, e.token), -e.amount);
       arrive(state, e.id);
       touch(e.engineEid, e.account, e.subaccount);
       return;
@@ -159,14 +159,14 @@ export function applyEvent(
         state.queuedUnmatched.set(e.id, { vaultEid: eid, token: e.token, amount: e.amount });
         return;
       }
-      add(subOf(state, msg.account, msg.subaccount).locked, `${eid}:${e.token}`, -e.amount);
+      add(subOf(state, msg.account, msg.subaccount).locked, sourceKey(eid, e.token), -e.amount);
       touch(msg.srcEid, msg.account, msg.subaccount);
       return;
     }
     // ---------------------------------------------------------------- engine
     case 'Credited': {
       const sub = subOf(state, e.account, e.subaccount);
-      add(creditOf(sub, eid), `${e.srcEid}:${e.token}`, e.amount);
+      add(creditOf(sub, eid), sourceKey(e.srcEid, e.token), e.amount);
       // A claim of held credit emits Credited for a LOCK whose arrival was already counted (CreditHeld).
       if (!sub.held.has(e.id)) arrive(state, e.id);
       touch(eid, e.account, e.subaccount);
@@ -192,7 +192,7 @@ export function applyEvent(
     }
     case 'Debited': {
       const sub = subOf(state, e.account, e.subaccount);
-      if (!state.heldReturns.delete(e.id)) add(creditOf(sub, eid), `${e.srcEid}:${e.token}`, -e.amount);
+      if (!state.heldReturns.delete(e.id)) add(creditOf(sub, eid), sourceKey(e.srcEid, e.token), -e.amount);
       const kind = KIND_NAME[e.kind] ?? 'RELEASE';
       send(state, {
         id: e.id,
@@ -208,7 +208,7 @@ export function applyEvent(
       const queued = state.queuedUnmatched.get(e.id);
       if (queued !== undefined) {
         state.queuedUnmatched.delete(e.id);
-        add(sub.locked, `${queued.vaultEid}:${queued.token}`, -queued.amount);
+        add(sub.locked, sourceKey(queued.vaultEid, queued.token), -queued.amount);
       }
       touch(eid, e.account, e.subaccount);
       if (kind === 'MOVE') touch(e.dstEngineEid, e.account, e.subaccount);
@@ -229,7 +229,7 @@ export function applyEvent(
       t.engines.add(eid);
       return;
     case 'CollateralSourceSet':
-      chain.sources.set(`${e.srcEid}:${e.token}`, {
+      chain.sources.set(sourceKey(e.srcEid, e.token), {
         assetId: e.assetId,
         decimals: e.decimals,
         enabled: e.enabled,

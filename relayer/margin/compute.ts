@@ -269,6 +269,29 @@ export function computeHealth(
   return r.ok ? r.health : undefined;
 }
 
+/** A no-op for the collector's notes the view does not keep. */
+const ignore = (): void => {};
+
+/**
+ * The health and the dependency keys it read, without the marks and price notes: what the view
+ * keeps per entry between recomputes (the marks and notes are rebuilt by computeEngine when
+ * someone asks for an account; keeping them cost ~3 KB per sub-account at 100k, bench/margin.ts).
+ */
+export function computeHealthDeps(
+  chain: ChainState,
+  sub: SubState,
+): { health: HealthView | undefined; deps: string[] } {
+  const deps: string[] = [];
+  const r = health(chain, sub, undefined, {
+    dep: (dep) => {
+      if (!deps.includes(dep)) deps.push(dep);
+    },
+    priced: ignore,
+    position: ignore,
+  });
+  return { health: r.ok ? r.health : undefined, deps };
+}
+
 /**
  * Whether any credit of `sub` on the engine of `chain` is valued with a size- or staleness-aware
  * weight (hasDynamicWeight): then equity is not known to be linear in a price, and distances are

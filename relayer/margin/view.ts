@@ -18,7 +18,7 @@ import type { Address, ChainConfig, DvnConfig, Hex } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/controller.ts';
 import { applyBlock, borrowDep, type ChainContracts, emptyTouched, staleDep, type Touched } from './apply.ts';
-import { computeEngine, type EngineComputation, liquidationDistances, srcEidOf } from './compute.ts';
+import { computeEngine, computeHealthDeps, liquidationDistances, srcEidOf } from './compute.ts';
 import { decodeLog, marginTopics, type Role } from './decode.ts';
 import { ExposureIndex } from './exposure.ts';
 import { checkQuorum, type MarginObservation, type ObservationSignature } from './observation.ts';
@@ -146,7 +146,8 @@ export function createMarginView(options: MarginViewOptions): MarginView {
   const mstore = createMarginStore(options.store);
   const state: MarginState = emptyState();
   const exposure = new ExposureIndex();
-  const results = new Map<string, EngineComputation>();
+  /** Each entry's health as of its last recompute (undefined: a price is missing, health() reverts). */
+  const healths = new Map<string, HealthView | undefined>();
   const unhealthyByEngine = new Map<number, Set<string>>();
   /** When each confirmed-unhealthy entry became so. */
   const unhealthySince = new Map<string, UnhealthySince>();
@@ -210,9 +211,9 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     const key = entry.slice(bar + 1);
     const sub = state.subs.get(key);
     if (sub === undefined || !engines.has(engineEid)) return false;
-    const before = results.get(entry)?.health;
-    const r = computeEngine(chainOf(state, engineEid), sub);
-    results.set(entry, r);
+    const before = healths.get(entry);
+    const r = computeHealthDeps(chainOf(state, engineEid), sub);
+    healths.set(entry, r.health);
     exposure.set(entry, r.deps);
     let set = entriesByEngine.get(engineEid);
     if (set === undefined) {
@@ -290,7 +291,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     }
     stats.lastRecomputed = n;
     stats.totalRecomputed += n;
-    stats.entries = results.size;
+    stats.entries = healths.size;
     return changed;
   }
 
@@ -530,7 +531,8 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     const sub = state.subs.get(key);
     if (sub === undefined || !engines.has(engineEid)) return undefined;
     const chain = chainOf(state, engineEid);
-    const r = results.get(entryKey(engineEid, key)) ?? computeEngine(chain, sub);
+    // Marks and price notes are not kept between recomputes: rebuilt here, from the same state.
+    const r = computeEngine(chain, sub);
     return {
       engineEid,
       credit: Object.fromEntries(sub.credit.get(engineEid) ?? []),
@@ -640,8 +642,8 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     },
     engineHealth(engineEid, account, subaccount) {
       const key = subKey(account, subaccount);
-      const cached = results.get(entryKey(engineEid, key));
-      if (cached !== undefined) return cached.health;
+      const entry = entryKey(engineEid, key);
+      if (healths.has(entry)) return healths.get(entry);
       const sub = state.subs.get(key);
       if (sub === undefined || !engines.has(engineEid)) return undefined;
       return computeEngine(chainOf(state, engineEid), sub).health;
@@ -650,14 +652,14 @@ export function createMarginView(options: MarginViewOptions): MarginView {
       const out: UnhealthyEntry[] = [];
       const confirmed = unhealthyByEngine.get(engineEid) ?? new Set<string>();
       for (const entry of confirmed) {
-        const r = results.get(entry);
+        const h = healths.get(entry);
         const sub = state.subs.get(entry.slice(entry.indexOf('|') + 1));
-        if (r?.health !== undefined && sub !== undefined) {
+        if (h !== undefined && sub !== undefined) {
           const since = unhealthySince.get(entry);
           out.push({
             account: sub.account,
             subaccount: sub.subaccount,
-            health: r.health.health,
+            health: h.health,
             ...(since === undefined ? {} : { since }),
           });
         }

@@ -1,0 +1,58 @@
+// The reverse index (dependency -> entries) the view recomputes from, and the lean computation
+// that feeds it: computeHealthDeps must give computeEngine's health and read the same dependencies,
+// since the view keeps only its result between recomputes.
+
+import { describe, expect, it } from 'vitest';
+import { buildPopulation, ENGINE_EID, setPrice } from '../../../bench/lib/population.ts';
+import { computeEngine, computeHealthDeps } from '../../../relayer/margin/compute.ts';
+import { ExposureIndex } from '../../../relayer/margin/exposure.ts';
+import { chainOf, sourceKey } from '../../../relayer/margin/state.ts';
+
+describe('ExposureIndex', () => {
+  it('replaces an entry’s dependencies: a dependency it no longer reads stops naming it', () => {
+    const index = new ExposureIndex();
+    index.set('e1', ['p:1:a', 'p:1:b']);
+    index.set('e2', new Set(['p:1:b']));
+    expect([...index.exposed('p:1:a')]).toEqual(['e1']);
+    expect([...index.exposed('p:1:b')].sort()).toEqual(['e1', 'e2']);
+
+    index.set('e1', ['p:1:b', 'p:1:c', 'p:1:c']);
+    expect([...index.exposed('p:1:a')]).toEqual([]);
+    expect([...index.dependencies()].sort()).toEqual(['p:1:b', 'p:1:c']);
+    expect([...index.exposed('p:1:c')]).toEqual(['e1']);
+    expect([...index.exposed('p:1:b')].sort()).toEqual(['e1', 'e2']);
+
+    index.set('e2', []);
+    expect([...index.exposed('p:1:b')]).toEqual(['e1']);
+  });
+});
+
+describe('computeHealthDeps', () => {
+  it('gives computeEngine’s health and dependencies, before and after a price move', () => {
+    const { state, subs } = buildPopulation(300, 7);
+    const chain = chainOf(state, ENGINE_EID);
+    let unhealthy = 0;
+    for (const round of [0, 1]) {
+      if (round === 1) setPrice(state, 0, 3_000 * 0.7);
+      for (const sub of subs) {
+        const full = computeEngine(chain, sub);
+        const lean = computeHealthDeps(chain, sub);
+        expect(lean.health).toEqual(full.health);
+        expect(lean.deps.slice().sort()).toEqual([...full.deps].sort());
+        expect(new Set(lean.deps).size).toBe(lean.deps.length);
+        if (round === 1 && (lean.health?.health ?? 0n) < 10n ** 18n) unhealthy++;
+      }
+    }
+    // The move put some of the population under water: the comparison covered both sides of the line.
+    expect(unhealthy).toBeGreaterThan(0);
+    expect(unhealthy).toBeLessThan(300);
+  });
+});
+
+describe('sourceKey', () => {
+  it('is `${eid}:${token}`, the key the credit and source maps have always used', () => {
+    const token = '0x00000000000000000000000000000000000000aa' as const;
+    expect(sourceKey(40_101, token)).toBe(`40101:${token}`);
+    expect(sourceKey(40_101, token)).toBe(sourceKey(40_101, token));
+  });
+});
