@@ -22,7 +22,7 @@
 
 import type { Address } from '../config/types.ts';
 import { borrowDep } from './apply.ts';
-import { adapterPrice, computeHealth, hasDynamicWeight } from './compute.ts';
+import { adapterPrice, computeHealth, hasDynamicWeight, type PriceOverride } from './compute.ts';
 import type { ChainState, SubState } from './state.ts';
 import { WAD } from './wad.ts';
 
@@ -75,12 +75,20 @@ export interface PackedBook {
   readonly health: Float64Array;
   /** STATUS per sub-account. */
   readonly status: Uint8Array;
-  /** Re-reads every price (and the borrow indexes at the chain's time) into the price table. */
-  refreshPrices(chain: ChainState): void;
+  /** 1 where the last screen of that sub-account went to the exact bigint path (near the line, not finite, not modelled). */
+  readonly viaExact: Uint8Array;
+  /**
+   * Re-reads every price (and the borrow indexes at the chain's time) into the price table;
+   * with `override`, prices by dependency key replace the chain's (the tip screen's unconfirmed
+   * answers), for the screen and its exact fallback alike, until the next refresh.
+   */
+  refreshPrices(chain: ChainState, override?: PriceOverride): void;
   /** Screens every sub-account. */
   screenAll(chain: ChainState): ScreenResult;
   /** Screens only the sub-accounts exposed to `dep` (after refreshPrices). */
   screenExposed(chain: ChainState, dep: string): ScreenResult;
+  /** Screens the sub-accounts at `indexes` (after refreshPrices). */
+  screenSome(chain: ChainState, indexes: ArrayLike<number>): ScreenResult;
   /** Sub-account indexes exposed to `dep`. */
   exposed(dep: string): Int32Array;
   /** Indexes of liquidatable sub-accounts (status after the last screen). */
@@ -246,12 +254,15 @@ export function pack(chain: ChainState, subs: readonly SubState[]): PackedBook {
   const mIndex = new Float64Array(markets.length);
   for (let m = 1; m < markets.length; m++) mMaint[m] = (markets[m] as MarketSlot).maintenance;
 
-  function refreshPrices(c: ChainState): void {
+  /** The prices the last refreshPrices was given on top of the chain's, for the exact fallback too. */
+  let override: PriceOverride | undefined;
+  function refreshPrices(c: ChainState, prices?: PriceOverride): void {
+    override = prices;
     for (let d = 1; d < deps.length; d++) {
       const dep = deps[d] as string;
       if (dep.startsWith('b:')) continue;
       // The dependency key names the feed (or a derived adapter): find the adapter reading it.
-      price[d] = priceOfDep(c, dep);
+      price[d] = priceOfDep(c, dep, override);
     }
     for (let k = 1; k < kinds.length; k++) {
       const kind = kinds[k] as Kind;
@@ -273,8 +284,9 @@ export function pack(chain: ChainState, subs: readonly SubState[]): PackedBook {
 
   const health = new Float64Array(n);
   const status = new Uint8Array(n);
+  const viaExact = new Uint8Array(n);
   const exactSub = (c: ChainState, i: number): number => {
-    const h = computeHealth(c, subs[i] as SubState);
+    const h = computeHealth(c, subs[i] as SubState, override);
     if (h === undefined) {
       health[i] = Number.NaN;
       return STATUS.unknown;
@@ -316,6 +328,7 @@ export function pack(chain: ChainState, subs: readonly SubState[]): PackedBook {
       s = exactSub(c, i);
       exact = 1;
     }
+    viaExact[i] = exact;
     if (status[i] !== s) {
       status[i] = s;
       changed.push(i);
@@ -332,6 +345,7 @@ export function pack(chain: ChainState, subs: readonly SubState[]): PackedBook {
     deps,
     health,
     status,
+    viaExact,
     refreshPrices,
     screenAll(c) {
       const changed: number[] = [];
@@ -345,6 +359,12 @@ export function pack(chain: ChainState, subs: readonly SubState[]): PackedBook {
       const list = book.exposed(dep);
       for (let x = 0; x < list.length; x++) exact += screen(c, list[x] as number, changed);
       return { screened: list.length, exact, changed };
+    },
+    screenSome(c, indexes) {
+      const changed: number[] = [];
+      let exact = 0;
+      for (let x = 0; x < indexes.length; x++) exact += screen(c, indexes[x] as number, changed);
+      return { screened: indexes.length, exact, changed };
     },
     exposed(dep) {
       const d = depIndex.get(dep);
@@ -368,7 +388,8 @@ export function pack(chain: ChainState, subs: readonly SubState[]): PackedBook {
         forceExact.byteLength +
         byDep.byteLength +
         health.byteLength +
-        status.byteLength
+        status.byteLength +
+        viaExact.byteLength
       );
     },
   };
@@ -378,12 +399,12 @@ export function pack(chain: ChainState, subs: readonly SubState[]): PackedBook {
 }
 
 /** The float price (USD) behind a dependency key; NaN when missing or the adapter would revert. */
-function priceOfDep(chain: ChainState, dep: string): number {
+function priceOfDep(chain: ChainState, dep: string, override: PriceOverride | undefined): number {
   // dep = p:<eid>:<address>, the address being a feed (Chainlink adapter) or a derived adapter.
   const address = dep.slice(dep.indexOf(':', 2) + 1) as Address;
   for (const [adapter, a] of chain.adapters) {
     if ((a.feed === null ? adapter : a.feed).toLowerCase() === address) {
-      const { price } = adapterPrice(chain, adapter);
+      const { price } = adapterPrice(chain, adapter, override);
       return price === undefined || price === null ? Number.NaN : Number(price) / 1e18;
     }
   }

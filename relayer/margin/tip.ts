@@ -11,6 +11,7 @@ import type { Address } from '../config/types.ts';
 import { priceDep } from './apply.ts';
 import { computeHealth } from './compute.ts';
 import type { ExposureIndex } from './exposure.ts';
+import type { ScreenVerdict } from './screen.ts';
 import { chainOf, type MarginState } from './state.ts';
 import { feedToWad, WAD } from './wad.ts';
 
@@ -30,6 +31,15 @@ interface TipBlock {
   /** Raw feed answers (feed decimals) the block's AnswerUpdated events set, last one per feed. */
   feeds: Map<Address, bigint>;
 }
+
+/**
+ * Sorts candidates before their exact check: 'healthy' ones are skipped (the view's packed screen,
+ * ./screen.ts, for many of them); undefined, or any other verdict, means check exactly.
+ */
+export type Triage = (
+  entries: ReadonlySet<string>,
+  override: ReadonlyMap<string, bigint>,
+) => ReadonlyMap<string, ScreenVerdict> | undefined;
 
 export class TipScreen {
   /** eid -> unconfirmed block number -> its price answers. */
@@ -87,6 +97,7 @@ export class TipScreen {
     confirmedUnhealthy: ReadonlySet<string>,
     now: number,
     only?: Iterable<string>,
+    triage?: Triage,
   ): string[] {
     const chain = chainOf(state, eid);
     const pending = [...(this.blocks.get(eid) ?? [])]
@@ -106,10 +117,10 @@ export class TipScreen {
     const next = only === undefined || newest === undefined ? new Map<string, TipFlag>() : new Map(before);
     const added: string[] = [];
     const prefix = `${eid}|`;
-    const check = (entry: string, at: { block: number; seenAt: number }): void => {
+    const check = (entry: string, at: { block: number; seenAt: number }, verdict?: ScreenVerdict): void => {
       if (!entry.startsWith(prefix)) return;
       next.delete(entry);
-      if (confirmedUnhealthy.has(entry)) return;
+      if (confirmedUnhealthy.has(entry) || verdict === 'healthy') return;
       const sub = state.subs.get(entry.slice(prefix.length));
       const h = sub === undefined ? undefined : computeHealth(chain, sub, override);
       if (h === undefined || h.health >= WAD) return;
@@ -122,16 +133,13 @@ export class TipScreen {
       });
       if (prev === undefined) added.push(entry);
     };
-    if (newest !== undefined && only !== undefined) for (const entry of only) check(entry, newest);
-    else if (newest !== undefined) {
-      const seen = new Set<string>();
-      for (const dep of override.keys()) {
-        for (const entry of exposure.exposed(dep)) {
-          if (seen.has(entry)) continue;
-          seen.add(entry);
-          check(entry, newest);
-        }
-      }
+    if (newest !== undefined) {
+      const candidates = new Set<string>();
+      if (only !== undefined) for (const entry of only) candidates.add(entry);
+      else
+        for (const dep of override.keys()) for (const entry of exposure.exposed(dep)) candidates.add(entry);
+      const verdicts = triage?.(candidates, override);
+      for (const entry of candidates) check(entry, newest, verdicts?.get(entry));
     }
     if (next.size === 0) this.flags.delete(eid);
     else this.flags.set(eid, next);

@@ -18,14 +18,21 @@ import type { Address, ChainConfig, DvnConfig, Hex } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/controller.ts';
 import { applyBlock, borrowDep, type ChainContracts, emptyTouched, staleDep, type Touched } from './apply.ts';
-import { computeEngine, computeHealthDeps, liquidationDistances, srcEidOf } from './compute.ts';
+import {
+  computeEngine,
+  computeHealthDeps,
+  liquidationDistances,
+  type PriceOverride,
+  srcEidOf,
+} from './compute.ts';
 import { decodeLog, marginTopics, type Role } from './decode.ts';
 import { ExposureIndex } from './exposure.ts';
 import { checkQuorum, type MarginObservation, type ObservationSignature } from './observation.ts';
 import { createMarginStore } from './persist.ts';
 import { type CallRpc, readAdapterFeed, resolveBlock } from './resolve.ts';
+import { EngineScreen, SCREEN_MIN_ENTRIES, type ScreenVerdict } from './screen.ts';
 import { type CollateralKey, type Obligation, type ObligationSource, obligations } from './solvency.ts';
-import { chainOf, emptyState, inFlightOf, type MarginState, subKey } from './state.ts';
+import { chainOf, emptyState, inFlightOf, type MarginState, type SubState, subKey } from './state.ts';
 import { TipScreen } from './tip.ts';
 import { accountTotal, assetNamer } from './total.ts';
 import type {
@@ -76,6 +83,12 @@ export interface MarginViewOptions {
   startBlock?: number;
   pollIntervalMs?: number;
   /**
+   * A price tick exposing at least this many entries of one engine goes through the packed screen
+   * instead of a bigint recompute of each (default SCREEN_MIN_ENTRIES, 1000; 0: every tick, as the
+   * e2e test runs it to check the screen against engine.health()).
+   */
+  screenMinEntries?: number;
+  /**
    * Also poll eth_blockNumber this often and follow at once when it moves (0: off). A liquidator
    * sets it short so a new block reaches the tip screen within this, not within pollIntervalMs.
    */
@@ -83,9 +96,14 @@ export interface MarginViewOptions {
 }
 
 export interface MarginStats {
-  /** Entries (engine, sub-account) recomputed by the last applied change. */
+  /** Entries (engine, sub-account) recomputed in bigint by the last applied change. */
   lastRecomputed: number;
   totalRecomputed: number;
+  /** Entries the last applied change settled as healthy by the packed screen alone (./screen.ts). */
+  lastScreened: number;
+  totalScreened: number;
+  /** Screen books packed so far (once per engine, again after a parameter change or many trades). */
+  screenPacks: number;
   blocksApplied: number;
   eventsApplied: number;
   entries: number;
@@ -152,6 +170,9 @@ export function createMarginView(options: MarginViewOptions): MarginView {
   /** When each confirmed-unhealthy entry became so. */
   const unhealthySince = new Map<string, UnhealthySince>();
   const tip = new TipScreen();
+  /** Per engine, the packed screen a large price tick goes through. */
+  const screens = new Map<number, EngineScreen>();
+  const screenMinEntries = options.screenMinEntries ?? SCREEN_MIN_ENTRIES;
   /** Entries per engine, for a parameter change that concerns all of them. */
   const entriesByEngine = new Map<number, Set<string>>();
   const listeners = new Set<ChangeListener>();
@@ -189,6 +210,9 @@ export function createMarginView(options: MarginViewOptions): MarginView {
   const stats: MarginStats = {
     lastRecomputed: 0,
     totalRecomputed: 0,
+    lastScreened: 0,
+    totalScreened: 0,
+    screenPacks: 0,
     blocksApplied: 0,
     eventsApplied: 0,
     entries: 0,
@@ -245,6 +269,69 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     return before?.health !== r.health?.health || before?.equity !== r.health?.equity;
   }
 
+  /**
+   * An entry the packed screen found healthy at the new prices: no longer unhealthy, and its exact
+   * health is rebuilt when asked for (engineHealth). Its dependencies did not change (a price tick
+   * does not change what an entry holds), so the exposure index stays as it is.
+   */
+  function settleHealthy(engineEid: number, entry: string): void {
+    healths.delete(entry);
+    unhealthyByEngine.get(engineEid)?.delete(entry);
+    unhealthySince.delete(entry);
+  }
+
+  /**
+   * The screen's verdicts for the entries of `todo` that only a price or the clock touched, on
+   * engines where at least screenMinEntries of them were; undefined entries are recomputed exactly.
+   */
+  function screenTick(todo: ReadonlySet<string>, t: Touched): Map<string, ScreenVerdict> {
+    const verdicts = new Map<string, ScreenVerdict>();
+    const byEngine = new Map<number, string[]>();
+    for (const entry of todo) {
+      if (t.subs.has(entry)) continue; // its holdings changed: the exact path, and a stale packed copy
+      const eid = Number(entry.slice(0, entry.indexOf('|')));
+      if (t.engines.has(eid) || !engines.has(eid)) continue;
+      let list = byEngine.get(eid);
+      if (list === undefined) {
+        list = [];
+        byEngine.set(eid, list);
+      }
+      list.push(entry);
+    }
+    for (const [eid, list] of byEngine) {
+      for (const [entry, verdict] of screenEntries(eid, list) ?? []) verdicts.set(entry, verdict);
+    }
+    return verdicts;
+  }
+
+  /** The screen's verdicts on `entries` of engine `eid`, if there are enough of them to use it. */
+  function screenEntries(
+    eid: number,
+    entries: readonly string[],
+    override?: PriceOverride,
+  ): Map<string, ScreenVerdict> | undefined {
+    if (entries.length < screenMinEntries || !engines.has(eid)) return undefined;
+    let screen = screens.get(eid);
+    if (screen === undefined) {
+      screen = new EngineScreen();
+      screens.set(eid, screen);
+    }
+    const packsBefore = screen.packs;
+    const out = screen.screen(
+      chainOf(state, eid),
+      entries,
+      function* () {
+        for (const entry of entriesByEngine.get(eid) ?? []) {
+          const sub = state.subs.get(entry.slice(entry.indexOf('|') + 1));
+          if (sub !== undefined) yield [entry, sub] as [string, SubState];
+        }
+      },
+      override,
+    );
+    stats.screenPacks += screen.packs - packsBefore;
+    return out;
+  }
+
   /** Recomputes what `t` touched; returns the entries to report. */
   function propagate(t: Touched, clocks: { eid: number; before: number }[]): ChangedSubaccount[] {
     const todo = new Set<string>(t.subs);
@@ -272,11 +359,23 @@ export function createMarginView(options: MarginViewOptions): MarginView {
         }
       }
     }
+    // Packed copies the screen holds: a parameter change outdates an engine's book, a changed
+    // sub-account its own copy.
+    for (const eid of t.engines) screens.get(eid)?.drop();
+    for (const entry of t.subs) screens.get(Number(entry.slice(0, entry.indexOf('|'))))?.invalidate(entry);
+    const verdicts = screenTick(todo, t);
     const changed: ChangedSubaccount[] = [];
     let n = 0;
+    let screened = 0;
     for (const entry of todo) {
-      const moved = recompute(entry);
-      if (engines.has(Number(entry.slice(0, entry.indexOf('|'))))) n++;
+      let moved = true; // a price moved under a screened entry: its health did too
+      if (verdicts.get(entry) === 'healthy') {
+        settleHealthy(Number(entry.slice(0, entry.indexOf('|'))), entry);
+        screened++;
+      } else {
+        moved = recompute(entry);
+        if (engines.has(Number(entry.slice(0, entry.indexOf('|'))))) n++;
+      }
       if (moved || t.subs.has(entry)) {
         const bar = entry.indexOf('|');
         const sub = state.subs.get(entry.slice(bar + 1));
@@ -291,7 +390,10 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     }
     stats.lastRecomputed = n;
     stats.totalRecomputed += n;
-    stats.entries = healths.size;
+    stats.lastScreened = screened;
+    stats.totalScreened += screened;
+    stats.entries = 0;
+    for (const set of entriesByEngine.values()) stats.entries += set.size;
     return changed;
   }
 
@@ -299,7 +401,14 @@ export function createMarginView(options: MarginViewOptions): MarginView {
   function screenTip(eid: number, only?: Iterable<string>): ChangedSubaccount[] {
     if (!engines.has(eid)) return [];
     const bad = unhealthyByEngine.get(eid) ?? new Set<string>();
-    const added = tip.screen(eid, state, exposure, bad, Date.now(), only);
+    const prefix = `${eid}|`;
+    const added = tip.screen(eid, state, exposure, bad, Date.now(), only, (entries, override) =>
+      screenEntries(
+        eid,
+        [...entries].filter((e) => e.startsWith(prefix) && !bad.has(e)),
+        override,
+      ),
+    );
     return added.flatMap((entry) => {
       const sub = state.subs.get(entry.slice(entry.indexOf('|') + 1));
       return sub === undefined ? [] : [{ engineEid: eid, account: sub.account, subaccount: sub.subaccount }];

@@ -70,6 +70,9 @@ async function newView(store: Store): Promise<MarginView> {
     log: silentLogger(),
     confirmations: 0,
     pollIntervalMs: 60_000, // the test drives it with sync()
+    // Every price tick goes through the packed screen (a node does so from 1,000 exposed entries):
+    // its verdicts are checked against engine.health() below, through unhealthy().
+    screenMinEntries: 0,
   });
   views.push(view);
   await view.start();
@@ -172,6 +175,7 @@ describe('margin view on a devnet', () => {
       for (const x of per) {
         const block = view.stats().chains[x.chain.eid]?.block as number;
         expect(block).toBe(await x.provider.getBlockNumber());
+        const flagged = new Set(view.unhealthy(x.chain.eid).map((u) => `${u.account}:${u.subaccount}`));
         for (const { account, subaccount } of view.accounts()) {
           const onChain = await x.engine
             .getFunction('health')
@@ -185,6 +189,12 @@ describe('margin view on a devnet', () => {
             notional: onChain.notional,
             health: onChain.health,
           });
+          // Listed as unhealthy exactly when engine.health() is under 1, screened or recomputed.
+          const liquidatable = onChain.health < 10n ** 18n;
+          expect(
+            flagged.has(`${account}:${subaccount}`),
+            `${label}: ${x.chain.name} ${account}/${subaccount} flagged`,
+          ).toBe(liquidatable);
         }
       }
     };
@@ -345,9 +355,12 @@ describe('margin view on a devnet', () => {
 
     const stats = view.stats();
     expect(stats.errors).toEqual({});
+    // Price ticks went through the screen, and it settled some entries without a bigint recompute.
+    expect(stats.screenPacks).toBeGreaterThan(0);
+    expect(stats.totalScreened).toBeGreaterThan(0);
     console.log(
       `margin view: ${STEPS} steps, ${trades} trades, ${liquidations} liquidations, ${view.accounts().length} sub-accounts, ` +
-        `${stats.blocksApplied} blocks, ${stats.eventsApplied} events, ${stats.totalRecomputed} recomputes (last ${stats.lastRecomputed})`,
+        `${stats.blocksApplied} blocks, ${stats.eventsApplied} events, ${stats.totalRecomputed} recomputes (last ${stats.lastRecomputed}), ${stats.totalScreened} screened in ${stats.screenPacks} packs`,
     );
 
     // The killed view, reopened on its store: catches up from its cursor and equals a fresh rebuild.

@@ -50,7 +50,7 @@ describe('computeHealthDeps', () => {
 });
 
 describe('sourceKey', () => {
-  it('is `${eid}:${token}`, the key the credit and source maps have always used', () => {
+  it('is "<eid>:<token>", the key the credit and source maps have always used', () => {
     const token = '0x00000000000000000000000000000000000000aa' as const;
     expect(sourceKey(40_101, token)).toBe(`40101:${token}`);
     expect(sourceKey(40_101, token)).toBe(sourceKey(40_101, token));
