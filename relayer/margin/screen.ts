@@ -31,9 +31,12 @@ export class EngineScreen {
   /** Books packed so far (for stats and tests). */
   packs = 0;
 
-  /** `entry`'s holdings changed after packing: its packed copy must not be used any more. */
+  /**
+   * `entry`'s holdings changed after packing: its packed copy must not be used any more. A new
+   * entry (not in the book) counts too, so that enough of them bring a repack that takes them in.
+   */
   invalidate(entry: string): void {
-    if (this.book !== undefined && this.index.has(entry)) this.stale.add(entry);
+    if (this.book !== undefined) this.stale.add(entry);
   }
 
   /** The engine's parameters changed: every packed copy is out of date. */

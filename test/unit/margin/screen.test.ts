@@ -96,6 +96,11 @@ describe('EngineScreen', () => {
     expect(screen.packs).toBe(3);
     // The fresh book holds every entry's current copy again: none is stale.
     expect([...verdicts.values()].some((v) => v === 'healthy')).toBe(true);
+    // Entries the book does not hold (new sub-accounts) count towards a repack that takes them in.
+    const fresh = Array.from({ length: N / 8 + 1 }, (_, k) => `${ENGINE_EID}|new-${k}`);
+    for (const e of fresh) screen.invalidate(e);
+    expect(screen.screen(chain, fresh.slice(0, 1), all).get(fresh[0] as string)).toBe('recompute');
+    expect(screen.packs).toBe(4);
   });
 
   it('triages the tip screen: the same flags at unconfirmed prices, exact checks only for the rest', () => {
