@@ -5,6 +5,8 @@
 //
 // An entry reads a handful of dependencies (one per asset and market it holds), so they are kept as
 // a plain array: a Set per entry cost ~300 B more per sub-account at 100k of them (bench/margin.ts).
+// An array is kept as given (computeHealthDeps returns a fresh one per computation); a repeated
+// dependency in it is harmless (the reverse sets hold each entry once).
 
 export class ExposureIndex {
   private readonly byDep = new Map<string, Set<string>>();
@@ -12,8 +14,7 @@ export class ExposureIndex {
 
   /** Replaces `entry`'s dependencies. */
   set(entry: string, deps: Iterable<string>): void {
-    const next: string[] = [];
-    for (const d of deps) if (!next.includes(d)) next.push(d);
+    const next: readonly string[] = Array.isArray(deps) ? deps : Array.from(deps);
     const old = this.depsOf.get(entry);
     if (old !== undefined) {
       for (const d of old) {

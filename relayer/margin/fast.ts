@@ -354,11 +354,7 @@ export function pack(chain: ChainState, subs: readonly SubState[]): PackedBook {
       return { screened: n, exact, changed };
     },
     screenExposed(c, dep) {
-      const changed: number[] = [];
-      let exact = 0;
-      const list = book.exposed(dep);
-      for (let x = 0; x < list.length; x++) exact += screen(c, list[x] as number, changed);
-      return { screened: list.length, exact, changed };
+      return book.screenSome(c, book.exposed(dep));
     },
     screenSome(c, indexes) {
       const changed: number[] = [];

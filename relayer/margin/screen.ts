@@ -56,17 +56,18 @@ export class EngineScreen {
    *
    * `all` lists every entry of the engine with its sub-account; it is read only to (re)pack.
    * `override` screens at other prices than the chain's (the tip screen's unconfirmed answers).
+   * The verdicts go into `out` (a new map unless given) and it is returned.
    */
   screen(
     chain: ChainState,
     entries: Iterable<string>,
     all: () => Iterable<[string, SubState]>,
     override?: PriceOverride,
+    out: Map<string, ScreenVerdict> = new Map(),
   ): Map<string, ScreenVerdict> {
     const book = this.current(chain, all);
     const names: string[] = [];
     const indexes: number[] = [];
-    const out = new Map<string, ScreenVerdict>();
     for (const entry of entries) {
       const i = this.index.get(entry);
       if (i === undefined || this.stale.has(entry)) out.set(entry, 'recompute');

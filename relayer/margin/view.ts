@@ -298,17 +298,19 @@ export function createMarginView(options: MarginViewOptions): MarginView {
       }
       list.push(entry);
     }
-    for (const [eid, list] of byEngine) {
-      for (const [entry, verdict] of screenEntries(eid, list) ?? []) verdicts.set(entry, verdict);
-    }
+    for (const [eid, list] of byEngine) screenEntries(eid, list, undefined, verdicts);
     return verdicts;
   }
 
-  /** The screen's verdicts on `entries` of engine `eid`, if there are enough of them to use it. */
+  /**
+   * The screen's verdicts on `entries` of engine `eid` (into `out` when given), if there are enough
+   * of them to use it.
+   */
   function screenEntries(
     eid: number,
     entries: readonly string[],
     override?: PriceOverride,
+    out?: Map<string, ScreenVerdict>,
   ): Map<string, ScreenVerdict> | undefined {
     if (entries.length < screenMinEntries || !engines.has(eid)) return undefined;
     let screen = screens.get(eid);
@@ -317,7 +319,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
       screens.set(eid, screen);
     }
     const packsBefore = screen.packs;
-    const out = screen.screen(
+    const verdicts = screen.screen(
       chainOf(state, eid),
       entries,
       function* () {
@@ -327,9 +329,10 @@ export function createMarginView(options: MarginViewOptions): MarginView {
         }
       },
       override,
+      out,
     );
     stats.screenPacks += screen.packs - packsBefore;
-    return out;
+    return verdicts;
   }
 
   /** Recomputes what `t` touched; returns the entries to report. */
@@ -368,20 +371,21 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     let n = 0;
     let screened = 0;
     for (const entry of todo) {
+      const bar = entry.indexOf('|');
+      const engineEid = Number(entry.slice(0, bar));
       let moved = true; // a price moved under a screened entry: its health did too
       if (verdicts.get(entry) === 'healthy') {
-        settleHealthy(Number(entry.slice(0, entry.indexOf('|'))), entry);
+        settleHealthy(engineEid, entry);
         screened++;
       } else {
         moved = recompute(entry);
-        if (engines.has(Number(entry.slice(0, entry.indexOf('|'))))) n++;
+        if (engines.has(engineEid)) n++;
       }
       if (moved || t.subs.has(entry)) {
-        const bar = entry.indexOf('|');
         const sub = state.subs.get(entry.slice(bar + 1));
         if (sub !== undefined) {
           changed.push({
-            engineEid: Number(entry.slice(0, bar)),
+            engineEid,
             account: sub.account,
             subaccount: sub.subaccount,
           });
