@@ -7,12 +7,11 @@
 //
 // Deterministic (seeded population); each timing is the median of several runs (the CPU is shared).
 
+import { emptyTouched } from '../relayer/margin/apply.ts';
 import { computeHealth, computeHealthDeps } from '../relayer/margin/compute.ts';
-import { ExposureIndex } from '../relayer/margin/exposure.ts';
 import { pack } from '../relayer/margin/fast.ts';
-import { EngineScreen } from '../relayer/margin/screen.ts';
+import { entryKey, HealthLedger } from '../relayer/margin/ledger.ts';
 import { chainOf, type SubState } from '../relayer/margin/state.ts';
-import type { HealthView } from '../relayer/margin/types.ts';
 import { WAD } from '../relayer/margin/wad.ts';
 import { buildPopulation, ENGINE_EID, setPrice } from './lib/population.ts';
 import { type Figure, fmt, heapAfterGc, median, output, progress, timeRuns } from './lib/report.ts';
@@ -47,24 +46,15 @@ function main(): void {
   progress(`population: ${fmt(N)} sub-accounts`);
 
   // ------------------------------------------------------------------ exact bigint path
-  // As the view does it: computeHealthDeps per entry, the health and its dependencies kept.
-  const results = new Map<string, HealthView | undefined>();
-  const exposure = new ExposureIndex();
-  const entry = (s: SubState) => `${ENGINE_EID}|${s.key}`;
+  // The view at boot: its HealthLedger recomputes every entry in bigint, keeping each one's health
+  // and dependencies (the exposure index).
+  const ledger = new HealthLedger(state, new Set([ENGINE_EID]));
+  const boot = emptyTouched();
+  for (const s of subs) boot.subs.add(entryKey(ENGINE_EID, s.key));
   const tFirst = performance.now();
-  for (const s of subs) {
-    const r = computeHealthDeps(chain, s);
-    results.set(entry(s), r.health);
-    exposure.set(entry(s), r.deps);
-  }
+  ledger.propagate(boot, []);
   const firstMs = performance.now() - tFirst;
-  const heapExact = heapAfterGc();
-  // The view's screen of the engine (./relayer/margin/screen.ts), packed by the first big tick.
-  const entries = subs.map(entry);
-  const all = () => entries.map((e, i) => [e, subs[i] as SubState] as [string, SubState]);
-  const engineScreen = new EngineScreen();
-  engineScreen.screen(chain, entries, all);
-  const heapView = heapAfterGc();
+  const heapBoot = heapAfterGc();
   const exactRuns = timeRuns(3, () => {
     for (const s of subs) computeHealthDeps(chain, s);
   });
@@ -73,9 +63,67 @@ function main(): void {
     for (const s of subs) computeHealth(chain, s);
   });
   const leanRate = N / (median(leanRuns) / 1000);
-  progress(`exact full recompute: ${fmt(median(exactRuns))} ms (first, with index: ${fmt(firstMs)} ms)`);
+  progress(
+    `exact full recompute: ${fmt(median(exactRuns))} ms (the view's boot, with its index: ${fmt(firstMs)} ms)`,
+  );
 
-  // ------------------------------------------------------------------ packed screen
+  // ------------------------------------------------------------------ the view's price tick
+  // As the node runs it: HealthLedger.propagate for a block whose only event moved the WETH feed.
+  // The first such tick packs the engine's screen and settles every entry it classifies alone.
+  const tickOf = (dep: string) => {
+    const t = emptyTouched();
+    t.deps.add(dep);
+    return ledger.propagate(t, []);
+  };
+  let price = 3_000;
+  const wethDep = setPrice(state, 0, price);
+  const touched = ledger.exposure.exposed(wethDep).size;
+  const tPackTick = performance.now();
+  tickOf(wethDep);
+  const firstTickMs = performance.now() - tPackTick;
+  const heapView = heapAfterGc();
+  const tickView: number[] = [];
+  let viewExact = 0;
+  let viewScreened = 0;
+  for (let r = 0; r < 15; r++) {
+    price *= r % 2 === 0 ? 1.005 : 0.995;
+    const dep = setPrice(state, 0, price);
+    const t = performance.now();
+    tickOf(dep);
+    tickView.push(performance.now() - t);
+    viewExact = Math.max(viewExact, ledger.stats.lastRecomputed);
+    viewScreened = ledger.stats.lastScreened;
+  }
+  if (ledger.stats.screenPacks !== 1)
+    throw new Error(`the ticks packed ${ledger.stats.screenPacks} books, not 1`);
+  progress(`view tick: ${fmt(median(tickView))} ms (the first, packing: ${fmt(firstTickMs)} ms)`);
+  add({
+    name: "incremental recompute after one price tick (WETH), as the node's view runs it (HealthLedger: EngineScreen, bigint near the line)",
+    value: median(tickView),
+    unit: 'ms',
+    target: 20,
+    cmp: '<=',
+    note: `${fmt(touched)} of ${fmt(N)} touched: ${fmt(viewScreened)} settled by the screen, at most ${fmt(viewExact)} in bigint`,
+  });
+  add({
+    name: "full recompute as the node's view runs a tick exposing every entry (the row above as a rate)",
+    value: touched / (median(tickView) / 1000),
+    unit: 'subaccounts/s',
+    target: 10_000_000,
+    cmp: '>=',
+  });
+  add({
+    name: 'full recompute, exact bigint (computeHealthDeps: the view at boot, and near the line)',
+    value: exactRate,
+    unit: 'subaccounts/s',
+  });
+  add({
+    name: 'full recompute, exact bigint (computeHealth, nothing collected)',
+    value: leanRate,
+    unit: 'subaccounts/s',
+  });
+
+  // ------------------------------------------------------------------ packed screen alone
   const tPack = performance.now();
   const book = pack(chain, subs);
   const packMs = performance.now() - tPack;
@@ -85,26 +133,6 @@ function main(): void {
   const fastRate = N / (median(fastRuns) / 1000);
   const lastFull = book.screenAll(chain);
   progress(`screen full recompute: ${fmt(median(fastRuns))} ms, pack ${fmt(packMs)} ms`);
-
-  const viewAll = timeRuns(9, () => engineScreen.screen(chain, entries, all));
-  const viewRate = N / (median(viewAll) / 1000);
-  add({
-    name: 'full recompute as the view screens a tick exposing every entry (EngineScreen: verdict per entry)',
-    value: viewRate,
-    unit: 'subaccounts/s',
-    target: 10_000_000,
-    cmp: '>=',
-  });
-  add({
-    name: 'full recompute, exact bigint (computeHealthDeps: the view at boot, and what the screen leaves)',
-    value: exactRate,
-    unit: 'subaccounts/s',
-  });
-  add({
-    name: 'full recompute, exact bigint (computeHealth, nothing collected)',
-    value: leanRate,
-    unit: 'subaccounts/s',
-  });
   add({
     name: 'full recompute, packed screen + exact near the line',
     value: fastRate,
@@ -114,80 +142,28 @@ function main(): void {
     note: `${lastFull.exact} of ${fmt(N)} recomputed in bigint`,
   });
 
-  // ------------------------------------------------------------------ incremental: one price tick
-  // WETH +0.5 %: the exposure index gives the entries that read that feed.
-  let price = 3_000;
+  // ------------------------------------------------------------------ one price tick, other ways
   const tickExact: number[] = [];
   const tickFast: number[] = [];
-  const tickView: number[] = [];
-  let touched = 0;
   let fastExact = 0;
-  let viewExact = 0;
-  // As the view's propagate does it: the screen's verdicts, then a bigint recompute of every entry
-  // it did not settle as healthy (under water, near the line, or a price it cannot read).
-  // Its bookkeeping too: the unhealthy set, and a change reported per entry (a price moved under it).
-  const unhealthy = new Set<string>();
-  const viewTick = (dep: string): void => {
-    const exposed = [...exposure.exposed(dep)];
-    const verdicts = engineScreen.screen(chain, exposed, all);
-    const changed: { engineEid: number; account: string; subaccount: bigint }[] = [];
-    let exact = 0;
-    for (const e of exposed) {
-      const s = state.subs.get(e.slice(e.indexOf('|') + 1)) as SubState;
-      if (verdicts.get(e) === 'healthy') {
-        results.delete(e);
-        unhealthy.delete(e);
-      } else {
-        const res = computeHealthDeps(chain, s);
-        results.set(e, res.health);
-        exposure.set(e, res.deps);
-        if (res.health !== undefined && res.health.health < WAD) unhealthy.add(e);
-        else unhealthy.delete(e);
-        exact++;
-      }
-      changed.push({ engineEid: ENGINE_EID, account: s.account, subaccount: s.subaccount });
-    }
-    viewExact = Math.max(viewExact, exact);
-  };
-  // The bigint path is slow: 3 ticks with all three, then 12 more without it.
   for (let r = 0; r < 15; r++) {
     price *= r % 2 === 0 ? 1.005 : 0.995;
     const dep = setPrice(state, 0, price);
     let t = performance.now();
-    viewTick(dep);
-    tickView.push(performance.now() - t);
-    t = performance.now();
-    if (r >= 3) {
-      book.refreshPrices(chain);
-      const res = book.screenExposed(chain, dep);
-      tickFast.push(performance.now() - t);
-      fastExact = Math.max(fastExact, res.exact);
-      continue;
-    }
-    const exposed = [...exposure.exposed(dep)];
-    for (const e of exposed) {
-      const s = state.subs.get(e.slice(e.indexOf('|') + 1)) as SubState;
-      const res = computeHealthDeps(chain, s);
-      results.set(e, res.health);
-      exposure.set(e, res.deps);
-    }
-    tickExact.push(performance.now() - t);
-    touched = exposed.length;
-    t = performance.now();
     book.refreshPrices(chain);
     const res = book.screenExposed(chain, dep);
     tickFast.push(performance.now() - t);
     fastExact = Math.max(fastExact, res.exact);
     if (res.screened !== touched) throw new Error(`exposure differs: ${res.screened} vs ${touched}`);
+    // The bigint path is slow: 3 ticks of it.
+    if (r >= 3) continue;
+    t = performance.now();
+    for (const e of ledger.exposure.exposed(dep)) {
+      const sub = state.subs.get(e.slice(e.indexOf('|') + 1)) as SubState;
+      computeHealthDeps(chain, sub);
+    }
+    tickExact.push(performance.now() - t);
   }
-  add({
-    name: "incremental recompute after one price tick (WETH), as the node's view runs it (EngineScreen, bigint for the rest)",
-    value: median(tickView),
-    unit: 'ms',
-    target: 20,
-    cmp: '<=',
-    note: `${fmt(touched)} of ${fmt(N)} touched; in bigint, at most ${fmt(viewExact)}: those under water or near the line`,
-  });
   add({
     name: 'incremental recompute after one price tick (WETH), bigint for every exposed entry (the view under 1,000 exposed)',
     value: median(tickExact),
@@ -195,7 +171,7 @@ function main(): void {
     note: `${fmt(touched)} of ${fmt(N)} touched`,
   });
   add({
-    name: 'incremental recompute after one price tick (WETH), packed screen',
+    name: 'incremental recompute after one price tick (WETH), packed screen alone',
     value: median(tickFast),
     unit: 'ms',
     target: 20,
@@ -213,12 +189,12 @@ function main(): void {
     cmp: '<=',
   });
   add({
-    name: 'memory: what the view holds (state, health per entry, exposure index, its packed screen)',
+    name: 'memory: what the view holds after its first big tick (state, healths, exposure index, screen)',
     value: (heapView - heap0) / N,
     unit: 'B/subaccount',
     target: KIB,
     cmp: '<=',
-    note: `the screen and its entry index ${fmt((heapView - heapExact) / N)} of it`,
+    note: `at boot, every health exact and no screen: ${fmt((heapBoot - heap0) / N)} B`,
   });
   add({
     name: 'memory: packed screen (typed arrays)',
@@ -258,7 +234,6 @@ function main(): void {
   });
 
   // ------------------------------------------------------------------ growth
-  results.clear();
   for (const n of SIZES) growth(n);
   output(figures);
 }

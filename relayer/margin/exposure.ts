@@ -11,6 +11,8 @@
 export class ExposureIndex {
   private readonly byDep = new Map<string, Set<string>>();
   private readonly depsOf = new Map<string, readonly string[]>();
+  /** Per dependency, a count of changes to its set: lets a reader keep what it derived from one. */
+  private readonly versions = new Map<string, number>();
 
   /** Replaces `entry`'s dependencies. */
   set(entry: string, deps: Iterable<string>): void {
@@ -20,7 +22,7 @@ export class ExposureIndex {
       for (const d of old) {
         if (next.includes(d)) continue;
         const s = this.byDep.get(d);
-        s?.delete(entry);
+        if (s?.delete(entry)) this.bump(d);
         if (s?.size === 0) this.byDep.delete(d);
       }
     }
@@ -30,9 +32,21 @@ export class ExposureIndex {
         s = new Set();
         this.byDep.set(d, s);
       }
-      s.add(entry);
+      if (!s.has(entry)) {
+        s.add(entry);
+        this.bump(d);
+      }
     }
     this.depsOf.set(entry, next);
+  }
+
+  /** Changes so far to the entries exposed to `dep` (equal counts: the same entries). */
+  version(dep: string): number {
+    return this.versions.get(dep) ?? 0;
+  }
+
+  private bump(dep: string): void {
+    this.versions.set(dep, (this.versions.get(dep) ?? 0) + 1);
   }
 
   /** Entries exposed to `dep`. */

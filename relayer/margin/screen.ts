@@ -1,7 +1,7 @@
 // The view's fast path for a price tick: one engine's entries packed into the float screen
 // (./fast.ts), so a tick that exposes many sub-accounts classifies them in typed arrays instead of
-// recomputing each one's health in bigint (bench/margin.ts, 100k exposed: 995 ms all in bigint, the
-// screen itself ~4 ms, 288 ms as the view runs it with bigint for what the screen leaves).
+// recomputing each one's health in bigint (bench/margin.ts, 100k exposed: ~1 s all in bigint, the
+// screen itself ~4 ms).
 //
 // The screen's decisions are exact (it defers to the bigint health near the line), but its copy of
 // each sub-account is a snapshot. So:
@@ -10,10 +10,16 @@
 // - a change of the engine's parameters (risk weights, sources, markets, adapters) drops the book;
 // - the book is packed again when a tick needs it and it is missing or more than 1/8 stale.
 // Prices, borrow indexes and the chain's clock are re-read from the chain state at every tick.
+//
+// A confirmed tick (`tick`) also remembers, by book index, what it settled each entry as: clearly
+// healthy, clearly under water, or neither (the view holds its exact health). The view's maps are
+// then touched only for the entries whose verdict changed, not for every entry a price moved:
+// at 100k exposed, a Map write per entry cost more than the screen itself.
 
 import type { PriceOverride } from './compute.ts';
 import { type PackedBook, pack, STATUS } from './fast.ts';
 import type { ChainState, SubState } from './state.ts';
+import type { ChangedSubaccount } from './types.ts';
 
 /** A tick exposing fewer entries than this is recomputed exactly: packing would cost more than it saves. */
 export const SCREEN_MIN_ENTRIES = 1000;
@@ -24,11 +30,65 @@ const MAX_STALE_SHARE = 1 / 8;
 /** How an entry came out of a screen. */
 export type ScreenVerdict = 'healthy' | 'recompute';
 
+/** What a confirmed tick settled an entry as (by book index). */
+const SETTLED = {
+  /** Not settled by the screen: the view holds the entry's exact health. */
+  none: 0,
+  /** Health >= 1 by the floats alone: the view holds no health for it (rebuilt when asked for). */
+  healthy: 1,
+  /** Health < 1 by the floats alone: unhealthy in the view, its float health kept here. */
+  unhealthy: 2,
+} as const;
+
+/** The entries a moved dependency exposes, as the view's exposure index holds them. */
+export interface ExposedDep {
+  dep: string;
+  entries: ReadonlySet<string>;
+  /** ExposureIndex.version(dep): while it is unchanged, so are `entries`. */
+  version: number;
+}
+
+/** `entries` of one ExposedDep as book indexes, and those not in the book. */
+interface ResolvedDep {
+  version: number;
+  indexes: Int32Array;
+  strays: string[];
+}
+
+/** The outcome of a confirmed tick over the entries a set of dependencies exposes. */
+export interface ScreenTick {
+  /** The entries the screen settled (healthy or under water, exactly classified): their health moved. */
+  settled: ChangedSubaccount[];
+  /** Entries now settled healthy that were not before: the view drops their health and flag. */
+  toHealthy: string[];
+  /** Entries now settled under water that were not before: the view flags them. */
+  toUnhealthy: string[];
+  /** Entries the view must recompute exactly: stale, not in the book, near the line, not modelled. */
+  exact: string[];
+}
+
 export class EngineScreen {
   private book: PackedBook | undefined;
-  /** entry -> index in the book. */
+  /** Book index -> entry, and entry -> book index. */
+  private names: string[] = [];
   private index = new Map<string, number>();
-  private readonly stale = new Set<string>();
+  /** 1 where the entry's holdings changed since packing. */
+  private staleFlags = new Uint8Array(0);
+  private staleCount = 0;
+  /** Entries invalidated while not in the book (new since packing). */
+  private readonly fresh = new Set<string>();
+  /** SETTLED per book index, and the float health of those settled under water. */
+  private settledAs = new Uint8Array(0);
+  private settledHealth = new Float64Array(0);
+  /** Index i was screened by the tick whose number mark[i] holds. */
+  private mark = new Uint32Array(0);
+  private epoch = 0;
+  /** The indexes a tick screens (scratch, one slot per book entry). */
+  private scratch = new Int32Array(0);
+  /** Per dependency, its exposed entries resolved to book indexes (a Map lookup per entry saved). */
+  private resolved = new Map<string, ResolvedDep>();
+  /** Per book index, the change reported for it (reused: a tick reports every entry it settles). */
+  private reports: (ChangedSubaccount | undefined)[] = [];
   /** Books packed so far (for stats and tests). */
   packs = 0;
 
@@ -37,25 +97,110 @@ export class EngineScreen {
    * entry (not in the book) counts too, so that enough of them bring a repack that takes them in.
    */
   invalidate(entry: string): void {
-    if (this.book !== undefined) this.stale.add(entry);
+    if (this.book === undefined) return;
+    const i = this.index.get(entry);
+    if (i === undefined) this.fresh.add(entry);
+    else if (this.staleFlags[i] === 0) {
+      this.staleFlags[i] = 1;
+      this.staleCount++;
+    }
   }
 
   /** The engine's parameters changed: every packed copy is out of date. */
   drop(): void {
     this.book = undefined;
+    this.names = [];
     this.index = new Map();
-    this.stale.clear();
+    this.fresh.clear();
+    this.resolved.clear();
+    this.reports = [];
+  }
+
+  /** The view recomputed `entry` exactly and holds its health: the screen no longer settles it. */
+  unsettle(entry: string): void {
+    const i = this.index.get(entry);
+    if (i !== undefined) this.settledAs[i] = SETTLED.none;
+  }
+
+  /** The float health of an entry the last confirmed tick settled as under water (else undefined). */
+  unhealthyHealth(entry: string): number | undefined {
+    const i = this.index.get(entry);
+    return i !== undefined && this.settledAs[i] === SETTLED.unhealthy ? this.settledHealth[i] : undefined;
+  }
+
+  /** True when the current tick settled `entry` (the view need not recompute it). */
+  settledThisTick(entry: string): boolean {
+    const i = this.index.get(entry);
+    return i !== undefined && this.mark[i] === this.epoch && this.settledAs[i] !== SETTLED.none;
   }
 
   /**
-   * Screens `entries` at the chain's current prices and clock. An entry comes back 'healthy' only
+   * A confirmed tick of engine `engineEid`: screens every entry `exposed` lists (duplicates across
+   * dependencies allowed) at the chain's current prices and clock. Entries the floats classify
+   * alone are settled here; the rest come back in `exact`.
+   */
+  tick(
+    chain: ChainState,
+    exposed: readonly ExposedDep[],
+    all: () => Iterable<[string, SubState]>,
+  ): ScreenTick {
+    const book = this.current(chain, all);
+    const epoch = this.nextEpoch();
+    const { mark, staleFlags, names, settledAs, settledHealth, scratch } = this;
+    let count = 0;
+    const exact = new Set<string>();
+    for (const x of exposed) {
+      let r = this.resolved.get(x.dep);
+      if (r === undefined || r.version !== x.version) {
+        r = this.resolve(x);
+        this.resolved.set(x.dep, r);
+      }
+      for (const entry of r.strays) exact.add(entry);
+      const indexes = r.indexes;
+      for (let k = 0; k < indexes.length; k++) {
+        const i = indexes[k] as number;
+        if (staleFlags[i] === 1) exact.add(names[i] as string);
+        else if (mark[i] !== epoch) {
+          mark[i] = epoch;
+          scratch[count++] = i;
+        }
+      }
+    }
+    const indexes = scratch.subarray(0, count);
+    book.refreshPrices(chain);
+    book.screenSome(chain, indexes);
+    const { status, viaExact, health } = book;
+    const settled: ChangedSubaccount[] = [];
+    const toHealthy: string[] = [];
+    const toUnhealthy: string[] = [];
+    for (let k = 0; k < count; k++) {
+      const i = indexes[k] as number;
+      const s = viaExact[i] === 0 ? status[i] : STATUS.unknown;
+      if (s === STATUS.healthy) {
+        if (settledAs[i] !== SETTLED.healthy) toHealthy.push(names[i] as string);
+        settledAs[i] = SETTLED.healthy;
+        settled.push(this.report(book, i));
+      } else if (s === STATUS.liquidatable) {
+        if (settledAs[i] !== SETTLED.unhealthy) toUnhealthy.push(names[i] as string);
+        settledAs[i] = SETTLED.unhealthy;
+        settledHealth[i] = health[i] as number;
+        settled.push(this.report(book, i));
+      } else {
+        settledAs[i] = SETTLED.none;
+        exact.add(names[i] as string);
+      }
+    }
+    return { settled, toHealthy, toUnhealthy, exact: [...exact] };
+  }
+
+  /**
+   * Screens `entries` at the chain's current prices and clock (or at `override`'s: the tip
+   * screen's unconfirmed answers), without settling anything. An entry comes back 'healthy' only
    * when the float screen alone classified it so (not near the line, every price known, nothing
-   * the screen does not model): its health is >= 1 and its dependencies are unchanged, so the
-   * view need not recompute it. Every other entry, including those not in the book or stale,
-   * comes back 'recompute'.
+   * the screen does not model): its health is >= 1 and its dependencies are unchanged. Every other
+   * entry, including those not in the book or stale, comes back 'recompute'.
    *
    * `all` lists every entry of the engine with its sub-account; it is read only to (re)pack.
-   * `override` screens at other prices than the chain's (the tip screen's unconfirmed answers).
    * The verdicts go into `out` (a new map unless given) and it is returned.
    */
   screen(
@@ -70,7 +215,7 @@ export class EngineScreen {
     const indexes: number[] = [];
     for (const entry of entries) {
       const i = this.index.get(entry);
-      if (i === undefined || this.stale.has(entry)) out.set(entry, 'recompute');
+      if (i === undefined || this.staleFlags[i] === 1) out.set(entry, 'recompute');
       else {
         names.push(entry);
         indexes.push(i);
@@ -86,9 +231,39 @@ export class EngineScreen {
     return out;
   }
 
+  private resolve(x: ExposedDep): ResolvedDep {
+    const indexes = new Int32Array(x.entries.size);
+    const strays: string[] = [];
+    let n = 0;
+    for (const entry of x.entries) {
+      const i = this.index.get(entry);
+      if (i === undefined) strays.push(entry);
+      else indexes[n++] = i;
+    }
+    return { version: x.version, indexes: indexes.subarray(0, n), strays };
+  }
+
+  private report(book: PackedBook, i: number): ChangedSubaccount {
+    let r = this.reports[i];
+    if (r === undefined) {
+      const sub = book.subs[i] as SubState;
+      r = Object.freeze({ engineEid: book.engineEid, account: sub.account, subaccount: sub.subaccount });
+      this.reports[i] = r;
+    }
+    return r;
+  }
+
+  private nextEpoch(): number {
+    if (this.epoch === 0xffff_ffff) {
+      this.mark.fill(0);
+      this.epoch = 0;
+    }
+    return ++this.epoch;
+  }
+
   private current(chain: ChainState, all: () => Iterable<[string, SubState]>): PackedBook {
     const book = this.book;
-    if (book !== undefined && this.stale.size <= book.n * MAX_STALE_SHARE) return book;
+    if (book !== undefined && this.staleCount + this.fresh.size <= book.n * MAX_STALE_SHARE) return book;
     const names: string[] = [];
     const subs: SubState[] = [];
     for (const [entry, sub] of all()) {
@@ -96,9 +271,33 @@ export class EngineScreen {
       subs.push(sub);
     }
     const packed = pack(chain, subs);
+    const index = new Map(names.map((entry, i) => [entry, i]));
+    // What the view was told stays true across a repack: carry the settled verdicts over by name
+    // (a changed entry's, too: the view recomputes it after this tick, and unsettles it then).
+    const settledAs = new Uint8Array(packed.n);
+    const settledHealth = new Float64Array(packed.n);
+    if (book !== undefined) {
+      for (let i = 0; i < this.names.length; i++) {
+        if (this.settledAs[i] === SETTLED.none) continue;
+        const j = index.get(this.names[i] as string);
+        if (j === undefined) continue;
+        settledAs[j] = this.settledAs[i] as number;
+        settledHealth[j] = this.settledHealth[i] as number;
+      }
+    }
     this.book = packed;
-    this.index = new Map(names.map((entry, i) => [entry, i]));
-    this.stale.clear();
+    this.names = names;
+    this.index = index;
+    this.staleFlags = new Uint8Array(packed.n);
+    this.staleCount = 0;
+    this.fresh.clear();
+    this.settledAs = settledAs;
+    this.settledHealth = settledHealth;
+    this.mark = new Uint32Array(packed.n);
+    this.epoch = 0;
+    this.scratch = new Int32Array(packed.n);
+    this.resolved.clear();
+    this.reports = [];
     this.packs++;
     return packed;
   }

@@ -17,22 +17,15 @@ import {
 import type { Address, ChainConfig, DvnConfig, Hex } from '../config/types.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/controller.ts';
-import { applyBlock, borrowDep, type ChainContracts, emptyTouched, staleDep, type Touched } from './apply.ts';
-import {
-  computeEngine,
-  computeHealthDeps,
-  liquidationDistances,
-  type PriceOverride,
-  srcEidOf,
-} from './compute.ts';
+import { applyBlock, type ChainContracts, emptyTouched } from './apply.ts';
+import { computeEngine, liquidationDistances } from './compute.ts';
 import { decodeLog, marginTopics, type Role } from './decode.ts';
-import { ExposureIndex } from './exposure.ts';
+import { entryKey, HealthLedger, type LedgerStats, type UnhealthySince } from './ledger.ts';
 import { checkQuorum, type MarginObservation, type ObservationSignature } from './observation.ts';
 import { createMarginStore } from './persist.ts';
 import { type CallRpc, readAdapterFeed, resolveBlock } from './resolve.ts';
-import { EngineScreen, SCREEN_MIN_ENTRIES, type ScreenVerdict } from './screen.ts';
 import { type CollateralKey, type Obligation, type ObligationSource, obligations } from './solvency.ts';
-import { chainOf, emptyState, inFlightOf, type MarginState, type SubState, subKey } from './state.ts';
+import { chainOf, emptyState, inFlightOf, type MarginState, subKey } from './state.ts';
 import { TipScreen } from './tip.ts';
 import { accountTotal, assetNamer } from './total.ts';
 import type {
@@ -45,24 +38,20 @@ import type {
   MarginEvent,
   PriceKey,
 } from './types.ts';
-import { feedToWad, WAD } from './wad.ts';
+import { feedToWad } from './wad.ts';
+
+export type { UnhealthySince } from './ledger.ts';
 
 export type MarginRpc = FollowerRpc & CallRpc & { blockNumber?(): Promise<number> };
-
-/** When and at which block the view found a sub-account unhealthy (for latency traces). */
-export interface UnhealthySince {
-  block: number;
-  /** ms since epoch: the block reached the view (the follower handed it over). */
-  seenAt: number;
-  /** ms since epoch: the view flagged the sub-account. */
-  screenedAt: number;
-  /** True when flagged from an unconfirmed block's prices (the tip screen, ./tip.ts). */
-  tip: boolean;
-}
 
 export interface UnhealthyEntry {
   account: Address;
   subaccount: bigint;
+  /**
+   * WAD. Exact for an entry recomputed in bigint; for one the packed screen found clearly under
+   * water, its float figure (within ~1e-12 of the engine's; that it is under 1 is exact). A
+   * liquidator ranks by it and checks the engine itself before sending.
+   */
   health: bigint;
   since?: UnhealthySince;
 }
@@ -95,18 +84,9 @@ export interface MarginViewOptions {
   headPollMs?: number;
 }
 
-export interface MarginStats {
-  /** Entries (engine, sub-account) recomputed in bigint by the last applied change. */
-  lastRecomputed: number;
-  totalRecomputed: number;
-  /** Entries the last applied change settled as healthy by the packed screen alone (./screen.ts). */
-  lastScreened: number;
-  totalScreened: number;
-  /** Screen books packed so far (once per engine, again after a parameter change or many trades). */
-  screenPacks: number;
+export interface MarginStats extends LedgerStats {
   blocksApplied: number;
   eventsApplied: number;
-  entries: number;
   /** Per chain: the last applied block. */
   chains: Record<number, { block: number; timestamp: number }>;
   /** The last follower error per chain name, if any. */
@@ -157,24 +137,11 @@ export interface MarginView {
   sync(): Promise<void>;
 }
 
-const entryKey = (engineEid: number, key: string): string => `${engineEid}|${key}`;
-
 export function createMarginView(options: MarginViewOptions): MarginView {
   const log = options.log.child({ module: 'margin' });
   const mstore = createMarginStore(options.store);
   const state: MarginState = emptyState();
-  const exposure = new ExposureIndex();
-  /** Each entry's health as of its last recompute (undefined: a price is missing, health() reverts). */
-  const healths = new Map<string, HealthView | undefined>();
-  const unhealthyByEngine = new Map<number, Set<string>>();
-  /** When each confirmed-unhealthy entry became so. */
-  const unhealthySince = new Map<string, UnhealthySince>();
   const tip = new TipScreen();
-  /** Per engine, the packed screen a large price tick goes through. */
-  const screens = new Map<number, EngineScreen>();
-  const screenMinEntries = options.screenMinEntries ?? SCREEN_MIN_ENTRIES;
-  /** Entries per engine, for a parameter change that concerns all of them. */
-  const entriesByEngine = new Map<number, Set<string>>();
   const listeners = new Set<ChangeListener>();
   const blockListeners = new Set<BlockListener>();
   const startCursors = new Map<number, number>();
@@ -192,6 +159,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     ]),
   );
   const engines = new Set(all.filter((c) => c.xmargin.engine !== undefined).map((c) => c.eid));
+  const ledger = new HealthLedger(state, engines, options.screenMinEntries);
   const assetOf = assetNamer(all);
   const followers: {
     chain: ChainConfig;
@@ -205,17 +173,9 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     lastError?: unknown;
   }[] = [];
   let running = false;
-  /** While a block is applied: when it reached the view (UnhealthySince.seenAt). */
-  let appliedAt = 0;
-  const stats: MarginStats = {
-    lastRecomputed: 0,
-    totalRecomputed: 0,
-    lastScreened: 0,
-    totalScreened: 0,
-    screenPacks: 0,
+  const stats: Omit<MarginStats, keyof LedgerStats> = {
     blocksApplied: 0,
     eventsApplied: 0,
-    entries: 0,
     chains: {},
     errors: {},
   };
@@ -227,187 +187,15 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     return run;
   };
 
-  // ------------------------------------------------------------------ recompute
-
-  function recompute(entry: string): boolean {
-    const bar = entry.indexOf('|');
-    const engineEid = Number(entry.slice(0, bar));
-    const key = entry.slice(bar + 1);
-    const sub = state.subs.get(key);
-    if (sub === undefined || !engines.has(engineEid)) return false;
-    const before = healths.get(entry);
-    const r = computeHealthDeps(chainOf(state, engineEid), sub);
-    healths.set(entry, r.health);
-    exposure.set(entry, r.deps);
-    let set = entriesByEngine.get(engineEid);
-    if (set === undefined) {
-      set = new Set();
-      entriesByEngine.set(engineEid, set);
-    }
-    set.add(entry);
-    let bad = unhealthyByEngine.get(engineEid);
-    if (bad === undefined) {
-      bad = new Set();
-      unhealthyByEngine.set(engineEid, bad);
-    }
-    if (r.health !== undefined && r.health.health < WAD) {
-      if (!bad.has(entry)) {
-        const at = Date.now();
-        const chain = chainOf(state, engineEid);
-        unhealthySince.set(entry, {
-          block: chain.block,
-          seenAt: appliedAt || at,
-          screenedAt: at,
-          tip: false,
-        });
-      }
-      bad.add(entry);
-    } else {
-      bad.delete(entry);
-      unhealthySince.delete(entry);
-    }
-    return before?.health !== r.health?.health || before?.equity !== r.health?.equity;
-  }
-
-  /**
-   * An entry the packed screen found healthy at the new prices: no longer unhealthy, and its exact
-   * health is rebuilt when asked for (engineHealth). Its dependencies did not change (a price tick
-   * does not change what an entry holds), so the exposure index stays as it is.
-   */
-  function settleHealthy(engineEid: number, entry: string): void {
-    healths.delete(entry);
-    unhealthyByEngine.get(engineEid)?.delete(entry);
-    unhealthySince.delete(entry);
-  }
-
-  /**
-   * The screen's verdicts for the entries of `todo` that only a price or the clock touched, on
-   * engines where at least screenMinEntries of them were; undefined entries are recomputed exactly.
-   */
-  function screenTick(todo: ReadonlySet<string>, t: Touched): Map<string, ScreenVerdict> {
-    const verdicts = new Map<string, ScreenVerdict>();
-    const byEngine = new Map<number, string[]>();
-    for (const entry of todo) {
-      if (t.subs.has(entry)) continue; // its holdings changed: the exact path, and a stale packed copy
-      const eid = Number(entry.slice(0, entry.indexOf('|')));
-      if (t.engines.has(eid) || !engines.has(eid)) continue;
-      let list = byEngine.get(eid);
-      if (list === undefined) {
-        list = [];
-        byEngine.set(eid, list);
-      }
-      list.push(entry);
-    }
-    for (const [eid, list] of byEngine) screenEntries(eid, list, undefined, verdicts);
-    return verdicts;
-  }
-
-  /**
-   * The screen's verdicts on `entries` of engine `eid` (into `out` when given), if there are enough
-   * of them to use it.
-   */
-  function screenEntries(
-    eid: number,
-    entries: readonly string[],
-    override?: PriceOverride,
-    out?: Map<string, ScreenVerdict>,
-  ): Map<string, ScreenVerdict> | undefined {
-    if (entries.length < screenMinEntries || !engines.has(eid)) return undefined;
-    let screen = screens.get(eid);
-    if (screen === undefined) {
-      screen = new EngineScreen();
-      screens.set(eid, screen);
-    }
-    const packsBefore = screen.packs;
-    const verdicts = screen.screen(
-      chainOf(state, eid),
-      entries,
-      function* () {
-        for (const entry of entriesByEngine.get(eid) ?? []) {
-          const sub = state.subs.get(entry.slice(entry.indexOf('|') + 1));
-          if (sub !== undefined) yield [entry, sub] as [string, SubState];
-        }
-      },
-      override,
-      out,
-    );
-    stats.screenPacks += screen.packs - packsBefore;
-    return verdicts;
-  }
-
-  /** Recomputes what `t` touched; returns the entries to report. */
-  function propagate(t: Touched, clocks: { eid: number; before: number }[]): ChangedSubaccount[] {
-    const todo = new Set<string>(t.subs);
-    for (const dep of t.deps) for (const e of exposure.exposed(dep)) todo.add(e);
-    for (const eid of t.engines) for (const e of entriesByEngine.get(eid) ?? []) todo.add(e);
-    // Borrow fees grow with time alone: a new block time re-marks the positions in markets that charge.
-    for (const { eid, before } of clocks) {
-      const chain = chainOf(state, eid);
-      for (const [marketId, m] of chain.markets) {
-        if (m.borrowRatePerSecond === 0n) continue;
-        for (const e of exposure.exposed(borrowDep(eid, marketId))) todo.add(e);
-      }
-      // Staleness-aware weights move with time while a source's heartbeat age is inside its decay
-      // window (grace, grace + decay]: re-value what that source's credit backs when the clock crossed it.
-      for (const [key, source] of chain.sources) {
-        if (source.staleDecay === 0) continue;
-        const srcEid = srcEidOf(key);
-        if (srcEid === eid) continue;
-        const heard = chain.lastHeard.get(srcEid) ?? 0;
-        if (
-          chain.timestamp - heard > source.staleGrace &&
-          before - heard < source.staleGrace + source.staleDecay
-        ) {
-          for (const e of exposure.exposed(staleDep(eid, srcEid))) todo.add(e);
-        }
-      }
-    }
-    // Packed copies the screen holds: a parameter change outdates an engine's book, a changed
-    // sub-account its own copy.
-    for (const eid of t.engines) screens.get(eid)?.drop();
-    for (const entry of t.subs) screens.get(Number(entry.slice(0, entry.indexOf('|'))))?.invalidate(entry);
-    const verdicts = screenTick(todo, t);
-    const changed: ChangedSubaccount[] = [];
-    let n = 0;
-    let screened = 0;
-    for (const entry of todo) {
-      const bar = entry.indexOf('|');
-      const engineEid = Number(entry.slice(0, bar));
-      let moved = true; // a price moved under a screened entry: its health did too
-      if (verdicts.get(entry) === 'healthy') {
-        settleHealthy(engineEid, entry);
-        screened++;
-      } else {
-        moved = recompute(entry);
-        if (engines.has(engineEid)) n++;
-      }
-      if (moved || t.subs.has(entry)) {
-        const sub = state.subs.get(entry.slice(bar + 1));
-        if (sub !== undefined) {
-          changed.push({
-            engineEid,
-            account: sub.account,
-            subaccount: sub.subaccount,
-          });
-        }
-      }
-    }
-    stats.lastRecomputed = n;
-    stats.totalRecomputed += n;
-    stats.lastScreened = screened;
-    stats.totalScreened += screened;
-    stats.entries = 0;
-    for (const set of entriesByEngine.values()) stats.entries += set.size;
-    return changed;
-  }
+  // ------------------------------------------------------------------ tip
 
   /** Re-screens chain `eid`'s unconfirmed prices; returns the newly flagged entries as changes. */
   function screenTip(eid: number, only?: Iterable<string>): ChangedSubaccount[] {
     if (!engines.has(eid)) return [];
-    const bad = unhealthyByEngine.get(eid) ?? new Set<string>();
+    const bad = ledger.unhealthySet(eid);
     const prefix = `${eid}|`;
-    const added = tip.screen(eid, state, exposure, bad, Date.now(), only, (entries, override) =>
-      screenEntries(
+    const added = tip.screen(eid, state, ledger.exposure, bad, Date.now(), only, (entries, override) =>
+      ledger.triage(
         eid,
         [...entries].filter((e) => e.startsWith(prefix) && !bad.has(e)),
         override,
@@ -456,13 +244,15 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     const c = contracts.get(record.eid);
     if (c === undefined) return [];
     const before = chainOf(state, record.eid).timestamp;
-    appliedAt = seenAt;
     const t = applyBlock(state, c, record, emptyTouched());
     stats.blocksApplied++;
     stats.eventsApplied += record.events.length;
     stats.chains[record.eid] = { block: record.number, timestamp: record.timestamp };
-    const changed = propagate(t, record.timestamp !== before ? [{ eid: record.eid, before }] : []);
-    appliedAt = 0;
+    const changed = ledger.propagate(
+      t,
+      record.timestamp !== before ? [{ eid: record.eid, before }] : [],
+      seenAt,
+    );
     // The confirmed state now holds this block's prices: the tip screen re-screens what is newer,
     // and when newer prices are held, the sub-accounts this block changed (a new position) too.
     if (tip.confirmedUpTo(record.eid, record.number)) changed.push(...screenTip(record.eid));
@@ -686,7 +476,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
       }
       const t = emptyTouched();
       for (const key of state.subs.keys()) for (const eid of engines) t.subs.add(entryKey(eid, key));
-      propagate(t, []);
+      ledger.propagate(t, []);
       // 2. Follow the served chains from their cursors.
       for (const chain of options.chains) await startFollower(chain);
       running = true;
@@ -754,28 +544,18 @@ export function createMarginView(options: MarginViewOptions): MarginView {
       return obligations(sources);
     },
     engineHealth(engineEid, account, subaccount) {
-      const key = subKey(account, subaccount);
-      const entry = entryKey(engineEid, key);
-      if (healths.has(entry)) return healths.get(entry);
-      const sub = state.subs.get(key);
-      if (sub === undefined || !engines.has(engineEid)) return undefined;
-      return computeEngine(chainOf(state, engineEid), sub).health;
+      return ledger.health(engineEid, subKey(account, subaccount));
     },
     unhealthy(engineEid) {
       const out: UnhealthyEntry[] = [];
-      const confirmed = unhealthyByEngine.get(engineEid) ?? new Set<string>();
-      for (const entry of confirmed) {
-        const h = healths.get(entry);
-        const sub = state.subs.get(entry.slice(entry.indexOf('|') + 1));
-        if (h !== undefined && sub !== undefined) {
-          const since = unhealthySince.get(entry);
-          out.push({
-            account: sub.account,
-            subaccount: sub.subaccount,
-            health: h.health,
-            ...(since === undefined ? {} : { since }),
-          });
-        }
+      const confirmed = ledger.unhealthySet(engineEid);
+      for (const { sub, health, since } of ledger.unhealthy(engineEid)) {
+        out.push({
+          account: sub.account,
+          subaccount: sub.subaccount,
+          health,
+          ...(since === undefined ? {} : { since }),
+        });
       }
       for (const [entry, f] of tip.flagged(engineEid)) {
         const sub = state.subs.get(entry.slice(entry.indexOf('|') + 1));
@@ -826,7 +606,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     stats() {
       const errors: Record<string, string> = {};
       for (const f of followers) if (f.lastError !== undefined) errors[f.chain.name] = String(f.lastError);
-      return { ...stats, chains: { ...stats.chains }, errors };
+      return { ...ledger.stats, ...stats, chains: { ...stats.chains }, errors };
     },
     async applyObservation(obs, signatures) {
       if (served.has(obs.eid)) return { accepted: false, reason: 'this node follows that chain itself' };

@@ -25,6 +25,22 @@ describe('ExposureIndex', () => {
     index.set('e2', []);
     expect([...index.exposed('p:1:b')]).toEqual(['e1']);
   });
+
+  it('counts changes per dependency: a recompute that reads the same ones changes no count', () => {
+    const index = new ExposureIndex();
+    expect(index.version('p:1:a')).toBe(0);
+    index.set('e1', ['p:1:a', 'p:1:b']);
+    const a = index.version('p:1:a');
+    const b = index.version('p:1:b');
+    expect(a).toBeGreaterThan(0);
+    index.set('e1', ['p:1:b', 'p:1:a']); // same dependencies: readers may keep what they derived
+    expect([index.version('p:1:a'), index.version('p:1:b')]).toEqual([a, b]);
+    index.set('e1', ['p:1:b']); // e1 leaves p:1:a's set
+    expect(index.version('p:1:a')).toBeGreaterThan(a);
+    expect(index.version('p:1:b')).toBe(b);
+    index.set('e1', ['p:1:a', 'p:1:b']); // and comes back, after the set had been emptied
+    expect(index.version('p:1:a')).toBeGreaterThan(a + 1);
+  });
 });
 
 describe('computeHealthDeps', () => {
