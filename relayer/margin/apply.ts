@@ -168,12 +168,13 @@ export function applyEvent(
       const sub = subOf(state, e.account, e.subaccount);
       add(creditOf(sub, eid), sourceKey(e.srcEid, e.token), e.amount);
       // A claim of held credit emits Credited for a LOCK whose arrival was already counted (CreditHeld).
-      if (!sub.held.has(e.id)) arrive(state, e.id);
+      if (sub.held?.has(e.id) !== true) arrive(state, e.id);
       touch(eid, e.account, e.subaccount);
       return;
     }
     case 'CreditHeld': {
       const sub = subOf(state, e.account, e.subaccount);
+      sub.held ??= new Map();
       sub.held.set(e.id, { engineEid: eid, reason: e.reason });
       state.heldIndex.set(e.id, sub.key);
       arrive(state, e.id);
@@ -185,7 +186,10 @@ export function applyEvent(
       const key = state.heldIndex.get(e.id);
       state.heldIndex.delete(e.id);
       const sub = key === undefined ? undefined : state.subs.get(key);
-      sub?.held.delete(e.id);
+      if (sub?.held !== undefined) {
+        sub.held.delete(e.id);
+        if (sub.held.size === 0) sub.held = undefined;
+      }
       if (e.type === 'HeldCreditReturned') state.heldReturns.add(e.releaseId);
       if (sub !== undefined) touch(eid, sub.account, sub.subaccount);
       return;

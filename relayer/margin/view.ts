@@ -518,7 +518,11 @@ export function createMarginView(options: MarginViewOptions): MarginView {
         locked: Object.fromEntries(sub.locked),
         engines: list,
         inFlight: inFlightOf(state, key),
-        held: [...sub.held].map(([id, h]) => ({ id: id as Hex, engineEid: h.engineEid, reason: h.reason })),
+        held: [...(sub.held ?? [])].map(([id, h]) => ({
+          id: id as Hex,
+          engineEid: h.engineEid,
+          reason: h.reason,
+        })),
         total: accountTotal(list, assetOf),
       };
     },

@@ -26,6 +26,17 @@ describe('ExposureIndex', () => {
     expect([...index.exposed('p:1:b')]).toEqual(['e1']);
   });
 
+  it('shares one copy of each distinct dependency list, whatever its order', () => {
+    const index = new ExposureIndex();
+    index.set('e1', ['p:1:b', 'p:1:a', 'p:1:b']);
+    index.set('e2', new Set(['p:1:a', 'p:1:b']));
+    index.set('e3', ['p:1:c']);
+    expect(index.dependenciesOf('e1')).toEqual(['p:1:a', 'p:1:b']);
+    expect(index.dependenciesOf('e1')).toBe(index.dependenciesOf('e2'));
+    expect(index.dependenciesOf('e3')).toEqual(['p:1:c']);
+    expect([...index.exposed('p:1:a')].sort()).toEqual(['e1', 'e2']);
+  });
+
   it('counts changes per dependency: a recompute that reads the same ones changes no count', () => {
     const index = new ExposureIndex();
     expect(index.version('p:1:a')).toBe(0);
