@@ -1,7 +1,8 @@
 // The margin view off chain: full recompute rate, incremental recompute after one price tick,
-// memory per sub-account and the liquidation sweep, with the exact bigint path (computeHealthDeps,
-// as the view runs it) and the packed float screen with exact fallback (relayer/margin/fast.ts); then
-// how time and memory grow from 1k to 1M sub-accounts.
+// memory per sub-account and the liquidation sweep. The view's own code does the ticks (its
+// HealthLedger, relayer/margin/ledger.ts, with the engine's packed screen and bigint near the line);
+// beside it, the exact bigint path alone (computeHealthDeps) and the packed float screen alone
+// (relayer/margin/fast.ts). Then how time and memory grow from 1k to 1M sub-accounts.
 //
 //   node --expose-gc --max-old-space-size=8192 bench/margin.ts [--json] [--sizes 1000,10000,100000,1000000]
 //

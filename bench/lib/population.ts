@@ -1,7 +1,7 @@
 // A synthetic, seeded margin population built with the margin view's own structures (MarginState,
 // ChainState, SubState through applyBlock / subOf): one engine chain, collateral credited from three
 // source chains in five assets with their real decimals, three perp markets. Used by bench/margin.ts
-// and by test/unit/margin-fastpath.test.ts; never by the node.
+// and by the margin unit tests (fast path, screen, ledger, exposure); never by the node.
 
 import type { Address } from '../../relayer/config/types.ts';
 import { applyBlock, type ChainContracts } from '../../relayer/margin/apply.ts';
