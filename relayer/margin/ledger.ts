@@ -6,7 +6,7 @@
 // bench/margin.ts calls the same code to time a price tick as the node runs it.
 
 import { borrowDep, staleDep, type Touched } from './apply.ts';
-import { computeEngine, computeHealthDeps, type PriceOverride, srcEidOf } from './compute.ts';
+import { computeHealth, computeHealthDeps, type PriceOverride, srcEidOf } from './compute.ts';
 import { ExposureIndex } from './exposure.ts';
 import { EngineScreen, SCREEN_MIN_ENTRIES, type ScreenVerdict } from './screen.ts';
 import { chainOf, type MarginState, type SubState } from './state.ts';
@@ -171,7 +171,7 @@ export class HealthLedger {
     if (this.healths.has(entry)) return this.healths.get(entry);
     const sub = this.state.subs.get(key);
     if (sub === undefined || !this.engines.has(engineEid)) return undefined;
-    return computeEngine(chainOf(this.state, engineEid), sub).health;
+    return computeHealth(chainOf(this.state, engineEid), sub);
   }
 
   /** Entries of the engine below health 1 in the confirmed state (those the screen settled under water carry its float health). */
@@ -187,7 +187,7 @@ export class HealthLedger {
         // A display figure: the classification is exact, the value within ~1e-12 of the engine's.
         health =
           h === undefined
-            ? computeEngine(chainOf(this.state, engineEid), sub).health?.health
+            ? computeHealth(chainOf(this.state, engineEid), sub)?.health
             : BigInt(Math.round(h * 1e18));
       }
       if (health === undefined) continue;
