@@ -8,7 +8,7 @@
 import { borrowDep, staleDep, type Touched } from './apply.ts';
 import { computeHealth, computeHealthDeps, type PriceOverride, srcEidOf } from './compute.ts';
 import { ExposureIndex } from './exposure.ts';
-import { EngineScreen, SCREEN_MIN_ENTRIES, type ScreenVerdict } from './screen.ts';
+import { EngineScreen, type ExposedDep, SCREEN_MIN_ENTRIES, type TipTriage } from './screen.ts';
 import { chainOf, type MarginState, type SubState } from './state.ts';
 import type { ChangedSubaccount, HealthView } from './types.ts';
 import { WAD } from './wad.ts';
@@ -118,11 +118,7 @@ export class HealthLedger {
     const ticked: EngineScreen[] = [];
     let screened = 0;
     for (const [eid, list] of byEngine) {
-      const exposed = list.map((dep) => ({
-        dep,
-        entries: this.exposure.exposed(dep),
-        version: this.exposure.version(dep),
-      }));
+      const exposed = this.exposedBy(list);
       let size = 0;
       for (const x of exposed) size += x.entries.size;
       // A parameter change sent every entry of the engine to `todo` already.
@@ -202,25 +198,27 @@ export class HealthLedger {
   }
 
   /**
-   * The screen's verdicts on `entries` of engine `eid` at `override`'s prices (the tip screen's
-   * triage), if there are enough of them to use it; nothing is settled.
+   * The tip screen's triage (./tip.ts) of what the moved prices `deps` of engine `eid` expose, at
+   * `override`'s prices, when they expose enough entries to use the screen; nothing is settled.
    */
-  triage(
-    eid: number,
-    entries: readonly string[],
-    override: PriceOverride,
-  ): Map<string, ScreenVerdict> | undefined {
-    const screen = this.screenFor(eid, entries.length);
+  triage(eid: number, deps: readonly string[], override: PriceOverride): TipTriage | undefined {
+    const exposed = this.exposedBy(deps);
+    let size = 0;
+    for (const x of exposed) size += x.entries.size;
+    const screen = this.screenFor(eid, size);
     if (screen === undefined) return undefined;
     const packsBefore = screen.packs;
-    const verdicts = screen.screen(
-      chainOf(this.state, eid),
-      entries,
-      () => this.engineEntries(eid),
-      override,
-    );
+    const sorted = screen.triage(chainOf(this.state, eid), exposed, () => this.engineEntries(eid), override);
     this.stats.screenPacks += screen.packs - packsBefore;
-    return verdicts;
+    return sorted;
+  }
+
+  private exposedBy(deps: readonly string[]): ExposedDep[] {
+    return deps.map((dep) => ({
+      dep,
+      entries: this.exposure.exposed(dep),
+      version: this.exposure.version(dep),
+    }));
   }
 
   /** The engine's screen when `size` entries are enough to use it (created on first use). */

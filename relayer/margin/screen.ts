@@ -27,9 +27,6 @@ export const SCREEN_MIN_ENTRIES = 1000;
 /** Repack once this share of the book is stale (each repack of 100k costs ~0.2–0.4 s). */
 const MAX_STALE_SHARE = 1 / 8;
 
-/** How an entry came out of a screen. */
-export type ScreenVerdict = 'healthy' | 'recompute';
-
 /** What a confirmed tick settled an entry as (by book index). */
 const SETTLED = {
   /** Not settled by the screen: the view holds the entry's exact health. */
@@ -64,6 +61,14 @@ export interface ScreenTick {
   /** Entries now settled under water that were not before: the view flags them. */
   toUnhealthy: string[];
   /** Entries the view must recompute exactly: stale, not in the book, near the line, not modelled. */
+  exact: string[];
+}
+
+/** The tip screen's triage of the entries some dependencies expose, at unconfirmed prices. */
+export interface TipTriage {
+  /** Entries clearly under 1 at those prices, with their float health. */
+  under: Map<string, number>;
+  /** Entries only the exact health can decide (near the line, not modelled, stale, not in the book). */
   exact: string[];
 }
 
@@ -128,7 +133,7 @@ export class EngineScreen {
     return i !== undefined && this.settledAs[i] === SETTLED.unhealthy ? this.settledHealth[i] : undefined;
   }
 
-  /** True when the current tick settled `entry` (the view need not recompute it). */
+  /** True when the last tick settled `entry` (read right after it: a triage moves the marks on). */
   settledThisTick(entry: string): boolean {
     const i = this.index.get(entry);
     return i !== undefined && this.mark[i] === this.epoch && this.settledAs[i] !== SETTLED.none;
@@ -145,28 +150,10 @@ export class EngineScreen {
     all: () => Iterable<[string, SubState]>,
   ): ScreenTick {
     const book = this.current(chain, all);
-    const epoch = this.nextEpoch();
-    const { mark, staleFlags, names, settledAs, settledHealth, scratch } = this;
-    let count = 0;
+    const { names, settledAs, settledHealth } = this;
     const exact = new Set<string>();
-    for (const x of exposed) {
-      let r = this.resolved.get(x.dep);
-      if (r === undefined || r.version !== x.version) {
-        r = this.resolve(x);
-        this.resolved.set(x.dep, r);
-      }
-      for (const entry of r.strays) exact.add(entry);
-      const indexes = r.indexes;
-      for (let k = 0; k < indexes.length; k++) {
-        const i = indexes[k] as number;
-        if (staleFlags[i] === 1) exact.add(names[i] as string);
-        else if (mark[i] !== epoch) {
-          mark[i] = epoch;
-          scratch[count++] = i;
-        }
-      }
-    }
-    const indexes = scratch.subarray(0, count);
+    const indexes = this.gather(exposed, exact);
+    const count = indexes.length;
     book.refreshPrices(chain);
     book.screenSome(chain, indexes);
     const { status, viaExact, health } = book;
@@ -194,41 +181,58 @@ export class EngineScreen {
   }
 
   /**
-   * Screens `entries` at the chain's current prices and clock (or at `override`'s: the tip
-   * screen's unconfirmed answers), without settling anything. An entry comes back 'healthy' only
-   * when the float screen alone classified it so (not near the line, every price known, nothing
-   * the screen does not model): its health is >= 1 and its dependencies are unchanged. Every other
-   * entry, including those not in the book or stale, comes back 'recompute'.
-   *
-   * `all` lists every entry of the engine with its sub-account; it is read only to (re)pack.
-   * The verdicts go into `out` (a new map unless given) and it is returned.
+   * The tip screen's triage: screens every entry `exposed` lists at `override`'s prices (the
+   * unconfirmed answers) without settling anything, and returns those it finds clearly under 1
+   * and those only the exact health can decide; every other exposed entry is clearly healthy.
    */
-  screen(
+  triage(
     chain: ChainState,
-    entries: Iterable<string>,
+    exposed: readonly ExposedDep[],
     all: () => Iterable<[string, SubState]>,
-    override?: PriceOverride,
-    out: Map<string, ScreenVerdict> = new Map(),
-  ): Map<string, ScreenVerdict> {
+    override: PriceOverride,
+  ): TipTriage {
     const book = this.current(chain, all);
-    const names: string[] = [];
-    const indexes: number[] = [];
-    for (const entry of entries) {
-      const i = this.index.get(entry);
-      if (i === undefined || this.staleFlags[i] === 1) out.set(entry, 'recompute');
-      else {
-        names.push(entry);
-        indexes.push(i);
-      }
-    }
+    const exact = new Set<string>();
+    const indexes = this.gather(exposed, exact);
     book.refreshPrices(chain, override);
     book.screenSome(chain, indexes);
-    for (let k = 0; k < names.length; k++) {
+    const { status, viaExact, health } = book;
+    const under = new Map<string, number>();
+    for (let k = 0; k < indexes.length; k++) {
       const i = indexes[k] as number;
-      const healthy = book.status[i] === STATUS.healthy && book.viaExact[i] === 0;
-      out.set(names[k] as string, healthy ? 'healthy' : 'recompute');
+      const s = viaExact[i] === 0 ? status[i] : STATUS.unknown;
+      if (s === STATUS.liquidatable) under.set(this.names[i] as string, health[i] as number);
+      else if (s !== STATUS.healthy) exact.add(this.names[i] as string);
     }
-    return out;
+    return { under, exact: [...exact] };
+  }
+
+  /**
+   * The book indexes of the entries `exposed` lists, each once (in the scratch array, valid until
+   * the next call); stale entries and those not in the book go to `exact`.
+   */
+  private gather(exposed: readonly ExposedDep[], exact: Set<string>): Int32Array {
+    const epoch = this.nextEpoch();
+    const { mark, staleFlags, names, scratch } = this;
+    let count = 0;
+    for (const x of exposed) {
+      let r = this.resolved.get(x.dep);
+      if (r === undefined || r.version !== x.version) {
+        r = this.resolve(x);
+        this.resolved.set(x.dep, r);
+      }
+      for (const entry of r.strays) exact.add(entry);
+      const indexes = r.indexes;
+      for (let k = 0; k < indexes.length; k++) {
+        const i = indexes[k] as number;
+        if (staleFlags[i] === 1) exact.add(names[i] as string);
+        else if (mark[i] !== epoch) {
+          mark[i] = epoch;
+          scratch[count++] = i;
+        }
+      }
+    }
+    return scratch.subarray(0, count);
   }
 
   private resolve(x: ExposedDep): ResolvedDep {

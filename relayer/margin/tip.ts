@@ -11,12 +11,12 @@ import type { Address } from '../config/types.ts';
 import { priceDep } from './apply.ts';
 import { computeHealth } from './compute.ts';
 import type { ExposureIndex } from './exposure.ts';
-import type { ScreenVerdict } from './screen.ts';
 import { chainOf, type MarginState } from './state.ts';
 import { feedToWad, WAD } from './wad.ts';
 
 /** Why an entry is on the tip list: its health under the unconfirmed prices, and when that was seen. */
 export interface TipFlag {
+  /** WAD, at the unconfirmed prices: exact, or the packed screen's float figure for one clearly under 1. */
   health: bigint;
   /** The newest unconfirmed block whose prices were screened. */
   block: number;
@@ -33,13 +33,15 @@ interface TipBlock {
 }
 
 /**
- * Sorts candidates before their exact check: 'healthy' ones are skipped (the view's packed screen,
- * ./screen.ts, for many of them); undefined, or any other verdict, means check exactly.
+ * Sorts the entries the moved prices `deps` expose before their exact check (the view's packed
+ * screen, ./screen.ts, when there are many): those clearly under 1 come with their float health
+ * (flagged without a bigint check), `exact` lists those to check exactly, and every other exposed
+ * entry is clearly healthy. Undefined: check every exposed entry exactly.
  */
 export type Triage = (
-  entries: ReadonlySet<string>,
+  deps: readonly string[],
   override: ReadonlyMap<string, bigint>,
-) => ReadonlyMap<string, ScreenVerdict> | undefined;
+) => { under: ReadonlyMap<string, number>; exact: Iterable<string> } | undefined;
 
 export class TipScreen {
   /** eid -> unconfirmed block number -> its price answers. */
@@ -117,16 +119,22 @@ export class TipScreen {
     const next = only === undefined || newest === undefined ? new Map<string, TipFlag>() : new Map(before);
     const added: string[] = [];
     const prefix = `${eid}|`;
-    const check = (entry: string, at: { block: number; seenAt: number }, verdict?: ScreenVerdict): void => {
+    /** Flags `entry` if it is under 1 at the unconfirmed prices (`float`: the screen's figure for it). */
+    const check = (entry: string, at: { block: number; seenAt: number }, float?: number): void => {
       if (!entry.startsWith(prefix)) return;
       next.delete(entry);
-      if (confirmedUnhealthy.has(entry) || verdict === 'healthy') return;
-      const sub = state.subs.get(entry.slice(prefix.length));
-      const h = sub === undefined ? undefined : computeHealth(chain, sub, override);
-      if (h === undefined || h.health >= WAD) return;
+      if (confirmedUnhealthy.has(entry)) return;
+      let health: bigint;
+      if (float !== undefined) health = BigInt(Math.round(float * 1e18));
+      else {
+        const sub = state.subs.get(entry.slice(prefix.length));
+        const h = sub === undefined ? undefined : computeHealth(chain, sub, override);
+        if (h === undefined || h.health >= WAD) return;
+        health = h.health;
+      }
       const prev = before.get(entry);
       next.set(entry, {
-        health: h.health,
+        health,
         block: at.block,
         seenAt: prev?.seenAt ?? at.seenAt,
         screenedAt: prev?.screenedAt ?? now,
@@ -134,12 +142,18 @@ export class TipScreen {
       if (prev === undefined) added.push(entry);
     };
     if (newest !== undefined) {
-      const candidates = new Set<string>();
-      if (only !== undefined) for (const entry of only) candidates.add(entry);
-      else
-        for (const dep of override.keys()) for (const entry of exposure.exposed(dep)) candidates.add(entry);
-      const verdicts = triage?.(candidates, override);
-      for (const entry of candidates) check(entry, newest, verdicts?.get(entry));
+      const sorted = only === undefined ? triage?.([...override.keys()], override) : undefined;
+      if (sorted !== undefined) {
+        // `next` starts empty here: the clearly healthy need no visit.
+        for (const [entry, float] of sorted.under) check(entry, newest, float);
+        for (const entry of sorted.exact) check(entry, newest);
+      } else {
+        const candidates = new Set<string>();
+        if (only !== undefined) for (const entry of only) candidates.add(entry);
+        else
+          for (const dep of override.keys()) for (const entry of exposure.exposed(dep)) candidates.add(entry);
+        for (const entry of candidates) check(entry, newest);
+      }
     }
     if (next.size === 0) this.flags.delete(eid);
     else this.flags.set(eid, next);

@@ -193,13 +193,8 @@ export function createMarginView(options: MarginViewOptions): MarginView {
   function screenTip(eid: number, only?: Iterable<string>): ChangedSubaccount[] {
     if (!engines.has(eid)) return [];
     const bad = ledger.unhealthySet(eid);
-    const prefix = `${eid}|`;
-    const added = tip.screen(eid, state, ledger.exposure, bad, Date.now(), only, (entries, override) =>
-      ledger.triage(
-        eid,
-        [...entries].filter((e) => e.startsWith(prefix) && !bad.has(e)),
-        override,
-      ),
+    const added = tip.screen(eid, state, ledger.exposure, bad, Date.now(), only, (deps, override) =>
+      ledger.triage(eid, deps, override),
     );
     return added.flatMap((entry) => {
       const sub = state.subs.get(entry.slice(entry.indexOf('|') + 1));
