@@ -114,8 +114,9 @@ export class HealthLedger {
     }
     const todo = new Set<string>(t.subs);
     for (const eid of t.engines) for (const e of this.entriesByEngine.get(eid) ?? []) todo.add(e);
+    // Every dependency names its engine's chain, so an engine goes through its screen for all of
+    // its dependencies or for none: `todo` never holds an entry its screen settled in this block.
     let changed: ChangedSubaccount[] = [];
-    const ticked: EngineScreen[] = [];
     let screened = 0;
     for (const [eid, list] of byEngine) {
       const exposed = this.exposedBy(list);
@@ -130,7 +131,6 @@ export class HealthLedger {
       const packsBefore = screen.packs;
       const r = screen.tick(chainOf(this.state, eid), exposed, () => this.engineEntries(eid));
       this.stats.screenPacks += screen.packs - packsBefore;
-      ticked.push(screen);
       for (const entry of r.toHealthy) this.settleHealthy(eid, entry);
       for (const entry of r.toUnhealthy) this.settleUnhealthy(eid, entry);
       for (const entry of r.exact) todo.add(entry);
@@ -142,8 +142,6 @@ export class HealthLedger {
     let n = 0;
     for (const entry of todo) {
       const engineEid = engineOfEntry(entry);
-      // Also exposed to a dependency another engine's screen settled it for this block.
-      if (!t.subs.has(entry) && ticked.some((s) => s.settledThisTick(entry))) continue;
       const moved = this.recompute(entry);
       if (this.engines.has(engineEid)) n++;
       if (moved || t.subs.has(entry)) {

@@ -85,7 +85,7 @@ export class EngineScreen {
   /** SETTLED per book index, and the float health of those settled under water. */
   private settledAs = new Uint8Array(0);
   private settledHealth = new Float64Array(0);
-  /** Index i was screened by the tick whose number mark[i] holds. */
+  /** Index i was gathered by the call whose number mark[i] holds (each entry screened once a call). */
   private mark = new Uint32Array(0);
   private epoch = 0;
   /** The indexes a tick screens (scratch, one slot per book entry). */
@@ -131,12 +131,6 @@ export class EngineScreen {
   unhealthyHealth(entry: string): number | undefined {
     const i = this.index.get(entry);
     return i !== undefined && this.settledAs[i] === SETTLED.unhealthy ? this.settledHealth[i] : undefined;
-  }
-
-  /** True when the last tick settled `entry` (read right after it: a triage moves the marks on). */
-  settledThisTick(entry: string): boolean {
-    const i = this.index.get(entry);
-    return i !== undefined && this.mark[i] === this.epoch && this.settledAs[i] !== SETTLED.none;
   }
 
   /**
