@@ -11,7 +11,7 @@ import { ExposureIndex } from './exposure.ts';
 import { EngineScreen, type ExposedDep, SCREEN_MIN_ENTRIES, type TipTriage } from './screen.ts';
 import { chainOf, type MarginState, type SubState } from './state.ts';
 import type { ChangedSubaccount, HealthView } from './types.ts';
-import { WAD } from './wad.ts';
+import { floatToWad, WAD } from './wad.ts';
 
 /** When and at which block the view found a sub-account unhealthy (for latency traces). */
 export interface UnhealthySince {
@@ -53,14 +53,8 @@ const engineOfDep = (dep: string): number => Number(dep.slice(2, dep.indexOf(':'
 
 export class HealthLedger {
   readonly exposure = new ExposureIndex();
-  readonly stats: LedgerStats = {
-    lastRecomputed: 0,
-    totalRecomputed: 0,
-    lastScreened: 0,
-    totalScreened: 0,
-    screenPacks: 0,
-    entries: 0,
-  };
+  /** The counters propagate keeps; the rest of LedgerStats is read off the screens and entries. */
+  private readonly counts = { lastRecomputed: 0, totalRecomputed: 0, lastScreened: 0, totalScreened: 0 };
   private readonly state: MarginState;
   private readonly engines: ReadonlySet<number>;
   private readonly screenMinEntries: number;
@@ -87,6 +81,14 @@ export class HealthLedger {
     this.state = state;
     this.engines = engines;
     this.screenMinEntries = screenMinEntries;
+  }
+
+  get stats(): LedgerStats {
+    let screenPacks = 0;
+    for (const screen of this.screens.values()) screenPacks += screen.packs;
+    let entries = 0;
+    for (const set of this.entriesByEngine.values()) entries += set.size;
+    return { ...this.counts, screenPacks, entries };
   }
 
   /**
@@ -120,17 +122,13 @@ export class HealthLedger {
     let screened = 0;
     for (const [eid, list] of byEngine) {
       const exposed = this.exposedBy(list);
-      let size = 0;
-      for (const x of exposed) size += x.entries.size;
       // A parameter change sent every entry of the engine to `todo` already.
-      const screen = t.engines.has(eid) ? undefined : this.screenFor(eid, size);
+      const screen = t.engines.has(eid) ? undefined : this.screenFor(eid, exposed);
       if (screen === undefined) {
         for (const x of exposed) for (const e of x.entries) todo.add(e);
         continue;
       }
-      const packsBefore = screen.packs;
       const r = screen.tick(chainOf(this.state, eid), exposed, () => this.engineEntries(eid));
-      this.stats.screenPacks += screen.packs - packsBefore;
       for (const entry of r.toHealthy) this.settleHealthy(eid, entry);
       for (const entry of r.toUnhealthy) this.settleUnhealthy(eid, entry);
       for (const entry of r.exact) todo.add(entry);
@@ -149,12 +147,10 @@ export class HealthLedger {
         if (sub !== undefined) changed.push({ engineEid, account: sub.account, subaccount: sub.subaccount });
       }
     }
-    this.stats.lastRecomputed = n;
-    this.stats.totalRecomputed += n;
-    this.stats.lastScreened = screened;
-    this.stats.totalScreened += screened;
-    this.stats.entries = 0;
-    for (const set of this.entriesByEngine.values()) this.stats.entries += set.size;
+    this.counts.lastRecomputed = n;
+    this.counts.totalRecomputed += n;
+    this.counts.lastScreened = screened;
+    this.counts.totalScreened += screened;
     this.seenAt = 0;
     return changed;
   }
@@ -179,10 +175,7 @@ export class HealthLedger {
       else {
         const h = this.screens.get(engineEid)?.unhealthyHealth(entry);
         // A display figure: the classification is exact, the value within ~1e-12 of the engine's.
-        health =
-          h === undefined
-            ? computeHealth(chainOf(this.state, engineEid), sub)?.health
-            : BigInt(Math.round(h * 1e18));
+        health = h === undefined ? computeHealth(chainOf(this.state, engineEid), sub)?.health : floatToWad(h);
       }
       if (health === undefined) continue;
       out.push({ entry, sub, health, since: this.unhealthySince.get(entry) });
@@ -201,14 +194,8 @@ export class HealthLedger {
    */
   triage(eid: number, deps: readonly string[], override: PriceOverride): TipTriage | undefined {
     const exposed = this.exposedBy(deps);
-    let size = 0;
-    for (const x of exposed) size += x.entries.size;
-    const screen = this.screenFor(eid, size);
-    if (screen === undefined) return undefined;
-    const packsBefore = screen.packs;
-    const sorted = screen.triage(chainOf(this.state, eid), exposed, () => this.engineEntries(eid), override);
-    this.stats.screenPacks += screen.packs - packsBefore;
-    return sorted;
+    const screen = this.screenFor(eid, exposed);
+    return screen?.triage(chainOf(this.state, eid), exposed, () => this.engineEntries(eid), override);
   }
 
   private exposedBy(deps: readonly string[]): ExposedDep[] {
@@ -219,8 +206,10 @@ export class HealthLedger {
     }));
   }
 
-  /** The engine's screen when `size` entries are enough to use it (created on first use). */
-  private screenFor(eid: number, size: number): EngineScreen | undefined {
+  /** The engine's screen when `exposed` lists enough entries to use it (created on first use). */
+  private screenFor(eid: number, exposed: readonly ExposedDep[]): EngineScreen | undefined {
+    let size = 0;
+    for (const x of exposed) size += x.entries.size;
     if (!this.engines.has(eid) || size === 0 || size < this.screenMinEntries) return undefined;
     let screen = this.screens.get(eid);
     if (screen === undefined) {

@@ -12,7 +12,7 @@ import { priceDep } from './apply.ts';
 import { computeHealth } from './compute.ts';
 import type { ExposureIndex } from './exposure.ts';
 import { chainOf, type MarginState } from './state.ts';
-import { feedToWad, WAD } from './wad.ts';
+import { feedToWad, floatToWad, WAD } from './wad.ts';
 
 /** Why an entry is on the tip list: its health under the unconfirmed prices, and when that was seen. */
 export interface TipFlag {
@@ -125,7 +125,7 @@ export class TipScreen {
       next.delete(entry);
       if (confirmedUnhealthy.has(entry)) return;
       let health: bigint;
-      if (float !== undefined) health = BigInt(Math.round(float * 1e18));
+      if (float !== undefined) health = floatToWad(float);
       else {
         const sub = state.subs.get(entry.slice(prefix.length));
         const h = sub === undefined ? undefined : computeHealth(chain, sub, override);
@@ -147,12 +147,16 @@ export class TipScreen {
         // `next` starts empty here: the clearly healthy need no visit.
         for (const [entry, float] of sorted.under) check(entry, newest, float);
         for (const entry of sorted.exact) check(entry, newest);
-      } else {
-        const candidates = new Set<string>();
-        if (only !== undefined) for (const entry of only) candidates.add(entry);
-        else
-          for (const dep of override.keys()) for (const entry of exposure.exposed(dep)) candidates.add(entry);
-        for (const entry of candidates) check(entry, newest);
+      } else if (only !== undefined) for (const entry of only) check(entry, newest);
+      else {
+        const seen = new Set<string>();
+        for (const dep of override.keys()) {
+          for (const entry of exposure.exposed(dep)) {
+            if (seen.has(entry)) continue;
+            seen.add(entry);
+            check(entry, newest);
+          }
+        }
       }
     }
     if (next.size === 0) this.flags.delete(eid);

@@ -30,6 +30,9 @@ export const toUsdDown = (amount: bigint, priceWad: bigint, decimals: number): b
 
 export const abs = (x: bigint): bigint => (x < 0n ? -x : x);
 
+/** A finite float figure (a health from the packed screen, ./fast.ts) as WAD, rounded to the nearest wei. */
+export const floatToWad = (x: number): bigint => BigInt(Math.round(x * 1e18));
+
 /** OpenZeppelin Math.sqrt: floor(√x) for x >= 0 (Newton's iteration from an over-estimate). */
 export function sqrtDown(x: bigint): bigint {
   if (x < 0n) throw new RangeError('sqrtDown: negative operand');
