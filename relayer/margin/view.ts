@@ -250,8 +250,8 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     );
     // The confirmed state now holds this block's prices: the tip screen re-screens what is newer,
     // and when newer prices are held, the sub-accounts this block changed (a new position) too.
-    if (tip.confirmedUpTo(record.eid, record.number)) changed.push(...screenTip(record.eid));
-    else if (tip.holds(record.eid)) changed.push(...screenTip(record.eid, t.subs));
+    if (tip.confirmedUpTo(record.eid, record.number)) appendAll(changed, screenTip(record.eid));
+    else if (tip.holds(record.eid)) appendAll(changed, screenTip(record.eid, t.subs));
     for (const l of blockListeners) {
       try {
         l(record.eid, record);
@@ -627,7 +627,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
           if (b.number <= chainOf(state, obs.eid).block) continue;
           const record: BlockRecord = { eid: obs.eid, ...b };
           await mstore.commit(record);
-          changed.push(...applyRecord(record));
+          appendAll(changed, applyRecord(record));
         }
         notify(changed);
         return { accepted: true };
@@ -635,6 +635,14 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     },
   };
   return view;
+}
+
+/**
+ * `target.push(...items)` without the spread: a tick reports up to every sub-account of an engine,
+ * and spreading ~120k or more arguments overflows the stack (RangeError).
+ */
+function appendAll<T>(target: T[], items: readonly T[]): void {
+  for (let i = 0; i < items.length; i++) target.push(items[i] as T);
 }
 
 function lower(a: string): Address {
