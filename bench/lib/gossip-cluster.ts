@@ -78,8 +78,12 @@ export async function startGossipCluster(procs: number, onStarted?: () => void):
       fork(
         path.join(import.meta.dirname, 'gossip-worker.ts'),
         ['--index', String(k), '--procs', String(procs), '--ports', ports.join(',')],
-        // execArgv: [] so a test runner's own flags are not handed down to the workers.
-        { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] },
+        // execArgv: [] so a test runner's own flags are not handed down to the workers;
+        // XMARGIN_BENCH_WORKER_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles them.
+        {
+          stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+          execArgv: process.env.XMARGIN_BENCH_WORKER_ARGS?.split(' ').filter(Boolean) ?? [],
+        },
       ),
     ),
   );
