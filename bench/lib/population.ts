@@ -5,6 +5,7 @@
 
 import type { Address } from '../../relayer/config/types.ts';
 import { applyBlock, type ChainContracts } from '../../relayer/margin/apply.ts';
+import { SmallMap } from '../../relayer/margin/small-map.ts';
 import {
   chainOf,
   emptyState,
@@ -141,7 +142,7 @@ export function buildPopulation(n: number, seed = 1): Population {
     const account = addr(0x10_0000_0000 + Math.floor(i / 4));
     const sub = subOf(state, account, BigInt(i % 4));
     const equityUsd = 1_000 * Math.exp(3 * random()); // $1k .. $20k
-    const credit = new Map<string, bigint>();
+    const credit = new SmallMap<string, bigint>();
     let left = 1;
     for (let a = 0; a < ASSETS.length; a++) {
       const share = a === ASSETS.length - 1 ? left : left * random() * 0.6;
@@ -155,7 +156,7 @@ export function buildPopulation(n: number, seed = 1): Population {
     sub.credit.set(ENGINE_EID, credit);
     // Maintenance requirement ≈ equity / health, health log-uniform in [0.9, 9] (a few under water).
     const health = 0.9 * Math.exp(Math.log(10) * random());
-    const book = new Map<number, { size: bigint; entryPrice: bigint; borrowIndexAtEntry: bigint }>();
+    const book = new SmallMap<number, { size: bigint; entryPrice: bigint; borrowIndexAtEntry: bigint }>();
     for (const m of MARKETS) {
       const mark = ASSETS[m.asset]?.price as number;
       const notional = ((equityUsd * 0.7) / health / m.mm) * (0.2 + random() * 0.4);

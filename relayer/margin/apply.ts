@@ -8,6 +8,7 @@
 
 import type { Address, Hex } from '../config/types.ts';
 import { messageId, messageNonce } from '../protocol/messages.ts';
+import { SmallMap } from './small-map.ts';
 import { chainOf, type MarginState, type SubState, sourceKey, subKey, subOf } from './state.ts';
 import { type InFlight, type MarginEvent, MSG_KIND } from './types.ts';
 
@@ -47,7 +48,7 @@ function add(map: Map<string, bigint>, key: string, delta: bigint): void {
 function creditOf(sub: SubState, engineEid: number): Map<string, bigint> {
   let m = sub.credit.get(engineEid);
   if (m === undefined) {
-    m = new Map();
+    m = new SmallMap();
     sub.credit.set(engineEid, m);
   }
   return m;
@@ -298,7 +299,7 @@ export function applyEvent(
       if (m !== undefined) m.lastAccrual = block.timestamp;
       let book = sub.positions.get(eid);
       if (book === undefined) {
-        book = new Map();
+        book = new SmallMap();
         sub.positions.set(eid, book);
       }
       if (e.sizeAfter === 0n) book.delete(e.marketId);

@@ -4,6 +4,7 @@
 // messages in flight between chains. Plain maps: the state is a pure function of the events.
 
 import type { Address, Hex } from '../config/types.ts';
+import { SmallMap } from './small-map.ts';
 import type { InFlight } from './types.ts';
 
 export interface RiskAssetState {
@@ -171,10 +172,11 @@ export function subOf(state: MarginState, account: Address, subaccount: bigint):
       key,
       account: account.toLowerCase() as Address,
       subaccount,
-      locked: new Map(),
-      credit: new Map(),
-      positions: new Map(),
-      settled: new Map(),
+      // A few entries each: SmallMap holds them in a flat array (./small-map.ts).
+      locked: new SmallMap(),
+      credit: new SmallMap(),
+      positions: new SmallMap(),
+      settled: new SmallMap(),
       held: undefined,
     };
     state.subs.set(key, s);
