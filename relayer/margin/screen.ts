@@ -17,6 +17,7 @@
 // at 100k exposed, a Map write per entry cost more than the screen itself.
 
 import type { PriceOverride } from './compute.ts';
+import type { ExposedEntries } from './exposure.ts';
 import { type PackedBook, pack, STATUS } from './fast.ts';
 import type { ChainState, SubState } from './state.ts';
 import type { ChangedSubaccount } from './types.ts';
@@ -40,7 +41,7 @@ const SETTLED = {
 /** The entries a moved dependency exposes, as the view's exposure index holds them. */
 export interface ExposedDep {
   dep: string;
-  entries: ReadonlySet<string>;
+  entries: ExposedEntries;
   /** ExposureIndex.version(dep): while it is unchanged, so are `entries`. */
   version: number;
 }

@@ -37,6 +37,32 @@ describe('ExposureIndex', () => {
     expect([...index.exposed('p:1:a')].sort()).toEqual(['e1', 'e2']);
   });
 
+  it('groups entries by the list they read: a dependency exposes every group holding it, each entry once', () => {
+    const index = new ExposureIndex();
+    // Three groups: {a,b} (e1, e2), {b,c} (e3), {a} (e4).
+    index.set('e1', ['p:1:a', 'p:1:b']);
+    index.set('e2', ['p:1:b', 'p:1:a']);
+    index.set('e3', ['p:1:c', 'p:1:b']);
+    index.set('e4', ['p:1:a']);
+    const b = index.exposed('p:1:b'); // a live view
+    expect([...b].sort()).toEqual(['e1', 'e2', 'e3']);
+    expect(b.size).toBe(3);
+    expect(index.exposed('p:1:a').size).toBe(3);
+    // e1 moves to {a}: still exposed to a (once), no longer to b.
+    index.set('e1', ['p:1:a']);
+    expect([...b].sort()).toEqual(['e2', 'e3']);
+    expect(b.size).toBe(2);
+    expect([...index.exposed('p:1:a')].sort()).toEqual(['e1', 'e2', 'e4']);
+    // The {b,c} group empties: c is no longer a dependency of anything.
+    index.set('e3', []);
+    expect([...index.dependencies()].sort()).toEqual(['p:1:a', 'p:1:b']);
+    expect(index.exposed('p:1:c').size).toBe(0);
+    expect([...b]).toEqual(['e2']);
+    // An entry with no dependency is exposed to nothing, and can come back.
+    index.set('e3', ['p:1:c']);
+    expect([...index.exposed('p:1:c')]).toEqual(['e3']);
+  });
+
   it('counts changes per dependency: a recompute that reads the same ones changes no count', () => {
     const index = new ExposureIndex();
     expect(index.version('p:1:a')).toBe(0);
