@@ -145,7 +145,7 @@ export class EngineScreen {
     all: () => Iterable<[string, SubState]>,
   ): ScreenTick {
     const book = this.current(chain, all);
-    const { names, settledAs, settledHealth, reports } = this;
+    const { names, settledAs, settledHealth } = this;
     const exact = new Set<string>();
     const indexes = this.gather(exposed, exact);
     const count = indexes.length;
@@ -177,7 +177,7 @@ export class EngineScreen {
         exact.add(names[i] as string);
         continue;
       }
-      settled[nSettled++] = reports[i] ?? this.report(book, i);
+      settled[nSettled++] = this.report(book, i);
     }
     settled.length = nSettled;
     return { settled, toHealthy, toUnhealthy, exact: [...exact] };

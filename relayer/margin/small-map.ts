@@ -28,9 +28,8 @@ export class SmallMap<K, V> implements Map<K, V> {
   }
 
   get(key: K): V | undefined {
-    const items = this.#items;
-    for (let i = 0; i < items.length; i += 2) if (items[i] === key) return items[i + 1] as V;
-    return undefined;
+    const i = this.#indexOf(key);
+    return i < 0 ? undefined : (this.#items[i + 1] as V);
   }
 
   has(key: K): boolean {
