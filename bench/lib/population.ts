@@ -5,7 +5,6 @@
 
 import type { Address } from '../../relayer/config/types.ts';
 import { applyBlock, type ChainContracts } from '../../relayer/margin/apply.ts';
-import { SmallMap } from '../../relayer/margin/small-map.ts';
 import {
   chainOf,
   emptyState,
@@ -131,7 +130,7 @@ export function emptyPopulation(): MarginState {
 /**
  * `n` sub-accounts, each with credit in all five assets (each from one of the three source chains,
  * whose vault holds it locked) and a position in each of the three markets; leverage spread so that health ranges from deep
- * under water to very safe (median ≈ 2). Written straight into the view's maps, as applying
+ * under water to very safe (median ≈ 2). Written straight into the view's sub-account records, as applying
  * Credited / PositionChanged / SettledChanged would leave them (see applyEvent).
  */
 export function buildPopulation(n: number, seed = 1): Population {
@@ -142,34 +141,30 @@ export function buildPopulation(n: number, seed = 1): Population {
     const account = addr(0x10_0000_0000 + Math.floor(i / 4));
     const sub = subOf(state, account, BigInt(i % 4));
     const equityUsd = 1_000 * Math.exp(3 * random()); // $1k .. $20k
-    const credit = new SmallMap<string, bigint>();
     let left = 1;
     for (let a = 0; a < ASSETS.length; a++) {
       const share = a === ASSETS.length - 1 ? left : left * random() * 0.6;
       left -= share;
       const src = SOURCE_EIDS[Math.floor(random() * SOURCE_EIDS.length)] as number;
       const amount = units(equityUsd * share + 1, a);
-      credit.set(sourceKey(src, tokenOf(src, a)), amount);
+      sub.setCredit(ENGINE_EID, sourceKey(src, tokenOf(src, a)), amount);
       // The vault on the source chain holds what the engine credits (the view follows every chain).
-      sub.locked.set(sourceKey(src, tokenOf(src, a)), amount);
+      sub.addLocked(sourceKey(src, tokenOf(src, a)), amount);
     }
-    sub.credit.set(ENGINE_EID, credit);
     // Maintenance requirement ≈ equity / health, health log-uniform in [0.9, 9] (a few under water).
     const health = 0.9 * Math.exp(Math.log(10) * random());
-    const book = new SmallMap<number, { size: bigint; entryPrice: bigint; borrowIndexAtEntry: bigint }>();
     for (const m of MARKETS) {
       const mark = ASSETS[m.asset]?.price as number;
       const notional = ((equityUsd * 0.7) / health / m.mm) * (0.2 + random() * 0.4);
       const sign = random() < 0.55 ? 1 : -1;
       const entry = mark * (1 + (random() - 0.5) * 0.04);
-      book.set(m.id, {
+      sub.setPosition(ENGINE_EID, m.id, {
         size: BigInt(sign) * wad(notional / mark),
         entryPrice: wad(entry),
         borrowIndexAtEntry: 0n,
       });
     }
-    sub.positions.set(ENGINE_EID, book);
-    sub.settled.set(ENGINE_EID, BigInt(Math.round((random() - 0.5) * 200 * 1e6)));
+    sub.setSettled(ENGINE_EID, BigInt(Math.round((random() - 0.5) * 200 * 1e6)));
     subs[i] = sub;
   }
   return { state, subs };

@@ -8,8 +8,7 @@
 
 import type { Address, Hex } from '../config/types.ts';
 import { messageId, messageNonce } from '../protocol/messages.ts';
-import { SmallMap } from './small-map.ts';
-import { chainOf, type MarginState, type SubState, sourceKey, subKey, subOf } from './state.ts';
+import { chainOf, type MarginState, sourceKey, subKey, subOf } from './state.ts';
 import { type InFlight, type MarginEvent, MSG_KIND } from './types.ts';
 
 export interface Touched {
@@ -38,21 +37,6 @@ const KIND_NAME: Record<number, InFlight['kind']> = {
   [MSG_KIND.SEIZE]: 'SEIZE',
   [MSG_KIND.MOVE]: 'MOVE',
 };
-
-function add(map: Map<string, bigint>, key: string, delta: bigint): void {
-  const next = (map.get(key) ?? 0n) + delta;
-  if (next === 0n) map.delete(key);
-  else map.set(key, next);
-}
-
-function creditOf(sub: SubState, engineEid: number): Map<string, bigint> {
-  let m = sub.credit.get(engineEid);
-  if (m === undefined) {
-    m = new SmallMap();
-    sub.credit.set(engineEid, m);
-  }
-  return m;
-}
 
 function send(state: MarginState, msg: InFlight): void {
   if (state.arrived.delete(msg.id)) return; // its arrival was applied first
@@ -100,7 +84,7 @@ export function applyEvent(
     // ---------------------------------------------------------------- vault
     case 'Deposited': {
       const sub = subOf(state, e.account, e.subaccount);
-      add(sub.locked, sourceKey(eid, e.token), e.amount);
+      sub.addLocked(sourceKey(eid, e.token), e.amount);
       nextVaultId(state, c, e.id);
       // Local deposits too: their Credited comes in the same transaction, so they never stay in
       // flight, and every arrival has a send to match (nothing accumulates in `arrived`).
@@ -148,7 +132,7 @@ export function applyEvent(
     }
     case 'PaidOut': {
       const sub = subOf(state, e.account, e.subaccount);
-      add(sub.locked, sourceKey(eid, e.token), -e.amount);
+      sub.addLocked(sourceKey(eid, e.token), -e.amount);
       arrive(state, e.id);
       touch(e.engineEid, e.account, e.subaccount);
       return;
@@ -160,14 +144,14 @@ export function applyEvent(
         state.queuedUnmatched.set(e.id, { vaultEid: eid, token: e.token, amount: e.amount });
         return;
       }
-      add(subOf(state, msg.account, msg.subaccount).locked, sourceKey(eid, e.token), -e.amount);
+      subOf(state, msg.account, msg.subaccount).addLocked(sourceKey(eid, e.token), -e.amount);
       touch(msg.srcEid, msg.account, msg.subaccount);
       return;
     }
     // ---------------------------------------------------------------- engine
     case 'Credited': {
       const sub = subOf(state, e.account, e.subaccount);
-      add(creditOf(sub, eid), sourceKey(e.srcEid, e.token), e.amount);
+      sub.addCredit(eid, sourceKey(e.srcEid, e.token), e.amount);
       // A claim of held credit emits Credited for a LOCK whose arrival was already counted (CreditHeld).
       if (sub.held?.has(e.id) !== true) arrive(state, e.id);
       touch(eid, e.account, e.subaccount);
@@ -197,7 +181,7 @@ export function applyEvent(
     }
     case 'Debited': {
       const sub = subOf(state, e.account, e.subaccount);
-      if (!state.heldReturns.delete(e.id)) add(creditOf(sub, eid), sourceKey(e.srcEid, e.token), -e.amount);
+      if (!state.heldReturns.delete(e.id)) sub.addCredit(eid, sourceKey(e.srcEid, e.token), -e.amount);
       const kind = KIND_NAME[e.kind] ?? 'RELEASE';
       send(state, {
         id: e.id,
@@ -213,7 +197,7 @@ export function applyEvent(
       const queued = state.queuedUnmatched.get(e.id);
       if (queued !== undefined) {
         state.queuedUnmatched.delete(e.id);
-        add(sub.locked, sourceKey(queued.vaultEid, queued.token), -queued.amount);
+        sub.addLocked(sourceKey(queued.vaultEid, queued.token), -queued.amount);
       }
       touch(eid, e.account, e.subaccount);
       if (kind === 'MOVE') touch(e.dstEngineEid, e.account, e.subaccount);
@@ -297,25 +281,19 @@ export function applyEvent(
       // Every trade accrues first (BorrowAccrued precedes this in the same transaction when the index
       // moved), so the position's index at entry is the market's index now.
       if (m !== undefined) m.lastAccrual = block.timestamp;
-      let book = sub.positions.get(eid);
-      if (book === undefined) {
-        book = new SmallMap();
-        sub.positions.set(eid, book);
-      }
-      if (e.sizeAfter === 0n) book.delete(e.marketId);
-      else {
-        book.set(e.marketId, {
-          size: e.sizeAfter,
-          entryPrice: e.entryPrice,
-          borrowIndexAtEntry: m?.borrowIndex ?? 0n,
-        });
-      }
-      sub.settled.set(eid, e.settledAfter);
+      sub.setPosition(
+        eid,
+        e.marketId,
+        e.sizeAfter === 0n
+          ? undefined
+          : { size: e.sizeAfter, entryPrice: e.entryPrice, borrowIndexAtEntry: m?.borrowIndex ?? 0n },
+      );
+      sub.setSettled(eid, e.settledAfter);
       touch(eid, e.account, e.subaccount);
       return;
     }
     case 'SettledChanged': {
-      subOf(state, e.account, e.subaccount).settled.set(eid, e.settledAfter);
+      subOf(state, e.account, e.subaccount).setSettled(eid, e.settledAfter);
       touch(eid, e.account, e.subaccount);
       return;
     }

@@ -107,7 +107,7 @@ function health(
 ): { health: HealthView; ok: boolean; settledBalance: bigint } {
   let ok = true;
   let collateralValue = 0n;
-  for (const [key, amount] of sub.credit.get(chain.eid) ?? []) {
+  for (const [key, amount] of sub.credits(chain.eid)) {
     // An unknown source reads as the zero struct on chain: asset 0, 0 decimals.
     const source = chain.sources.get(key) ?? UNKNOWN_SOURCE;
     const asset = chain.riskAssets.get(source.assetId);
@@ -136,12 +136,13 @@ function health(
   const venue = chain.venue;
   if (venue !== undefined) {
     const quoteDecimals = chain.quoteDecimals.get(venue);
-    const settled = sub.settled.get(chain.eid) ?? 0n;
+    const settled = sub.settled(chain.eid) ?? 0n;
     if (quoteDecimals === undefined) {
       if (settled !== 0n) ok = false;
     } else settledBalance = settled * pow10(18 - quoteDecimals);
     equity += settledBalance;
-    for (const [marketId, pos] of sub.positions.get(chain.eid) ?? []) {
+    for (const pos of sub.positions(chain.eid)) {
+      const marketId = pos.marketId;
       const m = chain.markets.get(marketId);
       if (m === undefined) {
         ok = false;
@@ -298,7 +299,7 @@ export function computeHealthDeps(
  * searched on the exact health.
  */
 export function subHasDynamicWeight(chain: ChainState, sub: SubState): boolean {
-  for (const key of sub.credit.get(chain.eid)?.keys() ?? []) {
+  for (const [key] of sub.credits(chain.eid)) {
     const source = chain.sources.get(key) ?? UNKNOWN_SOURCE;
     const asset = chain.riskAssets.get(source.assetId);
     if (asset?.enabled && hasDynamicWeight(chain, key, source, asset)) return true;
@@ -406,8 +407,7 @@ function exactMove(
   if (p0 <= 0n) return null;
   const healthy = margin0 >= 0n;
   // No position and nothing owed: no requirement, equity ≥ 0 at every price, nothing to find.
-  if (healthy && (sub.positions.get(chain.eid)?.size ?? 0) === 0 && (sub.settled.get(chain.eid) ?? 0n) >= 0n)
-    return null;
+  if (healthy && sub.positionCount(chain.eid) === 0 && (sub.settled(chain.eid) ?? 0n) >= 0n) return null;
   /** true: across the line from p0; false: same side; undefined: the price cannot be evaluated. */
   const across = (p: bigint): boolean | undefined => {
     if (p <= 0n) return undefined;

@@ -124,8 +124,8 @@ export function pack(chain: ChainState, subs: readonly SubState[]): PackedBook {
   let cSlots = 0;
   let pSlots = 0;
   for (const sub of subs) {
-    cSlots = Math.max(cSlots, sub.credit.get(eid)?.size ?? 0);
-    pSlots = Math.max(pSlots, sub.positions.get(eid)?.size ?? 0);
+    cSlots = Math.max(cSlots, sub.creditCount(eid));
+    pSlots = Math.max(pSlots, sub.positionCount(eid));
   }
   const cAmount = new Float64Array(n * cSlots);
   const cKind = new Uint16Array(n * cSlots);
@@ -143,7 +143,7 @@ export function pack(chain: ChainState, subs: readonly SubState[]): PackedBook {
   for (let i = 0; i < n; i++) {
     const sub = subs[i] as SubState;
     let j = i * cSlots;
-    for (const [key, amount] of sub.credit.get(eid) ?? []) {
+    for (const [key, amount] of sub.credits(eid)) {
       const source = chain.sources.get(key);
       const asset = source === undefined ? undefined : chain.riskAssets.get(source.assetId);
       if (source === undefined || asset === undefined) {
@@ -166,14 +166,15 @@ export function pack(chain: ChainState, subs: readonly SubState[]): PackedBook {
       j++;
     }
     if (chain.venue !== undefined) {
-      const s = sub.settled.get(eid) ?? 0n;
+      const s = sub.settled(eid) ?? 0n;
       let b = 0;
       if (quoteDecimals === undefined) {
         if (s !== 0n) forceExact[i] = 1;
       } else b = Number(s) / pow10(quoteDecimals);
       let bm = Math.abs(b);
       j = i * pSlots;
-      for (const [marketId, pos] of sub.positions.get(eid) ?? []) {
+      for (const pos of sub.positions(eid)) {
+        const marketId = pos.marketId;
         const m = chain.markets.get(marketId);
         if (m === undefined) {
           forceExact[i] = 1;

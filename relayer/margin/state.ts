@@ -1,11 +1,14 @@
 // The in-memory state the view rebuilds from events: per chain what its contracts hold (risk
 // parameters, adapters, feed answers, market borrow indexes) and per (account, subaccount) what
 // the vaults lock, the engines credit, the market holds as positions and settled balance, plus the
-// messages in flight between chains. Plain maps: the state is a pure function of the events.
+// messages in flight between chains. Plain maps, and a SubState per sub-account (./sub-state.ts: its
+// records in one flat array). The state is a pure function of the events.
 
 import type { Address, Hex } from '../config/types.ts';
-import { SmallMap } from './small-map.ts';
+import { SubState } from './sub-state.ts';
 import type { InFlight } from './types.ts';
+
+export { type HeldLock, type PositionEntry, type PositionState, SubState } from './sub-state.ts';
 
 export interface RiskAssetState {
   oracle: Address;
@@ -35,12 +38,6 @@ export interface MarketState {
   borrowRatePerSecond: bigint;
   borrowIndex: bigint;
   lastAccrual: number;
-}
-
-export interface PositionState {
-  size: bigint;
-  entryPrice: bigint;
-  borrowIndexAtEntry: bigint;
 }
 
 /** An oracle adapter: a Chainlink adapter reads `feed`; a derived one (ERC-4626) has its own price. */
@@ -74,25 +71,6 @@ export interface ChainState {
   markets: Map<number, MarketState>;
 }
 
-export interface SubState {
-  key: string;
-  account: Address;
-  subaccount: bigint;
-  /** By `${vaultEid}:${token}`: token units locked in that chain's vault. */
-  locked: Map<string, bigint>;
-  /** engineEid -> `${srcEid}:${token}` -> credited amount. */
-  credit: Map<number, Map<string, bigint>>;
-  /** market chain eid -> marketId -> position. */
-  positions: Map<number, Map<number, PositionState>>;
-  /** market chain eid -> settled balance in quote units. */
-  settled: Map<number, bigint>;
-  /**
-   * LOCKs held by an engine instead of credited; undefined while there are none (the usual case:
-   * an empty Map per sub-account cost 184 B at 100k of them, bench/margin.ts).
-   */
-  held: Map<Hex, { engineEid: number; reason: number }> | undefined;
-}
-
 export interface MarginState {
   chains: Map<number, ChainState>;
   subs: Map<string, SubState>;
@@ -108,8 +86,12 @@ export interface MarginState {
   heldIndex: Map<Hex, string>;
 }
 
+/**
+ * `${account lowercase}:${subaccount}`, as one flat string: a template literal makes a cons string
+ * that V8 later flattens into a second copy, keeping both (~80 B more per sub-account).
+ */
 export const subKey = (account: Address, subaccount: bigint): string =>
-  `${account.toLowerCase()}:${subaccount}`;
+  [account.toLowerCase(), subaccount].join(':');
 
 /**
  * The `${eid}:${token}` key of a (chain, token) pair, one shared string per pair. Every sub-account
@@ -168,21 +150,15 @@ export function subOf(state: MarginState, account: Address, subaccount: bigint):
   const key = subKey(account, subaccount);
   let s = state.subs.get(key);
   if (s === undefined) {
-    s = {
-      key,
-      account: account.toLowerCase() as Address,
-      subaccount,
-      // A few entries each: SmallMap holds them in a flat array (./small-map.ts).
-      locked: new SmallMap(),
-      credit: new SmallMap(),
-      positions: new SmallMap(),
-      settled: new SmallMap(),
-      held: undefined,
-    };
+    s = new SubState(key, shared(subaccount));
     state.subs.set(key, s);
   }
   return s;
 }
+
+/** Sub-account numbers are mostly 0, 1, 2…: one shared bigint each (a bigint is 24 B). */
+const SMALL_SUBACCOUNTS: readonly bigint[] = Array.from({ length: 256 }, (_, i) => BigInt(i));
+const shared = (n: bigint): bigint => (n >= 0n && n < 256n ? (SMALL_SUBACCOUNTS[Number(n)] as bigint) : n);
 
 /** In-flight messages of one sub-account (sent, not yet seen arriving). */
 export function inFlightOf(state: MarginState, key: string): InFlight[] {

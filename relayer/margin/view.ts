@@ -433,7 +433,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
     const r = computeEngine(chain, sub);
     return {
       engineEid,
-      credit: Object.fromEntries(sub.credit.get(engineEid) ?? []),
+      credit: Object.fromEntries(sub.credits(engineEid)),
       positions: r.positions.map((p) => ({
         marketId: p.marketId,
         size: p.size,
@@ -502,7 +502,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
       const key = subKey(account, subaccount);
       const sub = state.subs.get(key);
       if (sub === undefined) return undefined;
-      const ids = new Set<number>([...sub.credit.keys(), ...sub.positions.keys(), ...sub.settled.keys()]);
+      const ids = new Set<number>([...sub.creditEngines(), ...sub.positionChains(), ...sub.settledChains()]);
       const list = [...ids]
         .filter((e) => engines.has(e))
         .sort((a, b) => a - b)
@@ -510,7 +510,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
       return {
         account: sub.account,
         subaccount: sub.subaccount,
-        locked: Object.fromEntries(sub.locked),
+        locked: Object.fromEntries(sub.lockedEntries()),
         engines: list,
         inFlight: inFlightOf(state, key),
         held: [...(sub.held ?? [])].map(([id, h]) => ({
@@ -534,9 +534,11 @@ export function createMarginView(options: MarginViewOptions): MarginView {
       }
       const sources: ObligationSource[] = [];
       for (const [key, sub] of state.subs) {
-        const credits = [...sub.credit].filter(([e]) => engines.has(e));
         sources.push({
-          engines: credits.map(([, c]) => ({ credit: Object.fromEntries(c) })),
+          engines: sub
+            .creditEngines()
+            .filter((e) => engines.has(e))
+            .map((e) => ({ credit: Object.fromEntries(sub.credits(e)) })),
           inFlight: inFlight.get(key) ?? [],
         });
       }

@@ -15,10 +15,11 @@ const NEAR = 40;
 
 /** Moves sub-account `sub`'s WETH credit to the smallest amount (or one wei less) that keeps health >= 1. */
 function putOnTheLine(chain: ChainState, sub: SubState, below: boolean): boolean {
-  const credit = sub.credit.get(ENGINE_EID) as Map<string, bigint>;
-  const key = [...credit.keys()].find((k) => k.endsWith(tokenOf(Number(k.split(':')[0]), 0))) as string;
+  const key = [...sub.credits(ENGINE_EID)]
+    .map(([k]) => k)
+    .find((k) => k.endsWith(tokenOf(Number(k.split(':')[0]), 0))) as string;
   const healthy = (amount: bigint) => {
-    credit.set(key, amount);
+    sub.setCredit(ENGINE_EID, key, amount);
     return (computeHealth(chain, sub)?.health ?? 0n) >= WAD;
   };
   let lo = 0n;
@@ -29,7 +30,7 @@ function putOnTheLine(chain: ChainState, sub: SubState, below: boolean): boolean
     if (healthy(mid)) hi = mid;
     else lo = mid;
   }
-  credit.set(key, below ? lo : hi);
+  sub.setCredit(ENGINE_EID, key, below ? lo : hi);
   return true;
 }
 

@@ -46,10 +46,10 @@ describe('in-flight messages', () => {
     expect(inFlightOf(s, KEY)).toMatchObject([
       { id: lockId(1n), kind: 'LOCK', srcEid: A.eid, dstEid: Bc.eid, amount: 5n },
     ]);
-    expect(s.subs.get(KEY)?.locked.get(`${A.eid}:${WETH_A}`)).toBe(5n);
+    expect(s.subs.get(KEY)?.locked(`${A.eid}:${WETH_A}`)).toBe(5n);
     apply(s, Bc, [credited(lockId(1n), 5n)]);
     expect(inFlightOf(s, KEY)).toEqual([]);
-    expect(s.subs.get(KEY)?.credit.get(Bc.eid)?.get(`${A.eid}:${WETH_A}`)).toBe(5n);
+    expect(s.subs.get(KEY)?.credit(Bc.eid, `${A.eid}:${WETH_A}`)).toBe(5n);
 
     const r = emptyState(); // destination first
     apply(r, Bc, [credited(lockId(1n), 5n)]);
@@ -67,7 +67,7 @@ describe('in-flight messages', () => {
     apply(s, Bc, [credited(lockId(1n), 5n), { type: 'HeldCreditClaimed', id: lockId(1n) }]);
     expect(s.subs.get(KEY)?.held).toBeUndefined();
     expect(s.arrived.size).toBe(0);
-    expect(s.subs.get(KEY)?.credit.get(Bc.eid)?.get(`${A.eid}:${WETH_A}`)).toBe(5n);
+    expect(s.subs.get(KEY)?.credit(Bc.eid, `${A.eid}:${WETH_A}`)).toBe(5n);
   });
 
   it('a withdrawal is in flight from Debited to PaidOut; a queued payout resolves the account by id', () => {
@@ -89,7 +89,7 @@ describe('in-flight messages', () => {
     });
     apply(s, Bc, [debit(rel, 2, 2n)]);
     expect(inFlightOf(s, KEY)).toMatchObject([{ id: rel, kind: 'RELEASE', srcEid: Bc.eid, dstEid: A.eid }]);
-    expect(s.subs.get(KEY)?.credit.get(Bc.eid)?.get(`${A.eid}:${WETH_A}`)).toBe(3n);
+    expect(s.subs.get(KEY)?.credit(Bc.eid, `${A.eid}:${WETH_A}`)).toBe(3n);
     apply(s, A, [
       {
         type: 'PaidOut',
@@ -103,14 +103,14 @@ describe('in-flight messages', () => {
       },
     ]);
     expect(inFlightOf(s, KEY)).toEqual([]);
-    expect(s.subs.get(KEY)?.locked.get(`${A.eid}:${WETH_A}`)).toBe(3n);
+    expect(s.subs.get(KEY)?.locked(`${A.eid}:${WETH_A}`)).toBe(3n);
 
     // The vault's PayoutQueued (no account in it) applied before the engine's Debited.
     apply(s, A, [{ type: 'PayoutQueued', id: seize, token: WETH_A, recipient: a(9), amount: 1n }]);
-    expect(s.subs.get(KEY)?.locked.get(`${A.eid}:${WETH_A}`)).toBe(3n);
+    expect(s.subs.get(KEY)?.locked(`${A.eid}:${WETH_A}`)).toBe(3n);
     apply(s, Bc, [debit(seize, 3, 1n)]);
     expect(inFlightOf(s, KEY)).toEqual([]);
-    expect(s.subs.get(KEY)?.locked.get(`${A.eid}:${WETH_A}`)).toBe(2n);
+    expect(s.subs.get(KEY)?.locked(`${A.eid}:${WETH_A}`)).toBe(2n);
     expect(s.queuedUnmatched.size + s.arrived.size + s.sent.size).toBe(0);
   });
 
@@ -152,8 +152,8 @@ describe('in-flight messages', () => {
     expect(inFlightOf(s, KEY)[0]?.pending).toBeUndefined();
     apply(s, Cc, [{ ...(credited(lockId(2n), 4n) as object), srcEid: A.eid } as MarginEvent]);
     expect(inFlightOf(s, KEY)).toEqual([]);
-    expect(s.subs.get(KEY)?.credit.get(Cc.eid)?.get(`${A.eid}:${WETH_A}`)).toBe(4n);
-    expect(s.subs.get(KEY)?.credit.get(Bc.eid)?.get(`${A.eid}:${WETH_A}`)).toBe(1n);
+    expect(s.subs.get(KEY)?.credit(Cc.eid, `${A.eid}:${WETH_A}`)).toBe(4n);
+    expect(s.subs.get(KEY)?.credit(Bc.eid, `${A.eid}:${WETH_A}`)).toBe(1n);
   });
 
   it('a held LOCK returned to its owner: the RELEASE moves no credit and is in flight to the vault', () => {
@@ -175,7 +175,7 @@ describe('in-flight messages', () => {
         dstEngineEid: 0,
       },
     ]);
-    expect(s.subs.get(KEY)?.credit.get(Bc.eid)?.size ?? 0).toBe(0);
+    expect(s.subs.get(KEY)?.creditCount(Bc.eid) ?? 0).toBe(0);
     expect(inFlightOf(s, KEY)).toMatchObject([{ id: rel, kind: 'RELEASE' }]);
   });
 });

@@ -90,11 +90,11 @@ describe('HealthLedger', () => {
     const { state, subs, ledger, chain } = world();
     // USDC is held by the first 100 sub-accounts only: its price ticks are small (exact).
     const usdcOf = (s: SubState) =>
-      [...(s.credit.get(ENGINE_EID) ?? new Map()).keys()].find((k) => chain.sources.get(k)?.assetId === 3);
+      [...s.credits(ENGINE_EID)].map(([k]) => k).find((k) => chain.sources.get(k)?.assetId === 3);
     const dropUsdc = emptyTouched();
     for (const s of subs.slice(100)) {
       const key = usdcOf(s);
-      if (key !== undefined) s.credit.get(ENGINE_EID)?.delete(key);
+      if (key !== undefined) s.setCredit(ENGINE_EID, key, 0n);
       dropUsdc.subs.add(entryKey(ENGINE_EID, s.key));
     }
     ledger.propagate(dropUsdc, []);
@@ -114,8 +114,8 @@ describe('HealthLedger', () => {
     for (const s of someSubs) small.subs.add(entryKey(ENGINE_EID, s.key));
     // The trades: half of them lose all their credit, the rest double it.
     someSubs.forEach((s, k) => {
-      const credit = s.credit.get(ENGINE_EID) as Map<string, bigint>;
-      for (const [key, amount] of credit) credit.set(key, k % 2 === 0 ? 0n : amount * 2n);
+      for (const [key, amount] of s.credits(ENGINE_EID))
+        s.setCredit(ENGINE_EID, key, k % 2 === 0 ? 0n : amount * 2n);
     });
     ledger.propagate(small, []);
     expect(ledger.stats.lastRecomputed).toBe(50);
@@ -129,7 +129,7 @@ describe('HealthLedger', () => {
     // A new sub-account joins after packing: never screened from a book that does not hold it.
     const fresh = subOf(state, '0x00000000000000000000000000000000000000ff', 0n);
     const src = SOURCE_EIDS[0];
-    fresh.credit.set(ENGINE_EID, new Map([[sourceKey(src, tokenOf(src, 0)), 10n ** 18n]]));
+    fresh.setCredit(ENGINE_EID, sourceKey(src, tokenOf(src, 0)), 10n ** 18n);
     const join = emptyTouched();
     join.subs.add(entryKey(ENGINE_EID, fresh.key));
     ledger.propagate(join, []);
@@ -146,7 +146,7 @@ describe('HealthLedger', () => {
     // More than 1/8 of the book changes (a settled balance each): the next large tick repacks.
     const trades = emptyTouched();
     for (const s of subs.slice(0, N / 4)) {
-      s.settled.set(ENGINE_EID, (s.settled.get(ENGINE_EID) ?? 0n) + 1_000_000n);
+      s.setSettled(ENGINE_EID, (s.settled(ENGINE_EID) ?? 0n) + 1_000_000n);
       trades.subs.add(entryKey(ENGINE_EID, s.key));
     }
     ledger.propagate(trades, []);

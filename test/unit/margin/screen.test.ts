@@ -90,7 +90,7 @@ describe('EngineScreen', () => {
     // Empty a healthy sub-account's credit: the packed copy still shows it rich.
     const k = subs.findIndex((s) => (computeHealth(chain, s)?.health ?? 0n) > 3n * WAD);
     const sub = subs[k] as SubState;
-    sub.credit.get(ENGINE_EID)?.clear();
+    for (const [key] of sub.credits(ENGINE_EID)) sub.setCredit(ENGINE_EID, key, 0n);
     expect((computeHealth(chain, sub)?.health ?? 0n) < WAD).toBe(true);
     screen.invalidate(entries[k] as string);
     expect(verdictsOf(screen, w).get(entries[k] as string)).toBe('recompute');
