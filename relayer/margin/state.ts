@@ -1,8 +1,8 @@
 // The in-memory state the view rebuilds from events: per chain what its contracts hold (risk
 // parameters, adapters, feed answers, market borrow indexes) and per (account, subaccount) what
 // the vaults lock, the engines credit, the market holds as positions and settled balance, plus the
-// messages in flight between chains. Plain maps, and a SubState per sub-account (./sub-state.ts: its
-// records in one flat array). The state is a pure function of the events.
+// messages in flight between chains. Plain maps, and a SubState per sub-account (./sub-state.ts: a
+// shared layout and its values). The state is a pure function of the events.
 
 import type { Address, Hex } from '../config/types.ts';
 import { SubState } from './sub-state.ts';

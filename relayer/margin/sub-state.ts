@@ -1,20 +1,26 @@
 // One sub-account as the view knows it: what the vaults lock for it, what each engine credits it,
 // its positions and settled balance per market chain. A node keeps one of these per sub-account it
-// has seen, so their size is the view's size: they hold everything in one flat array of records,
+// has seen, so their size is the view's size. A sub-account is split in two, as V8 splits an object
+// into its hidden class and its fields:
 //
-//   [kind, eid, n, …n entries]   LOCKED   entries (token key, amount)        eid unused (0)
-//                                CREDIT   entries (source key, amount)       eid = engine
-//                                POSITION entries (market id, size, entry price, borrow index at entry)
-//                                SETTLED  one entry (balance in quote units) eid = market chain
+// - its *layout*: which records it has and their keys, in order, as one flat array
+//     [kind, eid, n, …n keys]   LOCKED   token keys `${vaultEid}:${token}`, eid unused (0)
+//                               CREDIT   source keys `${srcEid}:${token}`, eid = engine
+//                               POSITION market ids, eid = market chain
+//                               SETTLED  no key (n = 1), eid = market chain
+//   interned: sub-accounts that hold the same tokens from the same chains and trade the same
+//   markets share one (a few hundred layouts for 100k sub-accounts in the bench population);
+// - its *values*, in the layout's order: an amount per LOCKED or CREDIT entry, size, entry price
+//   and borrow index at entry per POSITION, the balance of a SETTLED record; an array exactly as
+//   long as needed.
 //
-// exactly as long as needed. Six nested maps and three position objects took ~1,000 B of a
-// sub-account's 1,559 B at 100k of them; this array takes ~400 B (bench/margin.ts). A record kind
-// with no entries stays (an engine whose credit went to zero is still listed for the account, as it
-// was with a map per engine).
+// Six nested maps and three position objects took ~1,000 B of a sub-account's 1,559 B at 100k of
+// them; the values array takes ~210 B (bench/margin.ts). A record with no entries stays (an engine
+// whose credit went to zero is still listed for the account, as it was with a map per engine).
 //
-// The array is replaced, never grown in place, when an entry is added or removed; a value set for a
-// present entry is written in place. So an iteration walks the array as it was when it began: an
-// entry added or removed meanwhile is not seen, a new value for a present one is.
+// Adding or removing an entry replaces both arrays; a value set for a present entry is written in
+// place. So an iteration walks the sub-account as it was when it began: an entry added or removed
+// meanwhile is not seen, a new value for a present one is.
 
 import type { Address, Hex } from '../config/types.ts';
 
@@ -39,11 +45,75 @@ const CREDIT = 1;
 const POSITION = 2;
 const SETTLED = 3;
 type Kind = typeof LOCKED | typeof CREDIT | typeof POSITION | typeof SETTLED;
-/** Slots per entry, by kind. */
-const WIDTH = [2, 2, 4, 1] as const;
+/** Key slots per entry in the layout, by kind. */
+const KEYS = [1, 1, 1, 0] as const;
+/** Value slots per entry, by kind. */
+const VALUES = [1, 1, 3, 1] as const;
 /** kind, eid, entry count. */
 const HEADER = 3;
 const EMPTY: readonly unknown[] = Object.freeze([]);
+
+/** The records of a sub-account and their keys, without values; immutable and shared. */
+class Layout {
+  readonly slots: readonly unknown[];
+  /** Per record in order: where it starts in `slots`, and where its values start. */
+  readonly starts: readonly number[];
+
+  constructor(slots: readonly unknown[]) {
+    this.slots = slots;
+    const starts: number[] = [];
+    let v = 0;
+    for (let i = 0; i < slots.length; ) {
+      const kind = slots[i] as Kind;
+      const n = slots[i + 2] as number;
+      starts.push(i, v);
+      i += HEADER + n * KEYS[kind];
+      v += n * VALUES[kind];
+    }
+    this.starts = starts;
+  }
+
+  /** Index into `starts` of the (kind, eid) record, or -1. */
+  record(kind: Kind, eid: number): number {
+    const { slots, starts } = this;
+    for (let r = 0; r < starts.length; r += 2) {
+      const at = starts[r] as number;
+      if (slots[at] === kind && slots[at + 1] === eid) return r;
+    }
+    return -1;
+  }
+}
+
+const NO_LAYOUT = new Layout(EMPTY);
+/** Interned layouts by their JSON; past MAX_LAYOUTS (never in practice) new ones are not shared. */
+const layouts = new Map<string, Layout>();
+const MAX_LAYOUTS = 100_000;
+
+function layoutOf(slots: readonly unknown[]): Layout {
+  if (slots.length === 0) return NO_LAYOUT;
+  const id = JSON.stringify(slots);
+  let layout = layouts.get(id);
+  if (layout === undefined) {
+    layout = new Layout(slots);
+    if (layouts.size < MAX_LAYOUTS) layouts.set(id, layout);
+  }
+  return layout;
+}
+
+/** `list` with `insert` put in at `at` and `remove` slots taken out from there; exactly sized. */
+function spliced(
+  list: readonly unknown[],
+  at: number,
+  remove: number,
+  insert: readonly unknown[],
+): unknown[] {
+  const out = new Array<unknown>(list.length - remove + insert.length);
+  let k = 0;
+  for (let j = 0; j < at; j++) out[k++] = list[j];
+  for (const x of insert) out[k++] = x;
+  for (let j = at + remove; j < list.length; j++) out[k++] = list[j];
+  return out;
+}
 
 export class SubState {
   /** `${account lowercase}:${subaccount}` (./state.ts subKey): the key of MarginState.subs. */
@@ -51,7 +121,8 @@ export class SubState {
   readonly subaccount: bigint;
   /** LOCKs held by an engine instead of credited; undefined while there are none (the usual case). */
   held: Map<Hex, HeldLock> | undefined = undefined;
-  #records: unknown[] = EMPTY as unknown[];
+  #layout: Layout = NO_LAYOUT;
+  #values: unknown[] = EMPTY as unknown[];
 
   constructor(key: string, subaccount: bigint) {
     this.key = key;
@@ -67,7 +138,7 @@ export class SubState {
 
   /** Token units locked in that chain's vault; undefined if none. */
   locked(tokenKey: string): bigint | undefined {
-    return this.#value(LOCKED, 0, tokenKey);
+    return this.#amount(LOCKED, 0, tokenKey);
   }
 
   /** Adds `delta` (may be negative) to a locked amount; an amount reaching zero is removed. */
@@ -83,7 +154,7 @@ export class SubState {
 
   /** What the engine credits from that source; undefined if nothing. */
   credit(engineEid: number, sourceKey: string): bigint | undefined {
-    return this.#value(CREDIT, engineEid, sourceKey);
+    return this.#amount(CREDIT, engineEid, sourceKey);
   }
 
   /** Adds `delta` (may be negative) to a credit; a credit reaching zero is removed. */
@@ -126,18 +197,18 @@ export class SubState {
 
   /** Opens, changes or (with undefined) closes a position. */
   setPosition(eid: number, marketId: number, pos: PositionState | undefined): void {
-    const at = this.#slot(POSITION, eid, marketId);
+    const j = this.#entry(POSITION, eid, marketId);
     if (pos === undefined) {
-      if (at >= 0) this.#remove(POSITION, eid, at);
-      else if (this.#section(POSITION, eid) < 0) this.#insert(POSITION, eid, []);
+      if (j >= 0) this.#remove(POSITION, eid, j);
+      else this.#insert(POSITION, eid, undefined, EMPTY);
       return;
     }
-    if (at >= 0) {
-      const r = this.#records;
-      r[at + 1] = pos.size;
-      r[at + 2] = pos.entryPrice;
-      r[at + 3] = pos.borrowIndexAtEntry;
-    } else this.#insert(POSITION, eid, [marketId, pos.size, pos.entryPrice, pos.borrowIndexAtEntry]);
+    if (j >= 0) {
+      const at = this.#valueAt(POSITION, eid, j);
+      this.#values[at] = pos.size;
+      this.#values[at + 1] = pos.entryPrice;
+      this.#values[at + 2] = pos.borrowIndexAtEntry;
+    } else this.#insert(POSITION, eid, marketId, [pos.size, pos.entryPrice, pos.borrowIndexAtEntry]);
   }
 
   /** Market chains this sub-account traded on. */
@@ -149,132 +220,142 @@ export class SubState {
 
   /** Settled balance in quote units on that market chain; undefined if never set. */
   settled(eid: number): bigint | undefined {
-    const s = this.#section(SETTLED, eid);
-    return s < 0 ? undefined : (this.#records[s + HEADER] as bigint);
+    const r = this.#layout.record(SETTLED, eid);
+    return r < 0 ? undefined : (this.#values[this.#layout.starts[r + 1] as number] as bigint);
   }
 
   setSettled(eid: number, balance: bigint): void {
-    const s = this.#section(SETTLED, eid);
-    if (s >= 0) this.#records[s + HEADER] = balance;
-    else this.#insert(SETTLED, eid, [balance]);
+    const r = this.#layout.record(SETTLED, eid);
+    if (r >= 0) this.#values[this.#layout.starts[r + 1] as number] = balance;
+    else this.#insert(SETTLED, eid, undefined, [balance]);
   }
 
   settledChains(): number[] {
     return this.#eids(SETTLED);
   }
 
-  // ---------------------------------------------------------------- the records
+  // ---------------------------------------------------------------- layout and values
 
-  /** Index of the (kind, eid) record, or -1. */
-  #section(kind: Kind, eid: number): number {
-    const r = this.#records;
-    for (let i = 0; i < r.length; i += HEADER + (r[i + 2] as number) * WIDTH[r[i] as Kind]) {
-      if (r[i] === kind && r[i + 1] === eid) return i;
-    }
+  /** Position of the entry keyed `key` in the (kind, eid) record (0 for the first), or -1. */
+  #entry(kind: Kind, eid: number, key: unknown): number {
+    const layout = this.#layout;
+    const r = layout.record(kind, eid);
+    if (r < 0) return -1;
+    const slots = layout.slots;
+    const at = layout.starts[r] as number;
+    const n = slots[at + 2] as number;
+    for (let j = 0; j < n; j++) if (slots[at + HEADER + j] === key) return j;
     return -1;
   }
 
-  /** Index of the entry keyed `key` in the (kind, eid) record, or -1. */
-  #slot(kind: Kind, eid: number, key: unknown): number {
-    const s = this.#section(kind, eid);
-    if (s < 0) return -1;
-    const r = this.#records;
-    const w = WIDTH[kind];
-    const end = s + HEADER + (r[s + 2] as number) * w;
-    for (let i = s + HEADER; i < end; i += w) if (r[i] === key) return i;
-    return -1;
+  /** Index in the values of the `j`th entry of the (kind, eid) record (which exists). */
+  #valueAt(kind: Kind, eid: number, j: number): number {
+    const layout = this.#layout;
+    return (layout.starts[layout.record(kind, eid) + 1] as number) + j * VALUES[kind];
   }
 
   #count(kind: Kind, eid: number): number {
-    const s = this.#section(kind, eid);
-    return s < 0 ? 0 : (this.#records[s + 2] as number);
+    const layout = this.#layout;
+    const r = layout.record(kind, eid);
+    return r < 0 ? 0 : (layout.slots[(layout.starts[r] as number) + 2] as number);
   }
 
-  #value(kind: Kind, eid: number, key: string): bigint | undefined {
-    const at = this.#slot(kind, eid, key);
-    return at < 0 ? undefined : (this.#records[at + 1] as bigint);
+  #amount(kind: Kind, eid: number, key: string): bigint | undefined {
+    const j = this.#entry(kind, eid, key);
+    return j < 0 ? undefined : (this.#values[this.#valueAt(kind, eid, j)] as bigint);
   }
 
   #add(kind: Kind, eid: number, key: string, delta: bigint): void {
-    const at = this.#slot(kind, eid, key);
-    if (at < 0) {
+    const j = this.#entry(kind, eid, key);
+    if (j < 0) {
       // A record with no entries is still made: the engine is then listed, as before its first credit.
-      this.#insert(kind, eid, delta === 0n ? [] : [key, delta]);
+      if (delta === 0n) this.#insert(kind, eid, undefined, EMPTY);
+      else this.#insert(kind, eid, key, [delta]);
       return;
     }
-    const next = (this.#records[at + 1] as bigint) + delta;
-    if (next === 0n) this.#remove(kind, eid, at);
-    else this.#records[at + 1] = next;
+    const at = this.#valueAt(kind, eid, j);
+    const next = (this.#values[at] as bigint) + delta;
+    if (next === 0n) this.#remove(kind, eid, j);
+    else this.#values[at] = next;
   }
 
-  /** Appends `entry` (may be empty) to the (kind, eid) record, making the record if there is none. */
-  #insert(kind: Kind, eid: number, entry: readonly unknown[]): void {
-    const r = this.#records;
-    const s = this.#section(kind, eid);
-    if (s < 0) {
-      const next = new Array<unknown>(r.length + HEADER + entry.length);
-      let k = 0;
-      for (let j = 0; j < r.length; j++) next[k++] = r[j];
-      next[k++] = kind;
-      next[k++] = eid;
-      next[k++] = entry.length === 0 ? 0 : 1;
-      for (const v of entry) next[k++] = v;
-      this.#records = next;
+  /**
+   * Appends an entry (`values` empty: none, only the record) to the (kind, eid) record, making the
+   * record if there is none. `key` is the entry's key (none for SETTLED).
+   */
+  #insert(kind: Kind, eid: number, key: unknown, values: readonly unknown[]): void {
+    const layout = this.#layout;
+    const r = layout.record(kind, eid);
+    const entry = values.length === 0 ? EMPTY : KEYS[kind] === 0 ? EMPTY : [key];
+    if (r < 0) {
+      const n = values.length === 0 ? 0 : 1;
+      this.#layout = layoutOf(spliced(layout.slots, layout.slots.length, 0, [kind, eid, n, ...entry]));
+      this.#values =
+        values.length === 0 ? this.#values : spliced(this.#values, this.#values.length, 0, values);
       return;
     }
-    if (entry.length === 0) return;
-    const at = s + HEADER + (r[s + 2] as number) * WIDTH[kind];
-    // Sized to fit: push would reserve room for ~16 more slots.
-    const next = new Array<unknown>(r.length + entry.length);
-    let k = 0;
-    for (let j = 0; j < at; j++) next[k++] = r[j];
-    for (const v of entry) next[k++] = v;
-    for (let j = at; j < r.length; j++) next[k++] = r[j];
-    next[s + 2] = (r[s + 2] as number) + 1;
-    this.#records = next;
+    if (values.length === 0) return;
+    const at = layout.starts[r] as number;
+    const n = layout.slots[at + 2] as number;
+    const slots = spliced(layout.slots, at + HEADER + n * KEYS[kind], 0, entry);
+    slots[at + 2] = n + 1;
+    this.#layout = layoutOf(slots);
+    this.#values = spliced(this.#values, (layout.starts[r + 1] as number) + n * VALUES[kind], 0, values);
   }
 
-  /** Removes the entry at slot `at` of the (kind, eid) record; the record stays. */
-  #remove(kind: Kind, eid: number, at: number): void {
-    const r = this.#records;
-    const s = this.#section(kind, eid);
-    const w = WIDTH[kind];
-    const next = new Array<unknown>(r.length - w);
-    let k = 0;
-    for (let j = 0; j < r.length; j++) if (j < at || j >= at + w) next[k++] = r[j];
-    next[s + 2] = (r[s + 2] as number) - 1;
-    this.#records = next;
+  /** Removes the `j`th entry of the (kind, eid) record; the record stays. */
+  #remove(kind: Kind, eid: number, j: number): void {
+    const layout = this.#layout;
+    const r = layout.record(kind, eid);
+    const at = layout.starts[r] as number;
+    const slots = spliced(layout.slots, at + HEADER + j * KEYS[kind], KEYS[kind], EMPTY);
+    slots[at + 2] = (layout.slots[at + 2] as number) - 1;
+    this.#layout = layoutOf(slots);
+    const values = spliced(
+      this.#values,
+      (layout.starts[r + 1] as number) + j * VALUES[kind],
+      VALUES[kind],
+      EMPTY,
+    );
+    this.#values = values.length === 0 ? (EMPTY as unknown[]) : values;
   }
 
   #eids(kind: Kind): number[] {
-    const r = this.#records;
+    const { slots, starts } = this.#layout;
     const out: number[] = [];
-    for (let i = 0; i < r.length; i += HEADER + (r[i + 2] as number) * WIDTH[r[i] as Kind]) {
-      if (r[i] === kind) out.push(r[i + 1] as number);
+    for (let r = 0; r < starts.length; r += 2) {
+      const at = starts[r] as number;
+      if (slots[at] === kind) out.push(slots[at + 1] as number);
     }
     return out;
   }
 
-  *#pairs(kind: Kind, eid: number): IterableIterator<[string, bigint]> {
-    const r = this.#records;
-    const s = this.#section(kind, eid);
-    if (s < 0) return;
-    const end = s + HEADER + (r[s + 2] as number) * 2;
-    for (let i = s + HEADER; i < end; i += 2) yield [r[i] as string, r[i + 1] as bigint];
+  /** The (kind, eid) record's entries, each made by `entry` from its key and where its values start. */
+  *#walk<T>(
+    kind: Kind,
+    eid: number,
+    entry: (key: unknown, values: readonly unknown[], v: number) => T,
+  ): IterableIterator<T> {
+    const layout = this.#layout;
+    const values = this.#values;
+    const r = layout.record(kind, eid);
+    if (r < 0) return;
+    const at = layout.starts[r] as number;
+    const v = layout.starts[r + 1] as number;
+    const n = layout.slots[at + 2] as number;
+    for (let j = 0; j < n; j++) yield entry(layout.slots[at + HEADER + j], values, v + j * VALUES[kind]);
   }
 
-  *#positions(eid: number): IterableIterator<PositionEntry> {
-    const r = this.#records;
-    const s = this.#section(POSITION, eid);
-    if (s < 0) return;
-    const end = s + HEADER + (r[s + 2] as number) * 4;
-    for (let i = s + HEADER; i < end; i += 4) {
-      yield {
-        marketId: r[i] as number,
-        size: r[i + 1] as bigint,
-        entryPrice: r[i + 2] as bigint,
-        borrowIndexAtEntry: r[i + 3] as bigint,
-      };
-    }
+  #pairs(kind: Kind, eid: number): IterableIterator<[string, bigint]> {
+    return this.#walk(kind, eid, (key, values, v) => [key as string, values[v] as bigint]);
+  }
+
+  #positions(eid: number): IterableIterator<PositionEntry> {
+    return this.#walk(POSITION, eid, (key, values, v) => ({
+      marketId: key as number,
+      size: values[v] as bigint,
+      entryPrice: values[v + 1] as bigint,
+      borrowIndexAtEntry: values[v + 2] as bigint,
+    }));
   }
 }
