@@ -93,7 +93,7 @@ export interface PackedBook {
   exposed(dep: string): Int32Array;
   /** Indexes of liquidatable sub-accounts (status after the last screen). */
   liquidatable(): number[];
-  /** Bytes held by the typed arrays (excluding `subs`). */
+  /** Bytes held by the typed arrays (excluding `subs`; the exposure table once `exposed` built it). */
   bytes(): number;
 }
 
@@ -209,43 +209,51 @@ export function pack(chain: ChainState, subs: readonly SubState[]): PackedBook {
     }
   }
 
-  // ---- exposure: dependency -> sub-account indexes (CSR)
-  const counts = new Int32Array(deps.length + 1);
-  const mark = new Int32Array(deps.length).fill(-1);
-  const visit = (i: number, fn: (d: number) => void) => {
-    for (let j = i * cSlots, end = j + cSlots; j < end; j++) {
-      const k = cKind[j] as number;
-      if (k !== 0) fn((kinds[k] as Kind).depIndex);
+  // ---- exposure: dependency -> sub-account indexes (CSR), built on the first `exposed` call: the
+  // view's screen (./screen.ts) takes its exposed entries from the ExposureIndex and never asks,
+  // and the table is 4 B per exposure (24 B per sub-account in the bench population).
+  let csr: { counts: Int32Array; byDep: Int32Array } | undefined;
+  const exposureTable = (): { counts: Int32Array; byDep: Int32Array } => {
+    if (csr !== undefined) return csr;
+    const counts = new Int32Array(deps.length + 1);
+    const mark = new Int32Array(deps.length).fill(-1);
+    const visit = (i: number, fn: (d: number) => void) => {
+      for (let j = i * cSlots, end = j + cSlots; j < end; j++) {
+        const k = cKind[j] as number;
+        if (k !== 0) fn((kinds[k] as Kind).depIndex);
+      }
+      for (let j = i * pSlots, end = j + pSlots; j < end; j++) {
+        const m = pMarket[j] as number;
+        if (m === 0) continue;
+        const ms = markets[m] as MarketSlot;
+        fn(ms.depIndex);
+        if (ms.borrowDepIndex >= 0) fn(ms.borrowDepIndex);
+      }
+    };
+    for (let i = 0; i < n; i++) {
+      visit(i, (d) => {
+        if (mark[d] !== i) {
+          mark[d] = i;
+          counts[d + 1] = (counts[d + 1] as number) + 1;
+        }
+      });
     }
-    for (let j = i * pSlots, end = j + pSlots; j < end; j++) {
-      const m = pMarket[j] as number;
-      if (m === 0) continue;
-      const ms = markets[m] as MarketSlot;
-      fn(ms.depIndex);
-      if (ms.borrowDepIndex >= 0) fn(ms.borrowDepIndex);
+    for (let d = 0; d < deps.length; d++) counts[d + 1] = (counts[d + 1] as number) + (counts[d] as number);
+    const byDep = new Int32Array(counts[deps.length] as number);
+    const fill = counts.slice(0, deps.length);
+    mark.fill(-1);
+    for (let i = 0; i < n; i++) {
+      visit(i, (d) => {
+        if (mark[d] !== i) {
+          mark[d] = i;
+          byDep[fill[d] as number] = i;
+          fill[d] = (fill[d] as number) + 1;
+        }
+      });
     }
+    csr = { counts, byDep };
+    return csr;
   };
-  for (let i = 0; i < n; i++) {
-    visit(i, (d) => {
-      if (mark[d] !== i) {
-        mark[d] = i;
-        counts[d + 1] = (counts[d + 1] as number) + 1;
-      }
-    });
-  }
-  for (let d = 0; d < deps.length; d++) counts[d + 1] = (counts[d + 1] as number) + (counts[d] as number);
-  const byDep = new Int32Array(counts[deps.length] as number);
-  const fill = counts.slice(0, deps.length);
-  mark.fill(-1);
-  for (let i = 0; i < n; i++) {
-    visit(i, (d) => {
-      if (mark[d] !== i) {
-        mark[d] = i;
-        byDep[fill[d] as number] = i;
-        fill[d] = (fill[d] as number) + 1;
-      }
-    });
-  }
 
   // ---- prices
   const price = new Float64Array(deps.length);
@@ -366,6 +374,7 @@ export function pack(chain: ChainState, subs: readonly SubState[]): PackedBook {
     exposed(dep) {
       const d = depIndex.get(dep);
       if (d === undefined) return new Int32Array(0);
+      const { counts, byDep } = exposureTable();
       return byDep.subarray(counts[d] as number, counts[d + 1] as number);
     },
     liquidatable() {
@@ -383,7 +392,7 @@ export function pack(chain: ChainState, subs: readonly SubState[]): PackedBook {
         base.byteLength +
         baseMagnitude.byteLength +
         forceExact.byteLength +
-        byDep.byteLength +
+        (csr?.byDep.byteLength ?? 0) +
         health.byteLength +
         status.byteLength +
         viaExact.byteLength
