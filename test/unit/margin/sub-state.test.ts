@@ -102,6 +102,27 @@ describe('SubState', () => {
     expect(sub.positionCount(1)).toBe(0);
   });
 
+  it('keeps amounts exact across the small-integer bound (±2^30) and far beyond it', () => {
+    const sub = new SubState('0x00000000000000000000000000000000000000aa:0', 0n);
+    const bound = 1n << 30n;
+    for (const v of [bound - 1n, bound, -bound + 1n, -bound, 10n ** 40n, -(10n ** 40n)]) {
+      sub.setCredit(1, 'k', v);
+      expect(sub.credit(1, 'k')).toBe(v);
+      sub.addCredit(1, 'k', 1n);
+      expect(sub.credit(1, 'k')).toBe(v + 1n);
+      sub.setSettled(1, v);
+      expect(sub.settled(1)).toBe(v);
+      sub.setPosition(1, 7, { size: v, entryPrice: -v, borrowIndexAtEntry: v + 1n });
+      expect(sub.position(1, 7)).toEqual({
+        marketId: 7,
+        size: v,
+        entryPrice: -v,
+        borrowIndexAtEntry: v + 1n,
+      });
+    }
+    for (const [, amount] of sub.credits(1)) expect(typeof amount).toBe('bigint');
+  });
+
   it('keeps an engine whose credit went to zero, and derives the account from its key', () => {
     const sub = new SubState('0x00000000000000000000000000000000000000aa:0', 0n);
     sub.addCredit(40_102, '40101:0xa', 5n);
