@@ -94,6 +94,11 @@ export class ExposureIndex {
     return this.byDep.keys();
   }
 
+  /** Every entry indexed so far, in the order first set. */
+  entries(): IterableIterator<string> {
+    return this.depsOf.keys();
+  }
+
   /** Takes `entry` out of the group of `list`; an emptied group is forgotten by its dependencies. */
   private leave(entry: string, list: readonly string[]): void {
     const group = this.groups.get(list);
