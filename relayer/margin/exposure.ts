@@ -1,7 +1,8 @@
 // The reverse index that makes recomputation incremental: dependency (a feed's price, a market's
-// borrow clock) -> the (engine, sub-account) entries whose last health computation read it. An
-// entry's dependencies are replaced each time it is recomputed, so the index follows collateral
-// and positions as they come and go.
+// borrow clock) -> the entries whose last health computation read it. The view's ledger keeps one
+// per engine, its entries being the state's sub-account keys (./ledger.ts). An entry's
+// dependencies are replaced each time it is recomputed, so the index follows collateral and
+// positions as they come and go.
 //
 // An entry reads a handful of dependencies (one per asset and market it holds), kept as a plain
 // array: a Set per entry cost ~300 B more per sub-account at 100k of them (bench/margin.ts).

@@ -4,10 +4,15 @@
 // large price tick goes through (./screen.ts). `propagate` takes what a block touched and brings
 // all of it up to date; the view (./view.ts) calls it after applying each block, and
 // bench/margin.ts calls the same code to time a price tick as the node runs it.
+//
+// Outside, an entry is named by a string `${engineEid}|${subKey}` (what a block touched, the tip
+// screen's flags). Inside, everything is kept per engine and keyed by the state's own sub-account
+// key (`SubState.key`, one shared string): an entry string per sub-account cost 72 B at 100k of
+// them (bench/margin.ts), so one is only made when handed out.
 
 import { borrowDep, staleDep, type Touched } from './apply.ts';
 import { computeHealth, computeHealthDeps, type PriceOverride, srcEidOf } from './compute.ts';
-import { ExposureIndex } from './exposure.ts';
+import { type ExposedEntries, ExposureIndex } from './exposure.ts';
 import { EngineScreen, type ExposedDep, SCREEN_MIN_ENTRIES, type TipTriage } from './screen.ts';
 import { chainOf, type MarginState, type SubState } from './state.ts';
 import type { ChangedSubaccount, HealthView } from './types.ts';
@@ -38,7 +43,6 @@ export interface LedgerStats {
 
 /** A confirmed unhealthy entry: its health (exact, or the screen's float figure) and since when. */
 export interface ConfirmedUnhealthy {
-  entry: string;
   sub: SubState;
   health: bigint;
   since: UnhealthySince | undefined;
@@ -51,28 +55,49 @@ const subKeyOfEntry = (entry: string): string => entry.slice(entry.indexOf('|') 
 /** The engine chain a dependency belongs to: `p:<eid>:…`, `b:<eid>:…`, `s:<eid>:…`. */
 const engineOfDep = (dep: string): number => Number(dep.slice(2, dep.indexOf(':', 2)));
 
+/** What the tip screen and the bench read of the exposure: entries exposed to a dependency. */
+export interface EntryExposure {
+  exposed(dep: string): ExposedEntries;
+}
+
+/** Entries looked up by name (the confirmed-unhealthy ones of an engine, for the tip screen). */
+export interface EntryLookup {
+  has(entry: string): boolean;
+  readonly size: number;
+}
+
+/** What the ledger keeps for one engine, keyed by the state's sub-account keys. */
+interface EngineLedger {
+  readonly eid: number;
+  /** Dependency -> the sub-accounts whose last recompute read it (every one recomputed is in it). */
+  readonly exposure: ExposureIndex;
+  /**
+   * Health as of the last exact recompute (undefined: a price is missing, health() reverts). Those
+   * the screen settled have none: rebuilt when asked for.
+   */
+  readonly healths: Map<string, HealthView | undefined>;
+  /** The confirmed-unhealthy ones, and since when. */
+  readonly unhealthy: Map<string, UnhealthySince>;
+  /** Sub-accounts recomputed so far. */
+  entries: number;
+  /** The packed screen a large price tick goes through (made on first use). */
+  screen: EngineScreen | undefined;
+}
+
 export class HealthLedger {
-  readonly exposure = new ExposureIndex();
-  /** The counters propagate keeps; the rest of LedgerStats is read off the screens and entries. */
+  /** The exposure as entry names. */
+  readonly exposure: EntryExposure = {
+    exposed: (dep) => {
+      const e = this.of(engineOfDep(dep));
+      return new ExposedAsEntries(e.eid, e.exposure.exposed(dep));
+    },
+  };
+  /** The counters propagate keeps; the rest of LedgerStats is read off the engines. */
   private readonly counts = { lastRecomputed: 0, totalRecomputed: 0, lastScreened: 0, totalScreened: 0 };
   private readonly state: MarginState;
   private readonly engines: ReadonlySet<number>;
   private readonly screenMinEntries: number;
-  /**
-   * Each entry's health as of its last exact recompute (undefined: a price is missing, health()
-   * reverts). Entries the screen settled have none: rebuilt when asked for.
-   */
-  private readonly healths = new Map<string, HealthView | undefined>();
-  private readonly unhealthyByEngine = new Map<number, Set<string>>();
-  /** When each confirmed-unhealthy entry became so. */
-  private readonly unhealthySince = new Map<string, UnhealthySince>();
-  /** Per engine, the packed screen a large price tick goes through. */
-  private readonly screens = new Map<number, EngineScreen>();
-  /**
-   * Entries per engine (their keys are the exposure index's: every recomputed entry is in it, and a
-   * Set per engine beside it cost 26 B per sub-account, bench/margin.ts).
-   */
-  private readonly entryCounts = new Map<number, number>();
+  private readonly perEngine = new Map<number, EngineLedger>();
   /** While a block is propagated: when it reached the view (UnhealthySince.seenAt). */
   private seenAt = 0;
 
@@ -88,9 +113,11 @@ export class HealthLedger {
 
   get stats(): LedgerStats {
     let screenPacks = 0;
-    for (const screen of this.screens.values()) screenPacks += screen.packs;
     let entries = 0;
-    for (const n of this.entryCounts.values()) entries += n;
+    for (const e of this.perEngine.values()) {
+      screenPacks += e.screen?.packs ?? 0;
+      entries += e.entries;
+    }
     return { ...this.counts, screenPacks, entries };
   }
 
@@ -106,8 +133,12 @@ export class HealthLedger {
     for (const { eid, before } of clocks) for (const dep of this.clockDeps(eid, before)) deps.add(dep);
     // Packed copies the screen holds: a parameter change outdates an engine's book, a changed
     // sub-account its own copy.
-    for (const eid of t.engines) this.screens.get(eid)?.drop();
-    for (const entry of t.subs) this.screens.get(engineOfEntry(entry))?.invalidate(entry);
+    for (const eid of t.engines) this.perEngine.get(eid)?.screen?.drop();
+    for (const entry of t.subs) {
+      const screen = this.perEngine.get(engineOfEntry(entry))?.screen;
+      const sub = screen === undefined ? undefined : this.state.subs.get(subKeyOfEntry(entry));
+      if (sub !== undefined) screen?.invalidate(sub.key);
+    }
 
     // Dependencies by engine; an engine where they expose enough entries goes through its screen.
     const byEngine = new Map<number, string[]>();
@@ -118,23 +149,31 @@ export class HealthLedger {
       else list.push(dep);
     }
     const todo = new Set<string>(t.subs);
-    for (const eid of t.engines) for (const [e] of this.engineEntries(eid)) todo.add(e);
+    for (const eid of t.engines) for (const [key] of this.engineEntries(eid)) todo.add(entryKey(eid, key));
     // Every dependency names its engine's chain, so an engine goes through its screen for all of
     // its dependencies or for none: `todo` never holds an entry its screen settled in this block.
     let changed: ChangedSubaccount[] = [];
     let screened = 0;
     for (const [eid, list] of byEngine) {
-      const exposed = this.exposedBy(list);
+      const e = this.of(eid);
+      const exposed = exposedBy(e, list);
       // A parameter change sent every entry of the engine to `todo` already.
-      const screen = t.engines.has(eid) ? undefined : this.screenFor(eid, exposed);
+      const screen = t.engines.has(eid) ? undefined : this.screenFor(e, exposed);
       if (screen === undefined) {
-        for (const x of exposed) for (const e of x.entries) todo.add(e);
+        for (const x of exposed) for (const key of x.entries) todo.add(entryKey(eid, key));
         continue;
       }
+      // The screen's entries are the engine's sub-account keys.
       const r = screen.tick(chainOf(this.state, eid), exposed, () => this.engineEntries(eid));
-      for (const entry of r.toHealthy) this.settleHealthy(eid, entry);
-      for (const entry of r.toUnhealthy) this.settleUnhealthy(eid, entry);
-      for (const entry of r.exact) todo.add(entry);
+      for (const key of r.toHealthy) {
+        e.healths.delete(key); // rebuilt exactly when asked for
+        this.unflag(e, key);
+      }
+      for (const key of r.toUnhealthy) {
+        e.healths.delete(key); // its float health is in the screen
+        this.flag(e, key);
+      }
+      for (const key of r.exact) todo.add(entryKey(eid, key));
       // A price moved under every settled entry: its health did too.
       if (changed.length === 0) changed = r.settled;
       else for (const c of r.settled) changed.push(c);
@@ -143,12 +182,15 @@ export class HealthLedger {
     let n = 0;
     for (const entry of todo) {
       const engineEid = engineOfEntry(entry);
-      const moved = this.recompute(entry);
-      if (this.engines.has(engineEid)) n++;
-      if (moved || t.subs.has(entry)) {
-        const sub = this.state.subs.get(subKeyOfEntry(entry));
-        if (sub !== undefined) changed.push({ engineEid, account: sub.account, subaccount: sub.subaccount });
+      const sub = this.state.subs.get(subKeyOfEntry(entry));
+      let moved = false;
+      if (this.engines.has(engineEid)) {
+        n++;
+        if (sub !== undefined) moved = this.recompute(this.of(engineEid), sub);
       }
+      // What a block touched is reported even on an engine the view does not compute.
+      if (sub !== undefined && (moved || t.subs.has(entry)))
+        changed.push({ engineEid, account: sub.account, subaccount: sub.subaccount });
     }
     this.counts.lastRecomputed = n;
     this.counts.totalRecomputed += n;
@@ -160,8 +202,8 @@ export class HealthLedger {
 
   /** An engine's health of a sub-account: the last exact one, or rebuilt from the state. */
   health(engineEid: number, key: string): HealthView | undefined {
-    const entry = entryKey(engineEid, key);
-    if (this.healths.has(entry)) return this.healths.get(entry);
+    const healths = this.perEngine.get(engineEid)?.healths;
+    if (healths?.has(key)) return healths.get(key);
     const sub = this.state.subs.get(key);
     if (sub === undefined || !this.engines.has(engineEid)) return undefined;
     return computeHealth(chainOf(this.state, engineEid), sub);
@@ -169,66 +211,81 @@ export class HealthLedger {
 
   /** Entries of the engine below health 1 in the confirmed state (those the screen settled under water carry its float health). */
   unhealthy(engineEid: number): ConfirmedUnhealthy[] {
+    const e = this.perEngine.get(engineEid);
+    if (e === undefined) return [];
     const out: ConfirmedUnhealthy[] = [];
-    for (const entry of this.unhealthyByEngine.get(engineEid) ?? []) {
-      const sub = this.state.subs.get(subKeyOfEntry(entry));
+    for (const [key, since] of e.unhealthy) {
+      const sub = this.state.subs.get(key);
       if (sub === undefined) continue;
       let health: bigint | undefined;
-      if (this.healths.has(entry)) health = this.healths.get(entry)?.health;
+      if (e.healths.has(key)) health = e.healths.get(key)?.health;
       else {
-        const h = this.screens.get(engineEid)?.unhealthyHealth(entry);
+        const h = e.screen?.unhealthyHealth(key);
         // A display figure: the classification is exact, the value within ~1e-12 of the engine's.
         health = h === undefined ? computeHealth(chainOf(this.state, engineEid), sub)?.health : floatToWad(h);
       }
       if (health === undefined) continue;
-      out.push({ entry, sub, health, since: this.unhealthySince.get(entry) });
+      out.push({ sub, health, since });
     }
     return out;
   }
 
   /** The confirmed unhealthy entries of an engine (the tip screen leaves them alone). */
-  unhealthySet(engineEid: number): ReadonlySet<string> {
-    return this.unhealthyByEngine.get(engineEid) ?? EMPTY;
+  unhealthySet(engineEid: number): EntryLookup {
+    return new KeyedEntries(engineEid, this.perEngine.get(engineEid)?.unhealthy ?? NONE);
   }
 
   /**
    * The tip screen's triage (./tip.ts) of what the moved prices `deps` of engine `eid` expose, at
    * `override`'s prices, when they expose enough entries to use the screen; nothing is settled.
+   * Entries already unhealthy in the confirmed state are left out (the tip screen skips them).
    */
   triage(eid: number, deps: readonly string[], override: PriceOverride): TipTriage | undefined {
-    const exposed = this.exposedBy(deps);
-    const screen = this.screenFor(eid, exposed);
-    return screen?.triage(chainOf(this.state, eid), exposed, () => this.engineEntries(eid), override);
+    const e = this.of(eid);
+    const exposed = exposedBy(e, deps);
+    const r = this.screenFor(e, exposed)?.triage(
+      chainOf(this.state, eid),
+      exposed,
+      () => this.engineEntries(eid),
+      override,
+      (key) => e.unhealthy.has(key),
+    );
+    if (r === undefined) return undefined;
+    const under = new Map<string, number>();
+    for (const [key, health] of r.under) under.set(entryKey(eid, key), health);
+    return { under, exact: r.exact.map((key) => entryKey(eid, key)) };
   }
 
-  private exposedBy(deps: readonly string[]): ExposedDep[] {
-    return deps.map((dep) => ({
-      dep,
-      entries: this.exposure.exposed(dep),
-      version: this.exposure.version(dep),
-    }));
+  private of(eid: number): EngineLedger {
+    let e = this.perEngine.get(eid);
+    if (e === undefined) {
+      e = {
+        eid,
+        exposure: new ExposureIndex(),
+        healths: new Map(),
+        unhealthy: new Map(),
+        entries: 0,
+        screen: undefined,
+      };
+      this.perEngine.set(eid, e);
+    }
+    return e;
   }
 
   /** The engine's screen when `exposed` lists enough entries to use it (created on first use). */
-  private screenFor(eid: number, exposed: readonly ExposedDep[]): EngineScreen | undefined {
+  private screenFor(e: EngineLedger, exposed: readonly ExposedDep[]): EngineScreen | undefined {
     let size = 0;
     for (const x of exposed) size += x.entries.size;
-    if (!this.engines.has(eid) || size === 0 || size < this.screenMinEntries) return undefined;
-    let screen = this.screens.get(eid);
-    if (screen === undefined) {
-      screen = new EngineScreen();
-      this.screens.set(eid, screen);
-    }
-    return screen;
+    if (!this.engines.has(e.eid) || size === 0 || size < this.screenMinEntries) return undefined;
+    e.screen ??= new EngineScreen();
+    return e.screen;
   }
 
-  /** The engine's entries (a walk over all entries: for a repack or a parameter change, both rare). */
+  /** The engine's sub-accounts by key (every one recomputed is in its exposure index). */
   private *engineEntries(eid: number): Generator<[string, SubState]> {
-    const prefix = entryKey(eid, '');
-    for (const entry of this.exposure.entries()) {
-      if (!entry.startsWith(prefix)) continue;
-      const sub = this.state.subs.get(subKeyOfEntry(entry));
-      if (sub !== undefined) yield [entry, sub];
+    for (const key of this.perEngine.get(eid)?.exposure.entries() ?? []) {
+      const sub = this.state.subs.get(key);
+      if (sub !== undefined) yield [key, sub];
     }
   }
 
@@ -257,60 +314,81 @@ export class HealthLedger {
     return out;
   }
 
-  /** Recomputes one entry in bigint; returns whether its health or equity moved. */
-  private recompute(entry: string): boolean {
-    const engineEid = engineOfEntry(entry);
-    const sub = this.state.subs.get(subKeyOfEntry(entry));
-    if (sub === undefined || !this.engines.has(engineEid)) return false;
-    const before = this.healths.get(entry);
-    const r = computeHealthDeps(chainOf(this.state, engineEid), sub);
-    this.healths.set(entry, r.health);
-    this.screens.get(engineEid)?.unsettle(entry);
-    if (this.exposure.dependenciesOf(entry) === undefined)
-      this.entryCounts.set(engineEid, (this.entryCounts.get(engineEid) ?? 0) + 1);
-    this.exposure.set(entry, r.deps);
-    if (r.health !== undefined && r.health.health < WAD) this.flagUnhealthy(engineEid, entry);
-    else this.unflag(engineEid, entry);
+  /**
+   * Recomputes one sub-account on engine `e` in bigint; returns whether its health or equity moved.
+   * Kept under `sub.key`, the state's own string: a slice of an entry name would keep the whole
+   * name alive with it.
+   */
+  private recompute(e: EngineLedger, sub: SubState): boolean {
+    const key = sub.key;
+    const before = e.healths.get(key);
+    const r = computeHealthDeps(chainOf(this.state, e.eid), sub);
+    e.healths.set(key, r.health);
+    e.screen?.unsettle(key);
+    if (e.exposure.dependenciesOf(key) === undefined) e.entries++;
+    e.exposure.set(key, r.deps);
+    if (r.health !== undefined && r.health.health < WAD) this.flag(e, key);
+    else this.unflag(e, key);
     return before?.health !== r.health?.health || before?.equity !== r.health?.equity;
   }
 
-  /**
-   * An entry the packed screen found healthy at the new prices: no longer unhealthy, and its exact
-   * health is rebuilt when asked for. Its dependencies did not change (a price tick does not change
-   * what an entry holds), so the exposure index stays as it is.
-   */
-  private settleHealthy(engineEid: number, entry: string): void {
-    this.healths.delete(entry);
-    this.unflag(engineEid, entry);
-  }
-
-  /** An entry the packed screen found clearly under water: flagged, its float health in the screen. */
-  private settleUnhealthy(engineEid: number, entry: string): void {
-    this.healths.delete(entry);
-    this.flagUnhealthy(engineEid, entry);
-  }
-
-  private flagUnhealthy(engineEid: number, entry: string): void {
-    let bad = this.unhealthyByEngine.get(engineEid);
-    if (bad === undefined) {
-      bad = new Set();
-      this.unhealthyByEngine.set(engineEid, bad);
-    }
-    if (bad.has(entry)) return;
+  private flag(e: EngineLedger, key: string): void {
+    if (e.unhealthy.has(key)) return;
     const at = Date.now();
-    this.unhealthySince.set(entry, {
-      block: chainOf(this.state, engineEid).block,
+    e.unhealthy.set(key, {
+      block: chainOf(this.state, e.eid).block,
       seenAt: this.seenAt || at,
       screenedAt: at,
       tip: false,
     });
-    bad.add(entry);
   }
 
-  private unflag(engineEid: number, entry: string): void {
-    this.unhealthyByEngine.get(engineEid)?.delete(entry);
-    this.unhealthySince.delete(entry);
+  private unflag(e: EngineLedger, key: string): void {
+    e.unhealthy.delete(key);
   }
 }
 
-const EMPTY: ReadonlySet<string> = new Set();
+/** Engine `e`'s sub-account keys exposed to each of `deps` (all of that engine). */
+function exposedBy(e: EngineLedger, deps: readonly string[]): ExposedDep[] {
+  return deps.map((dep) => ({ dep, entries: e.exposure.exposed(dep), version: e.exposure.version(dep) }));
+}
+
+const NONE: ReadonlyMap<string, unknown> = new Map();
+
+/** An engine's exposed sub-account keys, read as entry names (made on the way). */
+class ExposedAsEntries implements ExposedEntries {
+  readonly #eid: number;
+  readonly #keys: ExposedEntries;
+
+  constructor(eid: number, keys: ExposedEntries) {
+    this.#eid = eid;
+    this.#keys = keys;
+  }
+
+  get size(): number {
+    return this.#keys.size;
+  }
+
+  *[Symbol.iterator](): Iterator<string> {
+    for (const key of this.#keys) yield entryKey(this.#eid, key);
+  }
+}
+
+/** An engine's sub-account keys, looked up by entry name. */
+class KeyedEntries implements EntryLookup {
+  readonly #prefix: string;
+  readonly #keys: ReadonlyMap<string, unknown>;
+
+  constructor(eid: number, keys: ReadonlyMap<string, unknown>) {
+    this.#prefix = entryKey(eid, '');
+    this.#keys = keys;
+  }
+
+  get size(): number {
+    return this.#keys.size;
+  }
+
+  has(entry: string): boolean {
+    return entry.startsWith(this.#prefix) && this.#keys.has(entry.slice(this.#prefix.length));
+  }
+}

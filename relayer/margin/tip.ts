@@ -10,7 +10,7 @@
 import type { Address } from '../config/types.ts';
 import { priceDep } from './apply.ts';
 import { computeHealth } from './compute.ts';
-import type { ExposureIndex } from './exposure.ts';
+import type { EntryExposure, EntryLookup } from './ledger.ts';
 import { chainOf, type MarginState } from './state.ts';
 import { feedToWad, floatToWad, WAD } from './wad.ts';
 
@@ -95,8 +95,8 @@ export class TipScreen {
   screen(
     eid: number,
     state: MarginState,
-    exposure: ExposureIndex,
-    confirmedUnhealthy: ReadonlySet<string>,
+    exposure: EntryExposure,
+    confirmedUnhealthy: EntryLookup,
     now: number,
     only?: Iterable<string>,
     triage?: Triage,
