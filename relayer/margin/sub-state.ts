@@ -166,9 +166,9 @@ export class SubState {
     this.subaccount = subaccount;
   }
 
-  /** The account, lowercase (the key's first 42 characters: not kept twice). */
+  /** The account, lowercase: the key up to its last ':' (not kept twice). */
   get account(): Address {
-    return this.key.slice(0, 42) as Address;
+    return this.key.slice(0, this.key.lastIndexOf(':')) as Address;
   }
 
   // ---------------------------------------------------------------- locked, by `${vaultEid}:${token}`

@@ -130,6 +130,7 @@ describe('SubState', () => {
     expect(sub.creditEngines()).toEqual([40_102]);
     expect(sub.creditCount(40_102)).toBe(0);
     expect(sub.account).toBe('0x00000000000000000000000000000000000000aa');
+    expect(new SubState('0xab:12', 12n).account).toBe('0xab');
   });
 
   it('iterates what it held when the iteration began: entries added or removed meanwhile are not seen', () => {
