@@ -11,7 +11,7 @@
 import { emptyTouched } from '../relayer/margin/apply.ts';
 import { computeHealth, computeHealthDeps } from '../relayer/margin/compute.ts';
 import { pack } from '../relayer/margin/fast.ts';
-import { entryKey, HealthLedger } from '../relayer/margin/ledger.ts';
+import { entryKey, HealthLedger, subKeyOfEntry } from '../relayer/margin/ledger.ts';
 import { chainOf, type SubState } from '../relayer/margin/state.ts';
 import { TipScreen } from '../relayer/margin/tip.ts';
 import { WAD } from '../relayer/margin/wad.ts';
@@ -194,7 +194,7 @@ function main(): void {
     if (r >= 3) continue;
     t = performance.now();
     for (const e of ledger.exposure.exposed(dep)) {
-      const sub = state.subs.get(e.slice(e.indexOf('|') + 1)) as SubState;
+      const sub = state.subs.get(subKeyOfEntry(e)) as SubState;
       computeHealthDeps(chain, sub);
     }
     tickExact.push(performance.now() - t);

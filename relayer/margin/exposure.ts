@@ -100,6 +100,11 @@ export class ExposureIndex {
     return this.depsOf.keys();
   }
 
+  /** How many entries are indexed. */
+  get size(): number {
+    return this.depsOf.size;
+  }
+
   /** Takes `entry` out of the group of `list`; an emptied group is forgotten by its dependencies. */
   private leave(entry: string, list: readonly string[]): void {
     const group = this.groups.get(list);

@@ -51,7 +51,8 @@ export interface ConfirmedUnhealthy {
 /** The entry key of an engine's view of a sub-account. */
 export const entryKey = (engineEid: number, key: string): string => `${engineEid}|${key}`;
 const engineOfEntry = (entry: string): number => Number(entry.slice(0, entry.indexOf('|')));
-const subKeyOfEntry = (entry: string): string => entry.slice(entry.indexOf('|') + 1);
+/** The sub-account key an entry name carries. */
+export const subKeyOfEntry = (entry: string): string => entry.slice(entry.indexOf('|') + 1);
 /** The engine chain a dependency belongs to: `p:<eid>:…`, `b:<eid>:…`, `s:<eid>:…`. */
 const engineOfDep = (dep: string): number => Number(dep.slice(2, dep.indexOf(':', 2)));
 
@@ -78,8 +79,6 @@ interface EngineLedger {
   readonly healths: Map<string, HealthView | undefined>;
   /** The confirmed-unhealthy ones, and since when. */
   readonly unhealthy: Map<string, UnhealthySince>;
-  /** Sub-accounts recomputed so far. */
-  entries: number;
   /** The packed screen a large price tick goes through (made on first use). */
   screen: EngineScreen | undefined;
 }
@@ -116,7 +115,7 @@ export class HealthLedger {
     let entries = 0;
     for (const e of this.perEngine.values()) {
       screenPacks += e.screen?.packs ?? 0;
-      entries += e.entries;
+      entries += e.exposure.size;
     }
     return { ...this.counts, screenPacks, entries };
   }
@@ -264,7 +263,6 @@ export class HealthLedger {
         exposure: new ExposureIndex(),
         healths: new Map(),
         unhealthy: new Map(),
-        entries: 0,
         screen: undefined,
       };
       this.perEngine.set(eid, e);
@@ -325,7 +323,6 @@ export class HealthLedger {
     const r = computeHealthDeps(chainOf(this.state, e.eid), sub);
     e.healths.set(key, r.health);
     e.screen?.unsettle(key);
-    if (e.exposure.dependenciesOf(key) === undefined) e.entries++;
     e.exposure.set(key, r.deps);
     if (r.health !== undefined && r.health.health < WAD) this.flag(e, key);
     else this.unflag(e, key);

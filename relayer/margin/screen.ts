@@ -204,10 +204,10 @@ export class EngineScreen {
       const s = viaExact[i] === 0 ? status[i] : STATUS.unknown;
       if (s === STATUS.healthy) continue;
       const entry = this.names[i] as string;
-      if (skip(entry)) continue;
-      if (s === STATUS.liquidatable) under.set(entry, health[i] as number);
-      else exact.add(entry);
+      if (s !== STATUS.liquidatable) exact.add(entry);
+      else if (!skip(entry)) under.set(entry, health[i] as number);
     }
+    // `exact` also holds the stale and the strays `gather` found: skipped here, all at once.
     const out: string[] = [];
     for (const entry of exact) if (!skip(entry)) out.push(entry);
     return { under, exact: out };

@@ -220,7 +220,12 @@ export class SubState {
   // ---------------------------------------------------------------- positions, by market chain and market id
 
   positions(eid: number): IterableIterator<PositionEntry> {
-    return this.#positions(eid);
+    return this.#walk(POSITION, eid, (key, values, v) => ({
+      marketId: key as number,
+      size: expand(values[v]),
+      entryPrice: expand(values[v + 1]),
+      borrowIndexAtEntry: expand(values[v + 2]),
+    }));
   }
 
   positionCount(eid: number): number {
@@ -228,7 +233,7 @@ export class SubState {
   }
 
   position(eid: number, marketId: number): PositionEntry | undefined {
-    for (const p of this.#positions(eid)) if (p.marketId === marketId) return p;
+    for (const p of this.positions(eid)) if (p.marketId === marketId) return p;
     return undefined;
   }
 
@@ -394,14 +399,5 @@ export class SubState {
 
   #pairs(kind: Kind, eid: number): IterableIterator<[string, bigint]> {
     return this.#walk(kind, eid, (key, values, v) => [key as string, expand(values[v])]);
-  }
-
-  #positions(eid: number): IterableIterator<PositionEntry> {
-    return this.#walk(POSITION, eid, (key, values, v) => ({
-      marketId: key as number,
-      size: expand(values[v]),
-      entryPrice: expand(values[v + 1]),
-      borrowIndexAtEntry: expand(values[v + 2]),
-    }));
   }
 }

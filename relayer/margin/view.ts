@@ -20,7 +20,7 @@ import type { Store } from '../store/controller.ts';
 import { applyBlock, type ChainContracts, emptyTouched } from './apply.ts';
 import { computeEngine, liquidationDistances } from './compute.ts';
 import { decodeLog, marginTopics, type Role } from './decode.ts';
-import { entryKey, HealthLedger, type LedgerStats, type UnhealthySince } from './ledger.ts';
+import { entryKey, HealthLedger, type LedgerStats, subKeyOfEntry, type UnhealthySince } from './ledger.ts';
 import { checkQuorum, type MarginObservation, type ObservationSignature } from './observation.ts';
 import { createMarginStore } from './persist.ts';
 import { type CallRpc, readAdapterFeed, resolveBlock } from './resolve.ts';
@@ -197,7 +197,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
       ledger.triage(eid, deps, override),
     );
     return added.flatMap((entry) => {
-      const sub = state.subs.get(entry.slice(entry.indexOf('|') + 1));
+      const sub = state.subs.get(subKeyOfEntry(entry));
       return sub === undefined ? [] : [{ engineEid: eid, account: sub.account, subaccount: sub.subaccount }];
     });
   }
@@ -559,7 +559,7 @@ export function createMarginView(options: MarginViewOptions): MarginView {
         });
       }
       for (const [entry, f] of tip.flagged(engineEid)) {
-        const sub = state.subs.get(entry.slice(entry.indexOf('|') + 1));
+        const sub = state.subs.get(subKeyOfEntry(entry));
         if (confirmed.has(entry) || sub === undefined) continue;
         const since = { block: f.block, seenAt: f.seenAt, screenedAt: f.screenedAt, tip: true };
         out.push({ account: sub.account, subaccount: sub.subaccount, health: f.health, since });
