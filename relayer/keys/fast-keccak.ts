@@ -7,14 +7,16 @@
 // implementation; doing it once at start-up speeds every call site without touching one. Same
 // function, same bytes (test/unit/keys/fast-keccak.test.ts).
 
-import { keccak256 } from 'ethers';
-import { createKeccak } from 'hash-wasm';
+import { getBytes, keccak256 } from 'ethers';
+import { createKeccak, type IHasher } from 'hash-wasm';
 
 let installed: Promise<void> | undefined;
+let wasmHasher: IHasher | undefined;
 
 /** Registers the WebAssembly keccak256 with ethers (idempotent; resolves once it is in use). */
 export function installFastKeccak(): Promise<void> {
   installed ??= createKeccak(256).then((hasher) => {
+    wasmHasher = hasher;
     // One hasher, used synchronously: init, update and digest never interleave in one thread.
     keccak256.register((data: Uint8Array) => {
       hasher.init();
@@ -23,4 +25,15 @@ export function installFastKeccak(): Promise<void> {
     });
   });
   return installed;
+}
+
+/**
+ * keccak256 of `data` as bytes: the WebAssembly hasher once installed (no hex string in between, for
+ * hot paths that hash into another hash or a curve operation), ethers' keccak256 before that.
+ */
+export function keccak256Bytes(data: Uint8Array): Uint8Array {
+  if (wasmHasher === undefined) return getBytes(keccak256(data));
+  wasmHasher.init();
+  wasmHasher.update(data);
+  return wasmHasher.digest('binary');
 }

@@ -131,14 +131,12 @@ function fastMessageId(msg: {
   signature?: Uint8Array;
   data?: Uint8Array;
 }): string {
-  const hash = createHash('sha256');
-  for (const part of [Buffer.from(msg.topic), msg.from, msg.seqno, msg.signature, msg.data]) {
-    // Length-prefixed, so field boundaries cannot shift between two messages.
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(part?.length ?? 0);
-    hash.update(length);
-    if (part !== undefined) hash.update(part);
-  }
+  const parts = [Buffer.from(msg.topic), msg.from, msg.seqno, msg.signature, msg.data];
+  // Every field's length first, so field boundaries cannot shift between two messages.
+  const lengths = Buffer.allocUnsafe(4 * parts.length);
+  for (const [i, part] of parts.entries()) lengths.writeUInt32BE(part?.length ?? 0, 4 * i);
+  const hash = createHash('sha256').update(lengths);
+  for (const part of parts) if (part !== undefined) hash.update(part);
   return hash.digest('base64');
 }
 

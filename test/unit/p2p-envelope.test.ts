@@ -107,6 +107,29 @@ describe('envelope', () => {
     ).rejects.toThrow(RangeError);
   });
 
+  it('holds nested objects to sorted keys, integer-like keys included, as canonicalJson writes them', async () => {
+    // JavaScript enumerates integer-like keys first ("9" before "10"); canonical order is by string
+    // ("10" before "9"). Such a payload is canonical as sealed and must be accepted.
+    const numbered = { ...body, payload: { '10': 'a', '9': 'b', nested: { z: 1, a: [{ y: 2, b: 3 }] } } };
+    const { bytes, id } = await sealEnvelope(wallet, numbered);
+    const good = text(bytes);
+    expect(good).toContain('{"10":"a","9":"b","nested":{"a":[{"b":3,"y":2}],"z":1}}');
+    expect(openEnvelope(bytes).id).toBe(id);
+    expect(parseEnvelope(bytes).payload).toEqual(numbered.payload);
+    // The same content with keys out of order, at any depth, or a key twice: not canonical.
+    for (const [from, to] of [
+      ['{"10":"a","9":"b",', '{"9":"b","10":"a",'],
+      ['{"b":3,"y":2}', '{"y":2,"b":3}'],
+      ['"nested":{"a":', '"nested":{"z":1,"a":'],
+    ] as const) {
+      expect(good.includes(from)).toBe(true);
+      expect(codeOf(() => parseEnvelope(bytesOf(good.replace(from, to))))).toBe('MALFORMED');
+    }
+    // A string written with an escape it does not need is another encoding of the same content.
+    const plain = text((await sealEnvelope(wallet, { ...body, payload: { s: 'é' } })).bytes);
+    expect(codeOf(() => parseEnvelope(bytesOf(plain.replace('"é"', '"\\u00e9"'))))).toBe('MALFORMED');
+  });
+
   it('reports an unrecoverable signature as BAD_SIGNATURE', async () => {
     const { bytes } = await sealEnvelope(wallet, body);
     const good = text(bytes);

@@ -87,6 +87,45 @@ describe('verifyWithKey', () => {
     }
   });
 
+  it('reads every recovery byte and hex case as ethers does', async () => {
+    const digest = digestOf('v bytes');
+    const sig = await sign(alice, digest);
+    for (let v = 0; v < 256; v++) {
+      for (const body of [sig.slice(2, 130), sig.slice(2, 130).toUpperCase()]) {
+        const variant = `0x${body}${v.toString(16).padStart(2, '0')}` as Hex;
+        let expected: Hex | undefined;
+        try {
+          expected = SigningKey.recoverPublicKey(hashMessageOf(digest), variant) as Hex;
+        } catch {
+          expected = undefined;
+        }
+        const got = (() => {
+          try {
+            return recoverSignerKey(digest, variant).publicKey;
+          } catch {
+            return undefined;
+          }
+        })();
+        expect(got, `v = ${v}`).toBe(expected);
+      }
+    }
+    // 0/27 and 1/28 and EIP-155 values (35 and up) are read; 2-26 and 29-34 are refused.
+    const keyWith = (v: number) =>
+      recoverSignerKey(digest, `${sig.slice(0, -2)}${v.toString(16).padStart(2, '0')}` as Hex);
+    const v = Number.parseInt(sig.slice(-2), 16);
+    expect(keyWith(v).signer).toBe(alice.address);
+    expect(keyWith(v - 27).signer).toBe(alice.address);
+    // EIP-155 (chain id 1): 37 + parity.
+    expect(keyWith(37 + v - 27).signer).toBe(alice.address);
+    expect(badSignature(() => keyWith(30))).toBe(true);
+  });
+
+  it('reads a 64-byte (EIP-2098) signature as ethers does', async () => {
+    const digest = digestOf('compact');
+    const sig = Signature.from(await sign(alice, digest));
+    expect(recoverSignerKey(digest, sig.compactSerialized as Hex).signer).toBe(alice.address);
+  });
+
   it('agrees with recovery on random signatures', () => {
     // A random r is an x coordinate about half the time; s is drawn below 2^254 so it is
     // always low-s. Draw until 20 recover (cap 400: a miss of that cap is ~2^-300 likely),
