@@ -20,8 +20,11 @@
 //    message to a level store in batches. Offered load steps up; the figure is the highest ingest
 //    rate with at most 1 % lost.
 //
-//   node bench/gossip.ts [--json] [--only propagation|ingest] [--rates 20,200] [--capacity 40,60,...]
-//     [--procs 2] [--no-spam]
+// 4. Baseline (`--only baseline`, not in the default run): the propagation rounds over the same 16
+//    nodes and stack with nothing of xmargin on top (libp2p and gossipsub alone), for reference.
+//
+//   node bench/gossip.ts [--json] [--only propagation|ingest|baseline] [--rates 20,200]
+//     [--capacity 40,60,...] [--procs 2] [--no-spam]
 
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -174,6 +177,42 @@ async function capacityBench(
         : `${missed.rate} msg/s missed (p50 ${fmt(missed.p50)} ms, p99 ${fmt(missed.p99)} ms); nodes in ${procs} processes`,
   });
   return seqBase;
+}
+
+/**
+ * The same 16 nodes, stack and rounds with nothing of xmargin on top (./lib/gossip-baseline-worker.ts:
+ * libp2p and gossipsub alone, 1 KB of plain bytes, no envelope, EVM signature, validator or
+ * scoring): what a delivery costs before xmargin's share. Reference figures, no targets; not part of
+ * the default run (`--only baseline`).
+ */
+async function baselineBench(figures: Figure[]): Promise<void> {
+  const procs = Number(arg('--procs') ?? Math.max(1, Math.min(2, availableParallelism())));
+  const cluster = await startGossipCluster(
+    procs,
+    () => progress(`gossip baseline: ${N} libp2p nodes started in ${procs} processes; waiting for meshes`),
+    'gossip-baseline-worker.ts',
+  );
+  try {
+    await sleep(1000);
+    progress(`gossip baseline: warm-up, ${WARMUP_RATE} msg/s for ${WARMUP_SECONDS} s (not measured) ...`);
+    await round(cluster.workers, WARMUP_RATE, WARMUP_SECONDS, 0);
+    let seqBase = 0;
+    for (const rate of (arg('--rates') ?? '20,200').split(',').map(Number)) {
+      seqBase += 1_000_000;
+      progress(`gossip baseline: ${rate} msg/s for 10 s ...`);
+      const r = await round(cluster.workers, rate, 10, seqBase);
+      const note = `${fmt(r.deliveries)} of ${fmt(r.expected)} deliveries, published at ${fmt(r.achievedRate)} msg/s, nodes in ${procs} processes, ${fmt(r.cpuPerDelivery)} ms CPU per delivery, ${fmt(r.duplicatesPerUnique)}x duplicates, ${loadNote()}`;
+      const name = `baseline, libp2p + gossipsub alone (no xmargin), 16 nodes @${rate} msg/s`;
+      figures.push(
+        { bench: 'gossip', name: `${name}: propagation p50`, value: r.p50, unit: 'ms', note },
+        { bench: 'gossip', name: `${name}: propagation p99`, value: r.p99, unit: 'ms' },
+        { bench: 'gossip', name: `${name}: CPU per delivery`, value: r.cpuPerDelivery, unit: 'ms' },
+      );
+      progress(`  p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms; ${note}`);
+    }
+  } finally {
+    await cluster.stop();
+  }
 }
 
 // ------------------------------------------------------------------ 2. spam (issue #7)
@@ -435,6 +474,7 @@ async function main(): Promise<void> {
   const only = arg('--only');
   if (only === undefined || only === 'propagation') await propagationBench(figures);
   if (only === undefined || only === 'ingest') await ingestBench(figures);
+  if (only === 'baseline') await baselineBench(figures);
   output(figures);
 }
 

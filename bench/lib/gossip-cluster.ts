@@ -68,15 +68,20 @@ export const total = (st: WorkerStatus[], f: (s: WorkerStatus) => number) => st.
 export const loadNote = () => `load average ${fmt(loadavg()[0] ?? 0)} on ${availableParallelism()} cores`;
 
 /**
- * Forks `procs` workers holding the N nodes between them and waits until every node is bound to
- * every other by heartbeats and has a mesh. The workers are stopped again if that fails.
+ * Forks `procs` workers holding the N nodes between them and waits until every node is ready (bound
+ * to every other by heartbeats, and a mesh; the baseline's nodes: a mesh). The workers are stopped again if that fails.
  */
-export async function startGossipCluster(procs: number, onStarted?: () => void): Promise<GossipCluster> {
+export async function startGossipCluster(
+  procs: number,
+  onStarted?: () => void,
+  /** The worker script in this folder: xmargin's nodes, or gossip-baseline-worker.ts (libp2p alone). */
+  workerScript = 'gossip-worker.ts',
+): Promise<GossipCluster> {
   const ports = await freePorts(N);
   const workers: Worker[] = Array.from({ length: procs }, (_, k) =>
     channel<ToWorker, FromWorker>(
       fork(
-        path.join(import.meta.dirname, 'gossip-worker.ts'),
+        path.join(import.meta.dirname, workerScript),
         ['--index', String(k), '--procs', String(procs), '--ports', ports.join(',')],
         // execArgv: [] so a test runner's own flags are not handed down to the workers;
         // XMARGIN_BENCH_WORKER_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles them.

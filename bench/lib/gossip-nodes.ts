@@ -7,13 +7,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { getBytes, keccak256, toUtf8Bytes, Wallet } from 'ethers';
 import pino from 'pino';
 import type { Address } from '../../relayer/config/types.ts';
-import {
-  createGossipNetwork,
-  type HeartbeatPayload,
-  type Libp2pGossipNetwork,
-  sealEnvelope,
-  TOPICS,
-} from '../../relayer/p2p/index.ts';
+import { createGossipNetwork, type HeartbeatPayload, sealEnvelope, TOPICS } from '../../relayer/p2p/index.ts';
 
 export const WIRE = TOPICS.observation;
 export const ENVELOPE_BYTES = 1024;
@@ -67,10 +61,13 @@ export async function startNode(
   });
 }
 
-/** Counts full copies of observation messages that reach gossipsub's handler, duplicates included. */
-export function countRawReceives(node: Libp2pGossipNetwork): { count: number } {
+/**
+ * Counts full copies of observation messages that reach a gossipsub instance's handler (a node's
+ * `libp2p.services.pubsub`), duplicates included.
+ */
+export function countRawReceives(gossipsub: unknown): { count: number } {
   const counter = { count: 0 };
-  const pubsub = node.libp2p.services.pubsub as unknown as {
+  const pubsub = gossipsub as {
     handleReceivedMessage(from: unknown, msg: { topic: string }): Promise<void>;
   };
   const original = pubsub.handleReceivedMessage.bind(pubsub);

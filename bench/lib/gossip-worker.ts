@@ -16,10 +16,10 @@ import {
   nodeLabel,
   observationShape,
   peerIdOf,
-  sleep,
   startNode,
   walletOf,
 } from './gossip-nodes.ts';
+import { cpuMs, WorkerRounds } from './worker-rounds.ts';
 
 export type ToWorker =
   | { type: 'status' }
@@ -86,15 +86,6 @@ export type FromWorker =
       accepted: number;
     };
 
-interface Round {
-  seqBase: number;
-  publishing: boolean;
-  published: [number, number][];
-  delivered: [number, number, number][];
-  rawBefore: number;
-  acceptedBefore: number;
-}
-
 const index = Number(arg('--index'));
 const procs = Number(arg('--procs'));
 const ports = (arg('--ports') ?? '').split(',').map(Number);
@@ -106,7 +97,12 @@ const allowed = new Set<Address>(
   Array.from({ length: N }, (_, i) => walletOf(nodeLabel(i)).address as Address),
 );
 const local = new Map<number, { node: Libp2pGossipNetwork; raw: { count: number } }>();
-let round: Round | undefined;
+const sum = (f: (x: { node: Libp2pGossipNetwork; raw: { count: number } }) => number) =>
+  [...local.values()].reduce((a, x) => a + f(x), 0);
+const rounds = new WorkerRounds({
+  raw: () => sum((x) => x.raw.count),
+  accepted: () => sum((x) => x.node.stats().observation.ACCEPT),
+});
 /** Watched (node, sybil) pairs by `${node} ${sybil}`, from the node's first connection to it. */
 const pairs = new Map<string, SybilPair>();
 let foreign = 0;
@@ -175,24 +171,18 @@ for (let i = index; i < N; i += procs) {
   });
   node.subscribe<BenchObservation>('observation', (m) => {
     const seq = m.payload.observation.block.number;
-    if (m.payload.observation.eid === i || round === undefined) return; // own publishes are local
-    if (seq < round.seqBase || seq >= round.seqBase + 1_000_000) return;
+    const base = rounds.seqBase;
+    if (m.payload.observation.eid === i || base === undefined) return; // own publishes are local
+    if (seq < base || seq >= base + 1_000_000) return;
     if (seen.has(seq)) duplicateDeliveries++;
     else {
       seen.add(seq);
-      round.delivered.push([seq, clock(), i]);
+      rounds.deliver(seq, i);
     }
   });
-  local.set(i, { node, raw: countRawReceives(node) });
+  local.set(i, { node, raw: countRawReceives(node.libp2p.services.pubsub) });
 }
 const payloadOf = await observationShape(walletOf(nodeLabel(0)));
-
-const cpuMs = () => {
-  const c = process.cpuUsage();
-  return (c.user + c.system) / 1000;
-};
-const sum = (f: (x: { node: Libp2pGossipNetwork; raw: { count: number } }) => number) =>
-  [...local.values()].reduce((a, x) => a + f(x), 0);
 
 function status(): WorkerStatus {
   const ready = [...local.values()].every(
@@ -203,9 +193,9 @@ function status(): WorkerStatus {
   return {
     type: 'status',
     ready,
-    publishing: round?.publishing ?? false,
-    published: round?.published.length ?? 0,
-    delivered: round?.delivered.length ?? 0,
+    publishing: rounds.publishing,
+    published: rounds.published,
+    delivered: rounds.delivered,
     sybilPeers: pairs.size,
     graylisted: [...pairs.values()].filter((p) => p.graylistedAt > 0).length,
     sybilsBound: [...pairs.values()].filter((p) => p.boundAt > 0).length,
@@ -216,63 +206,23 @@ function status(): WorkerStatus {
   };
 }
 
-/** Publishes this worker's share of messages k = 0, 1, ... due at `rate` from `startAt` on. */
-async function publishRound(r: Round, rate: number, seconds: number, startAt: number): Promise<void> {
-  while (clock() < startAt) await sleep(Math.min(10, startAt - clock()));
-  const publishes: Promise<void>[] = [];
-  let k = 0;
-  while (clock() - startAt < seconds * 1000) {
-    // Catch up on what is due at each wake-up: a starved event loop publishes late, not less.
-    const due = Math.floor(((clock() - startAt) / 1000) * rate) + 1;
-    for (; k < due; k++) {
-      const from = k % N;
-      const entry = local.get(from);
-      if (entry === undefined) continue;
-      const seq = r.seqBase + k;
-      r.published.push([seq, clock()]);
-      publishes.push(entry.node.publish('observation', payloadOf(from, seq)).catch(() => undefined));
-    }
-    await sleep(2);
-  }
-  await Promise.all(publishes);
-  r.publishing = false;
-}
-
 async function stop(): Promise<never> {
   clearInterval(watching);
   await Promise.all([...local.values()].map(({ node }) => node.stop()));
   process.exit(0);
 }
 
+const publish = (from: number, seq: number) =>
+  local.get(from)?.node.publish('observation', payloadOf(from, seq));
+
 process.on('message', async (m: ToWorker) => {
+  if (await rounds.serve(m, publish, send)) return;
   if (m.type === 'status') send(status());
   else if (m.type === 'watch') {
     watching ??= watch(m.sybils);
     send({ type: 'watching' });
   } else if (m.type === 'sybils') {
     send({ type: 'sybils', pairs: sybilPairs(), outcomes: outcomes() });
-  } else if (m.type === 'run') {
-    const r: Round = {
-      seqBase: m.seqBase,
-      publishing: true,
-      published: [],
-      delivered: [],
-      rawBefore: sum((x) => x.raw.count),
-      acceptedBefore: sum((x) => x.node.stats().observation.ACCEPT),
-    };
-    round = r;
-    send({ type: 'started' });
-    await publishRound(r, m.rate, m.seconds, m.startAt);
-  } else if (m.type === 'collect') {
-    const r = round as Round;
-    round = undefined;
-    send({
-      type: 'collected',
-      published: r.published,
-      delivered: r.delivered,
-      rawCopies: sum((x) => x.raw.count) - r.rawBefore,
-      accepted: sum((x) => x.node.stats().observation.ACCEPT) - r.acceptedBefore,
-    });
   } else if (m.type === 'stop') await stop();
 });
 // A parent that dies without sending 'stop' (a killed test run) takes its workers with it.

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import {
   type GossipSub,
   type GossipsubMessage,
+  type GossipsubOpts,
   gossipsub,
   StrictSign,
   TopicValidatorResult,
@@ -140,6 +141,36 @@ function fastMessageId(msg: {
   return hash.digest('base64');
 }
 
+/**
+ * The libp2p stack every node runs (TCP, Noise, Yamux, identify, ping) and gossipsub's options but
+ * for scoring and its heartbeat. Also what the gossip bench's baseline runs with nothing of xmargin
+ * on top (bench/lib/gossip-baseline-worker.ts), so the two measure the same transport.
+ */
+export function gossipStack() {
+  return {
+    transport: { transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] },
+    services: { identify: identify(), ping: ping() },
+    gossipsub: {
+      globalSignaturePolicy: StrictSign,
+      // Every node runs gossipsub with scoring; a floodsub peer would sidestep the mesh rules.
+      fallbackToFloodsub: false,
+      // Our own messages go to every subscribed peer above the publish threshold, not just the mesh.
+      floodPublish: true,
+      // A lone node (first of a devnet) must not fail its publishes.
+      allowPublishToZeroTopicPeers: true,
+      emitSelf: false,
+      fastMsgIdFn: fastMessageId,
+      // IDONTWANT (gossipsub v1.2) is for large messages: at the default 512 B every ~1 KB envelope
+      // made each node send a control frame to every mesh peer, ~6 per node per message, while
+      // every node had its copy from the publisher already (floodPublish) and duplicates stayed at
+      // ~2.9x. Kept for large observations only: bench/gossip.ts, five runs each way, CPU per
+      // delivery -10 % at 100 msg/s and -15 % at 20 msg/s, p99 at 100 msg/s 44-86 ms vs 128-173 ms.
+      idontwantMinDataSize: 16 * 1024,
+      allowedTopics: Object.values(TOPICS),
+    } satisfies Partial<GossipsubOpts>,
+  };
+}
+
 export async function createGossipNetwork(options: GossipNetworkOptions): Promise<Libp2pGossipNetwork> {
   // Every message id and EIP-191 digest is a keccak256: the WebAssembly one (idempotent).
   await installFastKeccak();
@@ -161,33 +192,16 @@ export async function createGossipNetwork(options: GossipNetworkOptions): Promis
   );
 
   const denyList = new PeerDenyList(now);
+  const stack = gossipStack();
   const libp2p = await createLibp2p({
     privateKey: options.privateKey,
     connectionGater: denyList.gater(),
     addresses: { listen: options.listen },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    ...stack.transport,
     services: {
-      identify: identify(),
-      ping: ping(),
+      ...stack.services,
       pubsub: gossipsub({
-        globalSignaturePolicy: StrictSign,
-        // Every node runs gossipsub with scoring; a floodsub peer would sidestep the mesh rules.
-        fallbackToFloodsub: false,
-        // Our own messages go to every subscribed peer above the publish threshold, not just the mesh.
-        floodPublish: true,
-        // A lone node (first of a devnet) must not fail its publishes.
-        allowPublishToZeroTopicPeers: true,
-        emitSelf: false,
-        fastMsgIdFn: fastMessageId,
-        // IDONTWANT (gossipsub v1.2) is for large messages: at the default 512 B every ~1 KB envelope
-        // made each node send a control frame to every mesh peer, ~6 per node per message, while
-        // every node had its copy from the publisher already (floodPublish) and duplicates stayed at
-        // ~2.9x. Kept for large observations only: bench/gossip.ts, five runs each way, CPU per
-        // delivery -10 % at 100 msg/s and -15 % at 20 msg/s, p99 at 100 msg/s 44-86 ms vs 128-173 ms.
-        idontwantMinDataSize: 16 * 1024,
-        allowedTopics: Object.values(TOPICS),
+        ...stack.gossipsub,
         heartbeatInterval: options.gossipHeartbeatMs ?? 1000,
         scoreParams: scoreParams((peerId) => penalties.score(peerId)),
         scoreThresholds: SCORE_THRESHOLDS,
