@@ -69,7 +69,8 @@ export const loadNote = () => `load average ${fmt(loadavg()[0] ?? 0)} on ${avail
 
 /**
  * Forks `procs` workers holding the N nodes between them and waits until every node is ready (bound
- * to every other by heartbeats, and a mesh; the baseline's nodes: a mesh). The workers are stopped again if that fails.
+ * to every other by heartbeats, and a mesh; the baseline's nodes: a mesh). The workers are stopped
+ * again if that fails.
  */
 export async function startGossipCluster(
   procs: number,
