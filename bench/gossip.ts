@@ -67,8 +67,21 @@ const P50_TARGET_MS = 10;
 const P99_TARGET_MS = 50;
 const WARMUP_SECONDS = 3;
 
+/** Worker processes for the 16 nodes: `--procs`, else one per core, at most 2. */
+const procsArg = () => Number(arg('--procs') ?? Math.max(1, Math.min(2, availableParallelism())));
+
+/**
+ * Not measured: a relayer runs for days, so its steady state is what the targets are about, not the
+ * first seconds of a fresh process while V8 compiles the message path (a process's first round was
+ * ~2 ms slower at p50 than its second).
+ */
+async function warmUp(workers: Worker[], label: string): Promise<void> {
+  progress(`${label}: warm-up, ${WARMUP_RATE} msg/s for ${WARMUP_SECONDS} s (not measured) ...`);
+  await round(workers, WARMUP_RATE, WARMUP_SECONDS, 0);
+}
+
 async function propagationBench(figures: Figure[]): Promise<void> {
-  const procs = Number(arg('--procs') ?? Math.max(1, Math.min(2, availableParallelism())));
+  const procs = procsArg();
   const cluster = await startGossipCluster(procs, () =>
     progress(`gossip: ${N} nodes started in ${procs} processes; waiting for heartbeat bindings and meshes`),
   );
@@ -76,11 +89,7 @@ async function propagationBench(figures: Figure[]): Promise<void> {
   try {
     await sleep(1000);
     const rates = (arg('--rates') ?? '20,200').split(',').map(Number);
-    // Warm-up, not measured: a relayer runs for days, so its steady state is what the targets are
-    // about, not the first seconds of a fresh process while V8 compiles the message path (a
-    // process's first round was ~2 ms slower at p50 than its second).
-    progress(`gossip: warm-up, ${WARMUP_RATE} msg/s for ${WARMUP_SECONDS} s (not measured) ...`);
-    await round(workers, WARMUP_RATE, WARMUP_SECONDS, 0);
+    await warmUp(workers, 'gossip');
     let seqBase = 0;
     // The highest of these rates at which both latency targets held (capacityBench goes on from it).
     let heldAt = 0;
@@ -186,7 +195,7 @@ async function capacityBench(
  * the default run (`--only baseline`).
  */
 async function baselineBench(figures: Figure[]): Promise<void> {
-  const procs = Number(arg('--procs') ?? Math.max(1, Math.min(2, availableParallelism())));
+  const procs = procsArg();
   const cluster = await startGossipCluster(
     procs,
     () => progress(`gossip baseline: ${N} libp2p nodes started in ${procs} processes; waiting for meshes`),
@@ -194,8 +203,7 @@ async function baselineBench(figures: Figure[]): Promise<void> {
   );
   try {
     await sleep(1000);
-    progress(`gossip baseline: warm-up, ${WARMUP_RATE} msg/s for ${WARMUP_SECONDS} s (not measured) ...`);
-    await round(cluster.workers, WARMUP_RATE, WARMUP_SECONDS, 0);
+    await warmUp(cluster.workers, 'gossip baseline');
     let seqBase = 0;
     for (const rate of (arg('--rates') ?? '20,200').split(',').map(Number)) {
       seqBase += 1_000_000;

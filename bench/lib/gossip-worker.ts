@@ -171,9 +171,7 @@ for (let i = index; i < N; i += procs) {
   });
   node.subscribe<BenchObservation>('observation', (m) => {
     const seq = m.payload.observation.block.number;
-    const base = rounds.seqBase;
-    if (m.payload.observation.eid === i || base === undefined) return; // own publishes are local
-    if (seq < base || seq >= base + 1_000_000) return;
+    if (m.payload.observation.eid === i || !rounds.inRound(seq)) return; // own publishes are local
     if (seen.has(seq)) duplicateDeliveries++;
     else {
       seen.add(seq);

@@ -37,16 +37,15 @@ export class WorkerRounds {
   get delivered(): number {
     return this.#round?.delivered.length ?? 0;
   }
-  /** The running round's first sequence number (undefined between rounds). */
-  get seqBase(): number | undefined {
-    return this.#round?.seqBase;
+  /** Whether message `seq` belongs to the running round (rounds use a million sequence numbers each). */
+  inRound(seq: number): boolean {
+    const r = this.#round;
+    return r !== undefined && seq >= r.seqBase && seq < r.seqBase + 1_000_000;
   }
 
   /** Notes message `seq`'s first delivery at local node `node`, if it belongs to the running round. */
   deliver(seq: number, node: number): void {
-    const r = this.#round;
-    if (r !== undefined && seq >= r.seqBase && seq < r.seqBase + 1_000_000)
-      r.delivered.push([seq, clock(), node]);
+    if (this.inRound(seq)) this.#round?.delivered.push([seq, clock(), node]);
   }
 
   /**

@@ -30,6 +30,7 @@ import {
 import type { Address, Hex } from '../config/types.ts';
 import { personalSign } from '../keys/personal-sign.ts';
 import { GossipValidationError } from './errors.ts';
+import { SIGNATURE_65_HEX } from './verifier.ts';
 
 export const GOSSIP_DOMAIN = 'xmargin-gossip-v2';
 /** Largest envelope accepted or published (the payloads are small: signatures, claims, heads). */
@@ -121,7 +122,6 @@ export async function sealEnvelope(
 }
 
 const ENVELOPE_KEYS = ['payload', 'sentAt', 'signature', 'topic'].join();
-const SIGNATURE = /^0x[0-9a-fA-F]{130}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -174,7 +174,7 @@ export function parseEnvelope(bytes: Uint8Array): ParsedEnvelope {
   if (typeof sentAt !== 'number' || !Number.isSafeInteger(sentAt) || sentAt < 0) {
     throw new GossipValidationError('MALFORMED', 'sentAt is not a millisecond timestamp');
   }
-  if (typeof signature !== 'string' || !SIGNATURE.test(signature)) {
+  if (typeof signature !== 'string' || !SIGNATURE_65_HEX.test(signature)) {
     throw new GossipValidationError('MALFORMED', 'signature is not 65 bytes of hex');
   }
   if (!isCanonicalText(parsed, text)) {

@@ -28,8 +28,8 @@ export interface SignerKey {
   publicKey: Hex;
 }
 
-/** A 65-byte signature (r ‖ s ‖ v) in hex: the only form an envelope carries. */
-const SIGNATURE_65_HEX = /^0x[0-9a-fA-F]{130}$/;
+/** A 65-byte signature (r ‖ s ‖ v) in hex: the only form an envelope carries (./envelope.ts). */
+export const SIGNATURE_65_HEX = /^0x[0-9a-fA-F]{130}$/;
 /** A 32-byte digest in hex: what envelopes sign. */
 const DIGEST_32_HEX = /^0x[0-9a-fA-F]{64}$/;
 /** EIP-191's prefix for a 32-byte message: "\x19Ethereum Signed Message:\n32". */
