@@ -23,6 +23,12 @@ export interface RoundResult {
   duplicatesPerUnique: number;
   /** CPU the worker processes spent per delivery (one node taking in one message), ms. */
   cpuPerDelivery: number;
+  /**
+   * Cores the nodes need to keep up with the rate: CPU per delivery × deliveries per second offered
+   * (the rate × the N - 1 other nodes). At or above the machine's cores, queues grow whatever else
+   * the code does, and the tail latency with them.
+   */
+  coresNeeded: number;
   /** Every delivery: when its message was published (shared clock) and its latency, ms. */
   samples: { publishedAt: number; ms: number }[];
   /** Messages some node never got by the end of the drain: published when (ms into the round), by whom, missed by whom. */
@@ -188,17 +194,20 @@ export async function round(
     ...latencies,
     ...new Array<number>(Math.max(0, expected - latencies.length)).fill(Infinity),
   ];
+  const achievedRate = sent / seconds;
+  const cpuPerDelivery = cpuSpent / Math.max(1, latencies.length);
   const rawCopies = collected.reduce((a, c) => a + c.rawCopies, 0);
   const accepted = collected.reduce((a, c) => a + c.accepted, 0);
   return {
     sent,
-    achievedRate: sent / seconds,
+    achievedRate,
     deliveries: latencies.length,
     expected,
     p50: percentile(withLost, 50),
     p99: percentile(withLost, 99),
     duplicatesPerUnique: accepted === 0 ? Number.NaN : (rawCopies - accepted) / accepted,
-    cpuPerDelivery: cpuSpent / Math.max(1, latencies.length),
+    cpuPerDelivery,
+    coresNeeded: (cpuPerDelivery * achievedRate * (N - 1)) / 1000,
     samples,
     lost,
   };
