@@ -10,6 +10,8 @@
 //    target); then 5 s rounds up a ladder of rates for the highest at which both targets hold.
 //    Duplicates: every full message copy a node's gossipsub hands to its handleReceivedMessage is
 //    counted (wrapped per instance); minus the ones accepted (first copies), divided by the accepted.
+//    Each round also prints the cores the nodes need to keep up (CPU per delivery × deliveries a
+//    second) beside the machine's: where that nears its cores, no code can hold the latency targets.
 // 2. Spam (issue #7): at the honest rate `--spam-at` (default 20 msg/s), a baseline round, then the
 //    same round while a sybil (its own keys, outside the attestor set, bound by its heartbeats)
 //    connected to 3 nodes floods valid-looking outsider-signed observations at `--spam-rate`: the
