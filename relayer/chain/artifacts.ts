@@ -95,29 +95,45 @@ function readForgeArtifactAt(p: string): Artifact {
   return { abi: json.abi, bytecode: object as `0x${string}` };
 }
 
+/** What a build compiles besides the contracts under contracts/. */
+export interface BuildScope {
+  /**
+   * Also the forge test tree (test/forge: the tests, TestHelperOz5's LayerZero stack, harnesses such
+   * as MsgCodecHarness). Off by default: a node, a devnet or a bench deploys only contracts/, and the
+   * test tree is most of a cold build (~90 s of ~125 s on our 2 cores; contracts/ alone ~35 s).
+   */
+  withTests?: boolean;
+}
+
 /**
  * Makes sure the artifacts of `names` exist and match the sources. It always runs `forge build`:
  * forge's cache makes that a ~1 s no-op when nothing changed, and checking only for a missing file
- * would let a parity test pass against bytecode older than the Solidity it claims to check. A cold
- * build compiles with solc-js (~25 s on our 2 cores), so callers give their hook a long timeout.
+ * would let a parity test pass against bytecode older than the Solidity it claims to check (so a
+ * contract under test/forge needs `withTests`, else its artifact is not brought up to date). A cold
+ * build compiles with solc-js (~35 s on our 2 cores for contracts/), so callers give their hook a
+ * long timeout.
  */
-export async function ensureArtifacts(names: readonly string[]): Promise<void> {
-  await forgeBuild();
+export async function ensureArtifacts(names: readonly string[], scope: BuildScope = {}): Promise<void> {
+  await forgeBuild(scope);
   const missing = names.filter((name) => !existsSync(artifactPath(name)));
   if (missing.length > 0) {
-    throw new Error(`forge build succeeded but wrote no artifact for ${missing.join(', ')} (wrong name?)`);
+    const hint = scope.withTests
+      ? 'wrong name?'
+      : 'wrong name, or a contract under test/forge: pass withTests';
+    throw new Error(`forge build succeeded but wrote no artifact for ${missing.join(', ')} (${hint})`);
   }
 }
 
 /**
- * Runs `forge build` from the repository root; on failure the error carries forge's output. Goes
- * through contracts/tools/foundry.mjs because the npm `forge` launcher exits 0 even when the
- * compilation fails.
+ * Runs `forge build` from the repository root, of contracts/ alone unless `scope.withTests`; on
+ * failure the error carries forge's output. Goes through contracts/tools/foundry.mjs because the npm
+ * `forge` launcher exits 0 even when the compilation fails.
  */
-export async function forgeBuild(): Promise<void> {
+export async function forgeBuild(scope: BuildScope = {}): Promise<void> {
   const foundry = path.join(ROOT, 'contracts', 'tools', 'foundry.mjs');
+  const skip = scope.withTests ? [] : ['--skip', 'test', '--skip', 'script'];
   try {
-    await promisify(execFile)(process.execPath, [foundry, 'forge', 'build'], {
+    await promisify(execFile)(process.execPath, [foundry, 'forge', 'build', ...skip], {
       cwd: ROOT,
       maxBuffer: 64 * 1024 * 1024,
     });

@@ -77,7 +77,7 @@ export async function devnetUp(opts: DevnetUpOptions = {}): Promise<void> {
   const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   // A fresh clone has no artifacts and an edited contract has stale ones: forge build is a ~1 s no-op
   // when nothing changed, so it always runs.
-  print('compiling the contracts (forge build; the first time about 1-2 minutes, then about a second)');
+  print('compiling the contracts (forge build; the first time under a minute, then about a second)');
   const compileStarted = Date.now();
   await (opts.build ?? (() => ensureArtifacts(DEVNET_ARTIFACTS)))();
   print(`contracts compiled in ${((Date.now() - compileStarted) / 1000).toFixed(1)} s`);

@@ -100,7 +100,7 @@ async function runStory(flags: StartFlags): Promise<number> {
   const providers: JsonRpcProvider[] = [];
   let failed = false;
   try {
-    step(0, 'compiling the contracts (first run only: about 1-2 minutes with solc-js)');
+    step(0, 'compiling the contracts (first run only: under a minute with solc-js)');
     const t0 = Date.now();
     await ensureArtifacts([
       'CollateralVault',

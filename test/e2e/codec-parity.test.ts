@@ -30,7 +30,7 @@ let provider: JsonRpcProvider | undefined;
 let harness: Contract;
 
 beforeAll(async () => {
-  await ensureArtifacts(['MsgCodecHarness']);
+  await ensureArtifacts(['MsgCodecHarness'], { withTests: true });
   anvil = await startAnvil({ chainId: CHAIN_ID });
   provider = new JsonRpcProvider(anvil.rpcUrl, CHAIN_ID, { staticNetwork: true });
   const { abi, bytecode } = readArtifact('MsgCodecHarness');
