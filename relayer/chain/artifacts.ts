@@ -100,7 +100,7 @@ export interface BuildScope {
   /**
    * Also the forge test tree (test/forge: the tests, TestHelperOz5's LayerZero stack, harnesses such
    * as MsgCodecHarness). Off by default: a node, a devnet or a bench deploys only contracts/, and the
-   * test tree is most of a cold build (~90 s of ~125 s on our 2 cores; contracts/ alone ~35 s).
+   * test tree is most of a cold build (~95 s of ~115 s on our 2 cores; contracts/ alone ~18 s).
    */
   withTests?: boolean;
 }
@@ -110,7 +110,7 @@ export interface BuildScope {
  * forge's cache makes that a ~1 s no-op when nothing changed, and checking only for a missing file
  * would let a parity test pass against bytecode older than the Solidity it claims to check (so a
  * contract under test/forge needs `withTests`, else its artifact is not brought up to date). A cold
- * build compiles with solc-js (~35 s on our 2 cores for contracts/), so callers give their hook a
+ * build compiles with solc-js (~18 s on our 2 cores for contracts/), so callers give their hook a
  * long timeout.
  */
 export async function ensureArtifacts(names: readonly string[], scope: BuildScope = {}): Promise<void> {
@@ -131,9 +131,11 @@ export async function ensureArtifacts(names: readonly string[], scope: BuildScop
  */
 export async function forgeBuild(scope: BuildScope = {}): Promise<void> {
   const foundry = path.join(ROOT, 'contracts', 'tools', 'foundry.mjs');
-  const skip = scope.withTests ? [] : ['--skip', 'test', '--skip', 'script'];
+  // `forge build <path>` compiles that folder's sources and what they import; the cache stays shared
+  // with full builds (either one after the other compiles only what the first left out).
+  const only = scope.withTests ? [] : ['contracts'];
   try {
-    await promisify(execFile)(process.execPath, [foundry, 'forge', 'build', ...skip], {
+    await promisify(execFile)(process.execPath, [foundry, 'forge', 'build', ...only], {
       cwd: ROOT,
       maxBuffer: 64 * 1024 * 1024,
     });
