@@ -40,6 +40,7 @@ import {
   loadNote,
   nodeAddrs,
   paced,
+  type RoundResult,
   round,
   startGossipCluster,
   statuses,
@@ -71,6 +72,12 @@ const WARMUP_SECONDS = 3;
 
 /** Worker processes for the 16 nodes: `--procs`, else one per core, at most 2. */
 const procsArg = () => Number(arg('--procs') ?? Math.max(1, Math.min(2, availableParallelism())));
+/** The aggregate rates of the measured rounds, msg/s: `--rates`, else 20 and the target's 200. */
+const ratesArg = () => (arg('--rates') ?? '20,200').split(',').map(Number);
+
+/** What a round's first figure notes: deliveries, the rate achieved, CPU and the machine's load. */
+const roundNote = (r: RoundResult, procs: number, extra = ''): string =>
+  `${fmt(r.deliveries)} of ${fmt(r.expected)} deliveries, published at ${fmt(r.achievedRate)} msg/s, nodes in ${procs} processes, ${fmt(r.cpuPerDelivery)} ms CPU per delivery, ${extra}${loadNote()}`;
 
 /**
  * Not measured: a relayer runs for days, so its steady state is what the targets are about, not the
@@ -90,7 +97,7 @@ async function propagationBench(figures: Figure[]): Promise<void> {
   const { workers } = cluster;
   try {
     await sleep(1000);
-    const rates = (arg('--rates') ?? '20,200').split(',').map(Number);
+    const rates = ratesArg();
     await warmUp(workers, 'gossip');
     let seqBase = 0;
     // The highest of these rates at which both latency targets held (capacityBench goes on from it).
@@ -102,7 +109,7 @@ async function propagationBench(figures: Figure[]): Promise<void> {
       seqBase += 1_000_000;
       progress(`gossip: ${rate} msg/s for ${seconds} s ...`);
       const r = await round(workers, rate, seconds, seqBase);
-      const note = `${fmt(r.deliveries)} of ${fmt(r.expected)} deliveries, published at ${fmt(r.achievedRate)} msg/s, nodes in ${procs} processes, ${fmt(r.cpuPerDelivery)} ms CPU per delivery, ${loadNote()}`;
+      const note = roundNote(r, procs);
       const name = `16 nodes @${rate} msg/s`;
       figures.push(
         {
@@ -221,11 +228,11 @@ async function baselineBench(figures: Figure[]): Promise<void> {
     await sleep(1000);
     await warmUp(cluster.workers, 'gossip baseline');
     let seqBase = 0;
-    for (const rate of (arg('--rates') ?? '20,200').split(',').map(Number)) {
+    for (const rate of ratesArg()) {
       seqBase += 1_000_000;
       progress(`gossip baseline: ${rate} msg/s for 10 s ...`);
       const r = await round(cluster.workers, rate, 10, seqBase);
-      const note = `${fmt(r.deliveries)} of ${fmt(r.expected)} deliveries, published at ${fmt(r.achievedRate)} msg/s, nodes in ${procs} processes, ${fmt(r.cpuPerDelivery)} ms CPU per delivery, ${fmt(r.duplicatesPerUnique)}x duplicates, ${loadNote()}`;
+      const note = roundNote(r, procs, `${fmt(r.duplicatesPerUnique)}x duplicates, `);
       const name = `baseline, libp2p + gossipsub alone (no xmargin), 16 nodes @${rate} msg/s`;
       figures.push(
         { bench: 'gossip', name: `${name}: propagation p50`, value: r.p50, unit: 'ms', note },

@@ -17,12 +17,7 @@ let wasmHasher: IHasher | undefined;
 export function installFastKeccak(): Promise<void> {
   installed ??= createKeccak(256).then((hasher) => {
     wasmHasher = hasher;
-    // One hasher, used synchronously: init, update and digest never interleave in one thread.
-    keccak256.register((data: Uint8Array) => {
-      hasher.init();
-      hasher.update(data);
-      return hasher.digest('binary');
-    });
+    keccak256.register((data: Uint8Array) => wasmKeccak(hasher, data));
   });
   return installed;
 }
@@ -32,8 +27,12 @@ export function installFastKeccak(): Promise<void> {
  * hot paths that hash into another hash or a curve operation), ethers' keccak256 before that.
  */
 export function keccak256Bytes(data: Uint8Array): Uint8Array {
-  if (wasmHasher === undefined) return getBytes(keccak256(data));
-  wasmHasher.init();
-  wasmHasher.update(data);
-  return wasmHasher.digest('binary');
+  return wasmHasher === undefined ? getBytes(keccak256(data)) : wasmKeccak(wasmHasher, data);
+}
+
+/** One hasher, used synchronously: init, update and digest never interleave in one thread. */
+function wasmKeccak(hasher: IHasher, data: Uint8Array): Uint8Array {
+  hasher.init();
+  hasher.update(data);
+  return hasher.digest('binary');
 }

@@ -91,6 +91,8 @@ function canonicalBodyDigest(topic: string, canonical: string): Hex {
   return `0x${hash.digest('hex')}` as Hex;
 }
 
+const DIGEST_AND_ADDRESS_HEX = /^0x[0-9a-fA-F]{64}0x[0-9a-fA-F]{40}$/;
+
 /** The message id: what was signed and by whom. */
 export function messageId(digest: Hex, signer: Address): Hex {
   // Every message a node takes in gets one: read the two hex strings natively where they are the
@@ -100,7 +102,6 @@ export function messageId(digest: Hex, signer: Address): Hex {
   }
   return keccak256(concat([digest, signer])) as Hex;
 }
-const DIGEST_AND_ADDRESS_HEX = /^0x[0-9a-fA-F]{64}0x[0-9a-fA-F]{40}$/;
 
 /** Signs and encodes an envelope. Throws if it would exceed MAX_ENVELOPE_BYTES. */
 export async function sealEnvelope(
